@@ -1,0 +1,207 @@
+"""Fold normalized events into a :class:`~steer_common.models.response.StreamResponse`.
+
+``add(event)`` is on the hot path: a text delta costs one list append. Joining happens in
+:meth:`StreamAccumulator.result`, once (the joined text replaces the parts, so calling
+``result`` again while the stream goes on stays linear overall).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from steer_common.models.events import (
+    ERROR,
+    REASONING_DELTA,
+    REFUSAL_DELTA,
+    STREAM_END,
+    STREAM_START,
+    TEXT_DELTA,
+    TOOL_CALL_DELTA,
+    TOOL_CALL_END,
+    TOOL_CALL_START,
+    USAGE,
+    StreamEvent,
+)
+from steer_common.models.response import StreamMetrics, StreamResponse, ToolCall
+from steer_common.providers.base import parse_arguments
+
+__all__ = ["StreamAccumulator"]
+
+
+class StreamAccumulator:
+    """Builds the response of one stream from its events.
+
+    Args:
+        keep_text: keep the text deltas (``False``: low-memory mode for consumers that
+            already have the text, as ``stream()`` does; ``text_chars`` still counts it).
+        provider: the provider to report on the response.
+
+    Example::
+
+        acc = StreamAccumulator()
+        for event in parser.feed(data):
+            acc.add(event)
+        response = acc.result()
+    """
+
+    __slots__ = (
+        "_block_meta",
+        "_calls",
+        "_done_calls",
+        "_error",
+        "_finish",
+        "_id",
+        "_keep_text",
+        "_model",
+        "_native_finish",
+        "_provider",
+        "_reasoning",
+        "_refusal",
+        "_text",
+        "_usage",
+        "complete",
+        "deltas",
+        "events",
+        "text_chars",
+    )
+
+    def __init__(self, *, keep_text: bool = True, provider: str | None = None) -> None:
+        self._keep_text = keep_text
+        self._provider = provider
+        self._text: list[str] = []
+        # Reasoning text by block index (None for providers without blocks), in order.
+        self._reasoning: dict[int | None, list[str]] = {}
+        self._block_meta: dict[int | None, dict[str, Any]] = {}
+        self._refusal: list[str] = []
+        self._calls: dict[int | None, list[Any]] = {}  # open calls: [id, name, parts, item_id]
+        self._done_calls: list[ToolCall] = []
+        self._usage: dict[str, Any] | None = None
+        self._finish: str | None = None
+        self._native_finish: str | None = None
+        self._model: str | None = None
+        self._id: str | None = None
+        self._error: dict[str, Any] | None = None
+        #: The terminal event arrived.
+        self.complete = False
+        #: Events and deltas seen, and characters of text (kept or not).
+        self.events = 0
+        self.deltas = 0
+        self.text_chars = 0
+
+    def add(self, event: StreamEvent) -> None:
+        """Fold one event in."""
+        self.events += 1
+        kind = event.type
+        if kind == TEXT_DELTA:
+            delta = event.delta or ""
+            self.deltas += 1
+            self.text_chars += len(delta)
+            if self._keep_text:
+                self._text.append(delta)
+        elif kind == REASONING_DELTA:
+            self.deltas += 1
+            index = event.index
+            if event.delta:
+                parts = self._reasoning.get(index)
+                if parts is None:
+                    parts = self._reasoning[index] = []
+                parts.append(event.delta)
+            if event.metadata:
+                self._reasoning_meta(index, event.metadata)
+        elif kind == TOOL_CALL_DELTA:
+            self.deltas += 1
+            call = self._calls.get(event.index)
+            if call is not None:
+                call[2].append(event.delta or "")
+        elif kind == TOOL_CALL_START:
+            item_id = (event.metadata or {}).get("item_id")
+            self._calls[event.index] = [event.id, event.name, [], item_id]
+        elif kind == TOOL_CALL_END:
+            self._calls.pop(event.index, None)
+            if event.tool_call is not None:
+                self._done_calls.append(event.tool_call)
+        elif kind == USAGE:
+            self._usage = event.usage
+        elif kind == REFUSAL_DELTA:
+            self.deltas += 1
+            self._refusal.append(event.delta or "")
+        elif kind == STREAM_START:
+            self._id = event.id
+            self._model = event.model
+        elif kind == STREAM_END:
+            self.complete = True
+            self._finish = event.finish_reason
+            self._native_finish = (event.metadata or {}).get("native_finish_reason")
+        elif kind == ERROR:
+            self._error = event.error
+            if event.finish_reason and self._finish is None:
+                self._finish = event.finish_reason
+
+    def _reasoning_meta(self, index: int | None, metadata: dict[str, Any]) -> None:
+        block = metadata.get("block")
+        if block is not None:
+            self._block_meta[index] = {"verbatim": block}
+            self._reasoning.setdefault(index, [])
+        signature = metadata.get("signature")
+        if signature is not None:
+            self._block_meta.setdefault(index, {})["signature"] = signature
+            self._reasoning.setdefault(index, [])
+
+    @property
+    def text(self) -> str:
+        """The text so far."""
+        if len(self._text) > 1:
+            self._text[:] = ["".join(self._text)]
+        return self._text[0] if self._text else ""
+
+    def result(self) -> StreamResponse:
+        """The response so far (``complete`` is ``True`` once the terminal event came)."""
+        reasoning_parts: list[str] = []
+        blocks: list[dict[str, Any]] = []
+        for index, parts in self._reasoning.items():
+            if len(parts) > 1:
+                parts[:] = ["".join(parts)]
+            thinking = parts[0] if parts else ""
+            reasoning_parts.append(thinking)
+            meta = self._block_meta.get(index)
+            if meta is None:
+                continue
+            if "verbatim" in meta:
+                blocks.append(dict(meta["verbatim"]))
+            else:
+                blocks.append(
+                    {"type": "thinking", "thinking": thinking, "signature": meta.get("signature")}
+                )
+        calls = list(self._done_calls)
+        for index, (call_id, name, parts, item_id) in self._calls.items():
+            raw = "".join(parts)
+            arguments, error = parse_arguments(raw)
+            calls.append(
+                ToolCall(
+                    id=call_id,
+                    name=name,
+                    arguments=arguments,
+                    arguments_raw=raw,
+                    index=index,
+                    item_id=item_id,
+                    parse_error=error,
+                    complete=False,
+                )
+            )
+        reasoning = "".join(reasoning_parts)
+        return StreamResponse(
+            text=self.text,
+            reasoning=reasoning or None,
+            reasoning_blocks=blocks,
+            refusal="".join(self._refusal) or None,
+            tool_calls=calls,
+            usage=self._usage,
+            finish_reason=self._finish,
+            native_finish_reason=self._native_finish,
+            model=self._model,
+            provider=self._provider,
+            response_id=self._id,
+            complete=self.complete,
+            error=self._error,
+            metrics=StreamMetrics(events=self.events, deltas=self.deltas),
+        )

@@ -1,0 +1,320 @@
+"""Every error steer-llm-sdk raises, in one tree.
+
+Catch :class:`SteerError` to catch everything; catch a branch to handle one kind::
+
+    SteerError
+    ├── ConfigurationError          you asked for something we cannot do (local, never retried)
+    │   ├── UnknownModelError         a model name no route knows; says how to name the provider
+    │   └── MissingAPIKeyError        no key for the provider; names the environment variable
+    ├── InvalidStateError           an object was used after it failed or closed (a bug in the caller)
+    ├── APIError                    the provider said no: an HTTP error status or an in-band error event
+    │   ├── BadRequestError           400, 413, 422 and in-band invalid_request_error
+    │   ├── AuthenticationError       401
+    │   ├── PermissionDeniedError     403
+    │   ├── NotFoundError             404 (an unknown model, usually)
+    │   ├── ConflictError             409
+    │   ├── RateLimitError            429 and in-band rate_limit_error (insufficient_quota is not retryable)
+    │   ├── InternalServerError       500, 502, 503, 504 and in-band api_error
+    │   └── OverloadedError           529 and in-band overloaded_error (Anthropic)
+    ├── TransportError              the connection failed (front ends map their transport's exceptions here)
+    │   ├── APIConnectionError        refused, reset, unresolvable host, broken TLS
+    │   └── StreamTimeoutError        a deadline passed
+    │       ├── ConnectTimeoutError     no response head within connection_timeout
+    │       ├── ReadTimeoutError        no meaningful event within read_timeout
+    │       └── TotalTimeoutError       the whole call outlived total_timeout
+    ├── StreamInterruptedError      the body ended without the provider's terminal signal
+    ├── ProtocolError               bytes that are not the provider's wire format (bad SSE, bad JSON,
+    │                               an event over the size cap, the wrong content type)
+    ├── JSONModeError               JSON mode: the reply is not the JSON asked for (with the offset)
+    ├── RunawayOutputError          the reply repeats itself without end or outgrows the configured cap
+    └── CallbackError               a user callback raised; the original is its ``__cause__``
+
+Every error raised once bytes have arrived carries ``partial_response``: the
+:class:`~steer_common.models.response.StreamResponse` of what arrived before it. Error
+messages never contain an API key: :func:`redact` scrubs every key the library has seen.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from steer_common.models.events import StreamEvent
+    from steer_common.models.response import StreamResponse
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "CallbackError",
+    "ConfigurationError",
+    "ConflictError",
+    "ConnectTimeoutError",
+    "InternalServerError",
+    "InvalidStateError",
+    "JSONModeError",
+    "MissingAPIKeyError",
+    "NotFoundError",
+    "OverloadedError",
+    "PermissionDeniedError",
+    "ProtocolError",
+    "RateLimitError",
+    "ReadTimeoutError",
+    "RunawayOutputError",
+    "SteerError",
+    "StreamInterruptedError",
+    "StreamTimeoutError",
+    "TotalTimeoutError",
+    "TransportError",
+    "UnknownModelError",
+    "redact",
+    "register_secret",
+]
+
+# Secrets the library has handled (API keys). Every error message passes through
+# ``redact`` so that a key echoed back by a proxy or pasted into a URL never reaches a
+# log line or a traceback. A set of strings, registered by the request builders.
+_SECRETS: set[str] = set()
+_SECRET_PATTERN: re.Pattern[str] | None = None
+# Key shapes the providers use, scrubbed even when the key was never registered
+# (for example a key that a proxy echoes back from another configuration).
+_KEY_SHAPES = re.compile(
+    r"\b(sk-ant-[A-Za-z0-9_\-]{8,}|sk-[A-Za-z0-9_\-]{16,}|xai-[A-Za-z0-9]{16,})"
+)
+
+
+def register_secret(secret: str | None) -> None:
+    """Remember an API key so that :func:`redact` removes it from every error message."""
+    global _SECRET_PATTERN
+    if not secret or len(secret) < 4 or secret in _SECRETS:
+        return
+    _SECRETS.add(secret)
+    _SECRET_PATTERN = re.compile(
+        "|".join(re.escape(s) for s in sorted(_SECRETS, key=len, reverse=True))
+    )
+
+
+def redact(text: str) -> str:
+    """Return ``text`` with every registered API key and every key-shaped token replaced."""
+    if _SECRET_PATTERN is not None:
+        text = _SECRET_PATTERN.sub("[REDACTED]", text)
+    return _KEY_SHAPES.sub("[REDACTED]", text)
+
+
+class SteerError(Exception):
+    """Base of every error the library raises.
+
+    Attributes:
+        message: what went wrong, in words (redacted).
+        provider: the provider involved, when known (``"openai"``, ``"anthropic"``, ...).
+        partial_response: what arrived before the failure, or ``None`` when nothing did.
+        events: the normalized events decoded from the same read just before the failure
+            (they are also folded into ``partial_response``), so nothing is lost.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        partial_response: StreamResponse | None = None,
+    ) -> None:
+        self.message = redact(message)
+        self.provider = provider
+        self.partial_response = partial_response
+        self.events: list[StreamEvent] = []
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r})"
+
+
+class ConfigurationError(SteerError, ValueError):
+    """The request cannot be made as asked: fix the call or the environment, do not retry."""
+
+
+class UnknownModelError(ConfigurationError):
+    """No route knows this model name. Prefix it with the provider: ``openai/my-model``."""
+
+
+class MissingAPIKeyError(ConfigurationError):
+    """No API key for the provider. ``env_var`` names the environment variable to set."""
+
+    def __init__(self, message: str, *, provider: str | None = None, env_var: str = "") -> None:
+        super().__init__(message, provider=provider)
+        self.env_var = env_var
+
+
+class InvalidStateError(SteerError, RuntimeError):
+    """An object was used after it failed or was closed (for example ``feed`` after ``close``)."""
+
+
+class APIError(SteerError):
+    """The provider refused or failed the request, by HTTP status or by an in-band error event.
+
+    Attributes:
+        status_code: the HTTP status, or ``None`` for an in-band error after HTTP 200.
+        error_type: the provider's error type (``"overloaded_error"``, ``"insufficient_quota"``...).
+        code: the provider's error code, when it sends one.
+        request_id: the provider's request id (``request-id`` / ``x-request-id``), for support.
+        retry_after: seconds the provider asked us to wait, when it said.
+        body: the provider's error payload (parsed JSON when it was JSON).
+        retryable: whether a retry can help (decided by the provider module).
+        in_band: ``True`` when the error arrived inside a 200 stream.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        status_code: int | None = None,
+        error_type: str | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        body: Any = None,
+        retryable: bool = False,
+        in_band: bool = False,
+        partial_response: StreamResponse | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, partial_response=partial_response)
+        self.status_code = status_code
+        self.error_type = error_type
+        self.code = code
+        self.request_id = request_id
+        self.retry_after = retry_after
+        self.body = body
+        self.retryable = retryable
+        self.in_band = in_band
+
+    def __repr__(self) -> str:
+        parts = [repr(self.message)]
+        if self.status_code is not None:
+            parts.append(f"status_code={self.status_code}")
+        if self.error_type:
+            parts.append(f"error_type={self.error_type!r}")
+        if self.request_id:
+            parts.append(f"request_id={self.request_id!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+
+class BadRequestError(APIError):
+    """400, 413 or 422: the provider rejected the request body. Not retried."""
+
+
+class AuthenticationError(APIError):
+    """401: the API key is missing, wrong or revoked. Not retried."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the key may not use this model or feature. Not retried."""
+
+
+class NotFoundError(APIError):
+    """404: usually a model name the provider does not serve. Not retried."""
+
+
+class ConflictError(APIError):
+    """409: a conflicting request; retried."""
+
+
+class RateLimitError(APIError):
+    """429 or an in-band rate-limit error; retried with ``Retry-After`` honoured (not for quota)."""
+
+
+class InternalServerError(APIError):
+    """A 5xx status or an in-band ``api_error``; retried."""
+
+
+class OverloadedError(APIError):
+    """Anthropic's 529 or in-band ``overloaded_error``; retried while nothing was handed on."""
+
+
+class TransportError(SteerError):
+    """The connection itself failed. Front ends map their HTTP library's exceptions here."""
+
+
+class APIConnectionError(TransportError):
+    """Connection refused or reset, host not found, TLS failure, a corrupt compressed body."""
+
+
+class StreamTimeoutError(TransportError, TimeoutError):
+    """A deadline passed. ``timeout`` is the limit, in seconds, that was exceeded."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        timeout: float | None = None,
+        provider: str | None = None,
+        partial_response: StreamResponse | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, partial_response=partial_response)
+        self.timeout = timeout
+
+
+class ConnectTimeoutError(StreamTimeoutError):
+    """No response head arrived within ``connection_timeout``."""
+
+
+class ReadTimeoutError(StreamTimeoutError):
+    """No meaningful event within ``read_timeout`` (keep-alive comments and pings do not count)."""
+
+
+class TotalTimeoutError(StreamTimeoutError):
+    """The whole call, retries included, outlived ``total_timeout``."""
+
+
+class StreamInterruptedError(SteerError):
+    """The body ended before the provider's terminal signal: the reply is incomplete."""
+
+
+class ProtocolError(SteerError):
+    """The provider (or something between) sent bytes that break its wire format."""
+
+
+class JSONModeError(SteerError):
+    """JSON mode: the reply is not valid JSON (or does not match the schema).
+
+    Attributes:
+        position: offset, in characters of the reply text, of the first bad character.
+        snippet: the text around that position.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        position: int | None = None,
+        snippet: str = "",
+        provider: str | None = None,
+        partial_response: StreamResponse | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, partial_response=partial_response)
+        self.position = position
+        self.snippet = snippet
+
+
+class RunawayOutputError(SteerError):
+    """The reply repeated the same chunk without end or exceeded the configured size."""
+
+
+class CallbackError(SteerError):
+    """A user callback raised. The callback's own exception is ``__cause__``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        callback: str = "",
+        provider: str | None = None,
+        partial_response: StreamResponse | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, partial_response=partial_response)
+        self.callback = callback

@@ -1,0 +1,1 @@
+"""Data models: events (per delta, plain classes), options and responses (pydantic)."""

@@ -1,0 +1,117 @@
+"""What a finished (or failed) stream leaves you: :class:`StreamResponse` and :class:`ToolCall`.
+
+These are pydantic models: one is built per stream (or per tool call), never per delta.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from steer_common.errors import JSONModeError
+
+__all__ = ["StreamMetrics", "StreamResponse", "ToolCall"]
+
+
+class ToolCall(BaseModel):
+    """One tool call the model made.
+
+    Attributes:
+        id: the id a tool result must quote (``call_...`` for OpenAI and xAI, the Responses
+            ``call_id``, ``toolu_...`` for Anthropic).
+        name: the tool's name.
+        arguments: the parsed arguments (``{}`` when the model sent none), or ``None`` when
+            they were not valid JSON; then ``parse_error`` says why.
+        arguments_raw: the argument text exactly as it streamed.
+        index: the key the stream used for this call (see ``StreamEvent.index``).
+        item_id: the Responses output item id (``fc_...``), which is not the ``call_id``.
+        parse_error: why ``arguments`` is ``None``, else ``None``.
+        complete: ``False`` for a call the stream was cut inside (on a ``partial_response``).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str | None = None
+    name: str | None = None
+    arguments: Any = None
+    arguments_raw: str = ""
+    index: int | None = None
+    item_id: str | None = None
+    parse_error: str | None = None
+    complete: bool = True
+
+
+class StreamMetrics(BaseModel):
+    """Timing and volume of one stream (filled in by the clients; the parser alone counts)."""
+
+    time_to_first_byte: float | None = None
+    time_to_first_token: float | None = None
+    duration: float | None = None
+    events: int = 0
+    deltas: int = 0
+    bytes: int = 0
+    attempts: int = 1
+
+    @property
+    def deltas_per_second(self) -> float | None:
+        """Deltas per second of streaming, when the duration is known."""
+        if not self.duration:
+            return None
+        return self.deltas / self.duration
+
+
+class StreamResponse(BaseModel):
+    """The reply of one stream: text, reasoning, tool calls, usage, cost, finish, timing.
+
+    ``complete`` is ``True`` only when the provider's terminal signal arrived; a
+    ``partial_response`` on an error has it ``False``.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    text: str = ""
+    reasoning: str | None = None
+    reasoning_blocks: list[dict[str, Any]] = Field(default_factory=list)
+    refusal: str | None = None
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    usage: dict[str, Any] | None = None
+    cost_usd: float | None = None
+    cost_breakdown: dict[str, Any] | None = None
+    finish_reason: str | None = None
+    native_finish_reason: str | None = None
+    model: str | None = None
+    provider: str | None = None
+    response_id: str | None = None
+    complete: bool = False
+    error: dict[str, Any] | None = None
+    metrics: StreamMetrics = Field(default_factory=StreamMetrics)
+
+    _response_format: Any = PrivateAttr(default=None)
+
+    def get_text(self) -> str:
+        """The reply text, all deltas joined."""
+        return self.text
+
+    def get_json(self) -> Any:
+        """The reply parsed as JSON (a validated pydantic instance when one was asked for).
+
+        Raises:
+            JSONModeError: the text is not valid JSON, or does not validate.
+        """
+        try:
+            value = json.loads(self.text)
+        except json.JSONDecodeError as exc:
+            lo = max(exc.pos - 20, 0)
+            raise JSONModeError(
+                f"the reply is not valid JSON: {exc.msg} at offset {exc.pos}",
+                position=exc.pos,
+                snippet=self.text[lo : exc.pos + 20],
+                provider=self.provider,
+                partial_response=self,
+            ) from None
+        fmt = self._response_format
+        if isinstance(fmt, type) and issubclass(fmt, BaseModel):
+            return fmt.model_validate(value)
+        return value

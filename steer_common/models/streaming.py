@@ -1,0 +1,116 @@
+"""``StreamingOptions``: every knob of a stream, with the three presets.
+
+Each field is documented with its default and effect in docs/streaming-options.md. The
+options are immutable (a preset is shared by everyone who uses it): derive a variant
+with :meth:`StreamingOptions.replace`::
+
+    options = LOW_LATENCY_OPTIONS.replace(read_timeout=30.0, on_delta=print)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from steer_common.sse import DEFAULT_MAX_EVENT_SIZE
+
+__all__ = [
+    "DEFAULT_OPTIONS",
+    "HIGH_THROUGHPUT_OPTIONS",
+    "JSON_MODE_OPTIONS",
+    "LOW_LATENCY_OPTIONS",
+    "Callback",
+    "StreamingOptions",
+]
+
+#: A callback: a plain function or a coroutine function (both clients accept both).
+Callback = Callable[..., Any]
+
+
+class StreamingOptions(BaseModel):
+    """How one stream behaves: usage, JSON, timeouts, retries, buffering and callbacks.
+
+    Timeouts are in seconds; ``None`` means no limit.
+    """
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", arbitrary_types_allowed=True, use_attribute_docstrings=True
+    )
+
+    # Usage and JSON.
+    enable_usage_aggregation: bool = True
+    """Fill in ``usage`` on every stream, estimating what the provider did not report."""
+    aggregator_type: Literal["auto", "tiktoken", "character"] = "auto"
+    """How to estimate tokens: ``auto`` (reported, else tiktoken, else characters)."""
+    enable_json_stream_handler: bool = False
+    """Track the reply as JSON while it streams (partial values, ``get_json()``)."""
+    validate_json_incrementally: bool = False
+    """Fail at the first character that makes the reply invalid JSON, mid-stream."""
+
+    # Time.
+    connection_timeout: float | None = Field(default=30.0, gt=0)
+    """Seconds to connect and receive the response head."""
+    read_timeout: float | None = Field(default=600.0, gt=0)
+    """Longest silence between meaningful events (keep-alives and pings do not count).
+    Generous by default: reasoning models can think for minutes before the first token."""
+    total_timeout: float | None = Field(default=None, gt=0)
+    """Bound on the whole call, every retry included."""
+
+    # Retries.
+    retry_on_connection_error: bool = True
+    """Retry connection failures and retryable statuses while nothing was handed on."""
+    max_reconnect_attempts: int = Field(default=3, ge=0)
+    """Retries after the first attempt."""
+    reconnect_delay: float = Field(default=1.0, ge=0)
+    """Base of the exponential backoff (with jitter) between attempts, in seconds."""
+    preserve_partial_response: bool = True
+    """Put what arrived before a failure on the error as ``partial_response``."""
+
+    # Buffering.
+    chunk_size: int = Field(default=16384, gt=0)
+    """Most bytes asked of one read; a read returns as soon as any bytes arrive."""
+    buffer_size: int = Field(default=0, ge=0)
+    """Most characters of text coalesced into one delta (0: every delta at once)."""
+    max_event_size: int = Field(default=DEFAULT_MAX_EVENT_SIZE, gt=0)
+    """Hard cap on the bytes of one server-sent event; past it, a ProtocolError."""
+    enable_compression: bool = True
+    """Accept gzip/deflate bodies (decoded incrementally), or ask for ``identity``."""
+
+    # Callbacks: plain functions or coroutine functions.
+    on_start: Callback | None = None
+    on_delta: Callback | None = None
+    on_usage: Callback | None = None
+    on_complete: Callback | None = None
+    on_error: Callback | None = None
+
+    def replace(self, **changes: Any) -> StreamingOptions:
+        """A copy with ``changes`` applied and validated."""
+        values = {name: getattr(self, name) for name in type(self).model_fields}
+        values.update(changes)
+        return type(self)(**values)
+
+
+#: The defaults.
+DEFAULT_OPTIONS = StreamingOptions()
+
+#: JSON mode: the reply is tracked as JSON and fails fast at the first invalid character.
+JSON_MODE_OPTIONS = StreamingOptions(
+    enable_json_stream_handler=True,
+    validate_json_incrementally=True,
+)
+
+#: Many tokens, few wake-ups: large reads, deltas coalesced (up to 4 KB of text) so
+#: callbacks and consumers run less often. No delta waits for more bytes to arrive.
+HIGH_THROUGHPUT_OPTIONS = StreamingOptions(
+    chunk_size=65536,
+    buffer_size=4096,
+)
+
+#: First token fast: small reads, every delta handed on at once, a short connect timeout.
+LOW_LATENCY_OPTIONS = StreamingOptions(
+    chunk_size=1024,
+    buffer_size=0,
+    connection_timeout=10.0,
+)

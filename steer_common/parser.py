@@ -1,0 +1,165 @@
+"""The sans-IO stream parser: a provider's response body in, normalized events out.
+
+:class:`StreamParser` chains the three layers: :class:`~steer_common.sse.SSEDecoder`
+(bytes to server-sent events), the provider's adapter (server-sent events to
+:class:`~steer_common.models.events.StreamEvent`) and a
+:class:`~steer_common.accumulator.StreamAccumulator` (events to the response so far, so
+that an error can carry what arrived before it). It does no I/O: feed it the bytes your
+transport reads, in any pieces::
+
+    parser = StreamParser("anthropic")
+    for chunk in body_chunks:               # from a socket, urllib, aiohttp, a file...
+        for event in parser.feed(chunk):
+            if event.type == "text_delta":
+                print(event.delta, end="")
+    parser.close()                          # raises if the stream was cut short
+    response = parser.response
+
+Errors follow the h11 model: once ``feed`` or ``close`` raises, the parser is failed and
+every later call raises :class:`~steer_common.errors.InvalidStateError`. Whatever the bytes,
+only :class:`~steer_common.errors.SteerError` subclasses escape.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from steer_common.accumulator import StreamAccumulator
+from steer_common.errors import InvalidStateError, ProtocolError, SteerError
+from steer_common.models.events import PING, StreamEvent
+from steer_common.models.response import StreamResponse
+from steer_common.providers import get_adapter
+from steer_common.sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder
+
+__all__ = ["StreamParser"]
+
+
+class StreamParser:
+    """Incremental parser for one streamed response.
+
+    Args:
+        wire_format: ``"openai"`` (Chat Completions), ``"openai_responses"``,
+            ``"anthropic"``, ``"xai"`` or ``"openai_compatible"``.
+        max_event_size: the most bytes one undispatched server-sent event may hold
+            (``StreamingOptions.max_event_size``).
+        keep_text: keep the text in :attr:`response` (``False`` for a low-memory consumer
+            that keeps the text itself).
+
+    Raises:
+        ConfigurationError: an unknown wire format.
+    """
+
+    __slots__ = ("_acc", "_adapter", "_closed", "_failed", "_sse", "wire_format")
+
+    def __init__(
+        self,
+        wire_format: str,
+        *,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        keep_text: bool = True,
+    ) -> None:
+        adapter_class = get_adapter(wire_format)
+        self.wire_format = wire_format
+        self._adapter = adapter_class()
+        self._sse = SSEDecoder(max_event_size=max_event_size, comments=True)
+        self._acc = StreamAccumulator(keep_text=keep_text, provider=adapter_class.provider)
+        self._failed: SteerError | None = None
+        self._closed = False
+
+    @property
+    def provider(self) -> str:
+        """The provider name reported on events and errors."""
+        return self._adapter.provider
+
+    @property
+    def done(self) -> bool:
+        """The provider's terminal signal has arrived."""
+        return self._adapter.done
+
+    @property
+    def response(self) -> StreamResponse:
+        """The response so far (``complete`` once the terminal signal arrived)."""
+        return self._acc.result()
+
+    @property
+    def accumulator(self) -> StreamAccumulator:
+        """The accumulator behind :attr:`response` (counts of events, deltas, text)."""
+        return self._acc
+
+    def feed(self, data: bytes) -> list[StreamEvent]:
+        """Add bytes; return the events they complete, in order.
+
+        Raises:
+            APIError: the provider sent an in-band error (typed by its kind).
+            ProtocolError: the bytes break the wire format or an event is too large.
+            InvalidStateError: the parser already failed or was closed.
+        """
+        if self._failed is not None or self._closed:
+            self._latched()
+        out: list[StreamEvent] = []
+        handle = self._adapter.handle
+        try:
+            for item in self._sse.feed(data):
+                if type(item) is ServerSentEvent:
+                    handle(item, out)
+                else:
+                    out.append(StreamEvent(PING, metadata={"comment": item.text}))  # type: ignore[union-attr]
+        except SteerError as exc:
+            self._fail(exc, out)
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+            # A chunk of valid JSON in a shape the provider never sends.
+            self._fail(
+                ProtocolError(
+                    f"{self.provider}: unexpected event shape: {exc!r}", provider=self.provider
+                ),
+                out,
+            )
+        add = self._acc.add
+        for event in out:
+            add(event)
+        return out
+
+    def close(self) -> list[StreamEvent]:
+        """End of input: return the last events, or raise if the stream was cut short.
+
+        Raises:
+            StreamInterruptedError: the body ended before the provider's terminal signal.
+
+        After a failure, or a second time, ``close`` does nothing and returns ``[]``.
+        """
+        if self._closed or self._failed is not None:
+            return []
+        self._closed = True
+        out: list[StreamEvent] = []
+        self._sse.close()
+        try:
+            self._adapter.finish(out)
+        except SteerError as exc:
+            discarded = self._sse.discarded
+            if discarded is not None and (
+                discarded.unterminated_line or discarded.undispatched_data
+            ):
+                exc.message += " (an unterminated event was discarded at the end)"
+            self._fail(exc, out)
+        add = self._acc.add
+        for event in out:
+            add(event)
+        return out
+
+    def _fail(self, exc: SteerError, out: list[StreamEvent]) -> NoReturn:
+        add = self._acc.add
+        for event in out:
+            add(event)
+        exc.events = out
+        exc.provider = exc.provider or self.provider
+        exc.partial_response = self._acc.result()
+        self._failed = exc
+        raise exc
+
+    def _latched(self) -> NoReturn:
+        failed = self._failed
+        if failed is None:
+            raise InvalidStateError("StreamParser.feed() called after close()")
+        raise InvalidStateError(
+            f"the parser already failed ({type(failed).__name__}: {failed}); it accepts no more input"
+        ) from failed

@@ -1,0 +1,215 @@
+"""Anthropic Messages streaming (``POST /v1/messages`` with ``"stream": true``).
+
+Wire format (research/wire-formats.md section 4): named events whose JSON repeats the
+name in ``type``, often padded with spaces before the closing brace (parse, never match
+strings). ``message_start`` -> per content block ``content_block_start`` /
+``content_block_delta``* / ``content_block_stop`` -> ``message_delta`` -> ``message_stop``;
+``ping`` anywhere.
+
+- Blocks are keyed by ``index``. ``text`` blocks stream ``text_delta``; ``thinking``
+  blocks stream ``thinking_delta`` and then one ``signature_delta``, which must be kept to
+  send the block back; ``redacted_thinking`` blocks carry opaque ``data`` and no deltas
+  (kept verbatim); ``tool_use`` blocks carry ``id`` and ``name`` and stream their input as
+  ``input_json_delta.partial_json`` (an empty total means ``{}``,
+  ``anthropic/tool-use-empty-input``). Server tools (``server_tool_use``, ``*_tool_result``)
+  and other block or delta types are skipped.
+- Usage: ``message_start.message.usage`` first, then every field present in the
+  cumulative ``message_delta.usage`` overwrites it (it can change input and cache counts
+  too: ``anthropic/prompt-caching-server-tools``). ``input_tokens`` excludes cache reads
+  and writes. With context compaction the top-level numbers count only the last
+  iteration, so the billed totals are summed over ``usage.iterations``
+  (``anthropic/prompt-cache-read-compaction``).
+- ``event: error`` (``overloaded_error`` after HTTP 200, then the connection closes) is an
+  in-band error. ``message_stop`` is the terminal signal.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from steer_common.models.events import (
+    ERROR,
+    PING,
+    REASONING_DELTA,
+    STREAM_END,
+    STREAM_START,
+    TEXT_DELTA,
+    USAGE,
+    StreamEvent,
+)
+from steer_common.providers.base import (
+    ProviderAdapter,
+    ToolCallBuilder,
+    api_error,
+    load_json_object,
+)
+from steer_common.sse import ServerSentEvent
+from steer_common.usage import as_int, make_usage
+
+__all__ = ["AnthropicAdapter"]
+
+_STOP = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+    "pause_turn": "pause",
+}
+
+
+class AnthropicAdapter(ProviderAdapter):
+    """Messages API events to StreamEvents (see the module docstring)."""
+
+    provider: ClassVar[str] = "anthropic"
+    terminal_signal: ClassVar[str] = "message_stop"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._calls: dict[int, ToolCallBuilder] = {}
+        self._usage: dict[str, Any] = {}
+        self._stop: str | None = None
+
+    def handle(self, sse: ServerSentEvent, out: list[StreamEvent]) -> None:
+        if self.done or not sse.data:
+            return
+        event = load_json_object(sse.data, self.provider, "an event")
+        kind = event.get("type") or sse.event
+        if kind == "content_block_delta":
+            self._delta(event, out)
+        elif kind == "ping":
+            out.append(StreamEvent(PING))
+        elif kind == "content_block_start":
+            self._block_start(event, out)
+        elif kind == "content_block_stop":
+            call = self._calls.get(event.get("index"))  # type: ignore[arg-type]
+            if call is not None and not call.done:
+                out.append(call.end_event())
+        elif kind == "message_start":
+            message = event.get("message") or {}
+            out.append(StreamEvent(STREAM_START, id=message.get("id"), model=message.get("model")))
+            usage = message.get("usage")
+            if isinstance(usage, dict):
+                self._usage = dict(usage)
+                out.append(StreamEvent(USAGE, usage=self.normalize_usage(self._usage)))
+        elif kind == "message_delta":
+            stop = (event.get("delta") or {}).get("stop_reason")
+            if stop:
+                self._stop = stop
+            usage = event.get("usage")
+            if isinstance(usage, dict):
+                self._usage.update((k, v) for k, v in usage.items() if v is not None)
+                out.append(StreamEvent(USAGE, usage=self.normalize_usage(self._usage)))
+        elif kind == "message_stop":
+            out.extend(call.end_event() for call in self._calls.values() if not call.done)
+            self.done = True
+            native = self._stop
+            out.append(
+                StreamEvent(
+                    STREAM_END,
+                    finish_reason=_STOP.get(native, native) if native else None,
+                    metadata={"native_finish_reason": native},
+                )
+            )
+        elif kind == "error":
+            error = event.get("error")
+            if not isinstance(error, dict):
+                error = event
+            message = str(error.get("message") or "stream error")
+            error_type = error.get("type") if error is not event else None
+            out.append(
+                StreamEvent(
+                    ERROR,
+                    error={"type": error_type, "message": message, "code": None},
+                    finish_reason=_STOP.get(self._stop or "", self._stop),
+                )
+            )
+            request_id = event.get("request_id")
+            raise api_error(
+                self.provider,
+                message,
+                error_type=error_type if isinstance(error_type, str) else None,
+                request_id=request_id if isinstance(request_id, str) else None,
+                body=event,
+                in_band=True,
+            )
+
+    def _delta(self, event: dict[str, Any], out: list[StreamEvent]) -> None:
+        delta = event.get("delta") or {}
+        kind = delta.get("type")
+        index = event.get("index")
+        if kind == "text_delta":
+            text = delta.get("text")
+            if text:
+                out.append(StreamEvent(TEXT_DELTA, text, index))
+        elif kind == "input_json_delta":
+            call = self._calls.get(index)  # type: ignore[arg-type]
+            fragment = delta.get("partial_json")
+            if call is not None and fragment and not call.done:
+                out.append(call.delta_event(fragment))
+        elif kind == "thinking_delta":
+            thinking = delta.get("thinking")
+            if thinking:
+                out.append(StreamEvent(REASONING_DELTA, thinking, index))
+        elif kind == "signature_delta":
+            out.append(
+                StreamEvent(
+                    REASONING_DELTA, "", index, metadata={"signature": delta.get("signature")}
+                )
+            )
+
+    def _block_start(self, event: dict[str, Any], out: list[StreamEvent]) -> None:
+        block = event.get("content_block") or {}
+        kind = block.get("type")
+        index = event.get("index")
+        if not isinstance(index, int):
+            return
+        if kind == "text":
+            if block.get("text"):
+                out.append(StreamEvent(TEXT_DELTA, block["text"], index))
+        elif kind == "tool_use":
+            call = ToolCallBuilder(index, block.get("id"), block.get("name"))
+            self._calls[index] = call
+            out.append(call.start_event())
+            initial = block.get("input")
+            if initial:  # some proxies send the whole input here instead of as deltas
+                out.append(call.delta_event(json.dumps(initial)))
+        elif kind == "thinking":
+            if block.get("thinking"):
+                out.append(StreamEvent(REASONING_DELTA, block["thinking"], index))
+        elif kind == "redacted_thinking":
+            out.append(StreamEvent(REASONING_DELTA, "", index, metadata={"block": dict(block)}))
+
+    def normalize_usage(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """Anthropic arithmetic: cache reads and writes are outside ``input_tokens``."""
+        counted = raw
+        iterations = raw.get("iterations")
+        if (
+            isinstance(iterations, list)
+            and iterations
+            and all(isinstance(i, dict) for i in iterations)
+        ):
+            # Compaction: top-level numbers cover the last iteration only; bill them all.
+            counted = {
+                key: sum(as_int(i.get(key)) for i in iterations)
+                for key in (
+                    "input_tokens",
+                    "output_tokens",
+                    "cache_read_input_tokens",
+                    "cache_creation_input_tokens",
+                )
+            }
+        cache_read = as_int(counted.get("cache_read_input_tokens"))
+        cache_write = as_int(counted.get("cache_creation_input_tokens"))
+        details = raw.get("output_tokens_details")
+        thinking = details.get("thinking_tokens") if isinstance(details, dict) else None
+        return make_usage(
+            as_int(counted.get("input_tokens")) + cache_read + cache_write,
+            as_int(counted.get("output_tokens")),
+            cached_tokens=cache_read,
+            cache_creation_tokens=cache_write,
+            reasoning_tokens=as_int(thinking) if thinking is not None else None,
+            raw=dict(raw),
+        )

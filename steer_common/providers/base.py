@@ -1,0 +1,227 @@
+"""What every provider module shares: the adapter interface, tool-call assembly, error typing.
+
+A provider adapter turns that provider's server-sent events into
+:class:`~steer_common.models.events.StreamEvent` objects. It is fed one
+:class:`~steer_common.sse.ServerSentEvent` at a time through :meth:`ProviderAdapter.handle`,
+appending what it makes to a list (one list per read, not one per event: the hot path),
+and told the stream ended through :meth:`ProviderAdapter.finish`, which raises
+:class:`~steer_common.errors.StreamInterruptedError` unless the provider's terminal signal
+came. An in-band error event is appended as an ``error`` event and then raised as a typed
+:class:`~steer_common.errors.APIError`; :class:`~steer_common.parser.StreamParser` attaches
+what arrived before it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from steer_common.errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    OverloadedError,
+    PermissionDeniedError,
+    ProtocolError,
+    RateLimitError,
+    StreamInterruptedError,
+)
+from steer_common.models.events import TOOL_CALL_DELTA, TOOL_CALL_END, TOOL_CALL_START, StreamEvent
+from steer_common.models.response import ToolCall
+from steer_common.sse import ServerSentEvent
+
+__all__ = [
+    "ProviderAdapter",
+    "ToolCallBuilder",
+    "api_error",
+    "error_class",
+    "load_json_object",
+]
+
+_BY_STATUS: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: BadRequestError,
+    422: BadRequestError,
+    429: RateLimitError,
+    500: InternalServerError,
+    502: InternalServerError,
+    503: InternalServerError,
+    504: InternalServerError,
+    529: OverloadedError,
+}
+
+# Error type strings in the providers' error bodies and in-band error events
+# (Anthropic: docs "Errors"; OpenAI: the ``error.type`` / ``error.code`` of its bodies).
+_BY_TYPE: dict[str, type[APIError]] = {
+    "invalid_request_error": BadRequestError,
+    "request_too_large": BadRequestError,
+    "authentication_error": AuthenticationError,
+    "invalid_api_key": AuthenticationError,
+    "permission_error": PermissionDeniedError,
+    "not_found_error": NotFoundError,
+    "model_not_found": NotFoundError,
+    "rate_limit_error": RateLimitError,
+    "rate_limit_exceeded": RateLimitError,
+    "insufficient_quota": RateLimitError,
+    "tokens": RateLimitError,
+    "api_error": InternalServerError,
+    "server_error": InternalServerError,
+    "timeout_error": InternalServerError,
+    "overloaded_error": OverloadedError,
+}
+
+_RETRYABLE = (ConflictError, RateLimitError, InternalServerError, OverloadedError)
+# Errors of a retryable class that no retry can fix.
+_NEVER_RETRY_TYPES = frozenset({"insufficient_quota", "billing_hard_limit_reached"})
+
+
+def error_class(
+    status: int | None, error_type: str | None, code: str | None = None
+) -> type[APIError]:
+    """The error class for a provider error type, else its code, else the HTTP status."""
+    for key in (error_type, code):
+        if key and key in _BY_TYPE:
+            return _BY_TYPE[key]
+    if status is not None:
+        if status in _BY_STATUS:
+            return _BY_STATUS[status]
+        if status >= 500:
+            return InternalServerError
+    return APIError
+
+
+def api_error(
+    provider: str,
+    message: str,
+    *,
+    status: int | None = None,
+    error_type: str | None = None,
+    code: str | None = None,
+    request_id: str | None = None,
+    retry_after: float | None = None,
+    body: Any = None,
+    in_band: bool = False,
+) -> APIError:
+    """Build the typed error for a provider failure, deciding whether a retry can help."""
+    cls = error_class(status, error_type, code)
+    retryable = issubclass(cls, _RETRYABLE) or status == 408
+    if error_type in _NEVER_RETRY_TYPES or code in _NEVER_RETRY_TYPES:
+        retryable = False
+    where = f"HTTP {status}" if status is not None else "in-band error"
+    label = error_type or code or "error"
+    return cls(
+        f"{provider} {where} ({label}): {message}",
+        provider=provider,
+        status_code=status,
+        error_type=error_type,
+        code=code,
+        request_id=request_id,
+        retry_after=retry_after,
+        body=body,
+        retryable=retryable,
+        in_band=in_band,
+    )
+
+
+def load_json_object(data: str, provider: str, what: str) -> dict[str, Any]:
+    """``json.loads`` an event's data, which must be a JSON object, or raise ProtocolError."""
+    try:
+        value = json.loads(data)
+    except ValueError:
+        snippet = data[:120] + ("..." if len(data) > 120 else "")
+        raise ProtocolError(
+            f"{provider}: {what} is not valid JSON: {snippet!r}", provider=provider
+        ) from None
+    if not isinstance(value, dict):
+        raise ProtocolError(
+            f"{provider}: {what} is JSON but not an object: {data[:120]!r}", provider=provider
+        )
+    return value
+
+
+def parse_arguments(raw: str) -> tuple[Any, str | None]:
+    """Parse streamed tool arguments: empty means ``{}``; invalid JSON is reported, not raised."""
+    if not raw or raw.isspace():
+        return {}, None
+    try:
+        return json.loads(raw), None
+    except ValueError as exc:
+        return None, f"arguments are not valid JSON: {exc}"
+
+
+class ToolCallBuilder:
+    """Assembles one streamed tool call: its fragments, then one parse at the end."""
+
+    __slots__ = ("done", "id", "index", "item_id", "name", "parts")
+
+    def __init__(self, index: int, id: str | None, name: str | None, item_id: str | None = None):
+        self.index = index
+        self.id = id
+        self.name = name
+        self.item_id = item_id
+        self.parts: list[str] = []
+        self.done = False
+
+    def start_event(self) -> StreamEvent:
+        meta = {"item_id": self.item_id} if self.item_id else None
+        return StreamEvent(
+            TOOL_CALL_START, index=self.index, id=self.id, name=self.name, metadata=meta
+        )
+
+    def delta_event(self, fragment: str) -> StreamEvent:
+        self.parts.append(fragment)
+        return StreamEvent(TOOL_CALL_DELTA, fragment, self.index, self.id)
+
+    def end_event(self, final_arguments: str | None = None) -> StreamEvent:
+        """Close the call; ``final_arguments`` (when the provider repeats them whole) wins."""
+        self.done = True
+        raw = "".join(self.parts) if final_arguments is None else final_arguments
+        arguments, error = parse_arguments(raw)
+        call = ToolCall(
+            id=self.id,
+            name=self.name,
+            arguments=arguments,
+            arguments_raw=raw,
+            index=self.index,
+            item_id=self.item_id,
+            parse_error=error,
+        )
+        return StreamEvent(
+            TOOL_CALL_END, index=self.index, id=self.id, name=self.name, tool_call=call
+        )
+
+
+class ProviderAdapter:
+    """Base of the per-wire-format adapters (see the module docstring).
+
+    Attributes:
+        provider: the provider name this adapter reports.
+        terminal_signal: what ends a complete stream, for error messages.
+        done: the terminal signal arrived; later events are ignored.
+    """
+
+    provider: ClassVar[str] = ""
+    terminal_signal: ClassVar[str] = ""
+
+    def __init__(self) -> None:
+        self.done = False
+
+    def handle(self, sse: ServerSentEvent, out: list[StreamEvent]) -> None:  # pragma: no cover
+        """Append the events one server-sent event makes to ``out``."""
+        raise NotImplementedError
+
+    def finish(self, out: list[StreamEvent]) -> None:
+        """The body ended: append the last events, or raise if the stream is incomplete."""
+        if not self.done:
+            raise StreamInterruptedError(
+                f"{self.provider}: the stream ended before {self.terminal_signal}; "
+                "the reply is incomplete",
+                provider=self.provider,
+            )

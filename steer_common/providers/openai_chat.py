@@ -1,0 +1,203 @@
+"""OpenAI Chat Completions streaming (``POST /v1/chat/completions`` with ``"stream": true``).
+
+Wire format (research/wire-formats.md section 2): unnamed events, one
+``chat.completion.chunk`` JSON object each, then the sentinel ``data: [DONE]``.
+
+- Text is ``choices[0].delta.content``; refusals ``delta.refusal``. Only the first choice
+  is normalized (``n > 1`` is not streamed by this library).
+- Tool calls arrive as fragments keyed by ``delta.tool_calls[].index``; ``id`` and
+  ``function.name`` come only on a call's first fragment; arguments are split anywhere
+  (fixture ``openai/chat-parallel-tool-calls``). Indices need not start at 0
+  (``compat/claude-via-openai-compatible-tool-index-1``). A call ends when the choice
+  gets its ``finish_reason`` (or at ``[DONE]``).
+- Usage comes on its own chunk with ``choices: []`` before ``[DONE]`` when
+  ``stream_options.include_usage`` is set; a later chunk may say ``usage: null``
+  (``openai/chat-moderation-chunk-after-usage``), which must not erase it. Cached tokens
+  are inside ``prompt_tokens``, reasoning tokens inside ``completion_tokens``.
+- A chunk holding ``{"error": ...}`` is an in-band error.
+- Complete means ``[DONE]`` or a ``finish_reason`` arrived; the end of the body before
+  either is an interrupted stream.
+
+:class:`ChatCompletionsAdapter` is also the base of the xAI and OpenAI-compatible dialects.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from steer_common.models.events import (
+    ERROR,
+    REASONING_DELTA,
+    REFUSAL_DELTA,
+    STREAM_END,
+    STREAM_START,
+    TEXT_DELTA,
+    USAGE,
+    StreamEvent,
+)
+from steer_common.providers.base import (
+    ProviderAdapter,
+    ToolCallBuilder,
+    api_error,
+    load_json_object,
+)
+from steer_common.sse import ServerSentEvent
+from steer_common.usage import as_int, make_usage
+
+__all__ = ["ChatCompletionsAdapter", "OpenAIChatAdapter"]
+
+_FINISH = {"function_call": "tool_calls"}
+
+
+class ChatCompletionsAdapter(ProviderAdapter):
+    """Chat Completions chunks to StreamEvents (see the module docstring)."""
+
+    provider: ClassVar[str] = "openai"
+    terminal_signal: ClassVar[str] = "a finish_reason or [DONE]"
+    #: ``delta`` fields that carry reasoning text in this dialect.
+    reasoning_fields: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._started = False
+        self._finish: str | None = None
+        self._calls: dict[int, ToolCallBuilder] = {}
+
+    def handle(self, sse: ServerSentEvent, out: list[StreamEvent]) -> None:
+        if self.done:
+            return
+        data = sse.data
+        if data[:6] == "[DONE]":
+            self._end(out)
+            return
+        if not data:
+            return  # ``data:`` with nothing: not a chunk (wpt-field-data-empty-and-bare)
+        chunk = load_json_object(data, self.provider, "a chunk")
+        if not self._started:
+            self._started = True
+            out.append(StreamEvent(STREAM_START, id=chunk.get("id"), model=chunk.get("model")))
+        choices = chunk.get("choices")
+        if choices:
+            for choice in choices:
+                if choice.get("index", 0) == 0:
+                    self._choice(choice, out)
+        usage = chunk.get("usage")
+        if usage:
+            out.append(StreamEvent(USAGE, usage=self.normalize_usage(usage)))
+        if sse.event == "error" or chunk.get("error"):
+            self._raise_in_band(chunk.get("error") or chunk, out)
+
+    def _choice(self, choice: dict[str, Any], out: list[StreamEvent]) -> None:
+        delta = choice.get("delta")
+        if delta:
+            for field in self.reasoning_fields:
+                reasoning = delta.get(field)
+                if reasoning:
+                    out.append(StreamEvent(REASONING_DELTA, reasoning))
+            content = delta.get("content")
+            if content:
+                out.append(StreamEvent(TEXT_DELTA, content))
+            refusal = delta.get("refusal")
+            if refusal:
+                out.append(StreamEvent(REFUSAL_DELTA, refusal))
+            tool_calls = delta.get("tool_calls")
+            if tool_calls:
+                self._tool_calls(tool_calls, out)
+            elif delta.get("function_call"):  # the deprecated single-function form
+                self._tool_calls([{"index": 0, "function": delta["function_call"]}], out)
+        finish = choice.get("finish_reason")
+        if finish and self._finish is None:
+            self._finish = finish
+            self._end_calls(out)
+
+    def _tool_calls(self, fragments: list[dict[str, Any]], out: list[StreamEvent]) -> None:
+        calls = self._calls
+        for fragment in fragments:
+            index = fragment.get("index")
+            call_id = fragment.get("id")
+            if not isinstance(index, int):
+                # Some servers omit the index: a fragment with a new id starts a new call.
+                index = max(calls, default=-1) + (1 if call_id or not calls else 0)
+            function = fragment.get("function") or {}
+            call = calls.get(index)
+            if call is not None and call_id and call.id and call_id != call.id:
+                # A server that reuses an index for a second call: close the first.
+                if not call.done:
+                    out.append(call.end_event())
+                call = None
+            if call is None or call.done:
+                call = ToolCallBuilder(index, call_id, function.get("name"))
+                calls[index] = call
+                out.append(call.start_event())
+            else:
+                if call_id and not call.id:
+                    call.id = call_id
+                if not call.name and function.get("name"):
+                    call.name = function["name"]
+            arguments = function.get("arguments")
+            if arguments:
+                out.append(call.delta_event(arguments))
+
+    def _end_calls(self, out: list[StreamEvent]) -> None:
+        out.extend(call.end_event() for call in self._calls.values() if not call.done)
+
+    def _end(self, out: list[StreamEvent]) -> None:
+        self._end_calls(out)
+        self.done = True
+        native = self._finish
+        out.append(
+            StreamEvent(
+                STREAM_END,
+                finish_reason=_FINISH.get(native, native) if native else None,
+                metadata={"native_finish_reason": native},
+            )
+        )
+
+    def finish(self, out: list[StreamEvent]) -> None:
+        if not self.done and self._finish is not None:
+            # A finish_reason is a terminal signal on its own; some servers never send [DONE].
+            self._end(out)
+        super().finish(out)
+
+    def _raise_in_band(self, payload: Any, out: list[StreamEvent]) -> None:
+        error = payload if isinstance(payload, dict) else {"message": str(payload)}
+        message = str(error.get("message") or error)
+        error_type = error.get("type")
+        code = error.get("code")
+        status = code if isinstance(code, int) else None
+        out.append(
+            StreamEvent(
+                ERROR,
+                error={"type": error_type, "message": message, "code": code},
+                finish_reason=self._finish,
+            )
+        )
+        raise api_error(
+            self.provider,
+            message,
+            status=status,
+            error_type=error_type if isinstance(error_type, str) else None,
+            code=code if isinstance(code, str) else None,
+            body=payload,
+            in_band=True,
+        )
+
+    def normalize_usage(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """OpenAI arithmetic: cached inside prompt, reasoning inside completion."""
+        prompt_details = raw.get("prompt_tokens_details") or {}
+        completion_details = raw.get("completion_tokens_details") or {}
+        cached = prompt_details.get("cached_tokens")
+        written = prompt_details.get("cache_write_tokens")
+        reasoning = completion_details.get("reasoning_tokens")
+        return make_usage(
+            as_int(raw.get("prompt_tokens")),
+            as_int(raw.get("completion_tokens")),
+            cached_tokens=as_int(cached) if cached is not None else None,
+            cache_creation_tokens=as_int(written) if written is not None else None,
+            reasoning_tokens=as_int(reasoning) if reasoning is not None else None,
+            raw=raw,
+        )
+
+
+class OpenAIChatAdapter(ChatCompletionsAdapter):
+    """OpenAI's own Chat Completions: no reasoning text is streamed (only its token count)."""

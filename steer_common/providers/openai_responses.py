@@ -1,0 +1,188 @@
+"""OpenAI Responses API streaming (``POST /v1/responses`` with ``"stream": true``).
+
+Wire format (research/wire-formats.md section 3): every event is named, ``event: <type>``,
+and its JSON repeats the name in ``type``. No ``[DONE]``: the stream ends after a terminal
+``response.completed``, ``response.incomplete`` or ``response.failed``.
+
+- Text: ``response.output_text.delta``; refusals: ``response.refusal.delta``.
+- Reasoning: ``response.reasoning_summary_text.delta`` (summaries) and
+  ``response.reasoning_text.delta`` (raw reasoning, where a model streams it); the finished
+  ``reasoning`` item (with its ``encrypted_content``) is kept verbatim for the next turn.
+- Tool calls: ``response.output_item.added`` with a ``function_call`` item opens a call
+  (``item.id`` is ``fc_...``, ``item.call_id`` the id a result must quote); argument
+  fragments come in ``response.function_call_arguments.delta`` keyed by ``item_id``;
+  ``...arguments.done`` repeats them whole and closes the call. Events carry the item's
+  ``output_index``, which is the call's ``index`` here.
+- Usage lives only in the terminal event's ``response.usage`` (cached tokens inside
+  ``input_tokens``, reasoning inside ``output_tokens``).
+- Errors: an ``error`` event (with ``code``/``message`` at the top level, or nested under
+  ``error``, as ``openai/responses-error-insufficient-quota`` shows) and ``response.failed``.
+- ``sequence_number`` is optional (absent in March 2025 streams). Unknown event types are
+  skipped.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from steer_common.models.events import (
+    ERROR,
+    REASONING_DELTA,
+    REFUSAL_DELTA,
+    STREAM_END,
+    STREAM_START,
+    TEXT_DELTA,
+    USAGE,
+    StreamEvent,
+)
+from steer_common.providers.base import (
+    ProviderAdapter,
+    ToolCallBuilder,
+    api_error,
+    load_json_object,
+)
+from steer_common.sse import ServerSentEvent
+from steer_common.usage import as_int, make_usage
+
+__all__ = ["OpenAIResponsesAdapter"]
+
+_INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"}
+
+
+class OpenAIResponsesAdapter(ProviderAdapter):
+    """Responses API events to StreamEvents (see the module docstring)."""
+
+    provider: ClassVar[str] = "openai"
+    terminal_signal: ClassVar[str] = "response.completed, response.incomplete or response.failed"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._calls: dict[str, ToolCallBuilder] = {}  # by item id
+
+    def handle(self, sse: ServerSentEvent, out: list[StreamEvent]) -> None:
+        if self.done or not sse.data:
+            return
+        event = load_json_object(sse.data, self.provider, "an event")
+        kind = event.get("type") or sse.event
+        if kind == "response.output_text.delta":
+            delta = event.get("delta")
+            if delta:
+                out.append(StreamEvent(TEXT_DELTA, delta))
+        elif kind == "response.function_call_arguments.delta":
+            call = self._calls.get(event.get("item_id", ""))
+            delta = event.get("delta")
+            if call is not None and delta and not call.done:
+                out.append(call.delta_event(delta))
+        elif kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
+            delta = event.get("delta")
+            if delta:
+                out.append(StreamEvent(REASONING_DELTA, delta, event.get("output_index")))
+        elif kind == "response.refusal.delta":
+            delta = event.get("delta")
+            if delta:
+                out.append(StreamEvent(REFUSAL_DELTA, delta))
+        elif kind == "response.created":
+            response = event.get("response") or {}
+            out.append(
+                StreamEvent(STREAM_START, id=response.get("id"), model=response.get("model"))
+            )
+        elif kind == "response.output_item.added":
+            self._item_added(event, out)
+        elif kind == "response.function_call_arguments.done":
+            call = self._calls.get(event.get("item_id", ""))
+            if call is not None and not call.done:
+                arguments = event.get("arguments")
+                out.append(call.end_event(arguments if isinstance(arguments, str) else None))
+        elif kind == "response.output_item.done":
+            self._item_done(event, out)
+        elif kind in ("response.completed", "response.incomplete"):
+            self._terminal(event.get("response") or {}, out)
+        elif kind == "error":
+            nested = event.get("error")
+            if not isinstance(nested, dict):  # the documented flat shape
+                nested = {"code": event.get("code"), "message": event.get("message")}
+            self._raise_in_band(nested, event, out)
+        elif kind == "response.failed":
+            response = event.get("response") or {}
+            usage = response.get("usage")
+            if usage:
+                out.append(StreamEvent(USAGE, usage=self.normalize_usage(usage)))
+            self._raise_in_band(response.get("error") or {}, event, out)
+
+    def _item_added(self, event: dict[str, Any], out: list[StreamEvent]) -> None:
+        item = event.get("item") or {}
+        if item.get("type") == "function_call":
+            item_id = item.get("id") or item.get("call_id") or str(event.get("output_index"))
+            index = event.get("output_index")
+            call = ToolCallBuilder(
+                index if isinstance(index, int) else len(self._calls),
+                item.get("call_id"),
+                item.get("name"),
+                item_id,
+            )
+            self._calls[item_id] = call
+            out.append(call.start_event())
+
+    def _item_done(self, event: dict[str, Any], out: list[StreamEvent]) -> None:
+        item = event.get("item") or {}
+        kind = item.get("type")
+        if kind == "function_call":
+            call = self._calls.get(item.get("id", ""))
+            if call is not None and not call.done:
+                arguments = item.get("arguments")
+                out.append(call.end_event(arguments if isinstance(arguments, str) else None))
+        elif kind == "reasoning":
+            # Kept verbatim (with encrypted_content) so the next turn can send it back.
+            out.append(
+                StreamEvent(
+                    REASONING_DELTA, "", event.get("output_index"), metadata={"block": item}
+                )
+            )
+
+    def _terminal(self, response: dict[str, Any], out: list[StreamEvent]) -> None:
+        out.extend(call.end_event() for call in self._calls.values() if not call.done)
+        usage = response.get("usage")
+        if usage:
+            out.append(StreamEvent(USAGE, usage=self.normalize_usage(usage)))
+        status = response.get("status") or "completed"
+        if status == "incomplete":
+            reason = (response.get("incomplete_details") or {}).get("reason")
+            native = reason or status
+            finish = _INCOMPLETE.get(reason or "", "length")
+        else:
+            native = status
+            finish = "tool_calls" if self._calls else "stop"
+        self.done = True
+        out.append(
+            StreamEvent(STREAM_END, finish_reason=finish, metadata={"native_finish_reason": native})
+        )
+
+    def _raise_in_band(
+        self, error: dict[str, Any], payload: dict[str, Any], out: list[StreamEvent]
+    ) -> None:
+        message = str(error.get("message") or "the response failed")
+        error_type = error.get("type")
+        code = error.get("code")
+        out.append(StreamEvent(ERROR, error={"type": error_type, "message": message, "code": code}))
+        raise api_error(
+            self.provider,
+            message,
+            error_type=error_type if isinstance(error_type, str) else None,
+            code=code if isinstance(code, str) else None,
+            body=payload,
+            in_band=True,
+        )
+
+    def normalize_usage(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """Responses arithmetic: cached inside input, reasoning inside output."""
+        input_details = raw.get("input_tokens_details") or {}
+        output_details = raw.get("output_tokens_details") or {}
+        cached = input_details.get("cached_tokens")
+        reasoning = output_details.get("reasoning_tokens")
+        return make_usage(
+            as_int(raw.get("input_tokens")),
+            as_int(raw.get("output_tokens")),
+            cached_tokens=as_int(cached) if cached is not None else None,
+            reasoning_tokens=as_int(reasoning) if reasoning is not None else None,
+            raw=raw,
+        )

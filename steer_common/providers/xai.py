@@ -1,0 +1,43 @@
+"""xAI (``https://api.x.ai/v1/chat/completions``): the Chat Completions dialect of Grok.
+
+Same chunks and ``[DONE]`` as OpenAI (research/wire-formats.md section 5), with two
+differences that matter here:
+
+- Reasoning text streams as ``delta.reasoning_content`` before any ``content`` (only
+  some models send it: ``grok-3-mini``, ``grok-code-fast-1``; ``grok-4`` bills reasoning
+  tokens without streaming them).
+- ``completion_tokens`` does **not** include ``completion_tokens_details.reasoning_tokens``:
+  xAI's ``total_tokens`` is prompt + completion + reasoning (fixtures ``xai/*``:
+  165 + 2 + 129 = 296). The normalized ``completion_tokens`` adds the reasoning tokens
+  so that it means what it means for every other provider; ``raw`` keeps xAI's numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from steer_common.providers.openai_chat import ChatCompletionsAdapter
+from steer_common.usage import as_int, make_usage
+
+__all__ = ["XAIAdapter"]
+
+
+class XAIAdapter(ChatCompletionsAdapter):
+    """Grok's Chat Completions stream (see the module docstring)."""
+
+    provider: ClassVar[str] = "xai"
+    reasoning_fields: ClassVar[tuple[str, ...]] = ("reasoning_content",)
+
+    def normalize_usage(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """xAI arithmetic: cached inside prompt, reasoning *outside* completion."""
+        prompt_details = raw.get("prompt_tokens_details") or {}
+        completion_details = raw.get("completion_tokens_details") or {}
+        cached = prompt_details.get("cached_tokens")
+        reasoning = completion_details.get("reasoning_tokens")
+        return make_usage(
+            as_int(raw.get("prompt_tokens")),
+            as_int(raw.get("completion_tokens")) + as_int(reasoning),
+            cached_tokens=as_int(cached) if cached is not None else None,
+            reasoning_tokens=as_int(reasoning) if reasoning is not None else None,
+            raw=raw,
+        )

@@ -1,0 +1,246 @@
+"""Server-sent events: bytes in, events out, exactly by the WHATWG rules.
+
+The algorithm is the HTML standard's "parse an event stream" and "interpret an event
+stream" (https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream),
+checked against the web-platform-tests ``eventsource/format-*`` vectors in
+``tests/fixtures/sse/framing``:
+
+- a line ends at CRLF, LF or CR; a CR that ends one read may be the first half of a CRLF,
+  so a LF at the start of the next read is swallowed (``spec-crlf-split-risk``);
+- bytes are split into lines *before* UTF-8 decoding, so a character cut between two
+  reads is never broken; invalid UTF-8 becomes U+FFFD, as the standard says;
+- one U+FEFF at the very start of the stream is dropped, never a later one (``wpt-bom-*``);
+- ``:`` starts a comment; ``name: value`` loses one space after the colon, only one;
+  a line with no colon is a field with an empty value; names are case-sensitive;
+- ``data`` lines join with ``\\n``; ``event`` names the next event only; ``id`` is sticky
+  and ignored when it holds U+0000; ``retry`` is taken only when it is all ASCII digits;
+- a blank line dispatches, unless no ``data`` line came; an event left unterminated
+  at the end of the stream is discarded (``wpt-incomplete-final-event-discarded``).
+
+Memory is bounded: the bytes of one event that has not been dispatched yet (its lines so
+far and the line still being read) may not exceed ``max_event_size``; past that the
+decoder raises :class:`~steer_common.errors.ProtocolError` instead of growing. The buffer
+is scanned once: each ``feed`` searches only the bytes it added.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from steer_common.errors import InvalidStateError, ProtocolError
+
+__all__ = [
+    "DEFAULT_MAX_EVENT_SIZE",
+    "DiscardedInput",
+    "SSEComment",
+    "SSEDecoder",
+    "ServerSentEvent",
+]
+
+#: Default cap on the bytes of one undispatched event. A Responses ``response.completed``
+#: event repeats the whole answer: a 128k-token reply with its reasoning summary is a few
+#: MB of JSON, so 16 MiB leaves room while still stopping a server that never ends a line.
+DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
+
+_BOM = b"\xef\xbb\xbf"
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSentEvent:
+    """One dispatched event.
+
+    Attributes:
+        event: the event type; ``"message"`` when no ``event:`` line named it.
+        data: the ``data`` lines joined with ``\\n``.
+        id: the last event id in force when the event was dispatched (sticky).
+        retry: the reconnection time in milliseconds, if a ``retry`` line set one so far.
+    """
+
+    event: str
+    data: str
+    id: str = ""
+    retry: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SSEComment:
+    """A comment line (``: keep-alive``), returned only by ``SSEDecoder(comments=True)``."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class DiscardedInput:
+    """What the end of the stream cut off: an unterminated line and data never dispatched."""
+
+    unterminated_line: str
+    undispatched_data: list[str]
+
+
+class SSEDecoder:
+    """Incremental SSE decoder: ``feed(bytes) -> list``, then ``close() -> list``.
+
+    Args:
+        max_event_size: the most bytes one undispatched event may hold.
+        comments: also return comment lines, as :class:`SSEComment`, in stream order
+            (front ends use them to tell a keep-alive from silence).
+
+    ``feed`` returns :class:`ServerSentEvent` objects (and :class:`SSEComment` objects when
+    asked); any split of the same bytes across calls gives the same list.
+    """
+
+    __slots__ = (
+        "_bom_checked",
+        "_buf",
+        "_closed",
+        "_comments",
+        "_data",
+        "_event",
+        "_event_bytes",
+        "_last_id",
+        "_max",
+        "_skip_lf",
+        "discarded",
+        "retry",
+    )
+
+    def __init__(
+        self, *, max_event_size: int = DEFAULT_MAX_EVENT_SIZE, comments: bool = False
+    ) -> None:
+        self._buf = bytearray()
+        self._max = max_event_size
+        self._comments = comments
+        self._bom_checked = False
+        self._skip_lf = False
+        self._closed = False
+        self._data: list[bytes] = []
+        self._event = b""
+        self._event_bytes = 0
+        self._last_id = ""
+        #: The reconnection time (ms) the stream asked for, or ``None``.
+        self.retry: int | None = None
+        #: Set by :meth:`close` when the stream ended inside an event, else ``None``.
+        self.discarded: DiscardedInput | None = None
+
+    @property
+    def last_event_id(self) -> str:
+        """The last event id the stream set (what a reconnect sends as ``Last-Event-ID``)."""
+        return self._last_id
+
+    def feed(self, data: bytes) -> list[ServerSentEvent | SSEComment]:
+        """Add bytes; return the events (and comments) they complete."""
+        if self._closed:
+            raise InvalidStateError("SSEDecoder.feed() called after close()")
+        if not data:
+            return []
+        if self._skip_lf:
+            self._skip_lf = False
+            if data[:1] == b"\n":
+                data = data[1:]
+                if not data:
+                    return []
+        buf = self._buf
+        scan_from = len(buf)
+        buf += data
+        if not self._bom_checked:
+            if len(buf) < 3 and _BOM.startswith(buf):
+                return []  # could still become a BOM
+            self._bom_checked = True
+            if buf.startswith(_BOM):
+                del buf[:3]
+                scan_from = 0
+        # Find where the last complete line ends, searching only what was just added.
+        last_lf = buf.rfind(b"\n", scan_from)
+        last_cr = buf.rfind(b"\r", max(scan_from, last_lf + 1))
+        end = max(last_lf, last_cr)
+        if end < 0:
+            if len(buf) + self._event_bytes > self._max:
+                self._too_large(len(buf))
+            return []
+        if last_cr == end and end == len(buf) - 1:
+            # A CR ends this read: its line is complete, but a LF at the start of the
+            # next read belongs to it (CRLF split across reads).
+            self._skip_lf = True
+        # A LF preceded by CR ends one CRLF line: leave the CR out of the block too.
+        block = bytes(
+            buf[: end - 1] if end and buf[end] == 0x0A and buf[end - 1] == 0x0D else buf[:end]
+        )
+        del buf[: end + 1]
+        lines = _LINE_END.split(block) if b"\r" in block else block.split(b"\n")
+        out: list[ServerSentEvent | SSEComment] = []
+        self._lines(lines, out)
+        if len(buf) + self._event_bytes > self._max:
+            self._too_large(len(buf))
+        return out
+
+    def close(self) -> list[ServerSentEvent | SSEComment]:
+        """End of stream: an unterminated event is discarded (recorded in ``discarded``)."""
+        if self._closed:
+            return []
+        self._closed = True
+        out: list[ServerSentEvent | SSEComment] = []
+        if not self._bom_checked and self._buf.startswith(_BOM):
+            del self._buf[:3]
+        tail = bytes(self._buf)
+        self._buf.clear()
+        if tail or self._data:
+            self.discarded = DiscardedInput(
+                unterminated_line=tail.decode("utf-8", "replace"),
+                undispatched_data=[d.decode("utf-8", "replace") for d in self._data],
+            )
+        self._data = []
+        return out
+
+    def _lines(self, lines: list[bytes], out: list[ServerSentEvent | SSEComment]) -> None:
+        data = self._data
+        for line in lines:
+            if not line:
+                if data:
+                    if len(data) == 1:
+                        payload = data[0].decode("utf-8", "replace")
+                    else:
+                        payload = b"\n".join(data).decode("utf-8", "replace")
+                    event = self._event.decode("utf-8", "replace") if self._event else "message"
+                    out.append(ServerSentEvent(event, payload, self._last_id, self.retry))
+                    data.clear()
+                self._event = b""
+                self._event_bytes = 0
+                continue
+            self._event_bytes += len(line) + 1
+            if line[0] == 0x3A:  # ":" comment
+                if self._comments:
+                    out.append(SSEComment(line[1:].decode("utf-8", "replace").removeprefix(" ")))
+                continue
+            colon = line.find(b":")
+            if colon < 0:
+                name, value = line, b""
+            else:
+                name = line[:colon]
+                value = line[colon + 1 :]
+                if value[:1] == b" ":
+                    value = value[1:]
+            if name == b"data":
+                data.append(value)
+            elif name == b"event":
+                self._event = value
+            elif name == b"id":
+                if b"\x00" not in value:
+                    self._last_id = value.decode("utf-8", "replace")
+            elif name == b"retry" and value.isdigit():  # bytes.isdigit is ASCII-only
+                self.retry = int(value)
+            # Any other field name is ignored (WHATWG: "Otherwise: the field is ignored").
+        if self._event_bytes > self._max:
+            self._too_large(0)
+
+    def _too_large(self, pending: int) -> None:
+        size = self._event_bytes + pending
+        self._closed = True
+        self._buf.clear()
+        self._data = []
+        raise ProtocolError(
+            f"one server-sent event exceeded {self._max} bytes without ending "
+            f"({size} bytes buffered); raise StreamingOptions.max_event_size if the "
+            "provider really sends events this large"
+        )

@@ -1,0 +1,261 @@
+"""Every recorded stream, fed whole, one byte at a time and at Hypothesis-chosen cut points.
+
+The outcome (events, response, or the typed error with its partial response) must be the
+same however the bytes are split, and must equal the ``expected`` block the fixture's
+provenance file gives. Usage is checked twice: ``raw`` against the provider's object, and
+the normalized numbers against the arithmetic each provider documents, computed here from
+the raw numbers by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from steer_common import StreamEvent, StreamParser, StreamResponse
+from steer_common.errors import (
+    APIError,
+    BadRequestError,
+    OverloadedError,
+    RateLimitError,
+    SteerError,
+)
+from tests.fixtures import STREAMS, Fixture, byte_at_a_time, split_at
+
+Outcome = tuple[list[StreamEvent], StreamResponse, SteerError | None]
+
+
+def run(fixture: Fixture, pieces: list[bytes]) -> Outcome:
+    parser = StreamParser(fixture.wire_format)
+    events: list[StreamEvent] = []
+    try:
+        for piece in pieces:
+            events += parser.feed(piece)
+        events += parser.close()
+    except SteerError as exc:
+        events += exc.events
+        assert exc.partial_response is not None
+        return events, exc.partial_response, exc
+    return events, parser.response, None
+
+
+def outcome_key(outcome: Outcome) -> tuple[Any, ...]:
+    events, response, error = outcome
+    return (
+        events,
+        response.model_dump(),
+        None if error is None else (type(error), error.message),
+    )
+
+
+# -- what each provider's expected block says ------------------------------------------
+
+
+def check_chat(fx: Fixture, response: StreamResponse, error: SteerError | None) -> None:
+    exp = fx.expected
+    assert response.text == exp["text"]
+    assert (response.reasoning or "") == exp.get("reasoning_text", "")
+    assert [
+        {
+            "index": c.index,
+            "id": c.id,
+            "name": c.name,
+            "arguments_raw": c.arguments_raw,
+            "arguments": c.arguments,
+        }
+        for c in response.tool_calls
+    ] == exp["tool_calls"]
+    assert response.response_id == exp["response_id"]
+    assert response.model == exp["model"]
+    if exp["error"] is None:
+        assert error is None
+        assert response.complete
+        assert response.native_finish_reason == exp["finish_reason"]
+    else:
+        assert isinstance(error, APIError) and error.in_band
+        assert error.body == exp["error"]
+        assert response.error is not None
+        assert response.error["message"] == exp["error"]["message"]
+        assert not response.complete
+        assert response.finish_reason == exp["finish_reason"]
+    raw = exp["usage_raw"]
+    if raw is None:
+        assert response.usage is None
+        return
+    usage = response.usage
+    assert usage is not None and usage["raw"] == raw
+    prompt_details = raw.get("prompt_tokens_details") or {}
+    reasoning = (raw.get("completion_tokens_details") or {}).get("reasoning_tokens")
+    if fx.group == "xai":
+        # xAI direct: reasoning is outside completion_tokens; total includes it.
+        assert raw["total_tokens"] == raw["prompt_tokens"] + raw["completion_tokens"] + (
+            reasoning or 0
+        )
+        assert usage["completion_tokens"] == raw["completion_tokens"] + (reasoning or 0)
+    else:
+        assert usage["completion_tokens"] == raw["completion_tokens"]
+    assert usage["prompt_tokens"] == raw["prompt_tokens"]
+    assert usage["total_tokens"] == raw["total_tokens"]
+    if reasoning is not None:
+        assert usage["reasoning_tokens"] == reasoning
+    if "cached_tokens" in prompt_details:
+        assert usage["cache_info"]["cached_tokens"] == prompt_details["cached_tokens"]
+        assert usage["cache_info"]["cache_creation_tokens"] == prompt_details.get(
+            "cache_write_tokens", 0
+        )
+    assert exp["usage"]["input_tokens"] == raw["prompt_tokens"]
+
+
+def check_responses(fx: Fixture, response: StreamResponse, error: SteerError | None) -> None:
+    exp = fx.expected
+    assert response.text == exp["text"]
+    assert (response.reasoning or "") == exp.get("reasoning_summary_text", "")
+    assert [
+        {
+            "output_index": c.index,
+            "item_id": c.item_id,
+            "call_id": c.id,
+            "name": c.name,
+            "arguments_raw": c.arguments_raw,
+            "arguments": c.arguments,
+        }
+        for c in response.tool_calls
+    ] == exp["tool_calls"]
+    assert response.response_id == exp["response_id"]
+    assert response.model == exp["model"]
+    if exp["error"] is None:
+        assert error is None
+        assert response.complete
+        assert response.native_finish_reason == exp["status"]
+        assert response.finish_reason == ("tool_calls" if exp["tool_calls"] else "stop")
+    else:
+        # insufficient_quota: a rate-limit error that no retry can fix.
+        assert isinstance(error, RateLimitError) and not error.retryable
+        assert error.body["error"] == exp["error"]["error"]
+        assert error.code == exp["response_error"]["code"]
+        assert not response.complete
+    raw = exp["usage_raw"]
+    if raw is None:
+        assert response.usage is None
+        return
+    usage = response.usage
+    assert usage is not None and usage["raw"] == raw
+    assert usage["prompt_tokens"] == raw["input_tokens"]
+    assert usage["completion_tokens"] == raw["output_tokens"]  # reasoning inside
+    assert usage["total_tokens"] == raw["total_tokens"]
+    assert usage["reasoning_tokens"] == raw["output_tokens_details"]["reasoning_tokens"]
+    assert usage["cache_info"]["cached_tokens"] == raw["input_tokens_details"]["cached_tokens"]
+
+
+def check_anthropic(fx: Fixture, response: StreamResponse, error: SteerError | None) -> None:
+    exp = fx.expected
+    assert response.text == exp["text"]
+    thinking = [b for b in response.reasoning_blocks if b["type"] == "thinking"]
+    redacted = [b for b in response.reasoning_blocks if b["type"] == "redacted_thinking"]
+    assert (response.reasoning or "") == exp.get("thinking_text", "")
+    assert [b["signature"] for b in thinking] == exp.get("thinking_signatures", [])
+    assert len(redacted) == exp.get("redacted_thinking_blocks", 0)
+    assert all(isinstance(b["data"], str) and b["data"] for b in redacted)
+    assert [
+        {
+            "index": c.index,
+            "id": c.id,
+            "name": c.name,
+            "arguments_raw": c.arguments_raw,
+            "arguments": c.arguments,
+        }
+        for c in response.tool_calls
+    ] == exp["tool_calls"]
+    assert response.response_id == exp["message_id"]
+    assert response.model == exp["model"]
+    if exp["error"] is None:
+        assert error is None
+        assert response.complete
+        assert response.native_finish_reason == exp["stop_reason"]
+    else:
+        assert isinstance(error, OverloadedError) and error.in_band and error.retryable
+        assert error.body["error"] == exp["error"]
+        assert response.text == exp["partial_text_before_error"]
+        assert not response.complete
+    merged = exp["usage_final_merged"]
+    usage = response.usage
+    assert usage is not None and usage["raw"] == merged
+    iterations = merged.get("iterations")
+    counted = merged
+    if iterations:
+        # Compaction: the top-level numbers cover only the last iteration.
+        counted = {
+            k: sum(i.get(k, 0) for i in iterations)
+            for k in (
+                "input_tokens",
+                "output_tokens",
+                "cache_read_input_tokens",
+                "cache_creation_input_tokens",
+            )
+        }
+    else:
+        assert exp["usage"]["total_input_tokens_incl_cache"] == usage["prompt_tokens"]
+    cache_read = counted["cache_read_input_tokens"]
+    cache_write = counted["cache_creation_input_tokens"]
+    assert usage["prompt_tokens"] == counted["input_tokens"] + cache_read + cache_write
+    assert usage["completion_tokens"] == counted["output_tokens"]
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+    assert usage["cache_info"] == {
+        "cached_tokens": cache_read,
+        "cache_creation_tokens": cache_write,
+    }
+
+
+CHECKS = {
+    "openai": check_chat,
+    "xai": check_chat,
+    "openai_compatible": check_chat,
+    "openai_responses": check_responses,
+    "anthropic": check_anthropic,
+}
+
+
+@pytest.mark.parametrize("fixture", STREAMS, ids=lambda f: f.name)
+def test_fixture_whole(fixture: Fixture) -> None:
+    events, response, error = run(fixture, [fixture.body])
+    CHECKS[fixture.wire_format](fixture, response, error)
+    # The last event says how the stream ended.
+    assert events[-1].type == ("error" if error else "stream_end")
+    assert events[0].type in ("stream_start", "ping")
+
+
+@pytest.mark.parametrize("fixture", STREAMS, ids=lambda f: f.name)
+def test_fixture_byte_at_a_time(fixture: Fixture) -> None:
+    whole = run(fixture, [fixture.body])
+    assert outcome_key(run(fixture, byte_at_a_time(fixture.body))) == outcome_key(whole)
+
+
+@pytest.mark.parametrize("fixture", STREAMS, ids=lambda f: f.name)
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_fixture_random_cuts(fixture: Fixture, data: st.DataObject) -> None:
+    cuts = data.draw(st.lists(st.integers(0, len(fixture.body)), max_size=40))
+    whole = run(fixture, [fixture.body])
+    assert outcome_key(run(fixture, split_at(fixture.body, cuts))) == outcome_key(whole)
+
+
+def test_every_recording_is_covered() -> None:
+    assert len(STREAMS) + 10 == 49
+    assert {f.wire_format for f in STREAMS} == set(CHECKS)
+
+
+def test_openrouter_error_chunk_is_a_typed_error_with_everything_before_it() -> None:
+    fx = next(
+        f for f in STREAMS if f.name == "compat/openrouter-keepalive-comments-midstream-error"
+    )
+    events, response, error = run(fx, [fx.body])
+    assert isinstance(error, BadRequestError) and error.status_code == 400
+    assert "Token limit reached" in str(error)
+    # 17 keep-alive comments before the first data line: pings, not content.
+    assert sum(e.type == "ping" for e in events) == 17
+    assert response.usage is not None and response.usage["total_tokens"] == 53

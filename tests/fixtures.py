@@ -1,0 +1,74 @@
+"""The recorded SSE fixtures (copied from the team's shared corpus, provenance kept).
+
+Each ``tests/fixtures/sse/<group>/<name>.sse`` is a raw ``text/event-stream`` body and
+``<name>.json`` says where it came from and what a correct parser must produce
+(``tests/fixtures/sse/README.md``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FIXTURES = Path(__file__).parent / "fixtures" / "sse"
+
+
+@dataclass(frozen=True)
+class Fixture:
+    name: str  # "<group>/<name>"
+    body: bytes
+    meta: dict[str, Any]
+
+    @property
+    def expected(self) -> dict[str, Any]:
+        return self.meta["expected"]  # type: ignore[no-any-return]
+
+    @property
+    def group(self) -> str:
+        return self.name.split("/")[0]
+
+    @property
+    def wire_format(self) -> str:
+        """The StreamParser wire format this recording is in."""
+        base = self.name.split("/")[1]
+        if self.group == "anthropic":
+            return "anthropic"
+        if self.group == "xai":
+            return "xai"
+        if self.group == "compat":
+            return "openai_compatible"
+        if base.startswith("responses-"):
+            return "openai_responses"
+        return "openai"
+
+    @property
+    def is_sse_vector(self) -> bool:
+        """A synthetic WHATWG conformance vector, checked at the SSE layer only."""
+        return "events" in self.expected
+
+
+def load_fixtures() -> list[Fixture]:
+    out = []
+    for path in sorted(FIXTURES.glob("*/*.sse")):
+        meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        name = f"{path.parent.name}/{path.stem}"
+        out.append(Fixture(name, path.read_bytes(), meta))
+    return out
+
+
+ALL = load_fixtures()
+STREAMS = [f for f in ALL if not f.is_sse_vector]
+SSE_VECTORS = [f for f in ALL if f.is_sse_vector]
+
+
+def split_at(data: bytes, cuts: list[int]) -> list[bytes]:
+    """``data`` cut at the given offsets (any order, duplicates allowed)."""
+    points = sorted({min(max(c, 0), len(data)) for c in cuts} | {0, len(data)})
+    return [data[a:b] for a, b in itertools.pairwise(points)]
+
+
+def byte_at_a_time(data: bytes) -> list[bytes]:
+    return [data[i : i + 1] for i in range(len(data))]
