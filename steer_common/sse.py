@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from steer_common.errors import InvalidStateError, ProtocolError
 
@@ -47,8 +48,7 @@ _BOM = b"\xef\xbb\xbf"
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
-@dataclass(frozen=True, slots=True)
-class ServerSentEvent:
+class ServerSentEvent(NamedTuple):
     """One dispatched event.
 
     Attributes:
@@ -64,8 +64,7 @@ class ServerSentEvent:
     retry: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class SSEComment:
+class SSEComment(NamedTuple):
     """A comment line (``: keep-alive``), returned only by ``SSEDecoder(comments=True)``."""
 
     text: str
@@ -133,47 +132,110 @@ class SSEDecoder:
         """Add bytes; return the events (and comments) they complete."""
         if self._closed:
             raise InvalidStateError("SSEDecoder.feed() called after close()")
-        if not data:
-            return []
         if self._skip_lf:
             self._skip_lf = False
             if data[:1] == b"\n":
                 data = data[1:]
-                if not data:
-                    return []
-        buf = self._buf
-        scan_from = len(buf)
-        buf += data
         if not self._bom_checked:
-            if len(buf) < 3 and _BOM.startswith(buf):
-                return []  # could still become a BOM
-            self._bom_checked = True
-            if buf.startswith(_BOM):
-                del buf[:3]
-                scan_from = 0
-        # Find where the last complete line ends, searching only what was just added.
-        last_lf = buf.rfind(b"\n", scan_from)
-        last_cr = buf.rfind(b"\r", max(scan_from, last_lf + 1))
-        end = max(last_lf, last_cr)
-        if end < 0:
-            if len(buf) + self._event_bytes > self._max:
-                self._too_large(len(buf))
+            data = self._strip_bom(data)
+        if not data:
             return []
-        if last_cr == end and end == len(buf) - 1:
-            # A CR ends this read: its line is complete, but a LF at the start of the
-            # next read belongs to it (CRLF split across reads).
-            self._skip_lf = True
-        # A LF preceded by CR ends one CRLF line: leave the CR out of the block too.
-        block = bytes(
-            buf[: end - 1] if end and buf[end] == 0x0A and buf[end - 1] == 0x0D else buf[:end]
-        )
-        del buf[: end + 1]
-        lines = _LINE_END.split(block) if b"\r" in block else block.split(b"\n")
+        buf = self._buf
+        if buf:
+            # A line is pending: search only the new bytes for its end.
+            scan_from = len(buf)
+            buf += data
+            last_lf = buf.rfind(b"\n", scan_from)
+            end = max(last_lf, buf.rfind(b"\r", max(scan_from, last_lf + 1)))
+            if end < 0:
+                if len(buf) + self._event_bytes > self._max:
+                    self._too_large(len(buf))
+                return []
+            block = bytes(buf[: end + 1])
+            del buf[: end + 1]
+        else:
+            # The usual case: this read starts a line (often it holds whole events).
+            last_lf = data.rfind(b"\n")
+            end = max(last_lf, data.rfind(b"\r", last_lf + 1))
+            if end < 0:
+                buf += data
+                if len(buf) + self._event_bytes > self._max:
+                    self._too_large(len(buf))
+                return []
+            if end + 1 == len(data):
+                block = data
+            else:
+                block = data[: end + 1]
+                buf += data[end + 1 :]
+        if b"\r" in block:
+            # A CR that ends the read may be the first half of a CRLF split across reads:
+            # its line is complete, and a LF at the start of the next read is dropped.
+            self._skip_lf = not buf and block[-1] == 0x0D
+            lines = _LINE_END.split(block)
+        else:
+            lines = block.split(b"\n")
+        lines.pop()  # the block ends with a line ending: nothing after it
         out: list[ServerSentEvent | SSEComment] = []
-        self._lines(lines, out)
-        if len(buf) + self._event_bytes > self._max:
+        pending = self._data
+        size = self._event_bytes
+        for line in lines:
+            if not line:
+                if pending:
+                    payload = (pending[0] if len(pending) == 1 else b"\n".join(pending)).decode(
+                        "utf-8", "replace"
+                    )
+                    name = self._event.decode("utf-8", "replace") if self._event else "message"
+                    out.append(ServerSentEvent(name, payload, self._last_id, self.retry))
+                    pending.clear()
+                    self._event = b""
+                elif self._event:
+                    self._event = b""
+                size = 0
+                continue
+            size += len(line) + 1
+            if line[:6] == b"data: ":  # the common line, first
+                pending.append(line[6:])
+            elif line[0] == 0x3A:  # ":" starts a comment
+                if self._comments:
+                    text = line[1:].decode("utf-8", "replace")
+                    out.append(SSEComment(text[1:] if text[:1] == " " else text))
+            else:
+                self._field(line)
+        self._event_bytes = size
+        if size + len(buf) > self._max:
             self._too_large(len(buf))
         return out
+
+    def _field(self, line: bytes) -> None:
+        colon = line.find(b":")
+        if colon < 0:
+            name, value = line, b""
+        else:
+            name = line[:colon]
+            value = line[colon + 1 :]
+            if value[:1] == b" ":
+                value = value[1:]
+        if name == b"data":
+            self._data.append(value)
+        elif name == b"event":
+            self._event = value
+        elif name == b"id":
+            if b"\x00" not in value:
+                self._last_id = value.decode("utf-8", "replace")
+        elif name == b"retry" and value.isdigit():  # bytes.isdigit is ASCII-only
+            self.retry = int(value)
+        # Any other field name is ignored (WHATWG: "Otherwise: the field is ignored").
+
+    def _strip_bom(self, data: bytes) -> bytes:
+        """Drop one U+FEFF at the very start, waiting while the first bytes could be one."""
+        buf = self._buf
+        head = bytes(buf) + data
+        if len(head) < 3 and _BOM.startswith(head):
+            buf[:] = head
+            return b""
+        self._bom_checked = True
+        buf.clear()
+        return head[3:] if head.startswith(_BOM) else head
 
     def close(self) -> list[ServerSentEvent | SSEComment]:
         """End of stream: an unterminated event is discarded (recorded in ``discarded``)."""
@@ -192,47 +254,6 @@ class SSEDecoder:
             )
         self._data = []
         return out
-
-    def _lines(self, lines: list[bytes], out: list[ServerSentEvent | SSEComment]) -> None:
-        data = self._data
-        for line in lines:
-            if not line:
-                if data:
-                    if len(data) == 1:
-                        payload = data[0].decode("utf-8", "replace")
-                    else:
-                        payload = b"\n".join(data).decode("utf-8", "replace")
-                    event = self._event.decode("utf-8", "replace") if self._event else "message"
-                    out.append(ServerSentEvent(event, payload, self._last_id, self.retry))
-                    data.clear()
-                self._event = b""
-                self._event_bytes = 0
-                continue
-            self._event_bytes += len(line) + 1
-            if line[0] == 0x3A:  # ":" comment
-                if self._comments:
-                    out.append(SSEComment(line[1:].decode("utf-8", "replace").removeprefix(" ")))
-                continue
-            colon = line.find(b":")
-            if colon < 0:
-                name, value = line, b""
-            else:
-                name = line[:colon]
-                value = line[colon + 1 :]
-                if value[:1] == b" ":
-                    value = value[1:]
-            if name == b"data":
-                data.append(value)
-            elif name == b"event":
-                self._event = value
-            elif name == b"id":
-                if b"\x00" not in value:
-                    self._last_id = value.decode("utf-8", "replace")
-            elif name == b"retry" and value.isdigit():  # bytes.isdigit is ASCII-only
-                self.retry = int(value)
-            # Any other field name is ignored (WHATWG: "Otherwise: the field is ignored").
-        if self._event_bytes > self._max:
-            self._too_large(0)
 
     def _too_large(self, pending: int) -> None:
         size = self._event_bytes + pending

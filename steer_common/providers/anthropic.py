@@ -42,7 +42,9 @@ from steer_common.providers.base import (
     ProviderAdapter,
     ToolCallBuilder,
     api_error,
+    integer,
     load_json_object,
+    string,
 )
 from steer_common.sse import ServerSentEvent
 from steer_common.usage import as_int, make_usage
@@ -89,13 +91,17 @@ class AnthropicAdapter(ProviderAdapter):
                 out.append(call.end_event())
         elif kind == "message_start":
             message = event.get("message") or {}
-            out.append(StreamEvent(STREAM_START, id=message.get("id"), model=message.get("model")))
+            out.append(
+                StreamEvent(
+                    STREAM_START, id=string(message.get("id")), model=string(message.get("model"))
+                )
+            )
             usage = message.get("usage")
             if isinstance(usage, dict):
                 self._usage = dict(usage)
                 out.append(StreamEvent(USAGE, usage=self.normalize_usage(self._usage)))
         elif kind == "message_delta":
-            stop = (event.get("delta") or {}).get("stop_reason")
+            stop = string((event.get("delta") or {}).get("stop_reason"))
             if stop:
                 self._stop = stop
             usage = event.get("usage")
@@ -118,7 +124,7 @@ class AnthropicAdapter(ProviderAdapter):
             if not isinstance(error, dict):
                 error = event
             message = str(error.get("message") or "stream error")
-            error_type = error.get("type") if error is not event else None
+            error_type = string(error.get("type")) if error is not event else None
             out.append(
                 StreamEvent(
                     ERROR,
@@ -126,12 +132,11 @@ class AnthropicAdapter(ProviderAdapter):
                     finish_reason=_STOP.get(self._stop or "", self._stop),
                 )
             )
-            request_id = event.get("request_id")
             raise api_error(
                 self.provider,
                 message,
-                error_type=error_type if isinstance(error_type, str) else None,
-                request_id=request_id if isinstance(request_id, str) else None,
+                error_type=error_type,
+                request_id=string(event.get("request_id")),
                 body=event,
                 in_band=True,
             )
@@ -139,19 +144,19 @@ class AnthropicAdapter(ProviderAdapter):
     def _delta(self, event: dict[str, Any], out: list[StreamEvent]) -> None:
         delta = event.get("delta") or {}
         kind = delta.get("type")
-        index = event.get("index")
+        index = integer(event.get("index"))
         if kind == "text_delta":
             text = delta.get("text")
-            if text:
+            if text and type(text) is str:
                 out.append(StreamEvent(TEXT_DELTA, text, index))
         elif kind == "input_json_delta":
             call = self._calls.get(index)  # type: ignore[arg-type]
             fragment = delta.get("partial_json")
-            if call is not None and fragment and not call.done:
+            if call is not None and fragment and type(fragment) is str and not call.done:
                 out.append(call.delta_event(fragment))
         elif kind == "thinking_delta":
             thinking = delta.get("thinking")
-            if thinking:
+            if thinking and type(thinking) is str:
                 out.append(StreamEvent(REASONING_DELTA, thinking, index))
         elif kind == "signature_delta":
             out.append(
@@ -163,22 +168,24 @@ class AnthropicAdapter(ProviderAdapter):
     def _block_start(self, event: dict[str, Any], out: list[StreamEvent]) -> None:
         block = event.get("content_block") or {}
         kind = block.get("type")
-        index = event.get("index")
-        if not isinstance(index, int):
+        index = integer(event.get("index"))
+        if index is None:
             return
         if kind == "text":
-            if block.get("text"):
-                out.append(StreamEvent(TEXT_DELTA, block["text"], index))
+            text = string(block.get("text"))
+            if text:
+                out.append(StreamEvent(TEXT_DELTA, text, index))
         elif kind == "tool_use":
-            call = ToolCallBuilder(index, block.get("id"), block.get("name"))
+            call = ToolCallBuilder(index, string(block.get("id")), string(block.get("name")))
             self._calls[index] = call
             out.append(call.start_event())
             initial = block.get("input")
             if initial:  # some proxies send the whole input here instead of as deltas
                 out.append(call.delta_event(json.dumps(initial)))
         elif kind == "thinking":
-            if block.get("thinking"):
-                out.append(StreamEvent(REASONING_DELTA, block["thinking"], index))
+            thinking = string(block.get("thinking"))
+            if thinking:
+                out.append(StreamEvent(REASONING_DELTA, thinking, index))
         elif kind == "redacted_thinking":
             out.append(StreamEvent(REASONING_DELTA, "", index, metadata={"block": dict(block)}))
 

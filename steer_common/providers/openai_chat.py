@@ -39,7 +39,9 @@ from steer_common.providers.base import (
     ProviderAdapter,
     ToolCallBuilder,
     api_error,
+    integer,
     load_json_object,
+    string,
 )
 from steer_common.sse import ServerSentEvent
 from steer_common.usage import as_int, make_usage
@@ -75,14 +77,18 @@ class ChatCompletionsAdapter(ProviderAdapter):
         chunk = load_json_object(data, self.provider, "a chunk")
         if not self._started:
             self._started = True
-            out.append(StreamEvent(STREAM_START, id=chunk.get("id"), model=chunk.get("model")))
+            out.append(
+                StreamEvent(
+                    STREAM_START, id=string(chunk.get("id")), model=string(chunk.get("model"))
+                )
+            )
         choices = chunk.get("choices")
         if choices:
             for choice in choices:
                 if choice.get("index", 0) == 0:
                     self._choice(choice, out)
         usage = chunk.get("usage")
-        if usage:
+        if usage and type(usage) is dict:
             out.append(StreamEvent(USAGE, usage=self.normalize_usage(usage)))
         if sse.event == "error" or chunk.get("error"):
             self._raise_in_band(chunk.get("error") or chunk, out)
@@ -92,13 +98,13 @@ class ChatCompletionsAdapter(ProviderAdapter):
         if delta:
             for field in self.reasoning_fields:
                 reasoning = delta.get(field)
-                if reasoning:
+                if reasoning and type(reasoning) is str:
                     out.append(StreamEvent(REASONING_DELTA, reasoning))
             content = delta.get("content")
-            if content:
+            if content and type(content) is str:
                 out.append(StreamEvent(TEXT_DELTA, content))
             refusal = delta.get("refusal")
-            if refusal:
+            if refusal and type(refusal) is str:
                 out.append(StreamEvent(REFUSAL_DELTA, refusal))
             tool_calls = delta.get("tool_calls")
             if tool_calls:
@@ -106,16 +112,16 @@ class ChatCompletionsAdapter(ProviderAdapter):
             elif delta.get("function_call"):  # the deprecated single-function form
                 self._tool_calls([{"index": 0, "function": delta["function_call"]}], out)
         finish = choice.get("finish_reason")
-        if finish and self._finish is None:
+        if finish and self._finish is None and type(finish) is str:
             self._finish = finish
             self._end_calls(out)
 
     def _tool_calls(self, fragments: list[dict[str, Any]], out: list[StreamEvent]) -> None:
         calls = self._calls
         for fragment in fragments:
-            index = fragment.get("index")
-            call_id = fragment.get("id")
-            if not isinstance(index, int):
+            index = integer(fragment.get("index"))
+            call_id = string(fragment.get("id"))
+            if index is None:
                 # Some servers omit the index: a fragment with a new id starts a new call.
                 index = max(calls, default=-1) + (1 if call_id or not calls else 0)
             function = fragment.get("function") or {}
@@ -126,16 +132,16 @@ class ChatCompletionsAdapter(ProviderAdapter):
                     out.append(call.end_event())
                 call = None
             if call is None or call.done:
-                call = ToolCallBuilder(index, call_id, function.get("name"))
+                call = ToolCallBuilder(index, call_id, string(function.get("name")))
                 calls[index] = call
                 out.append(call.start_event())
             else:
                 if call_id and not call.id:
                     call.id = call_id
-                if not call.name and function.get("name"):
-                    call.name = function["name"]
+                if not call.name:
+                    call.name = string(function.get("name"))
             arguments = function.get("arguments")
-            if arguments:
+            if arguments and type(arguments) is str:
                 out.append(call.delta_event(arguments))
 
     def _end_calls(self, out: list[StreamEvent]) -> None:
@@ -162,9 +168,9 @@ class ChatCompletionsAdapter(ProviderAdapter):
     def _raise_in_band(self, payload: Any, out: list[StreamEvent]) -> None:
         error = payload if isinstance(payload, dict) else {"message": str(payload)}
         message = str(error.get("message") or error)
-        error_type = error.get("type")
+        error_type = string(error.get("type"))
         code = error.get("code")
-        status = code if isinstance(code, int) else None
+        status = integer(code)
         out.append(
             StreamEvent(
                 ERROR,
@@ -176,8 +182,8 @@ class ChatCompletionsAdapter(ProviderAdapter):
             self.provider,
             message,
             status=status,
-            error_type=error_type if isinstance(error_type, str) else None,
-            code=code if isinstance(code, str) else None,
+            error_type=error_type,
+            code=string(code),
             body=payload,
             in_band=True,
         )

@@ -39,7 +39,9 @@ from steer_common.providers.base import (
     ProviderAdapter,
     ToolCallBuilder,
     api_error,
+    integer,
     load_json_object,
+    string,
 )
 from steer_common.sse import ServerSentEvent
 from steer_common.usage import as_int, make_usage
@@ -66,25 +68,27 @@ class OpenAIResponsesAdapter(ProviderAdapter):
         kind = event.get("type") or sse.event
         if kind == "response.output_text.delta":
             delta = event.get("delta")
-            if delta:
+            if delta and type(delta) is str:
                 out.append(StreamEvent(TEXT_DELTA, delta))
         elif kind == "response.function_call_arguments.delta":
             call = self._calls.get(event.get("item_id", ""))
             delta = event.get("delta")
-            if call is not None and delta and not call.done:
+            if call is not None and delta and type(delta) is str and not call.done:
                 out.append(call.delta_event(delta))
         elif kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
             delta = event.get("delta")
-            if delta:
-                out.append(StreamEvent(REASONING_DELTA, delta, event.get("output_index")))
+            if delta and type(delta) is str:
+                out.append(StreamEvent(REASONING_DELTA, delta, integer(event.get("output_index"))))
         elif kind == "response.refusal.delta":
             delta = event.get("delta")
-            if delta:
+            if delta and type(delta) is str:
                 out.append(StreamEvent(REFUSAL_DELTA, delta))
         elif kind == "response.created":
             response = event.get("response") or {}
             out.append(
-                StreamEvent(STREAM_START, id=response.get("id"), model=response.get("model"))
+                StreamEvent(
+                    STREAM_START, id=string(response.get("id")), model=string(response.get("model"))
+                )
             )
         elif kind == "response.output_item.added":
             self._item_added(event, out)
@@ -105,19 +109,21 @@ class OpenAIResponsesAdapter(ProviderAdapter):
         elif kind == "response.failed":
             response = event.get("response") or {}
             usage = response.get("usage")
-            if usage:
+            if usage and type(usage) is dict:
                 out.append(StreamEvent(USAGE, usage=self.normalize_usage(usage)))
-            self._raise_in_band(response.get("error") or {}, event, out)
+            error = response.get("error")
+            self._raise_in_band(error if type(error) is dict else {}, event, out)
 
     def _item_added(self, event: dict[str, Any], out: list[StreamEvent]) -> None:
         item = event.get("item") or {}
         if item.get("type") == "function_call":
-            item_id = item.get("id") or item.get("call_id") or str(event.get("output_index"))
-            index = event.get("output_index")
+            call_id = string(item.get("call_id"))
+            item_id = string(item.get("id")) or call_id or str(event.get("output_index"))
+            index = integer(event.get("output_index"))
             call = ToolCallBuilder(
-                index if isinstance(index, int) else len(self._calls),
-                item.get("call_id"),
-                item.get("name"),
+                len(self._calls) if index is None else index,
+                call_id,
+                string(item.get("name")),
                 item_id,
             )
             self._calls[item_id] = call
@@ -131,22 +137,25 @@ class OpenAIResponsesAdapter(ProviderAdapter):
             if call is not None and not call.done:
                 arguments = item.get("arguments")
                 out.append(call.end_event(arguments if isinstance(arguments, str) else None))
-        elif kind == "reasoning":
+        elif kind == "reasoning" and type(item) is dict:
             # Kept verbatim (with encrypted_content) so the next turn can send it back.
             out.append(
                 StreamEvent(
-                    REASONING_DELTA, "", event.get("output_index"), metadata={"block": item}
+                    REASONING_DELTA,
+                    "",
+                    integer(event.get("output_index")),
+                    metadata={"block": item},
                 )
             )
 
     def _terminal(self, response: dict[str, Any], out: list[StreamEvent]) -> None:
         out.extend(call.end_event() for call in self._calls.values() if not call.done)
         usage = response.get("usage")
-        if usage:
+        if usage and type(usage) is dict:
             out.append(StreamEvent(USAGE, usage=self.normalize_usage(usage)))
-        status = response.get("status") or "completed"
+        status = string(response.get("status")) or "completed"
         if status == "incomplete":
-            reason = (response.get("incomplete_details") or {}).get("reason")
+            reason = string((response.get("incomplete_details") or {}).get("reason"))
             native = reason or status
             finish = _INCOMPLETE.get(reason or "", "length")
         else:
@@ -161,14 +170,14 @@ class OpenAIResponsesAdapter(ProviderAdapter):
         self, error: dict[str, Any], payload: dict[str, Any], out: list[StreamEvent]
     ) -> None:
         message = str(error.get("message") or "the response failed")
-        error_type = error.get("type")
-        code = error.get("code")
+        error_type = string(error.get("type"))
+        code = string(error.get("code"))
         out.append(StreamEvent(ERROR, error={"type": error_type, "message": message, "code": code}))
         raise api_error(
             self.provider,
             message,
-            error_type=error_type if isinstance(error_type, str) else None,
-            code=code if isinstance(code, str) else None,
+            error_type=error_type,
+            code=code,
             body=payload,
             in_band=True,
         )
