@@ -1,9 +1,32 @@
 """steer_sync: the blocking front end of steer-llm-sdk (requests/urllib3, thread-safe).
 
-The client arrives with the clients issue; until then ``python -m steer_sync`` replays a
-bundled recorded stream through the sans-IO core to show what it produces.
+from steer_sync import SteerLLMClient
+
+client = SteerLLMClient()
+for chunk in client.stream("Tell me a story", model="gpt-4o-mini"):
+    print(chunk, end="", flush=True)
 """
 
 from steer_common._version import __version__
+from steer_common.errors import SteerError
+from steer_common.models.events import StreamEvent
+from steer_common.models.response import StreamResponse
+from steer_common.models.streaming import (
+    HIGH_THROUGHPUT_OPTIONS,
+    JSON_MODE_OPTIONS,
+    LOW_LATENCY_OPTIONS,
+    StreamingOptions,
+)
+from steer_sync.client import SteerLLMClient
 
-__all__ = ["__version__"]
+__all__ = [
+    "HIGH_THROUGHPUT_OPTIONS",
+    "JSON_MODE_OPTIONS",
+    "LOW_LATENCY_OPTIONS",
+    "SteerError",
+    "SteerLLMClient",
+    "StreamEvent",
+    "StreamResponse",
+    "StreamingOptions",
+    "__version__",
+]

@@ -26,7 +26,7 @@ strings). ``message_start`` -> per content block ``content_block_start`` /
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from steer_common.models.events import (
     ERROR,
@@ -49,7 +49,11 @@ from steer_common.providers.base import (
 from steer_common.sse import ServerSentEvent
 from steer_common.usage import as_int, make_usage
 
-__all__ = ["AnthropicAdapter"]
+if TYPE_CHECKING:
+    from steer_common.request import CallSpec, ToolSpec
+    from steer_common.routing import Route
+
+__all__ = ["PATH", "AnthropicAdapter", "auth_headers", "build_body"]
 
 _STOP = {
     "end_turn": "stop",
@@ -220,3 +224,144 @@ class AnthropicAdapter(ProviderAdapter):
             reasoning_tokens=as_int(thinking) if thinking is not None else None,
             raw=dict(raw),
         )
+
+
+# -- request building ----------------------------------------------------------------------
+
+PATH = "/v1/messages"
+#: The ``anthropic-version`` header sent with every request.
+ANTHROPIC_VERSION = "2023-06-01"
+#: ``max_tokens`` when the caller gives none (the Messages API requires one).
+DEFAULT_MAX_TOKENS = 4096
+#: Added to ``system`` for ``response_format={"type": "json_object"}``, which the Messages
+#: API has no switch for (a JSON schema uses the native ``output_config.format``).
+JSON_OBJECT_INSTRUCTION = "Respond with one JSON object and nothing else: no prose, no code fences."
+
+
+def auth_headers(api_key: str) -> dict[str, str]:
+    """``x-api-key`` and ``anthropic-version``."""
+    return {"x-api-key": api_key, "anthropic-version": ANTHROPIC_VERSION}
+
+
+def build_body(call: CallSpec, route: Route) -> dict[str, Any]:
+    """The Messages body.
+
+    ``system`` (and ``developer``) messages become the top-level ``system`` blocks;
+    ``cache_control`` on a message goes on its last block, on a part stays on the part;
+    ``tool`` messages become ``tool_result`` blocks of a user turn (consecutive ones
+    share it); an assistant's OpenAI-style ``tool_calls`` become ``tool_use`` blocks;
+    ``image_url`` parts become ``image`` blocks. Anthropic-native blocks pass unchanged.
+    """
+    system: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
+    for message in call.messages:
+        role = message.get("role")
+        if role in ("system", "developer"):
+            system.extend(_blocks(message))
+        elif role == "tool":
+            result: dict[str, Any] = {
+                "type": "tool_result",
+                "tool_use_id": message["tool_call_id"],
+                "content": message.get("content") or "",
+            }
+            if message.get("is_error"):
+                result["is_error"] = True
+            if message.get("cache_control"):
+                result["cache_control"] = message["cache_control"]
+            last = messages[-1] if messages else None
+            if (
+                last is not None
+                and last["role"] == "user"
+                and isinstance(last["content"], list)
+                and all(b.get("type") == "tool_result" for b in last["content"])
+            ):
+                last["content"].append(result)
+            else:
+                messages.append({"role": "user", "content": [result]})
+        elif role == "assistant":
+            blocks = _blocks(message)
+            for tool_call in message.get("tool_calls") or ():
+                function = tool_call.get("function") or {}
+                arguments = function.get("arguments") or "{}"
+                blocks.append(
+                    {
+                        "type": "tool_use",
+                        "id": tool_call.get("id"),
+                        "name": function.get("name"),
+                        "input": json.loads(arguments) if isinstance(arguments, str) else arguments,
+                    }
+                )
+            messages.append({"role": "assistant", "content": _compact(message, blocks)})
+        else:
+            messages.append({"role": role, "content": _compact(message, _blocks(message))})
+    body: dict[str, Any] = {
+        "model": route.model,
+        "max_tokens": call.max_tokens or DEFAULT_MAX_TOKENS,
+        "messages": messages,
+    }
+    fmt = call.response_format
+    if fmt is not None and fmt.kind == "json_object":
+        system.append({"type": "text", "text": JSON_OBJECT_INSTRUCTION})
+    elif fmt is not None:
+        body["output_config"] = {"format": {"type": "json_schema", "schema": fmt.schema}}
+    if system:
+        body["system"] = system
+    if call.temperature is not None:
+        body["temperature"] = call.temperature
+    if call.tools:
+        body["tools"] = [_tool(t) for t in call.tools]
+    return body
+
+
+def _blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
+    content = message.get("content")
+    if content is None or content == "":
+        blocks: list[dict[str, Any]] = []
+    elif isinstance(content, str):
+        blocks = [{"type": "text", "text": content}]
+    else:
+        blocks = [_part(p) for p in content]
+    cache_control = message.get("cache_control")
+    if cache_control and blocks:
+        blocks[-1] = {**blocks[-1], "cache_control": cache_control}
+    return blocks
+
+
+def _compact(message: dict[str, Any], blocks: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
+    """A plain string stays a string when nothing else rides on it."""
+    content = message.get("content")
+    if isinstance(content, str) and len(blocks) == 1 and "cache_control" not in blocks[0]:
+        return content
+    return blocks
+
+
+def _part(part: Any) -> dict[str, Any]:
+    if isinstance(part, str):
+        return {"type": "text", "text": part}
+    if not isinstance(part, dict):
+        return {"type": "text", "text": str(part)}
+    if part.get("type") != "image_url":
+        return part
+    image = part.get("image_url")
+    url = image.get("url") if isinstance(image, dict) else image
+    url = url if isinstance(url, str) else ""
+    if url.startswith("data:") and ";base64," in url:
+        media_type, data = url[5:].split(";base64,", 1)
+        source = {"type": "base64", "media_type": media_type, "data": data}
+    else:
+        source = {"type": "url", "url": url}
+    block: dict[str, Any] = {"type": "image", "source": source}
+    if part.get("cache_control"):
+        block["cache_control"] = part["cache_control"]
+    return block
+
+
+def _tool(tool: ToolSpec) -> dict[str, Any]:
+    if tool.raw is not None:
+        return tool.raw
+    out: dict[str, Any] = {"name": tool.name, "input_schema": tool.parameters}
+    if tool.description:
+        out["description"] = tool.description
+    if tool.cache_control:
+        out["cache_control"] = tool.cache_control
+    return out

@@ -23,7 +23,7 @@ Wire format (research/wire-formats.md section 2): unnamed events, one
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from steer_common.models.events import (
     ERROR,
@@ -46,7 +46,11 @@ from steer_common.providers.base import (
 from steer_common.sse import ServerSentEvent
 from steer_common.usage import as_int, make_usage
 
-__all__ = ["ChatCompletionsAdapter", "OpenAIChatAdapter"]
+if TYPE_CHECKING:
+    from steer_common.request import CallSpec, ToolSpec
+    from steer_common.routing import Route
+
+__all__ = ["PATH", "ChatCompletionsAdapter", "OpenAIChatAdapter", "auth_headers", "build_body"]
 
 _FINISH = {"function_call": "tool_calls"}
 
@@ -207,3 +211,76 @@ class ChatCompletionsAdapter(ProviderAdapter):
 
 class OpenAIChatAdapter(ChatCompletionsAdapter):
     """OpenAI's own Chat Completions: no reasoning text is streamed (only its token count)."""
+
+
+# -- request building ----------------------------------------------------------------------
+
+PATH = "/chat/completions"
+
+
+def auth_headers(api_key: str) -> dict[str, str]:
+    """``Authorization: Bearer`` (nothing for a keyless compatible server)."""
+    return {"authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+def build_body(call: CallSpec, route: Route) -> dict[str, Any]:
+    """The Chat Completions body (OpenAI, xAI and compatible dialects).
+
+    Usage is requested (``stream_options.include_usage``). OpenAI takes
+    ``max_completion_tokens`` (reasoning models reject ``max_tokens``); xAI and compatible
+    servers take ``max_tokens``. ``cache_control`` marks are Anthropic's: they are dropped
+    for OpenAI and xAI and kept for compatible servers (OpenRouter forwards them to Claude).
+    """
+    keep_cache = route.provider == "openai_compatible"
+    body: dict[str, Any] = {
+        "model": route.model,
+        "messages": [_message(m, keep_cache) for m in call.messages],
+        "stream_options": {"include_usage": True},
+    }
+    if call.temperature is not None:
+        body["temperature"] = call.temperature
+    if call.max_tokens is not None:
+        body["max_completion_tokens" if route.provider == "openai" else "max_tokens"] = (
+            call.max_tokens
+        )
+    if call.tools:
+        body["tools"] = [_tool(t) for t in call.tools]
+    fmt = call.response_format
+    if fmt is not None:
+        if fmt.kind == "json_object":
+            body["response_format"] = {"type": "json_object"}
+        else:
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": fmt.name, "schema": fmt.schema, "strict": fmt.strict},
+            }
+    extra_options = call.extras.get("stream_options")
+    if isinstance(extra_options, dict):
+        body["stream_options"] = {"include_usage": True, **extra_options}
+    return body
+
+
+def _message(message: dict[str, Any], keep_cache: bool) -> dict[str, Any]:
+    if keep_cache:
+        return message
+    out = {k: v for k, v in message.items() if k != "cache_control"}
+    content = out.get("content")
+    if isinstance(content, list):
+        out["content"] = [
+            {k: v for k, v in part.items() if k != "cache_control"}
+            if isinstance(part, dict)
+            else part
+            for part in content
+        ]
+    return out
+
+
+def _tool(tool: ToolSpec) -> dict[str, Any]:
+    if tool.raw is not None:
+        return tool.raw
+    function: dict[str, Any] = {"name": tool.name, "parameters": tool.parameters}
+    if tool.description:
+        function["description"] = tool.description
+    if tool.strict is not None:
+        function["strict"] = tool.strict
+    return {"type": "function", "function": function}

@@ -23,7 +23,7 @@ and its JSON repeats the name in ``type``. No ``[DONE]``: the stream ends after 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from steer_common.models.events import (
     ERROR,
@@ -46,7 +46,11 @@ from steer_common.providers.base import (
 from steer_common.sse import ServerSentEvent
 from steer_common.usage import as_int, make_usage
 
-__all__ = ["OpenAIResponsesAdapter"]
+if TYPE_CHECKING:
+    from steer_common.request import CallSpec, ToolSpec
+    from steer_common.routing import Route
+
+__all__ = ["PATH", "OpenAIResponsesAdapter", "auth_headers", "build_body"]
 
 _INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"}
 
@@ -195,3 +199,106 @@ class OpenAIResponsesAdapter(ProviderAdapter):
             reasoning_tokens=as_int(reasoning) if reasoning is not None else None,
             raw=raw,
         )
+
+
+# -- request building ----------------------------------------------------------------------
+
+PATH = "/responses"
+
+
+def auth_headers(api_key: str) -> dict[str, str]:
+    """``Authorization: Bearer``."""
+    return {"authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+def build_body(call: CallSpec, route: Route) -> dict[str, Any]:
+    """The Responses body: messages become ``input`` items.
+
+    Chat-style messages are converted: text parts to ``input_text`` (``output_text`` for
+    the assistant), ``image_url`` parts to ``input_image``, an assistant's ``tool_calls`` to
+    ``function_call`` items, ``tool`` messages to ``function_call_output`` items. Items
+    already in Responses form (with a ``type`` and no ``role``) are sent as they are.
+    """
+    items: list[dict[str, Any]] = []
+    for message in call.messages:
+        items.extend(_items(message))
+    body: dict[str, Any] = {"model": route.model, "input": items}
+    if call.temperature is not None:
+        body["temperature"] = call.temperature
+    if call.max_tokens is not None:
+        body["max_output_tokens"] = call.max_tokens
+    if call.tools:
+        body["tools"] = [_tool(t) for t in call.tools]
+    fmt = call.response_format
+    if fmt is not None:
+        if fmt.kind == "json_object":
+            body["text"] = {"format": {"type": "json_object"}}
+        else:
+            body["text"] = {
+                "format": {
+                    "type": "json_schema",
+                    "name": fmt.name,
+                    "schema": fmt.schema,
+                    "strict": fmt.strict,
+                }
+            }
+    return body
+
+
+def _items(message: dict[str, Any]) -> list[dict[str, Any]]:
+    role = message.get("role")
+    if role is None:
+        return [message]  # already a Responses item
+    if role == "tool":
+        output = message.get("content")
+        if isinstance(output, list):
+            output = "".join(p.get("text", "") for p in output if isinstance(p, dict))
+        return [
+            {
+                "type": "function_call_output",
+                "call_id": message["tool_call_id"],
+                "output": output or "",
+            }
+        ]
+    items: list[dict[str, Any]] = []
+    content = message.get("content")
+    if content:
+        if isinstance(content, list):
+            kind = "output_text" if role == "assistant" else "input_text"
+            content = [_part(p, kind) for p in content]
+        items.append({"role": role, "content": content})
+    for call in message.get("tool_calls") or ():
+        function = call.get("function") or {}
+        items.append(
+            {
+                "type": "function_call",
+                "call_id": call.get("id"),
+                "name": function.get("name"),
+                "arguments": function.get("arguments") or "{}",
+            }
+        )
+    return items
+
+
+def _part(part: Any, text_kind: str) -> Any:
+    if not isinstance(part, dict):
+        return part
+    kind = part.get("type")
+    if kind == "text":
+        return {"type": text_kind, "text": part.get("text", "")}
+    if kind == "image_url":
+        image = part.get("image_url")
+        url = image.get("url") if isinstance(image, dict) else image
+        return {"type": "input_image", "image_url": url}
+    return {k: v for k, v in part.items() if k != "cache_control"}
+
+
+def _tool(tool: ToolSpec) -> dict[str, Any]:
+    if tool.raw is not None:
+        return tool.raw
+    out: dict[str, Any] = {"type": "function", "name": tool.name, "parameters": tool.parameters}
+    if tool.description:
+        out["description"] = tool.description
+    if tool.strict is not None:
+        out["strict"] = tool.strict
+    return out

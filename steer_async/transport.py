@@ -1,0 +1,178 @@
+"""The asyncio transport: httpx, one pooled ``AsyncClient`` shared by every task.
+
+The twin of ``steer_sync/transport.py``. Only I/O lives here: send a request, read raw
+bytes as they arrive (``aiter_raw``: no re-chunking, no decoding; the core undoes
+``Content-Encoding``), close or return the connection to the pool.
+
+Timeouts per read: httpx fixes its read timeout per request, but the core asks for a
+different limit on every read (what is left of ``read_timeout`` since the last meaningful
+event, or of ``total_timeout``). A :class:`_Deadline` arms a single loop timer that
+cancels the reading task when the limit passes and is re-armed by moving a number, not by
+scheduling a new timer per read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from steer_async._exceptions import map_exceptions
+from steer_common.errors import StreamTimeoutError
+from steer_common.http import ResponseHead
+from steer_common.request import HTTPRequest
+
+__all__ = ["HttpxTransport", "TransportResponse"]
+
+
+class _Deadline:
+    """Cancels the current task if an awaited read outlives its limit (see the module doc)."""
+
+    __slots__ = ("_handle", "_loop", "_task", "_when", "expired")
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task: asyncio.Task[Any] | None = None
+        self._handle: asyncio.TimerHandle | None = None
+        self._when: float | None = None
+        self.expired = False
+
+    def arm(self, timeout: float | None) -> None:
+        if timeout is None:
+            self._when = None
+            return
+        self._task = asyncio.current_task()
+        when = self._when = self._loop.time() + timeout
+        handle = self._handle
+        if handle is None or handle.when() > when:
+            if handle is not None:
+                handle.cancel()
+            self._handle = self._loop.call_at(when, self._fire)
+
+    def disarm(self) -> None:
+        self._when = None
+
+    def close(self) -> None:
+        self._when = None
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def _fire(self) -> None:
+        self._handle = None
+        when = self._when
+        if when is None or self._task is None:
+            return
+        if self._loop.time() < when:
+            self._handle = self._loop.call_at(when, self._fire)
+            return
+        self.expired = True
+        self._task.cancel()
+
+    def timed_out(self) -> StreamTimeoutError:
+        """The error to raise after the timer cancelled the read (and undo the cancel)."""
+        self.expired = False
+        task = self._task
+        uncancel = getattr(task, "uncancel", None)  # Python 3.11+
+        if uncancel is not None:
+            uncancel()
+        return StreamTimeoutError("timed out: the read outlived its limit")
+
+
+class TransportResponse:
+    """One response being read."""
+
+    __slots__ = ("_deadline", "_iterator", "_response", "eof", "head")
+
+    def __init__(self, response: httpx.Response, deadline: _Deadline) -> None:
+        self._response = response
+        self._deadline = deadline
+        self._iterator: AsyncIterator[bytes] = response.aiter_raw()
+        self.head = ResponseHead(
+            response.status_code, {k.lower(): v for k, v in response.headers.items()}
+        )
+        self.eof = False
+
+    async def read(self, size: int, timeout: float | None) -> bytes:
+        """One read: what the connection delivers next (``size`` is httpcore's, 64 KiB)."""
+        if self.eof:
+            return b""
+        deadline = self._deadline
+        deadline.arm(timeout)
+        try:
+            with map_exceptions():
+                data = await self._iterator.__anext__()
+        except StopAsyncIteration:
+            data = b""
+        except asyncio.CancelledError:
+            if not deadline.expired:
+                raise
+            raise deadline.timed_out() from None
+        finally:
+            deadline.disarm()
+        if not data:
+            self.eof = True
+        return data
+
+    async def read_all(self, limit: int, timeout: float | None) -> bytes:
+        """The body, up to ``limit`` bytes (an error body)."""
+        parts: list[bytes] = []
+        size = 0
+        while size < limit:
+            data = await self.read(65536, timeout)
+            if not data:
+                break
+            parts.append(data)
+            size += len(data)
+        return b"".join(parts)
+
+    async def close(self) -> None:
+        """Return the connection to the pool if the body was read to its end, else drop it."""
+        self._deadline.close()
+        await self._response.aclose()
+
+
+class HttpxTransport:
+    """Sends requests on one pooled :class:`httpx.AsyncClient`.
+
+    Args:
+        max_connections: pooled keep-alive connections (httpcore's pool does work in
+            proportion to idle connections on every request, so this stays bounded).
+    """
+
+    def __init__(self, *, max_connections: int = 64) -> None:
+        self._client = httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=max_connections),
+            follow_redirects=False,
+        )
+
+    async def open(self, request: HTTPRequest, timeout: float | None) -> TransportResponse:
+        """Send ``request``; return once the response head has arrived."""
+        deadline = _Deadline()
+        http_request = self._client.build_request(
+            request.method,
+            request.url,
+            content=request.body,
+            headers=request.headers,
+            timeout=httpx.Timeout(connect=timeout, read=None, write=timeout, pool=timeout),
+        )
+        deadline.arm(timeout)
+        try:
+            with map_exceptions():
+                response = await self._client.send(http_request, stream=True)
+        except asyncio.CancelledError:
+            if not deadline.expired:
+                deadline.close()
+                raise
+            raise deadline.timed_out() from None
+        except BaseException:
+            deadline.close()
+            raise
+        finally:
+            deadline.disarm()
+        return TransportResponse(response, deadline)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

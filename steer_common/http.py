@@ -1,0 +1,164 @@
+"""HTTP knowledge that is not I/O: response heads, error bodies, Retry-After, decoding.
+
+- :func:`error_from_response` turns an error status and its body into the typed
+  :class:`~steer_common.errors.APIError` (the provider's error type and message parsed
+  from OpenAI-style ``{"error": {...}}`` and Anthropic-style ``{"type": "error",
+  "error": {...}}`` bodies; the request id from ``request-id`` / ``x-request-id``;
+  ``Retry-After`` and ``retry-after-ms`` read).
+- :class:`BodyDecoder` undoes ``Content-Encoding: gzip`` / ``deflate`` incrementally, so both
+  front ends read raw bytes and decode them the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from steer_common.errors import APIConnectionError, APIError
+from steer_common.providers.base import api_error
+
+__all__ = ["BodyDecoder", "ResponseHead", "error_from_response", "retry_after_seconds"]
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseHead:
+    """Status and headers of a response; header names are lower case."""
+
+    status: int
+    headers: Mapping[str, str]
+
+    @property
+    def request_id(self) -> str | None:
+        """The provider's request id, for support tickets."""
+        return self.headers.get("request-id") or self.headers.get("x-request-id")
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds the server asked us to wait: ``retry-after-ms``, else ``Retry-After``.
+
+    ``Retry-After`` may be seconds or an HTTP date (``now`` is the current Unix time, for
+    dates). Unparseable or negative values are ignored.
+    """
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            value = float(ms) / 1000
+            if value >= 0:
+                return value
+        except ValueError:
+            pass
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+        return value if value >= 0 else None
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(raw).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if now is None:
+        return None
+    return max(when - now, 0.0)
+
+
+def error_from_response(
+    provider: str, head: ResponseHead, body: bytes, *, now: float | None = None
+) -> APIError:
+    """The typed error for a non-2xx response (its body already read, bounded)."""
+    text = body.decode("utf-8", "replace")
+    payload: Any = None
+    error_type = code = None
+    message = ""
+    try:
+        payload = json.loads(text) if text.strip() else None
+    except ValueError:
+        payload = None
+    if isinstance(payload, dict):
+        error = payload.get("error")
+        if isinstance(error, dict):
+            error_type = error.get("type") if isinstance(error.get("type"), str) else None
+            raw_code = error.get("code")
+            code = raw_code if isinstance(raw_code, str) else None
+            message = str(error.get("message") or "")
+        elif isinstance(error, str):
+            message = error
+        if not message and isinstance(payload.get("message"), str):
+            message = payload["message"]
+    if not message:
+        snippet = " ".join(text.split())[:200]
+        message = snippet or "(empty body)"
+    return api_error(
+        provider,
+        message,
+        status=head.status,
+        error_type=error_type,
+        code=code,
+        request_id=head.request_id,
+        retry_after=retry_after_seconds(head.headers, now),
+        body=payload if payload is not None else text[:2000],
+    )
+
+
+class BodyDecoder:
+    """Incremental ``Content-Encoding`` decoding: ``feed(bytes) -> bytes``, ``close()``.
+
+    ``identity`` passes bytes through; ``gzip`` and ``deflate`` (zlib-wrapped or raw, as
+    servers differ) are inflated as they arrive. A corrupt body raises
+    :class:`~steer_common.errors.APIConnectionError` (the bytes did not survive the trip).
+    """
+
+    __slots__ = ("_encoding", "_inflater", "_raw_deflate_tried")
+
+    def __init__(self, content_encoding: str | None) -> None:
+        encoding = (content_encoding or "identity").strip().lower()
+        if encoding not in ("identity", "gzip", "x-gzip", "deflate", ""):
+            raise APIConnectionError(f"unsupported Content-Encoding {encoding!r}")
+        self._encoding = encoding
+        self._raw_deflate_tried = False
+        if encoding in ("gzip", "x-gzip"):
+            self._inflater: Any = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._inflater = zlib.decompressobj()
+        else:
+            self._inflater = None
+
+    @property
+    def identity(self) -> bool:
+        return self._inflater is None
+
+    def feed(self, data: bytes) -> bytes:
+        if self._inflater is None:
+            return data
+        try:
+            out = bytes(self._inflater.decompress(data))
+            self._raw_deflate_tried = True  # the header was fine: no second guess later
+            return out
+        except zlib.error as exc:
+            if self._encoding == "deflate" and not self._raw_deflate_tried:
+                # Some servers send raw deflate without the zlib header.
+                self._raw_deflate_tried = True
+                self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+                return self.feed(data)
+            raise APIConnectionError(f"corrupt {self._encoding} response body: {exc}") from None
+
+    def close(self) -> bytes:
+        if self._inflater is None:
+            return b""
+        try:
+            tail = bytes(self._inflater.flush())
+        except zlib.error as exc:
+            raise APIConnectionError(f"corrupt {self._encoding} response body: {exc}") from None
+        if not self._inflater.eof and self._encoding != "deflate":
+            raise APIConnectionError(f"truncated {self._encoding} response body")
+        return tail

@@ -1,0 +1,256 @@
+"""What the user asked for, normalized, and the HTTP request that asks the provider for it.
+
+:func:`prepare_call` turns the public arguments (a prompt or messages, ``temperature``,
+``max_tokens``, ``response_format``, ``tools``, provider extras) into a provider-neutral
+:class:`CallSpec`, rejecting malformed input with a clear
+:class:`~steer_common.errors.ConfigurationError`. :func:`build_request` renders a
+``CallSpec`` for a :class:`~steer_common.routing.Route` as an :class:`HTTPRequest`; the body
+of each wire format is written by that format's provider module (``build_body``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from pydantic import BaseModel
+
+from steer_common._version import __version__
+from steer_common.errors import ConfigurationError, register_secret
+from steer_common.providers import anthropic, openai_chat, openai_responses
+from steer_common.routing import Route
+
+__all__ = [
+    "USER_AGENT",
+    "CallSpec",
+    "HTTPRequest",
+    "ResponseFormat",
+    "ToolSpec",
+    "build_request",
+    "prepare_call",
+]
+
+USER_AGENT = f"steer-llm-sdk/{__version__}"
+_ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
+
+
+@dataclass(frozen=True, slots=True)
+class HTTPRequest:
+    """An HTTP request, ready for any transport. ``repr`` leaves the headers (the key) out."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        """The body, parsed."""
+        return json.loads(self.body)
+
+    def __repr__(self) -> str:
+        return f"HTTPRequest({self.method} {self.url}, {len(self.body)} bytes)"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A function tool the model may call, provider-neutral.
+
+    ``raw`` holds a provider-specific tool (a server tool such as web search) sent as is.
+    """
+
+    name: str
+    description: str = ""
+    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+    strict: bool | None = None
+    cache_control: dict[str, Any] | None = None
+    raw: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseFormat:
+    """JSON mode (``kind="json_object"``) or structured output (``kind="json_schema"``)."""
+
+    kind: str
+    name: str = "response"
+    schema: dict[str, Any] | None = None
+    strict: bool = True
+    model: type[BaseModel] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallSpec:
+    """One request, provider-neutral: what :func:`build_request` renders per wire format."""
+
+    model: str
+    messages: list[dict[str, Any]]
+    temperature: float | None = None
+    max_tokens: int | None = None
+    response_format: ResponseFormat | None = None
+    tools: list[ToolSpec] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def prepare_call(
+    prompt_or_messages: str | Sequence[Mapping[str, Any]],
+    *,
+    model: str,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+    response_format: Any = None,
+    tools: Sequence[Any] | None = None,
+    extras: Mapping[str, Any] | None = None,
+) -> CallSpec:
+    """Normalize and check the public arguments of a streaming call.
+
+    Raises:
+        ConfigurationError: a malformed message, tool or response format (the message
+            says which and why).
+    """
+    return CallSpec(
+        model=model,
+        messages=_messages(prompt_or_messages),
+        temperature=temperature,
+        max_tokens=max_tokens,
+        response_format=_response_format(response_format),
+        tools=[_tool(t, i) for i, t in enumerate(tools or ())],
+        extras=dict(extras or {}),
+    )
+
+
+def build_request(route: Route, call: CallSpec, *, compression: bool = True) -> HTTPRequest:
+    """The HTTP request for ``call`` on ``route`` (URL, headers, JSON body)."""
+    module = _module(route.wire_format)
+    register_secret(route.api_key)
+    body = module.build_body(call, route)
+    body.update(call.extras)
+    body["stream"] = True
+    headers = {
+        "content-type": "application/json",
+        "accept": "text/event-stream",
+        "accept-encoding": "gzip, deflate" if compression else "identity",
+        "user-agent": USER_AGENT,
+    }
+    headers.update(module.auth_headers(route.api_key))
+    return HTTPRequest(
+        "POST",
+        route.base_url + module.PATH,
+        headers,
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
+    )
+
+
+def _module(wire_format: str) -> ModuleType:
+    if wire_format == "anthropic":
+        return anthropic
+    if wire_format == "openai_responses":
+        return openai_responses
+    return openai_chat
+
+
+def _messages(value: str | Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    if isinstance(value, str):
+        if not value:
+            raise ConfigurationError("the prompt is empty")
+        return [{"role": "user", "content": value}]
+    if not isinstance(value, Sequence) or not value:
+        raise ConfigurationError(
+            "expected a prompt string or a non-empty list of messages "
+            '({"role": "user", "content": "..."})'
+        )
+    messages = []
+    for i, message in enumerate(value):
+        if not isinstance(message, Mapping):
+            raise ConfigurationError(f"message {i} is {type(message).__name__}, not a dict")
+        if "role" not in message and isinstance(message.get("type"), str):
+            messages.append(dict(message))  # a provider-native item (Responses), sent as is
+            continue
+        role = message.get("role")
+        if role not in _ROLES:
+            raise ConfigurationError(
+                f"message {i} has role {role!r}; expected one of {', '.join(sorted(_ROLES))}"
+            )
+        content = message.get("content")
+        if content is not None and not isinstance(content, (str, list)):
+            raise ConfigurationError(
+                f"message {i} content is {type(content).__name__}; expected a string or a "
+                "list of parts"
+            )
+        if role == "tool" and not message.get("tool_call_id"):
+            raise ConfigurationError(f"message {i} (role 'tool') needs a 'tool_call_id'")
+        messages.append(dict(message))
+    return messages
+
+
+def _tool(value: Any, i: int) -> ToolSpec:
+    spec = getattr(value, "tool_spec", None)
+    if callable(spec):  # a steer Tool (the agents module) describes itself
+        result = spec()
+        if isinstance(result, ToolSpec):
+            return result
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(f"tool {i} is {type(value).__name__}; expected a dict")
+    if value.get("type") == "function" and isinstance(value.get("function"), Mapping):
+        fn = value["function"]  # OpenAI Chat shape
+        return _tool_spec(fn, fn.get("parameters"), i)
+    if "input_schema" in value:  # Anthropic shape
+        return _tool_spec(value, value.get("input_schema"), i)
+    if value.get("type") in (None, "function"):  # flat / Responses shape
+        return _tool_spec(value, value.get("parameters"), i)
+    return ToolSpec(name=str(value.get("name") or value["type"]), raw=dict(value))
+
+
+def _tool_spec(source: Mapping[str, Any], parameters: Any, i: int) -> ToolSpec:
+    name = source.get("name")
+    if not isinstance(name, str) or not name:
+        raise ConfigurationError(f"tool {i} has no name")
+    if parameters is None:
+        parameters = {"type": "object", "properties": {}}
+    if not isinstance(parameters, Mapping):
+        raise ConfigurationError(f"tool {name!r}: parameters must be a JSON schema object")
+    strict = source.get("strict")
+    return ToolSpec(
+        name=name,
+        description=str(source.get("description") or ""),
+        parameters=dict(parameters),
+        strict=strict if isinstance(strict, bool) else None,
+        cache_control=source.get("cache_control"),
+    )
+
+
+def _response_format(value: Any) -> ResponseFormat | None:
+    if value is None:
+        return None
+    if isinstance(value, type) and issubclass(value, BaseModel):
+        return ResponseFormat(
+            "json_schema", name=value.__name__, schema=value.model_json_schema(), model=value
+        )
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(
+            "response_format must be {'type': 'json_object'}, a JSON schema, or a pydantic "
+            f"model class; got {type(value).__name__}"
+        )
+    kind = value.get("type")
+    if kind == "json_object":
+        return ResponseFormat("json_object")
+    if kind == "text":
+        return None
+    if kind == "json_schema":
+        inner = value.get("json_schema", value)
+        schema = inner.get("schema")
+        if not isinstance(schema, Mapping):
+            raise ConfigurationError("response_format json_schema needs a 'schema' object")
+        return ResponseFormat(
+            "json_schema",
+            name=str(inner.get("name") or "response"),
+            schema=dict(schema),
+            strict=bool(inner.get("strict", True)),
+        )
+    if "properties" in value or kind in ("object", "array"):
+        return ResponseFormat("json_schema", schema=dict(value))
+    raise ConfigurationError(
+        f"response_format {dict(value)!r} is not understood: use {{'type': 'json_object'}}, "
+        "a JSON schema, or a pydantic model class"
+    )

@@ -1,0 +1,479 @@
+"""One streaming call, every decision in one place: the session flow both front ends drive.
+
+:meth:`StreamSession.flow` is a generator that *asks* for I/O and decides everything
+else. It yields commands; a front end performs each one and sends the result back (or
+throws the transport failure, already mapped to a :class:`~steer_common.errors.SteerError`,
+into the generator)::
+
+    Connect(request, timeout)   -> send the request, answer with its ResponseHead
+    ReadAll(timeout, limit)     -> read an error body, answer with bytes
+    Read(timeout, size)         -> one read that returns as soon as any bytes arrive
+                                   (b"" at the end of the body)
+    Deliver(events)             -> hand these events to the consumer
+    Await(awaitable)            -> await a coroutine callback (or run it, when blocking)
+    Sleep(seconds)              -> wait before the next attempt
+
+The flow decides: which status is which typed error; whether to retry (connection
+failures, 408/409/429/5xx/529, in-band overloads, a cut before any content: exponential
+backoff with jitter from ``reconnect_delay``, ``Retry-After`` honoured up to
+:data:`MAX_RETRY_AFTER`, never once the consumer has received content); every timeout
+(``connection_timeout`` for the head, ``read_timeout`` as the longest silence between
+meaningful events, so comments and pings do not reset it, ``total_timeout`` across all
+attempts); the callbacks and their order; coalescing (``buffer_size``); and whether the
+stream is complete. This is the httpx ``auth_flow`` pattern: written once, driven twice.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any
+
+from steer_common.errors import (
+    APIConnectionError,
+    APIError,
+    CallbackError,
+    ConnectTimeoutError,
+    ProtocolError,
+    ReadTimeoutError,
+    SteerError,
+    StreamInterruptedError,
+    StreamTimeoutError,
+    TotalTimeoutError,
+    TransportError,
+)
+from steer_common.http import BodyDecoder, ResponseHead, error_from_response
+from steer_common.models.events import (
+    PING,
+    REASONING_DELTA,
+    REFUSAL_DELTA,
+    TEXT_DELTA,
+    TOOL_CALL_DELTA,
+    TOOL_CALL_END,
+    TOOL_CALL_START,
+    StreamEvent,
+)
+from steer_common.models.response import StreamMetrics, StreamResponse
+from steer_common.models.streaming import StreamingOptions
+from steer_common.parser import StreamParser
+from steer_common.request import HTTPRequest
+
+__all__ = [
+    "DRAIN_TIMEOUT",
+    "ERROR_BODY_LIMIT",
+    "MAX_BACKOFF",
+    "MAX_RETRY_AFTER",
+    "Await",
+    "Command",
+    "Connect",
+    "Deliver",
+    "Flow",
+    "Read",
+    "ReadAll",
+    "Sleep",
+    "StreamSession",
+]
+
+#: The longest ``Retry-After`` honoured, in seconds (longer asks wait this long).
+MAX_RETRY_AFTER = 60.0
+#: The longest backoff between two attempts, in seconds.
+MAX_BACKOFF = 30.0
+#: The most bytes of an error body read to explain an error status.
+ERROR_BODY_LIMIT = 64 * 1024
+#: After the terminal signal, how long to wait for the end of the body so that the
+#: connection can go back to the pool; past it the connection is closed instead.
+DRAIN_TIMEOUT = 2.0
+
+_CONTENT = frozenset(
+    {TEXT_DELTA, REASONING_DELTA, REFUSAL_DELTA, TOOL_CALL_START, TOOL_CALL_DELTA, TOOL_CALL_END}
+)
+_RETRYABLE_FAILURES = (
+    APIConnectionError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+    StreamInterruptedError,
+)
+
+
+@dataclass(slots=True)
+class Connect:
+    """Send ``request``; answer with its :class:`~steer_common.http.ResponseHead`."""
+
+    request: HTTPRequest
+    timeout: float | None
+    attempt: int
+
+
+@dataclass(slots=True)
+class Read:
+    """Read once, at most ``size`` bytes, returning as soon as any arrive (``b""`` at EOF)."""
+
+    timeout: float | None
+    size: int
+
+
+@dataclass(slots=True)
+class ReadAll:
+    """Read the body to its end, at most ``limit`` bytes (an error body)."""
+
+    timeout: float | None
+    limit: int
+
+
+@dataclass(slots=True)
+class Deliver:
+    """Hand these events to the consumer, in order."""
+
+    events: list[StreamEvent]
+
+
+@dataclass(slots=True)
+class Await:
+    """Await ``awaitable`` (a coroutine callback's result); answer with ``None``."""
+
+    awaitable: Any
+    callback: str
+
+
+@dataclass(slots=True)
+class Sleep:
+    """Wait ``seconds`` before the next attempt."""
+
+    seconds: float
+
+
+Command = Connect | Read | ReadAll | Deliver | Await | Sleep
+Flow = Generator[Command, Any, None]
+
+
+class StreamSession:
+    """The state of one streaming call (see the module docstring).
+
+    Args:
+        request: the HTTP request to send (from :func:`~steer_common.request.build_request`).
+        wire_format: the :class:`~steer_common.StreamParser` format of the reply.
+        options: the call's :class:`~steer_common.models.streaming.StreamingOptions`.
+        keep_text: keep the reply text (``False`` when the consumer keeps it: ``stream()``).
+        response_format: what ``get_json()`` validates against (a pydantic model class).
+        clock: a monotonic clock in seconds (``time.monotonic``; the front ends pass the
+            one their sleeps use).
+        rand: a ``[0, 1)`` random source for the backoff jitter.
+    """
+
+    def __init__(
+        self,
+        request: HTTPRequest,
+        *,
+        wire_format: str,
+        options: StreamingOptions,
+        keep_text: bool = True,
+        response_format: Any = None,
+        clock: Callable[[], float] = time.monotonic,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.request = request
+        self.wire_format = wire_format
+        self.options = options
+        self.keep_text = keep_text or options.on_complete is not None
+        self.response_format = response_format
+        self._clock = clock
+        self._rand = rand
+        self._parser = StreamParser(wire_format, max_event_size=options.max_event_size)
+        self._start = 0.0
+        self._total_deadline: float | None = None
+        self._read_deadline: float | None = None
+        self._delivered = False
+        self._started = False
+        self._metrics = StreamMetrics(attempts=0)
+        #: The final response, once the flow has ended without an error.
+        self.response: StreamResponse | None = None
+
+    @property
+    def delivered(self) -> bool:
+        """Content has reached the consumer: from now on nothing is retried."""
+        return self._delivered
+
+    # -- the flow -------------------------------------------------------------------------
+
+    def flow(self) -> Flow:
+        """The generator a front end drives (see the module docstring)."""
+        options = self.options
+        self._start = self._clock()
+        if options.total_timeout is not None:
+            self._total_deadline = self._start + options.total_timeout
+        attempt = 0
+        while True:
+            attempt += 1
+            self._metrics.attempts = attempt
+            error = yield from self._attempt(attempt)
+            if error is None:
+                return
+            delay = self._retry_delay(error, attempt)
+            if delay is None:
+                yield from self._fail(error)  # raises
+                return
+            yield Sleep(delay)
+
+    def _attempt(self, attempt: int) -> Generator[Command, Any, SteerError | None]:
+        options = self.options
+        parser = self._parser = StreamParser(
+            self.wire_format, max_event_size=options.max_event_size, keep_text=self.keep_text
+        )
+        try:
+            head: ResponseHead = yield Connect(
+                self.request, self._limit(options.connection_timeout), attempt
+            )
+        except StreamTimeoutError as exc:
+            return self._timeout_error(exc, connecting=True)
+        except SteerError as exc:
+            return exc
+        if not 200 <= head.status < 300 or (
+            head.content_type and head.content_type != "text/event-stream"
+        ):
+            return (yield from self._head_error(head))
+        try:
+            decoder = BodyDecoder(head.headers.get("content-encoding"))
+        except SteerError as exc:
+            return exc
+        if not self._started:
+            self._started = True
+            error = yield from self._callback("on_start")
+            if error is not None:
+                return error
+        held: list[StreamEvent] = []  # events before the first content: dropped on a retry
+        size = options.chunk_size
+        read_timeout = options.read_timeout
+        self._read_deadline = None if read_timeout is None else self._clock() + read_timeout
+        metrics = self._metrics
+        while True:
+            timeout = self._next_read_timeout(parser.done)
+            if timeout is not None and timeout <= 0:
+                if parser.done:
+                    break  # complete; the body just did not end in time: close, don't pool
+                return self._timeout_error(None, connecting=False)
+            try:
+                chunk = yield Read(timeout, size)
+            except StreamTimeoutError as exc:
+                if parser.done:
+                    break
+                return self._timeout_error(exc, connecting=False)
+            except SteerError as exc:
+                if parser.done:
+                    break
+                return exc
+            now = self._clock()
+            if metrics.time_to_first_byte is None:
+                metrics.time_to_first_byte = now - self._start
+            try:
+                if chunk:
+                    metrics.bytes += len(chunk)
+                    events = parser.feed(decoder.feed(chunk))
+                else:
+                    events = parser.feed(decoder.close())
+                    events += parser.close()
+            except SteerError as exc:
+                if self._delivered and exc.events:
+                    # Content already reached the consumer: hand on what came before the
+                    # error too, so the partial response and the consumer agree.
+                    yield Deliver([e for e in exc.events if e.type != "error"])
+                return exc
+            if events:
+                error = yield from self._handle(events, held, now)
+                if error is not None:
+                    return error
+            if not chunk:
+                break
+        if held:
+            self._delivered = True
+            yield Deliver(held)
+        return (yield from self._complete())
+
+    def _handle(
+        self, events: list[StreamEvent], held: list[StreamEvent], now: float
+    ) -> Generator[Command, Any, SteerError | None]:
+        options = self.options
+        on_delta = options.on_delta
+        content = False
+        meaningful = False
+        for event in events:
+            kind = event.type
+            if kind != PING:
+                meaningful = True
+            if kind in _CONTENT:
+                content = True
+                if kind == TEXT_DELTA and on_delta is not None:
+                    error = yield from self._callback("on_delta", event.delta)
+                    if error is not None:
+                        return error
+        if meaningful and options.read_timeout is not None:
+            self._read_deadline = now + options.read_timeout
+        if not self._delivered:
+            if not content:
+                held.extend(events)
+                return None
+            self._delivered = True
+            self._metrics.time_to_first_token = now - self._start
+            if held:
+                events = held + events
+                held.clear()
+        if options.buffer_size:
+            events = _coalesce(events, options.buffer_size)
+        yield Deliver(events)
+        return None
+
+    def _complete(self) -> Generator[Command, Any, SteerError | None]:
+        response = self._finish_response()
+        if response.usage is not None:
+            error = yield from self._callback("on_usage", response.usage)
+            if error is not None:
+                return error
+        error = yield from self._callback("on_complete", response.text)
+        if error is not None:
+            return error
+        self.response = response
+        return None
+
+    def _head_error(self, head: ResponseHead) -> Generator[Command, Any, SteerError]:
+        try:
+            body = yield ReadAll(self._limit(self.options.connection_timeout), ERROR_BODY_LIMIT)
+        except SteerError:
+            body = b""
+        provider = self._parser.provider
+        if not 200 <= head.status < 300:
+            return error_from_response(provider, head, body, now=time.time())
+        snippet = " ".join(body[:300].decode("utf-8", "replace").split())
+        return ProtocolError(
+            f"{provider}: expected a text/event-stream body, got {head.content_type!r} "
+            f"(HTTP {head.status}, from a proxy?): {snippet!r}",
+            provider=provider,
+        )
+
+    # -- callbacks ------------------------------------------------------------------------
+
+    def _callback(self, name: str, *args: Any) -> Generator[Command, Any, SteerError | None]:
+        """Call a user callback; a coroutine callback's result is awaited by the front end."""
+        function = getattr(self.options, name)
+        if function is None:
+            return None
+        try:
+            result = function(*args)
+            if hasattr(result, "__await__"):
+                yield Await(result, name)
+        except Exception as exc:
+            error = CallbackError(
+                f"the {name} callback raised {type(exc).__name__}: {exc}",
+                callback=name,
+                provider=self._parser.provider,
+            )
+            error.__cause__ = exc
+            return error
+        return None
+
+    def _fail(self, error: SteerError) -> Generator[Command, Any, None]:
+        """Attach what arrived, call ``on_error`` once, raise."""
+        error.provider = error.provider or self._parser.provider
+        if self.options.preserve_partial_response:
+            error.partial_response = self._finish_response()
+        else:
+            error.partial_response = None
+        callback_error = yield from self._callback("on_error", error)
+        if callback_error is not None:
+            raise callback_error from callback_error.__cause__
+        raise error
+
+    # -- retries and time -----------------------------------------------------------------
+
+    def _retry_delay(self, error: SteerError, attempt: int) -> float | None:
+        options = self.options
+        if self._delivered or not options.retry_on_connection_error:
+            return None
+        if attempt > options.max_reconnect_attempts:
+            return None
+        if isinstance(error, APIError):
+            if not error.retryable:
+                return None
+        elif not isinstance(error, _RETRYABLE_FAILURES):
+            return None
+        base = options.reconnect_delay * 2.0 ** (attempt - 1)
+        delay = min(base / 2 + self._rand() * base / 2, MAX_BACKOFF)
+        if isinstance(error, APIError) and error.retry_after is not None:
+            delay = min(float(error.retry_after), MAX_RETRY_AFTER)
+        if self._total_deadline is not None and self._clock() + delay >= self._total_deadline:
+            return None  # no time left to wait and try again: the error stands
+        return delay
+
+    def _limit(self, timeout: float | None) -> float | None:
+        """``timeout`` shortened to what is left of ``total_timeout``."""
+        if self._total_deadline is None:
+            return timeout
+        left = self._total_deadline - self._clock()
+        return left if timeout is None else min(timeout, left)
+
+    def _next_read_timeout(self, done: bool) -> float | None:
+        deadline = self._read_deadline
+        if done:
+            deadline = self._clock() + DRAIN_TIMEOUT
+        if self._total_deadline is not None and (
+            deadline is None or self._total_deadline < deadline
+        ):
+            deadline = self._total_deadline
+        return None if deadline is None else deadline - self._clock()
+
+    def _timeout_error(self, exc: StreamTimeoutError | None, *, connecting: bool) -> SteerError:
+        options = self.options
+        now = self._clock()
+        if self._total_deadline is not None and now >= self._total_deadline - 1e-3:
+            error: TransportError = TotalTimeoutError(
+                f"the call took longer than total_timeout={options.total_timeout}s"
+                f" ({self._metrics.attempts} attempt(s))",
+                timeout=options.total_timeout,
+            )
+        elif connecting:
+            error = ConnectTimeoutError(
+                f"no response within connection_timeout={options.connection_timeout}s",
+                timeout=options.connection_timeout,
+            )
+        else:
+            error = ReadTimeoutError(
+                f"no event for read_timeout={options.read_timeout}s "
+                "(keep-alive comments and pings do not count)",
+                timeout=options.read_timeout,
+            )
+        if exc is not None:
+            error.__cause__ = exc
+        return error
+
+    def _finish_response(self) -> StreamResponse:
+        response = self._parser.response
+        metrics = self._metrics
+        metrics.events = response.metrics.events
+        metrics.deltas = response.metrics.deltas
+        metrics.duration = self._clock() - self._start
+        response.metrics = metrics.model_copy()
+        response._response_format = self.response_format
+        return response
+
+
+def _coalesce(events: list[StreamEvent], limit: int) -> list[StreamEvent]:
+    """Merge runs of text deltas (up to ``limit`` characters each) into one delta."""
+    out: list[StreamEvent] = []
+    run: list[str] = []
+    size = 0
+    for event in events:
+        if event.type == TEXT_DELTA and size < limit:
+            run.append(event.delta or "")
+            size += len(event.delta or "")
+            continue
+        if run:
+            out.append(StreamEvent(TEXT_DELTA, "".join(run)))
+            run, size = [], 0
+        if event.type == TEXT_DELTA:
+            run.append(event.delta or "")
+            size = len(event.delta or "")
+        else:
+            out.append(event)
+    if run:
+        out.append(StreamEvent(TEXT_DELTA, "".join(run)))
+    return out

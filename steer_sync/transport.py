@@ -1,0 +1,116 @@
+"""The blocking transport: requests/urllib3, one pooled session shared by every thread.
+
+Only I/O lives here: send a request, read bytes with a per-read timeout, close or return
+the connection to the pool. Reads use urllib3's ``read1``, which returns as soon as any
+bytes arrive, chunked or not (``iter_content``/``iter_lines`` wait to fill their buffer on
+responses without chunked encoding: a latency bug for streams). Bodies are read raw; the
+core undoes ``Content-Encoding``.
+
+Thread safety: urllib3's pool is thread-safe and the shared ``requests.Session`` is used
+only to send (no cookies are kept, redirects are not followed), so one transport, and one
+client, serve many threads.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from steer_common.http import ResponseHead
+from steer_common.request import HTTPRequest
+from steer_sync._exceptions import map_exceptions
+
+__all__ = ["RequestsTransport", "TransportResponse"]
+
+
+class _NoCookies(requests.cookies.RequestsCookieJar):
+    """A jar that keeps nothing: threads sharing the session share no state."""
+
+    def set_cookie(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+class TransportResponse:
+    """One response being read."""
+
+    __slots__ = ("_raw", "_response", "_sock", "eof", "head")
+
+    def __init__(self, response: requests.Response) -> None:
+        self._response = response
+        self._raw = response.raw
+        self.head = ResponseHead(
+            response.status_code, {k.lower(): v for k, v in response.headers.items()}
+        )
+        connection = getattr(self._raw, "connection", None)
+        self._sock: socket.socket | None = getattr(connection, "sock", None)
+        self.eof = False
+
+    def read(self, size: int, timeout: float | None) -> bytes:
+        """One read: up to ``size`` bytes, as soon as any arrive; ``b""`` at the end."""
+        if self.eof:
+            return b""
+        sock = self._sock
+        if sock is not None:
+            sock.settimeout(timeout)
+        with map_exceptions():
+            data: bytes = self._raw.read1(size, decode_content=False)
+        if not data:
+            self.eof = True
+        return data
+
+    def read_all(self, limit: int, timeout: float | None) -> bytes:
+        """The body, up to ``limit`` bytes (an error body)."""
+        parts: list[bytes] = []
+        size = 0
+        while size < limit:
+            data = self.read(min(65536, limit - size), timeout)
+            if not data:
+                break
+            parts.append(data)
+            size += len(data)
+        return b"".join(parts)
+
+    def close(self) -> None:
+        """Return the connection to the pool if the body was read to its end, else drop it."""
+        raw = self._raw
+        if self.eof:
+            raw.release_conn()
+        else:
+            self._response.close()  # closes the socket: the server sees the client go
+
+
+class RequestsTransport:
+    """Sends requests on one pooled :class:`requests.Session`.
+
+    Args:
+        max_connections: connections kept per host (extra ones are opened and dropped).
+    """
+
+    def __init__(self, *, max_connections: int = 64) -> None:
+        session = requests.Session()
+        session.cookies = _NoCookies()
+        session.trust_env = True
+        adapter = HTTPAdapter(pool_connections=16, pool_maxsize=max_connections, max_retries=0)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        self._session = session
+
+    def open(self, request: HTTPRequest, timeout: float | None) -> TransportResponse:
+        """Send ``request``; return once the response head has arrived."""
+        with map_exceptions():
+            response = self._session.request(
+                request.method,
+                request.url,
+                data=request.body,
+                headers=request.headers,
+                stream=True,
+                timeout=(timeout, timeout),
+                allow_redirects=False,
+            )
+        return TransportResponse(response)
+
+    def close(self) -> None:
+        self._session.close()
