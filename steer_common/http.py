@@ -20,6 +20,7 @@ from typing import Any
 
 from steer_common.errors import APIConnectionError, APIError
 from steer_common.providers.base import api_error
+from steer_common.routing import API_KEY_ENV
 
 __all__ = ["BodyDecoder", "ResponseHead", "error_from_response", "retry_after_seconds"]
 
@@ -98,6 +99,11 @@ def error_from_response(
     if not message:
         snippet = " ".join(text.split())[:200]
         message = snippet or "(empty body)"
+    if head.status in (401, 403) and provider in API_KEY_ENV:
+        message += (
+            f" (the key comes from api_keys={{'{provider}': ...}} or the "
+            f"{API_KEY_ENV[provider]} environment variable)"
+        )
     return api_error(
         provider,
         message,

@@ -155,7 +155,10 @@ class StreamSession:
         request: the HTTP request to send (from :func:`~steer_common.request.build_request`).
         wire_format: the :class:`~steer_common.StreamParser` format of the reply.
         options: the call's :class:`~steer_common.models.streaming.StreamingOptions`.
-        keep_text: keep the reply text (``False`` when the consumer keeps it: ``stream()``).
+        keep_text: keep the reply text. ``stream()`` passes ``False``: its consumer has the
+            text already, so the text is kept only for ``preserve_partial_response`` (the
+            partial response of an error) and ``on_complete``; with both off, memory stays
+            flat however long the stream (the low-memory mode).
         response_format: what ``get_json()`` validates against (a pydantic model class).
         clock: a monotonic clock in seconds (``time.monotonic``; the front ends pass the
             one their sleeps use).
@@ -176,7 +179,9 @@ class StreamSession:
         self.request = request
         self.wire_format = wire_format
         self.options = options
-        self.keep_text = keep_text or options.on_complete is not None
+        self.keep_text = (
+            keep_text or options.preserve_partial_response or options.on_complete is not None
+        )
         self.response_format = response_format
         self._clock = clock
         self._rand = rand
@@ -262,7 +267,13 @@ class StreamSession:
             except SteerError as exc:
                 if parser.done:
                     break
-                return exc
+                # The connection broke inside the body: the stream is cut short.
+                error = StreamInterruptedError(
+                    f"{parser.provider}: the connection broke before the end of the stream ({exc})",
+                    provider=parser.provider,
+                )
+                error.__cause__ = exc
+                return error
             now = self._clock()
             if metrics.time_to_first_byte is None:
                 metrics.time_to_first_byte = now - self._start

@@ -85,7 +85,8 @@ class SteerLLMClient:
     ) -> Any:
         """Stream the reply's text: an iterator of ``str`` chunks.
 
-        Low-memory: the text is handed on, not kept (``on_complete`` still gets it).
+        The text is kept only for the partial response of an error: with
+        ``preserve_partial_response=False`` (and no ``on_complete``) memory stays flat.
         ``return_usage=True`` is deprecated: it returns what :meth:`stream_with_usage`
         returns.
 

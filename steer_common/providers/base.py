@@ -88,15 +88,18 @@ _NEVER_RETRY_TYPES = frozenset({"insufficient_quota", "billing_hard_limit_reache
 def error_class(
     status: int | None, error_type: str | None, code: str | None = None
 ) -> type[APIError]:
-    """The error class for a provider error type, else its code, else the HTTP status."""
+    """The error class: a known HTTP status decides; else the error type, else its code.
+
+    The status wins because providers reuse broad types (OpenAI answers a bad key with
+    401 and ``invalid_request_error``); in-band errors have no status, so their type decides.
+    """
+    if status is not None and status in _BY_STATUS:
+        return _BY_STATUS[status]
     for key in (error_type, code):
         if key and key in _BY_TYPE:
             return _BY_TYPE[key]
-    if status is not None:
-        if status in _BY_STATUS:
-            return _BY_STATUS[status]
-        if status >= 500:
-            return InternalServerError
+    if status is not None and status >= 500:
+        return InternalServerError
     return APIError
 
 

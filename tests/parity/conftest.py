@@ -1,0 +1,110 @@
+"""One harness, two clients: every parity test runs against steer_sync and steer_async.
+
+``Runner`` gives both clients the same blocking test-side API; the async runner drives
+its client on one private event loop (an httpx client belongs to one loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import steer_async
+import steer_sync
+from steer_common import StreamEvent, StreamResponse
+
+
+class SyncRunner:
+    kind = "sync"
+
+    def __init__(self, **client_kwargs: Any) -> None:
+        self.client = steer_sync.SteerLLMClient(**client_kwargs)
+
+    def text(self, *args: Any, **kwargs: Any) -> list[str]:
+        return list(self.client.stream(*args, **kwargs))
+
+    def response(self, *args: Any, **kwargs: Any) -> StreamResponse:
+        return self.client.stream_with_usage(*args, **kwargs)
+
+    def events(self, *args: Any, **kwargs: Any) -> list[StreamEvent]:
+        return list(self.client.stream_events(*args, **kwargs))
+
+    def first_chunk_then_break(self, *args: Any, **kwargs: Any) -> str:
+        stream = self.client.stream(*args, **kwargs)
+        for chunk in stream:
+            stream.close()
+            return chunk  # type: ignore[no-any-return]
+        raise AssertionError("no chunk")
+
+    def timed_chunks(self, clock: Any, *args: Any, **kwargs: Any) -> list[tuple[float, str]]:
+        return [(clock(), chunk) for chunk in self.client.stream(*args, **kwargs)]
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class AsyncRunner:
+    kind = "async"
+
+    def __init__(self, **client_kwargs: Any) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.client = steer_async.SteerLLMClient(**client_kwargs)
+
+    def run(self, coro: Any) -> Any:
+        return self.loop.run_until_complete(coro)
+
+    def text(self, *args: Any, **kwargs: Any) -> list[str]:
+        async def main() -> list[str]:
+            return [chunk async for chunk in self.client.stream(*args, **kwargs)]
+
+        return self.run(main())  # type: ignore[no-any-return]
+
+    def response(self, *args: Any, **kwargs: Any) -> StreamResponse:
+        return self.run(self.client.stream_with_usage(*args, **kwargs))  # type: ignore[no-any-return]
+
+    def events(self, *args: Any, **kwargs: Any) -> list[StreamEvent]:
+        async def main() -> list[StreamEvent]:
+            return [e async for e in self.client.stream_events(*args, **kwargs)]
+
+        return self.run(main())  # type: ignore[no-any-return]
+
+    def first_chunk_then_break(self, *args: Any, **kwargs: Any) -> str:
+        async def main() -> str:
+            stream = self.client.stream(*args, **kwargs)
+            async for chunk in stream:
+                await stream.aclose()
+                return chunk  # type: ignore[no-any-return]
+            raise AssertionError("no chunk")
+
+        return self.run(main())  # type: ignore[no-any-return]
+
+    def timed_chunks(self, clock: Any, *args: Any, **kwargs: Any) -> list[tuple[float, str]]:
+        async def main() -> list[tuple[float, str]]:
+            return [(clock(), chunk) async for chunk in self.client.stream(*args, **kwargs)]
+
+        return self.run(main())  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self.run(self.client.aclose())
+        self.loop.close()
+
+
+Runner = SyncRunner | AsyncRunner
+
+
+@pytest.fixture(params=["sync", "async"])
+def make_runner(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """``make_runner(**client_kwargs)`` for the client under test; closed afterwards."""
+    made: list[Runner] = []
+
+    def make(**kwargs: Any) -> Runner:
+        runner: Runner = SyncRunner(**kwargs) if request.param == "sync" else AsyncRunner(**kwargs)
+        made.append(runner)
+        return runner
+
+    yield make
+    for runner in made:
+        runner.close()
