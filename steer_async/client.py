@@ -40,6 +40,8 @@ class SteerLLMClient:
             OpenAI models; each call may override it.
         streaming_options: the default options of every call.
         max_connections: pooled connections kept per host.
+        http_client: your own ``httpx.AsyncClient`` to send with (proxies, certificates,
+            mounted adapters); used as it is, never closed by the client.
 
     One client is meant to be shared: by every task of an event loop, and reused for
     every call (its connections are pooled). Use it from one event loop.
@@ -53,12 +55,13 @@ class SteerLLMClient:
         openai_api: OpenAIAPI = "chat",
         streaming_options: StreamingOptions | None = None,
         max_connections: int = 64,
+        http_client: Any = None,
     ) -> None:
         self._api_keys = dict(api_keys or {})
         self._base_urls = dict(base_urls or {})
         self._openai_api: OpenAIAPI = openai_api
         self._options = streaming_options
-        self._transport = HttpxTransport(max_connections=max_connections)
+        self._transport = HttpxTransport(max_connections=max_connections, client=http_client)
 
     def __repr__(self) -> str:
         return f"SteerLLMClient(openai_api={self._openai_api!r})"

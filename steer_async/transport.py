@@ -89,7 +89,11 @@ class TransportResponse:
     def __init__(self, response: httpx.Response, deadline: _Deadline) -> None:
         self._response = response
         self._deadline = deadline
-        self._iterator: AsyncIterator[bytes] = response.aiter_raw()
+        # A response already in memory (httpx.MockTransport, an in-memory stream) cannot
+        # be streamed again: read what is there.
+        self._iterator: AsyncIterator[bytes] = (
+            _in_memory(response.content) if response.is_stream_consumed else response.aiter_raw()
+        )
         self.head = ResponseHead(
             response.status_code, {k.lower(): v for k, v in response.headers.items()}
         )
@@ -134,19 +138,32 @@ class TransportResponse:
         await self._response.aclose()
 
 
+async def _in_memory(content: bytes) -> AsyncIterator[bytes]:
+    yield content
+
+
 class HttpxTransport:
     """Sends requests on one pooled :class:`httpx.AsyncClient`.
 
     Args:
         max_connections: pooled keep-alive connections (httpcore's pool does work in
             proportion to idle connections on every request, so this stays bounded).
+        client: an ``httpx.AsyncClient`` of the caller's (proxies, certificates, a mock
+            transport in tests); it is used as it is and not closed by :meth:`aclose`.
     """
 
-    def __init__(self, *, max_connections: int = 64) -> None:
-        self._client = httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=max_connections),
-            follow_redirects=False,
-        )
+    def __init__(
+        self, *, max_connections: int = 64, client: httpx.AsyncClient | None = None
+    ) -> None:
+        self._owned = client is None
+        if client is None:
+            client = httpx.AsyncClient(
+                limits=httpx.Limits(
+                    max_connections=None, max_keepalive_connections=max_connections
+                ),
+                follow_redirects=False,
+            )
+        self._client = client
 
     async def open(self, request: HTTPRequest, timeout: float | None) -> TransportResponse:
         """Send ``request``; return once the response head has arrived."""
@@ -175,4 +192,5 @@ class HttpxTransport:
         return TransportResponse(response, deadline)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._owned:
+            await self._client.aclose()

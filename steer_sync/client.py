@@ -42,6 +42,8 @@ class SteerLLMClient:
             OpenAI models; each call may override it.
         streaming_options: the default options of every call.
         max_connections: pooled connections kept per host.
+        http_client: your own ``requests.Session`` to send with (proxies, certificates,
+            mounted adapters); used as it is, never closed by the client.
 
     One client is meant to be shared: by every thread of a process (Django, a worker
     pool), and reused for every call (its connections are pooled).
@@ -55,12 +57,13 @@ class SteerLLMClient:
         openai_api: OpenAIAPI = "chat",
         streaming_options: StreamingOptions | None = None,
         max_connections: int = 64,
+        http_client: Any = None,
     ) -> None:
         self._api_keys = dict(api_keys or {})
         self._base_urls = dict(base_urls or {})
         self._openai_api: OpenAIAPI = openai_api
         self._options = streaming_options
-        self._transport = RequestsTransport(max_connections=max_connections)
+        self._transport = RequestsTransport(max_connections=max_connections, session=http_client)
 
     def __repr__(self) -> str:
         return f"SteerLLMClient(openai_api={self._openai_api!r})"

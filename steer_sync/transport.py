@@ -87,15 +87,20 @@ class RequestsTransport:
 
     Args:
         max_connections: connections kept per host (extra ones are opened and dropped).
+        session: a session of the caller's (proxies, certificates, mounted adapters); it
+            is used as it is and not closed by :meth:`close`.
     """
 
-    def __init__(self, *, max_connections: int = 64) -> None:
-        session = requests.Session()
-        session.cookies = _NoCookies()
-        session.trust_env = True
-        adapter = HTTPAdapter(pool_connections=16, pool_maxsize=max_connections, max_retries=0)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
+    def __init__(
+        self, *, max_connections: int = 64, session: requests.Session | None = None
+    ) -> None:
+        self._owned = session is None
+        if session is None:
+            session = requests.Session()
+            session.cookies = _NoCookies()
+            adapter = HTTPAdapter(pool_connections=16, pool_maxsize=max_connections, max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
         self._session = session
 
     def open(self, request: HTTPRequest, timeout: float | None) -> TransportResponse:
@@ -113,4 +118,5 @@ class RequestsTransport:
         return TransportResponse(response)
 
     def close(self) -> None:
-        self._session.close()
+        if self._owned:
+            self._session.close()

@@ -1,0 +1,146 @@
+"""``steer``: stream a reply from the terminal (also ``python -m steer_sync``).
+
+    steer "Tell me a story" -m gpt-4o-mini
+    echo "Summarize this" | steer - -m claude-sonnet-4-5 --system "Be brief"
+    steer "Say hi" --emulate          # no key, no network: the bundled loopback emulator
+
+The reply streams to stdout; usage, cost (when the price is known) and time to first
+token go to stderr. Exit codes: 0 done, 2 bad arguments, 3 configuration (a missing key,
+an unknown model), 4 the provider refused (an HTTP or in-band error), 5 the stream was cut
+short, 6 a timeout or connection failure, 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from steer_common.errors import (
+    APIError,
+    ConfigurationError,
+    SteerError,
+    StreamInterruptedError,
+    TransportError,
+)
+from steer_common.models.streaming import StreamingOptions
+from steer_common.routing import route_model
+from steer_sync.client import SteerLLMClient
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_CONFIGURATION = 3
+EXIT_PROVIDER = 4
+EXIT_INTERRUPTED = 5
+EXIT_TRANSPORT = 6
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="steer",
+        description="Stream a reply from OpenAI, Anthropic, xAI or an OpenAI-compatible server.",
+    )
+    parser.add_argument("prompt", help="the prompt, or - to read it from stdin")
+    parser.add_argument("-m", "--model", default="gpt-4o-mini", help="model (default: %(default)s)")
+    parser.add_argument("--system", help="a system message")
+    parser.add_argument("--json", action="store_true", help="ask for a JSON object")
+    parser.add_argument("--base-url", help="base URL of the model's provider")
+    parser.add_argument("--max-tokens", type=int, help="the most tokens to generate")
+    parser.add_argument("--temperature", type=float, help="sampling temperature")
+    parser.add_argument(
+        "--openai-api", choices=["chat", "responses"], default="chat",
+        help="OpenAI streaming API for OpenAI models (default: %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--emulate", action="store_true",
+        help="answer from the bundled loopback emulator: no key, no network",
+    )  # fmt: skip
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    messages: list[dict[str, Any]] = []
+    if args.system:
+        messages.append({"role": "system", "content": args.system})
+    messages.append({"role": "user", "content": prompt})
+    if args.emulate:
+        from steer_sync.emulator import Emulator
+
+        with Emulator() as emulator:
+            keys = dict.fromkeys(emulator.base_urls, "emulator-key")
+            return _run(args, messages, keys, dict(emulator.base_urls))
+    base_urls: dict[str, str] = {}
+    if args.base_url:
+        try:
+            provider, _ = route_model(args.model)
+        except ConfigurationError as exc:
+            return _fail(exc, EXIT_CONFIGURATION)
+        base_urls[provider] = args.base_url
+    return _run(args, messages, None, base_urls)
+
+
+def _run(
+    args: argparse.Namespace,
+    messages: list[dict[str, Any]],
+    api_keys: dict[str, str] | None,
+    base_urls: dict[str, str],
+) -> int:
+    response = None
+    out = sys.stdout
+
+    def on_delta(text: str) -> None:
+        out.write(text)
+        out.flush()
+
+    options = StreamingOptions(on_delta=on_delta)
+    with SteerLLMClient(api_keys, base_urls, openai_api=args.openai_api) as client:
+        try:
+            response = client.stream_with_usage(
+                messages,
+                model=args.model,
+                streaming_options=options,
+                response_format={"type": "json_object"} if args.json else None,
+                max_tokens=args.max_tokens,
+                temperature=args.temperature,
+            )
+        except ConfigurationError as exc:
+            return _fail(exc, EXIT_CONFIGURATION)
+        except APIError as exc:
+            return _fail(exc, EXIT_PROVIDER)
+        except StreamInterruptedError as exc:
+            return _fail(exc, EXIT_INTERRUPTED)
+        except TransportError as exc:
+            return _fail(exc, EXIT_TRANSPORT)
+        except SteerError as exc:
+            return _fail(exc, EXIT_ERROR)
+    out.write("\n")
+    out.flush()
+    usage = response.usage or {}
+    metrics = response.metrics
+    parts = [f"{response.provider} {response.model}"]
+    if usage:
+        parts.append(
+            f"tokens: {usage.get('prompt_tokens')} in, {usage.get('completion_tokens')} out"
+        )
+    if response.cost_usd is not None:
+        parts.append(f"cost: ${response.cost_usd:.6f}")
+    if metrics.time_to_first_token is not None:
+        parts.append(f"first token: {metrics.time_to_first_token * 1000:.0f} ms")
+    sys.stderr.write(" | ".join(parts) + "\n")
+    return EXIT_OK
+
+
+def _fail(error: SteerError, code: int) -> int:
+    sys.stdout.flush()
+    sys.stderr.write(f"\nsteer: {type(error).__name__}: {error}\n")
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
