@@ -1,0 +1,235 @@
+"""Every StreamingOptions field acts, in both clients, over real loopback sockets."""
+
+from __future__ import annotations
+
+import gzip
+import time
+from typing import Any
+
+import pytest
+
+from steer_common import HIGH_THROUGHPUT_OPTIONS, LOW_LATENCY_OPTIONS, StreamingOptions
+from steer_common.errors import (
+    APIConnectionError,
+    ConnectTimeoutError,
+    InternalServerError,
+    ReadTimeoutError,
+    StreamInterruptedError,
+    TotalTimeoutError,
+)
+from tests.faultserver import FaultServer, Play, chunked_sse, fixture_events, head, http_error
+from tests.fixtures import STREAMS
+from tests.parity.test_clients import client_kwargs
+
+NO_RETRY = StreamingOptions(retry_on_connection_error=False)
+CHAT = next(f for f in STREAMS if f.name == "openai/chat-text-include-usage")
+LONG = next(f for f in STREAMS if f.name == "openai/chat-text-gpt-4.1-nano-long")
+ANTHROPIC = next(f for f in STREAMS if f.name == "anthropic/text")
+
+
+@pytest.fixture
+def server() -> Any:
+    with FaultServer() as s:
+        yield s
+
+
+def elapsed(fn: Any) -> tuple[float, Any]:
+    started = time.monotonic()
+    try:
+        result: Any = fn()
+    except Exception as exc:
+        result = exc
+    return time.monotonic() - started, result
+
+
+# -- timeouts ---------------------------------------------------------------------------------
+
+
+def test_connection_timeout_bounds_waiting_for_the_head(
+    make_runner: Any, server: FaultServer
+) -> None:
+    server.handler = lambda request: Play([("sleep", 3.0), ("send", head())])
+    runner = make_runner(**client_kwargs(server))
+    options = NO_RETRY.replace(connection_timeout=0.4)
+    took, error = elapsed(
+        lambda: runner.response("hi", model="gpt-4o-mini", streaming_options=options)
+    )
+    assert isinstance(error, ConnectTimeoutError)
+    assert 0.35 < took < 1.5
+
+
+def test_read_timeout_after_a_stall(make_runner: Any, server: FaultServer) -> None:
+    events = fixture_events(CHAT.body)
+    server.handler = lambda request: chunked_sse(events, pause_after=3, pause=5)
+    runner = make_runner(**client_kwargs(server))
+    options = NO_RETRY.replace(read_timeout=0.5)
+    took, error = elapsed(lambda: runner.text("hi", model="gpt-4o-mini", streaming_options=options))
+    assert isinstance(error, ReadTimeoutError)
+    assert error.partial_response is not None and error.partial_response.text == "The capital"
+    assert 0.45 < took < 1.5
+
+
+def test_keep_alives_do_not_reset_the_read_timeout(make_runner: Any, server: FaultServer) -> None:
+    events = fixture_events(ANTHROPIC.body)
+    keepalives: list[tuple[Any, ...]] = []
+    for _ in range(40):  # 4 s of pings and comments, 0.1 s apart
+        keepalives += [("chunk", b'event: ping\ndata: {"type": "ping"}\n\n'), ("sleep", 0.05)]
+        keepalives += [("chunk", b": keep-alive\n\n"), ("sleep", 0.05)]
+    play = chunked_sse(events[:4])  # message_start, block start, ping, first text
+    play.steps = play.steps[:-1] + keepalives + [("end",)]
+    server.handler = lambda request: play
+    runner = make_runner(**client_kwargs(server))
+    options = NO_RETRY.replace(read_timeout=0.6)
+    took, error = elapsed(
+        lambda: runner.text("hi", model="claude-sonnet-4-5", streaming_options=options)
+    )
+    assert isinstance(error, ReadTimeoutError), error
+    assert "pings do not count" in str(error)
+    assert 0.55 < took < 1.5
+
+
+def test_total_timeout_bounds_a_trickle(make_runner: Any, server: FaultServer) -> None:
+    events = fixture_events(LONG.body)
+    steps: list[tuple[Any, ...]] = [("send", head())]
+    for event in events:
+        steps += [("chunk", event), ("sleep", 0.05)]
+    server.handler = lambda request: Play([*steps, ("end",)])
+    runner = make_runner(**client_kwargs(server))
+    options = NO_RETRY.replace(read_timeout=1.0, total_timeout=0.8)
+    took, error = elapsed(lambda: runner.text("hi", model="gpt-4o-mini", streaming_options=options))
+    assert isinstance(error, TotalTimeoutError)
+    assert 0.75 < took < 1.6
+    assert error.partial_response is not None and error.partial_response.text
+
+
+def test_total_timeout_counts_every_attempt(make_runner: Any, server: FaultServer) -> None:
+    server.handler = lambda request: http_error(
+        503, {"error": {"message": "busy"}}, {"retry-after": "0.4"}
+    )
+    runner = make_runner(**client_kwargs(server))
+    options = StreamingOptions(total_timeout=1.0, max_reconnect_attempts=10)
+    took, error = elapsed(
+        lambda: runner.response("hi", model="gpt-4o-mini", streaming_options=options)
+    )
+    assert isinstance(error, InternalServerError)  # the last real error, not a guess
+    assert took < 1.3
+    assert 2 <= len(server.requests) <= 3
+
+
+# -- retries ----------------------------------------------------------------------------------
+
+
+def test_max_reconnect_attempts_and_the_master_switch(
+    make_runner: Any, server: FaultServer
+) -> None:
+    server.handler = lambda request: http_error(503, {"error": {"message": "busy"}})
+    runner = make_runner(**client_kwargs(server))
+    options = StreamingOptions(max_reconnect_attempts=2, reconnect_delay=0.01)
+    with pytest.raises(InternalServerError):
+        runner.response("hi", model="gpt-4o-mini", streaming_options=options)
+    assert len(server.requests) == 3
+    with pytest.raises(InternalServerError):
+        runner.response("hi", model="gpt-4o-mini", streaming_options=NO_RETRY)
+    assert len(server.requests) == 4
+
+
+def test_503_twice_then_success_with_backoff(make_runner: Any, server: FaultServer) -> None:
+    server.queue(
+        http_error(503, {"error": {"message": "busy"}}),
+        http_error(503, {"error": {"message": "busy"}}),
+        chunked_sse(fixture_events(CHAT.body)),
+    )
+    runner = make_runner(**client_kwargs(server))
+    options = StreamingOptions(reconnect_delay=0.1)
+    took, response = elapsed(
+        lambda: runner.response("hi", model="gpt-4o-mini", streaming_options=options)
+    )
+    assert response.text == CHAT.expected["text"]
+    assert response.metrics.attempts == 3
+    assert took >= 0.05 + 0.1  # at least half of 0.1, then half of 0.2 (jittered backoff)
+
+
+def test_a_refused_connection_is_retried_then_reported(make_runner: Any) -> None:
+    with FaultServer() as gone:
+        base = gone.base_url
+    runner = make_runner(api_keys={"openai": "k"}, base_urls={"openai": f"{base}/v1"})
+    options = StreamingOptions(max_reconnect_attempts=1, reconnect_delay=0.01)
+    with pytest.raises(APIConnectionError):
+        runner.response("hi", model="gpt-4o-mini", streaming_options=options)
+
+
+# -- buffering, compression, partial responses ------------------------------------------------
+
+
+def test_buffer_size_coalesces_deltas_and_low_latency_does_not(
+    make_runner: Any, server: FaultServer
+) -> None:
+    # The whole stream in one HTTP chunk: one read holds every event.
+    server.handler = lambda request: Play([("send", head()), ("chunk", CHAT.body), ("end",)])
+    runner = make_runner(**client_kwargs(server))
+    fine = runner.text("hi", model="gpt-4o-mini", streaming_options=LOW_LATENCY_OPTIONS)
+    coarse = runner.text("hi", model="gpt-4o-mini", streaming_options=HIGH_THROUGHPUT_OPTIONS)
+    assert len(fine) == 8
+    assert coarse == [CHAT.expected["text"]]
+    assert "".join(fine) == "".join(coarse)
+
+
+def test_small_reads_cut_large_events_anywhere(make_runner: Any, server: FaultServer) -> None:
+    server.handler = lambda request: chunked_sse(fixture_events(LONG.body))
+    runner = make_runner(**client_kwargs(server))
+    options = StreamingOptions(chunk_size=7)
+    assert (
+        "".join(runner.text("hi", model="gpt-4o-mini", streaming_options=options))
+        == LONG.expected["text"]
+    )
+
+
+@pytest.mark.parametrize("corrupt", [False, True])
+def test_gzip_bodies_are_decoded_incrementally(
+    make_runner: Any, server: FaultServer, corrupt: bool
+) -> None:
+    body = gzip.compress(CHAT.body)
+    if corrupt:
+        body = body[:40] + bytes(b ^ 0x5A for b in body[40:80]) + body[80:]
+    pieces = [body[i : i + 50] for i in range(0, len(body), 50)]
+    server.handler = lambda request: Play(
+        [
+            ("send", head(headers={"content-encoding": "gzip"})),
+            *(("chunk", p) for p in pieces),
+            ("end",),
+        ]
+    )
+    runner = make_runner(**client_kwargs(server))
+    if corrupt:
+        with pytest.raises((APIConnectionError, StreamInterruptedError)):
+            runner.text("hi", model="gpt-4o-mini", streaming_options=NO_RETRY)
+    else:
+        assert "".join(runner.text("hi", model="gpt-4o-mini")) == CHAT.expected["text"]
+    assert server.requests[0].headers["accept-encoding"] == "gzip, deflate"
+
+
+@pytest.mark.parametrize("preserve", [True, False])
+def test_preserve_partial_response(make_runner: Any, server: FaultServer, preserve: bool) -> None:
+    server.handler = lambda request: chunked_sse(fixture_events(CHAT.body)[:4], end=False)
+    runner = make_runner(**client_kwargs(server))
+    options = NO_RETRY.replace(preserve_partial_response=preserve)
+    with pytest.raises(StreamInterruptedError) as info:
+        runner.text("hi", model="gpt-4o-mini", streaming_options=options)
+    if preserve:
+        assert info.value.partial_response is not None
+        assert info.value.partial_response.text == "The capital of"
+    else:
+        assert info.value.partial_response is None
+
+
+def test_metrics_are_filled_in(make_runner: Any, server: FaultServer) -> None:
+    server.handler = lambda request: chunked_sse(
+        fixture_events(CHAT.body), pause_after=1, pause=0.2
+    )
+    runner = make_runner(**client_kwargs(server))
+    metrics = runner.response("hi", model="gpt-4o-mini").metrics
+    assert metrics.time_to_first_byte is not None and metrics.time_to_first_token is not None
+    assert metrics.time_to_first_byte <= metrics.time_to_first_token <= metrics.duration  # type: ignore[operator]
+    assert metrics.duration >= 0.2  # type: ignore[operator]
+    assert metrics.events == 11 and metrics.deltas == 8 and metrics.bytes == len(CHAT.body)
+    assert metrics.deltas_per_second is not None and metrics.deltas_per_second > 0
