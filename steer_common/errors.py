@@ -75,25 +75,25 @@ __all__ = [
 
 # Secrets the library has handled (API keys). Every error message passes through
 # ``redact`` so that a key echoed back by a proxy or pasted into a URL never reaches a
-# log line or a traceback. A set of strings, registered by the request builders.
-_SECRETS: set[str] = set()
+# log line or a traceback. Copy-on-write (a new frozenset and pattern, rebound at once):
+# threads register keys concurrently and the core may not take locks.
+_SECRETS: frozenset[str] = frozenset()
 _SECRET_PATTERN: re.Pattern[str] | None = None
 # Key shapes the providers use, scrubbed even when the key was never registered
 # (for example a key that a proxy echoes back from another configuration).
-_KEY_SHAPES = re.compile(
-    r"\b(sk-ant-[A-Za-z0-9_\-]{8,}|sk-[A-Za-z0-9_\-]{16,}|xai-[A-Za-z0-9]{16,})"
-)
+_KEY_SHAPES = re.compile(r"\b(sk-ant-[A-Za-z0-9_\-]{8,}|sk-[A-Za-z0-9_\-]{16,}|xai-[A-Za-z0-9]{16,})")
 
 
 def register_secret(secret: str | None) -> None:
     """Remember an API key so that :func:`redact` removes it from every error message."""
-    global _SECRET_PATTERN
+    global _SECRETS, _SECRET_PATTERN
     if not secret or len(secret) < 4 or secret in _SECRETS:
         return
-    _SECRETS.add(secret)
+    secrets = _SECRETS | {secret}
     _SECRET_PATTERN = re.compile(
-        "|".join(re.escape(s) for s in sorted(_SECRETS, key=len, reverse=True))
+        "|".join(re.escape(s) for s in sorted(secrets, key=len, reverse=True))
     )
+    _SECRETS = secrets
 
 
 def redact(text: str) -> str:
