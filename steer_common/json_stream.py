@@ -1,0 +1,510 @@
+"""Incremental JSON: validate a document as its text streams in, in linear time.
+
+:class:`JSONStream` takes the text in pieces split anywhere (``feed``), validates every
+character once, reports the first invalid character with its offset and the text around
+it, bounds nesting depth and size, and can hand out a *partial value* at any moment:
+closed containers complete, the open ones as far as they have arrived (a string being
+received is included as far as it has arrived; a number only once it is complete, so a
+partial value only ever grows toward the final one).
+
+Why not re-parse: the official SDKs' helpers parse the whole accumulated text again on
+every fragment (``jiter`` partial mode), which is quadratic in the document size. Here
+each fragment is scanned once. Speed comes from the C scanner behind ``json.loads``: at
+the start of every value the machine first asks it for the whole value; a value that
+ends inside the text received so far (most of them) costs one C call, and only a value
+that runs past the end of the text is descended into, token by token, by the state
+machine below. Long strings are consumed with one compiled regular expression per run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from steer_common.errors import JSONModeError
+
+__all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_MAX_SIZE", "JSONStream"]
+
+#: Deepest nesting accepted (the C parser's own recursion limit is far above this).
+DEFAULT_MAX_DEPTH = 256
+#: Most characters accepted in one document.
+DEFAULT_MAX_SIZE = 64 * 1024 * 1024
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+# NaN and Infinity are not JSON: the C scanner must refuse them, not parse them.
+_scan_once = json.JSONDecoder(parse_constant=_reject_constant).scan_once  # type: ignore[attr-defined]
+_scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
+_WS = re.compile(r"[ \t\n\r]*")
+# A run of string content: plain characters and complete escapes.
+_STRING_RUN = re.compile(r'(?:[^"\\\x00-\x1f]+|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*')
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_NUMBER_CHARS = re.compile(r"[-+0-9.eE]*")
+_LITERALS = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
+_NUMBER_CONTINUE = frozenset("-+.eE0123456789")
+#: The longest open container held back to be parsed whole by the C scanner.
+_HOLD_LIMIT = 2048
+
+# What the machine expects next.
+_VALUE = 0  # a value (at the root, after ":" or ",")
+_VALUE_OR_CLOSE = 1  # after "[": a value or "]"
+_KEY_OR_CLOSE = 2  # after "{": a key or "}"
+_KEY = 3  # after "," in an object
+_COLON = 4  # after a key
+_COMMA_OR_CLOSE = 5  # after a value in a container
+_STRING = 6  # inside a string
+_NUMBER_STATE = 7  # inside a number
+_LITERAL = 8  # inside true / false / null
+_DONE = 9  # the root value is complete
+
+_MISSING = object()
+
+
+class JSONStream:
+    """Incremental JSON validation and parsing (see the module docstring).
+
+    ``feed(text)`` returns the values completed by that text at depth one (each member
+    of the root object and element of the root array, as ``(path, value)``) and, when
+    the document ends, the root as ``((), value)``. ``close()`` checks the document is
+    complete and returns the same kind of list.
+
+    Args:
+        max_depth: the deepest nesting accepted.
+        max_size: the most characters accepted.
+
+    Raises:
+        JSONModeError: from ``feed`` at the first invalid character (``position`` is its
+            offset in the whole text), from ``close`` when the document is incomplete.
+    """
+
+    __slots__ = (
+        "_balance",
+        "_consumed",
+        "_descend_only",
+        "_held_at",
+        "_literal",
+        "_max_depth",
+        "_max_size",
+        "_number",
+        "_number_start",
+        "_pending",
+        "_stack",
+        "_state",
+        "_string",
+        "_string_is_key",
+        "_tail",
+        "_whole",
+        "value",
+    )
+
+    def __init__(self, *, max_depth: int = DEFAULT_MAX_DEPTH, max_size: int = DEFAULT_MAX_SIZE):
+        self._max_depth = max_depth
+        self._max_size = max_size
+        self._state = _VALUE
+        # Open containers, innermost last: [container, key waiting for its value].
+        self._stack: list[list[Any]] = []
+        self._string: list[str] = []  # raw (still escaped) pieces of the open string
+        self._string_is_key = False
+        self._number: list[str] = []
+        self._number_start = 0
+        self._literal = ""
+        self._pending = ""  # text held back for the next piece (see feed)
+        self._whole = False
+        self._descend_only = False
+        self._balance = 0
+        self._held_at = 0
+        self._consumed = 0  # characters fed before the current piece
+        self._tail = ""  # the last characters fed, for error snippets
+        #: The root value once it is complete (``_MISSING`` before).
+        self.value: Any = _MISSING
+
+    @property
+    def done(self) -> bool:
+        """The root value is complete (only whitespace may follow)."""
+        return self._state == _DONE
+
+    @property
+    def position(self) -> int:
+        """Characters consumed so far."""
+        return self._consumed
+
+    # -- feeding ------------------------------------------------------------------------
+
+    def feed(self, text: str) -> list[tuple[tuple[Any, ...], Any]]:
+        """Add text; return the values it completed (see the class docstring)."""
+        if not text:
+            return []
+        if self._consumed + len(text) > self._max_size:
+            self._error(f"the JSON exceeds {self._max_size} characters", text, 0)
+        carried = self._pending
+        self._whole = bool(carried) and self._state in (_VALUE, _VALUE_OR_CLOSE)
+        if carried:
+            # Text held back from the last piece (a short container still open, or an
+            # escape cut in two) is processed again, from its start, with this piece.
+            if self._whole:
+                # Still open for sure while its brackets do not balance (a cheap count,
+                # fooled only by brackets inside strings; the retry every time the held
+                # text doubles bounds both the lag and the cost).
+                self._balance += (
+                    text.count("{") + text.count("[") - text.count("}") - text.count("]")
+                )
+                held = len(carried) + len(text)
+                if self._balance > 0 and held < 2 * self._held_at and held <= _HOLD_LIMIT:
+                    self._pending = carried + text
+                    return []
+            text = carried + text
+            self._pending = ""
+        out: list[tuple[tuple[Any, ...], Any]] = []
+        i = 0
+        end = len(text)
+        ws = _WS.match
+        while i < end:
+            state = self._state
+            if state == _STRING:
+                i = self._continue_string(text, i, out)
+                continue
+            if state == _NUMBER_STATE:
+                i = self._continue_number(text, i, out)
+                continue
+            if state == _LITERAL:
+                i = self._continue_literal(text, i, out)
+                continue
+            i = ws(text, i).end()
+            if i == end:
+                break
+            c = text[i]
+            if state == _COMMA_OR_CLOSE:
+                if c == ",":
+                    self._state = _VALUE if type(self._stack[-1][0]) is list else _KEY
+                    i += 1
+                elif c == "}" or c == "]":
+                    i = self._close_container(c, text, i, out)
+                else:
+                    self._error("expected ',' or a closing bracket", text, i)
+            elif state == _VALUE or state == _VALUE_OR_CLOSE:
+                if c == "]" and state == _VALUE_OR_CLOSE:
+                    i = self._close_container(c, text, i, out)
+                else:
+                    i = self._value(text, i, out)
+            elif state == _KEY_OR_CLOSE or state == _KEY:
+                if c == '"':
+                    i = self._key(text, i)
+                elif c == "}" and state == _KEY_OR_CLOSE:
+                    i = self._close_container(c, text, i, out)
+                else:
+                    self._error("expected a string key", text, i)
+            elif state == _COLON:
+                if c != ":":
+                    self._error("expected ':'", text, i)
+                self._state = _VALUE
+                i += 1
+            else:  # _DONE
+                self._error("extra data after the JSON value", text, i)
+        used = len(text) - len(self._pending)
+        self._consumed += used
+        self._tail = (self._tail + text[:used])[-40:]
+        return out
+
+    def close(self) -> list[tuple[tuple[Any, ...], Any]]:
+        """End of the text: the document must be complete."""
+        out: list[tuple[tuple[Any, ...], Any]] = []
+        if self._pending:
+            # A held-back value never completed: walk it token by token for the error.
+            text, self._pending = self._pending, ""
+            self._whole = False
+            self._descend_only = True
+            out += self.feed(text)
+        if self._state == _NUMBER_STATE:
+            self._finish_number("", 0, out)
+        if self._state != _DONE:
+            what = (
+                "no JSON value"
+                if self._state == _VALUE and not self._stack
+                else "the JSON ended early"
+            )
+            self._error(f"{what} (incomplete at the end of the text)", "", 0)
+        return out
+
+    # -- values ----------------------------------------------------------------------------
+
+    def _value(self, text: str, i: int, out: list[tuple[tuple[Any, ...], Any]]) -> int:
+        try:
+            value, after = _scan_once(text, i)
+        except StopIteration as exc:
+            if self._can_hold(text, i, exc.value):
+                return len(text)
+        except json.JSONDecodeError as exc:
+            incomplete = exc.msg.startswith(("Unterminated string", "Invalid \\uXXXX"))
+            if self._can_hold(text, i, len(text) if incomplete else exc.pos):
+                return len(text)
+        except (ValueError, RecursionError):
+            pass  # NaN, Infinity or absurd nesting: the walk below reports it
+        else:
+            # Complete, unless it is a number whose digits may go on in the next piece.
+            if text[i] in '"{[tfn' or (after < len(text) and text[after] not in _NUMBER_CONTINUE):
+                allowed = self._max_depth - len(self._stack)
+                # Nesting is at most the length: only a long value needs counting.
+                if after - i <= allowed or (
+                    text.count("[", i, after) + text.count("{", i, after) <= allowed
+                ):
+                    self._attach(value, out)
+                    return int(after)
+        c = text[i]
+        if c == "{" or c == "[":
+            if len(self._stack) >= self._max_depth:
+                self._error(f"the JSON nests deeper than {self._max_depth}", text, i)
+            container: Any = {} if c == "{" else []
+            self._stack.append([container, _MISSING])
+            self._state = _KEY_OR_CLOSE if c == "{" else _VALUE_OR_CLOSE
+            return i + 1
+        if c == '"':
+            self._string = []
+            self._string_is_key = False
+            self._state = _STRING
+            return self._continue_string(text, i + 1, out)
+        if c == "-" or "0" <= c <= "9":
+            self._number = []
+            self._number_start = self._consumed + i
+            self._state = _NUMBER_STATE
+            return self._continue_number(text, i, out)
+        if c in _LITERALS:
+            self._literal = ""
+            self._state = _LITERAL
+            return self._continue_literal(text, i, out)
+        self._error("expected a JSON value", text, i)
+        return i  # unreachable
+
+    def _can_hold(self, text: str, i: int, failed_at: int) -> bool:
+        """Hold a short container back when it only ran past the end of the text.
+
+        Descending into it token by token costs a Python step per token; holding it and
+        asking the C scanner again with the next piece costs a C call. Only containers
+        shorter than :data:`_HOLD_LIMIT` are held (retrying a long one would be
+        quadratic), never twice when it was already retried from the start of this
+        piece, and not when the scanner stopped before the end (it may be invalid: the
+        walk finds the exact character).
+        """
+        if (
+            self._descend_only
+            or text[i] not in "{["
+            or failed_at < len(text) - 1
+            or len(text) - i > _HOLD_LIMIT
+            or (i == 0 and self._whole and len(text) > _HOLD_LIMIT // 2)
+        ):
+            return False
+        held = text[i:]
+        opens = held.count("{") + held.count("[")
+        if opens > self._max_depth - len(self._stack):
+            return False  # may nest too deep: the walk checks every level
+        self._pending = held
+        self._held_at = len(held)
+        self._balance = opens - held.count("}") - held.count("]")
+        return True
+
+    def _key(self, text: str, i: int) -> int:
+        try:
+            key, after = _scanstring(text, i + 1)
+        except ValueError:
+            self._string = []
+            self._string_is_key = True
+            self._state = _STRING
+            return self._continue_string(text, i + 1, [])
+        self._stack[-1][1] = key
+        self._state = _COLON
+        return int(after)
+
+    def _continue_string(self, text: str, i: int, out: list[tuple[tuple[Any, ...], Any]]) -> int:
+        run_end = _STRING_RUN.match(text, i).end()
+        if run_end > i:
+            self._string.append(text[i:run_end])
+        if run_end == len(text):
+            return run_end
+        c = text[run_end]
+        if c == '"':
+            raw = "".join(self._string)
+            self._string = []
+            value = _scanstring('"' + raw + '"', 1)[0]
+            if self._string_is_key:
+                self._stack[-1][1] = value
+                self._state = _COLON
+            else:
+                self._attach(value, out)
+            return run_end + 1
+        if c == "\\" and len(text) - run_end < 6 and _could_be_escape(text[run_end:]):
+            # An escape cut by the end of this piece: finish it with the next one.
+            self._pending = text[run_end:]
+            return len(text)
+        self._error(
+            "invalid escape in a string" if c == "\\" else "control character in a string",
+            text,
+            run_end,
+        )
+        return run_end  # unreachable
+
+    def _continue_number(self, text: str, i: int, out: list[tuple[tuple[Any, ...], Any]]) -> int:
+        run_end = _NUMBER_CHARS.match(text, i).end()
+        self._number.append(text[i:run_end])
+        if run_end == len(text):
+            return run_end  # the number may go on in the next piece
+        return self._finish_number(text, run_end, out)
+
+    def _finish_number(self, text: str, i: int, out: list[tuple[tuple[Any, ...], Any]]) -> int:
+        raw = "".join(self._number)
+        self._number = []
+        if _NUMBER.fullmatch(raw) is None:
+            bad = _first_bad_number_char(raw)
+            self._error("invalid number", text, i, at=self._number_start + bad)
+        value: Any = int(raw) if raw.lstrip("-").isdigit() else float(raw)
+        self._attach(value, out)
+        return i
+
+    def _continue_literal(self, text: str, i: int, out: list[tuple[tuple[Any, ...], Any]]) -> int:
+        word, value = _LITERALS[(self._literal or text[i])[0]]
+        need = len(word) - len(self._literal)
+        piece = text[i : i + need]
+        if not word.startswith(self._literal + piece):
+            for k, ch in enumerate(piece):
+                if word[len(self._literal) + k] != ch:
+                    self._error(f"invalid literal (expected {word!r})", text, i + k)
+        self._literal += piece
+        if len(self._literal) == len(word):
+            self._literal = ""
+            self._attach(value, out)
+        return i + len(piece)
+
+    # -- containers -----------------------------------------------------------------------
+
+    def _attach(self, value: Any, out: list[tuple[tuple[Any, ...], Any]]) -> None:
+        stack = self._stack
+        if not stack:
+            self.value = value
+            self._state = _DONE
+            out.append(((), value))
+            return
+        frame = stack[-1]
+        container = frame[0]
+        if type(container) is list:
+            if len(stack) == 1:
+                out.append(((len(container),), value))
+            container.append(value)
+        else:
+            key = frame[1]
+            container[key] = value
+            frame[1] = _MISSING
+            if len(stack) == 1:
+                out.append(((key,), value))
+        self._state = _COMMA_OR_CLOSE
+
+    def _close_container(
+        self, c: str, text: str, i: int, out: list[tuple[tuple[Any, ...], Any]]
+    ) -> int:
+        container = self._stack[-1][0]
+        if (c == "}") != (type(container) is dict):
+            self._error(f"mismatched {c!r}", text, i)
+        if self._state == _COMMA_OR_CLOSE or self._state in (_VALUE_OR_CLOSE, _KEY_OR_CLOSE):
+            self._stack.pop()
+            self._attach(container, out)
+            return i + 1
+        self._error(f"unexpected {c!r}", text, i)
+        return i  # unreachable
+
+    # -- partial values and errors ----------------------------------------------------------
+
+    def partial(self) -> Any:
+        """The value so far: closed containers complete, open ones as far as they arrived.
+
+        ``None`` before anything arrived. Open containers are copied, closed ones shared:
+        do not mutate the result.
+        """
+        value = self._partial()
+        return None if value is _MISSING else value
+
+    def _partial(self) -> Any:
+        if self.value is not _MISSING:
+            return self.value
+        tip: Any = _MISSING
+        if self._pending and self._state in (_VALUE, _VALUE_OR_CLOSE):
+            walker = JSONStream(max_depth=self._max_depth)
+            walker._descend_only = True
+            try:
+                walker.feed(self._pending)
+            except JSONModeError:  # pragma: no cover - held text was valid so far
+                pass
+            tip = walker._partial()
+        elif self._state == _STRING and not self._string_is_key:
+            raw = "".join(self._string)
+            try:
+                tip = _scanstring('"' + raw + '"', 1)[0]
+            except ValueError:  # pragma: no cover - runs never end inside an escape
+                tip = _MISSING
+            else:
+                if tip and "\ud800" <= tip[-1] <= "\udbff":
+                    tip = tip[:-1]  # half of a surrogate pair: wait for the other half
+        result: Any = tip
+        for container, key in reversed(self._stack):
+            copy: Any = container.copy()
+            if result is not _MISSING:
+                if type(copy) is list:
+                    copy.append(result)
+                elif key is not _MISSING:
+                    copy[key] = result
+            result = copy
+        return result
+
+    def _error(self, message: str, text: str, i: int, *, at: int | None = None) -> None:
+        position = self._consumed + i if at is None else at
+        before = (self._tail + text[:i])[-20:]
+        snippet = before + text[i : i + 20]
+        shown = repr(text[i]) if i < len(text) and at is None else "here"
+        raise JSONModeError(
+            f"invalid JSON at offset {position} ({shown}): {message}; near {snippet!r}",
+            position=position,
+            snippet=snippet,
+        )
+
+
+def _could_be_escape(text: str) -> bool:
+    """``text`` (a backslash and what follows, cut by the end of a piece) may still be valid."""
+    if len(text) == 1:
+        return True
+    if text[1] != "u":
+        return False
+    return all(c in "0123456789abcdefABCDEF" for c in text[2:])
+
+
+def _first_bad_number_char(raw: str) -> int:
+    """Index of the first character of ``raw`` that no valid JSON number can have there."""
+    state = "start"
+    for k, c in enumerate(raw):
+        digit = "0" <= c <= "9"
+        if state == "start":
+            state = "minus" if c == "-" else "zero" if c == "0" else "int" if digit else ""
+        elif state == "minus":
+            state = "zero" if c == "0" else "int" if digit else ""
+        elif state in ("zero", "int"):
+            if c == ".":
+                state = "dot"
+            elif c in "eE":
+                state = "exp"
+            elif state == "int" and digit:
+                state = "int"
+            else:
+                state = ""
+        elif state in ("dot", "frac"):
+            if digit:
+                state = "frac"
+            elif state == "frac" and c in "eE":
+                state = "exp"
+            else:
+                state = ""
+        elif state in ("exp", "sign"):
+            state = "exp_digits" if digit else "sign" if state == "exp" and c in "+-" else ""
+        elif state == "exp_digits":
+            state = "exp_digits" if digit else ""
+        if not state:
+            return k
+    return len(raw)  # every character fits: the number just ended too early
