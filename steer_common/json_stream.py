@@ -18,6 +18,7 @@ machine below. Long strings are consumed with one compiled regular expression pe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from typing import Any
@@ -173,7 +174,7 @@ class JSONStream:
             if state == _LITERAL:
                 i = self._continue_literal(text, i, out)
                 continue
-            i = ws(text, i).end()
+            i = ws(text, i).end()  # type: ignore[union-attr]  # '*' always matches
             if i == end:
                 break
             c = text[i]
@@ -181,16 +182,16 @@ class JSONStream:
                 if c == ",":
                     self._state = _VALUE if type(self._stack[-1][0]) is list else _KEY
                     i += 1
-                elif c == "}" or c == "]":
+                elif c in {"}", "]"}:
                     i = self._close_container(c, text, i, out)
                 else:
                     self._error("expected ',' or a closing bracket", text, i)
-            elif state == _VALUE or state == _VALUE_OR_CLOSE:
+            elif state in (_VALUE, _VALUE_OR_CLOSE):
                 if c == "]" and state == _VALUE_OR_CLOSE:
                     i = self._close_container(c, text, i, out)
                 else:
                     i = self._value(text, i, out)
-            elif state == _KEY_OR_CLOSE or state == _KEY:
+            elif state in (_KEY_OR_CLOSE, _KEY):
                 if c == '"':
                     i = self._key(text, i)
                 elif c == "}" and state == _KEY_OR_CLOSE:
@@ -254,7 +255,7 @@ class JSONStream:
                     self._attach(value, out)
                     return int(after)
         c = text[i]
-        if c == "{" or c == "[":
+        if c in {"{", "["}:
             if len(self._stack) >= self._max_depth:
                 self._error(f"the JSON nests deeper than {self._max_depth}", text, i)
             container: Any = {} if c == "{" else []
@@ -318,7 +319,7 @@ class JSONStream:
         return int(after)
 
     def _continue_string(self, text: str, i: int, out: list[tuple[tuple[Any, ...], Any]]) -> int:
-        run_end = _STRING_RUN.match(text, i).end()
+        run_end = _STRING_RUN.match(text, i).end()  # type: ignore[union-attr]
         if run_end > i:
             self._string.append(text[i:run_end])
         if run_end == len(text):
@@ -346,7 +347,7 @@ class JSONStream:
         return run_end  # unreachable
 
     def _continue_number(self, text: str, i: int, out: list[tuple[tuple[Any, ...], Any]]) -> int:
-        run_end = _NUMBER_CHARS.match(text, i).end()
+        run_end = _NUMBER_CHARS.match(text, i).end()  # type: ignore[union-attr]
         self._number.append(text[i:run_end])
         if run_end == len(text):
             return run_end  # the number may go on in the next piece
@@ -430,10 +431,8 @@ class JSONStream:
         if self._pending and self._state in (_VALUE, _VALUE_OR_CLOSE):
             walker = JSONStream(max_depth=self._max_depth)
             walker._descend_only = True
-            try:
+            with contextlib.suppress(JSONModeError):  # held text was valid so far
                 walker.feed(self._pending)
-            except JSONModeError:  # pragma: no cover - held text was valid so far
-                pass
             tip = walker._partial()
         elif self._state == _STRING and not self._string_is_key:
             raw = "".join(self._string)

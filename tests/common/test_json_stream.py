@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -45,7 +46,7 @@ def test_any_split_gives_the_same_value(
 
 def _pairs(cuts: list[int], n: int) -> list[tuple[int, int]]:
     points = sorted({0, n, *(min(max(c, 0), n) for c in cuts)})
-    return list(zip(points, points[1:], strict=False))
+    return list(itertools.pairwise(points))
 
 
 @settings(max_examples=200, deadline=None)
