@@ -45,6 +45,20 @@ __all__ = [
 DEFAULT_MAX_EVENT_SIZE = 16 * 1024 * 1024
 
 _BOM = b"\xef\xbb\xbf"
+_new = tuple.__new__  # builds a NamedTuple without its Python-level __new__
+_NAMES: dict[bytes, str] = {}
+
+
+def _event_name(raw: bytes) -> str:
+    """The decoded event name, cached: providers repeat a handful of names."""
+    name = _NAMES.get(raw)
+    if name is None:
+        name = raw.decode("utf-8", "replace")
+        if len(_NAMES) < 256:
+            _NAMES[raw] = name
+    return name
+
+
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
@@ -156,7 +170,7 @@ class SSEDecoder:
         else:
             # The usual case: this read starts a line (often it holds whole events).
             last_lf = data.rfind(b"\n")
-            end = max(last_lf, data.rfind(b"\r", last_lf + 1))
+            end = last_lf if data[-1] == 0x0A else max(last_lf, data.rfind(b"\r", last_lf + 1))
             if end < 0:
                 buf += data
                 if len(buf) + self._event_bytes > self._max:
@@ -178,29 +192,33 @@ class SSEDecoder:
         out: list[ServerSentEvent | SSEComment] = []
         pending = self._data
         size = self._event_bytes
+        event = self._event
         for line in lines:
             if not line:
                 if pending:
                     payload = (pending[0] if len(pending) == 1 else b"\n".join(pending)).decode(
                         "utf-8", "replace"
                     )
-                    name = self._event.decode("utf-8", "replace") if self._event else "message"
-                    out.append(ServerSentEvent(name, payload, self._last_id, self.retry))
+                    name = _event_name(event) if event else "message"
+                    out.append(_new(ServerSentEvent, (name, payload, self._last_id, self.retry)))
                     pending.clear()
-                    self._event = b""
-                elif self._event:
-                    self._event = b""
+                event = b""
                 size = 0
                 continue
             size += len(line) + 1
-            if line[:6] == b"data: ":  # the common line, first
+            if line[:6] == b"data: ":  # the common lines first: no per-field dispatch
                 pending.append(line[6:])
+            elif line[:7] == b"event: ":
+                event = line[7:]
             elif line[0] == 0x3A:  # ":" starts a comment
                 if self._comments:
                     text = line[1:].decode("utf-8", "replace")
                     out.append(SSEComment(text[1:] if text[:1] == " " else text))
             else:
+                self._event = event
                 self._field(line)
+                event = self._event
+        self._event = event
         self._event_bytes = size
         if size + len(buf) > self._max:
             self._too_large(len(buf))
