@@ -1,0 +1,60 @@
+"""Cancelling the task that streams closes the HTTP response at once (asyncio client)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import steer_async
+from tests.faultserver import FaultServer, chunked_sse, fixture_events
+from tests.fixtures import STREAMS
+from tests.parity.test_clients import client_kwargs
+
+CHAT = next(f for f in STREAMS if f.name == "openai/chat-text-include-usage")
+
+
+async def test_cancelling_the_task_closes_the_connection() -> None:
+    with FaultServer() as server:
+        server.handler = lambda request: chunked_sse(
+            fixture_events(CHAT.body), pause_after=2, pause=10
+        )
+        client = steer_async.SteerLLMClient(**client_kwargs(server))
+        received: list[str] = []
+
+        async def consume() -> None:
+            async for chunk in client.stream("hi", model="gpt-4o-mini"):
+                received.append(chunk)
+
+        task = asyncio.create_task(consume())
+        while not received:
+            await asyncio.sleep(0.01)
+        started = time.monotonic()
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        while not server.disconnects and time.monotonic() - started < 2:
+            await asyncio.sleep(0.01)
+        assert server.disconnects and server.disconnects[0] - started < 1.0
+        assert received == ["The"]
+        # The client is still usable afterwards.
+        server.handler = lambda request: chunked_sse(fixture_events(CHAT.body))
+        response = await client.stream_with_usage("hi", model="gpt-4o-mini")
+        assert response.text == CHAT.expected["text"]
+        await client.aclose()
+
+
+async def test_a_bare_break_closes_the_connection_soon() -> None:
+    with FaultServer() as server:
+        server.handler = lambda request: chunked_sse(
+            fixture_events(CHAT.body), pause_after=2, pause=10
+        )
+        client = steer_async.SteerLLMClient(**client_kwargs(server))
+        started = time.monotonic()
+        async for _chunk in client.stream("hi", model="gpt-4o-mini"):
+            break
+        while not server.disconnects and time.monotonic() - started < 2:
+            await asyncio.sleep(0.01)
+        assert server.disconnects and server.disconnects[0] - started < 1.0
+        await client.aclose()
