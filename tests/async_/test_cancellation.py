@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import steer_async
@@ -30,10 +31,8 @@ async def test_cancelling_the_task_closes_the_connection() -> None:
             await asyncio.sleep(0.01)
         started = time.monotonic()
         task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await task
-        except asyncio.CancelledError:
-            pass
         while not server.disconnects and time.monotonic() - started < 2:
             await asyncio.sleep(0.01)
         assert server.disconnects and server.disconnects[0] - started < 1.0
