@@ -84,7 +84,14 @@ class AnthropicAdapter(ProviderAdapter):
         event = load_json_object(sse.data, self.provider, "an event")
         kind = event.get("type") or sse.event
         if kind == "content_block_delta":
-            self._delta(event, out)
+            delta = event.get("delta") or {}
+            if delta.get("type") == "text_delta":  # the hot path, inline
+                text = delta.get("text")
+                if text and type(text) is str:
+                    index = event.get("index")
+                    out.append(StreamEvent(TEXT_DELTA, text, index if type(index) is int else None))
+            else:
+                self._delta(event, delta, out)
         elif kind == "ping":
             out.append(StreamEvent(PING))
         elif kind == "content_block_start":
@@ -145,15 +152,10 @@ class AnthropicAdapter(ProviderAdapter):
                 in_band=True,
             )
 
-    def _delta(self, event: dict[str, Any], out: list[StreamEvent]) -> None:
-        delta = event.get("delta") or {}
+    def _delta(self, event: dict[str, Any], delta: dict[str, Any], out: list[StreamEvent]) -> None:
         kind = delta.get("type")
         index = integer(event.get("index"))
-        if kind == "text_delta":
-            text = delta.get("text")
-            if text and type(text) is str:
-                out.append(StreamEvent(TEXT_DELTA, text, index))
-        elif kind == "input_json_delta":
+        if kind == "input_json_delta":
             call = self._calls.get(index)  # type: ignore[arg-type]
             fragment = delta.get("partial_json")
             if call is not None and fragment and type(fragment) is str and not call.done:
