@@ -81,7 +81,9 @@ _SECRETS: frozenset[str] = frozenset()
 _SECRET_PATTERN: re.Pattern[str] | None = None
 # Key shapes the providers use, scrubbed even when the key was never registered
 # (for example a key that a proxy echoes back from another configuration).
-_KEY_SHAPES = re.compile(r"\b(sk-ant-[A-Za-z0-9_\-]{8,}|sk-[A-Za-z0-9_\-]{16,}|xai-[A-Za-z0-9]{16,})")
+_KEY_SHAPES = re.compile(
+    r"\b(sk-ant-[A-Za-z0-9_\-]{8,}|sk-[A-Za-z0-9_\-]{16,}|xai-[A-Za-z0-9]{16,})"
+)
 
 
 def register_secret(secret: str | None) -> None:

@@ -27,6 +27,7 @@ from steer_common.errors import (
 from steer_common.models.streaming import StreamingOptions
 from steer_common.routing import route_model
 from steer_sync.client import SteerLLMClient
+from steer_sync.emulator import Emulator
 
 __all__ = ["main"]
 
@@ -70,8 +71,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         messages.append({"role": "system", "content": args.system})
     messages.append({"role": "user", "content": prompt})
     if args.emulate:
-        from steer_sync.emulator import Emulator
-
         with Emulator() as emulator:
             keys = dict.fromkeys(emulator.base_urls, "emulator-key")
             return _run(args, messages, keys, dict(emulator.base_urls))

@@ -1,0 +1,170 @@
+"""The emulator server's decisions, free of I/O: route, auth, which reply, when to send.
+
+``steer_sync.emulator`` reads a request, asks this module what to do, and does it:
+
+- :func:`wire_format_for`: which wire format a ``POST`` path (and model) speaks;
+- :func:`authorized`: whether the request carries a key the way its provider expects;
+- :class:`ReplySource`: the reply for a request (a test's queued script first, else
+  :func:`~steer_common.emulation.reply_for_request`), served with its fault (an HTTP
+  error status instead, an in-band error, a truncation) ``fail_times`` times per
+  conversation and then clean, so a retry succeeds;
+- :func:`schedule`: the rendered events interleaved with the waits the script asks for
+  (``event_delay``, ``pause_after_events``), as :class:`Step` objects.
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from steer_common.emulation.derive import fit_to_request, reply_for_request
+from steer_common.emulation.script import ScriptedReply
+
+__all__ = ["ReplySource", "Step", "authorized", "schedule", "wire_format_for"]
+
+_CHAT = "/v1/chat/completions"
+
+
+def wire_format_for(path: str, model: str = "") -> str | None:
+    """The wire format of a ``POST`` to ``path`` (query string removed), else ``None``.
+
+    ``/v1/messages`` is Anthropic, ``/v1/responses`` the Responses API, and
+    ``/v1/chat/completions`` Chat Completions: the xAI dialect under ``/xai`` or for a
+    ``grok*`` model, the OpenAI-compatible one under ``/compat`` (or
+    ``/openai_compatible``), else OpenAI's. A ``xai/`` or ``openai_compatible/`` model
+    prefix, should a client send one, picks the dialect too.
+    """
+    path = path.rstrip("/")
+    if path.endswith("/v1/messages"):
+        return "anthropic"
+    if path.endswith("/v1/responses"):
+        return "openai_responses"
+    if not path.endswith(_CHAT):
+        return None
+    prefix = path[: -len(_CHAT)].strip("/")
+    if prefix == "xai" or model.startswith(("grok", "xai/")):
+        return "xai"
+    if prefix in ("compat", "openai_compatible") or model.startswith("openai_compatible/"):
+        return "openai_compatible"
+    return "openai"
+
+
+def authorized(wire_format: str, headers: Mapping[str, str]) -> bool:
+    """The request carries a key: ``Authorization: Bearer <key>`` (Anthropic: or ``x-api-key``).
+
+    ``headers`` has lowercased names. OpenAI-compatible requests need none: keyless local
+    servers (vLLM, proxies) are common.
+    """
+    if wire_format == "openai_compatible":
+        return True
+    bearer = headers.get("authorization", "")
+    has_bearer = bearer[:7].lower() == "bearer " and bool(bearer[7:].strip())
+    if wire_format == "anthropic":
+        return has_bearer or bool(headers.get("x-api-key", "").strip())
+    return has_bearer
+
+
+class Step(NamedTuple):
+    """One thing the server does: send ``data``, or (``data`` is ``None``) wait ``seconds``.
+
+    While waiting, a keep-alive goes out every ``keepalive_every`` seconds, when set.
+    """
+
+    data: bytes | None
+    seconds: float = 0.0
+    keepalive_every: float | None = None
+
+
+def schedule(reply: ScriptedReply, events: list[bytes]) -> list[Step]:
+    """The events of ``reply`` with its waits: ``event_delay`` between events, and the
+    ``pause_after_events`` pause (with keep-alives) after that many events."""
+    steps: list[Step] = []
+    for n, event in enumerate(events):
+        if n == reply.pause_after_events:
+            steps.append(Step(None, reply.pause_seconds, reply.keepalive_every))
+        elif n and reply.event_delay:
+            steps.append(Step(None, reply.event_delay))
+        steps.append(Step(event))
+    pause_at = reply.pause_after_events
+    if pause_at is not None and pause_at >= len(events):
+        steps.append(Step(None, reply.pause_seconds, reply.keepalive_every))
+    return steps
+
+
+@dataclass
+class _Queued:
+    script: ScriptedReply
+    failed: int = 0
+
+
+class ReplySource:
+    """Which reply each request gets (not thread-safe: the server holds a lock around it).
+
+    Scripts from :meth:`enqueue` come first, in order, whatever the request; then every
+    request gets :func:`~steer_common.emulation.reply_for_request`. A script with a fault
+    (``status``, an in-band error, a truncation) gets it ``fail_times`` times (per queued
+    script, or per conversation for derived ones), then streams clean.
+    """
+
+    def __init__(self) -> None:
+        self._queue: collections.deque[_Queued] = collections.deque()
+        self._failures: dict[str, int] = {}
+        self._served = 0
+
+    def enqueue(self, script: ScriptedReply) -> None:
+        """Force the next reply."""
+        self._queue.append(_Queued(script))
+
+    def reset(self) -> None:
+        """Forget queued scripts and failure counts."""
+        self._queue.clear()
+        self._failures.clear()
+
+    def next(self, wire_format: str, body: dict[str, Any], now: int) -> tuple[ScriptedReply, bool]:
+        """The script for a request, and ``True`` when its HTTP error status is the answer.
+
+        A script's fault is served ``fail_times`` times, then the script streams clean.
+        ``now`` (Unix time) stamps the reply; each streamed reply gets its own id seed, as
+        a real server gives each response fresh ids, unless the script fixes ``seed``.
+
+        Raises:
+            ValueError: a malformed directive in the request.
+        """
+        self._served += 1
+        faulty = False
+        if self._queue:
+            entry = self._queue[0]
+            script = fit_to_request(entry.script, wire_format, body)
+            if script.has_fault and entry.failed < script.fail_times:
+                entry.failed += 1
+                faulty = True
+            else:
+                self._queue.popleft()
+        else:
+            script = reply_for_request(wire_format, body)
+            if script.has_fault:
+                key = _conversation_key(wire_format, body)
+                failed = self._failures.get(key, 0)
+                if failed < script.fail_times:
+                    self._failures[key] = failed + 1
+                    faulty = True
+        if not faulty:
+            script = script.without_faults()
+        elif script.status is not None:
+            return script, True
+        return self._stamped(script, now), False
+
+    def _stamped(self, script: ScriptedReply, now: int) -> ScriptedReply:
+        if script.seed is not None:
+            return script
+        return script.replace(seed=f"reply-{self._served}", created=now)
+
+
+def _conversation_key(wire_format: str, body: dict[str, Any]) -> str:
+    conversation = [body.get(k) for k in ("model", "messages", "input", "system", "instructions")]
+    encoded = json.dumps([wire_format, conversation], sort_keys=True, default=str)
+    return hashlib.sha256(encoded.encode()).hexdigest()
