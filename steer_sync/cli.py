@@ -4,6 +4,8 @@
     echo "Summarize this" | steer - -m claude-sonnet-4-5 --system "Be brief"
     steer "Say hi" --emulate          # no key, no network: the bundled loopback emulator
 
+Without a key for the model's provider (and no ``--base-url``), ``steer`` says so and
+answers from the emulator; ``--no-emulate`` makes a missing key an error instead.
 The reply streams to stdout; usage, cost (when the price is known) and time to first
 token go to stderr. Exit codes: 0 done, 2 bad arguments, 3 configuration (a missing key,
 an unknown model), 4 the provider refused (an HTTP or in-band error), 5 the stream was cut
@@ -13,6 +15,7 @@ short, 6 a timeout or connection failure, 1 anything else.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -25,7 +28,7 @@ from steer_common.errors import (
     TransportError,
 )
 from steer_common.models.streaming import StreamingOptions
-from steer_common.routing import route_model
+from steer_common.routing import API_KEY_ENV, route_model
 from steer_sync.client import SteerLLMClient
 from steer_sync.emulator import Emulator
 
@@ -56,9 +59,14 @@ def _parser() -> argparse.ArgumentParser:
         "--openai-api", choices=["chat", "responses"], default="chat",
         help="OpenAI streaming API for OpenAI models (default: %(default)s)",
     )  # fmt: skip
-    parser.add_argument(
+    emulation = parser.add_mutually_exclusive_group()
+    emulation.add_argument(
         "--emulate", action="store_true",
         help="answer from the bundled loopback emulator: no key, no network",
+    )  # fmt: skip
+    emulation.add_argument(
+        "--no-emulate", action="store_true",
+        help="never fall back to the emulator when no API key is set",
     )  # fmt: skip
     return parser
 
@@ -70,16 +78,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.system:
         messages.append({"role": "system", "content": args.system})
     messages.append({"role": "user", "content": prompt})
+    try:
+        provider, _ = route_model(args.model)
+    except ConfigurationError as exc:
+        return _fail(exc, EXIT_CONFIGURATION)
+    key_missing = provider != "openai_compatible" and not os.environ.get(API_KEY_ENV[provider])
+    if key_missing and not (args.emulate or args.no_emulate or args.base_url):
+        sys.stderr.write(
+            f"steer: {API_KEY_ENV[provider]} is not set: answering from the bundled "
+            "loopback emulator (set the key for the real API; --no-emulate to refuse)\n"
+        )
+        args.emulate = True
     if args.emulate:
         with Emulator() as emulator:
             keys = dict.fromkeys(emulator.base_urls, "emulator-key")
             return _run(args, messages, keys, dict(emulator.base_urls))
     base_urls: dict[str, str] = {}
     if args.base_url:
-        try:
-            provider, _ = route_model(args.model)
-        except ConfigurationError as exc:
-            return _fail(exc, EXIT_CONFIGURATION)
         base_urls[provider] = args.base_url
     return _run(args, messages, None, base_urls)
 

@@ -1,0 +1,168 @@
+"""Our clients and the official SDKs read the same emulator streams and agree.
+
+For each wire format the emulator is asked (by directive) for a reply with text, parallel
+tool calls and exact usage; the official ``openai`` / ``anthropic`` SDK, ``steer_sync`` and
+``steer_async`` stream it, and their text, tool calls and usage must be the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import anthropic
+import openai
+import pytest
+
+import steer_async
+import steer_sync
+from steer_common import StreamResponse
+from steer_sync.emulator import Emulator
+
+REPLY = {
+    "text": "Checking both cities.",
+    "tool_calls": [
+        {"id": "call_a1", "name": "get_weather", "arguments": {"city": "Paris"}},
+        {"id": "call_b2", "name": "get_weather", "arguments": {"city": "Rome", "unit": "C"}},
+    ],
+    "prompt_tokens": 42,
+    "completion_tokens": 17,
+    "chunk_chars": 3,
+}
+TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Weather for a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    },
+}
+PROMPT = f"Weather in Paris and Rome? [[emulator:{json.dumps(REPLY)}]]"
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    with Emulator(lifetime=120) as server:
+        yield server
+
+
+def ours(emu: Emulator, model: str, openai_api: str) -> list[StreamResponse]:
+    kwargs: dict[str, Any] = {
+        "api_keys": dict.fromkeys(emu.base_urls, "test"),
+        "base_urls": emu.base_urls,
+        "openai_api": openai_api,
+    }
+    with steer_sync.SteerLLMClient(**kwargs) as client:
+        blocking = client.stream_with_usage(PROMPT, model=model, tools=[TOOL])
+
+    async def main() -> StreamResponse:
+        async with steer_async.SteerLLMClient(**kwargs) as client:
+            return await client.stream_with_usage(PROMPT, model=model, tools=[TOOL])
+
+    return [blocking, asyncio.run(main())]
+
+
+def summary(text: str, calls: list[tuple[str, str, Any]], prompt: int, completion: int) -> Any:
+    return {"text": text, "calls": calls, "prompt": prompt, "completion": completion}
+
+
+def of_ours(response: StreamResponse) -> Any:
+    usage = response.usage or {}
+    return summary(
+        response.text,
+        [(c.id, c.name, c.arguments) for c in response.tool_calls],
+        usage["prompt_tokens"],
+        usage["completion_tokens"],
+    )
+
+
+def test_openai_chat_completions(emu: Emulator) -> None:
+    client = openai.OpenAI(base_url=emu.base_urls["openai"], api_key="test", max_retries=0)
+    text, calls, usage = "", {}, None
+    for chunk in client.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": PROMPT}],
+        tools=[TOOL],  # type: ignore[list-item]
+        stream=True,
+        stream_options={"include_usage": True},
+    ):
+        if chunk.usage:
+            usage = chunk.usage
+        for choice in chunk.choices:
+            text += choice.delta.content or ""
+            for tc in choice.delta.tool_calls or []:
+                entry = calls.setdefault(tc.index, ["", "", ""])
+                entry[0] = tc.id or entry[0]
+                entry[1] = (tc.function and tc.function.name) or entry[1]
+                entry[2] += (tc.function and tc.function.arguments) or ""
+    client.close()
+    assert usage is not None
+    official = summary(
+        text,
+        [(i, n, json.loads(a)) for i, n, a in calls.values()],
+        usage.prompt_tokens,
+        usage.completion_tokens,
+    )
+    assert official["text"] == REPLY["text"] and len(official["calls"]) == 2
+    for response in ours(emu, "gpt-4o-mini", "chat"):
+        assert of_ours(response) == official
+
+
+def test_openai_responses(emu: Emulator) -> None:
+    client = openai.OpenAI(base_url=emu.base_urls["openai"], api_key="test", max_retries=0)
+    tool = {"type": "function", **TOOL["function"]}  # type: ignore[dict-item]
+    final = None
+    for event in client.responses.create(
+        model="gpt-4o-mini",
+        input=PROMPT,
+        tools=[tool],
+        stream=True,  # type: ignore[list-item]
+    ):
+        if event.type == "response.completed":
+            final = event.response
+    client.close()
+    assert final is not None and final.usage is not None
+    calls = [
+        (i.call_id, i.name, json.loads(i.arguments))
+        for i in final.output
+        if i.type == "function_call"
+    ]
+    official = summary(
+        final.output_text, calls, final.usage.input_tokens, final.usage.output_tokens
+    )
+    assert official["text"] == REPLY["text"] and len(official["calls"]) == 2
+    for response in ours(emu, "gpt-4o-mini", "responses"):
+        assert of_ours(response) == official
+
+
+def test_anthropic_messages(emu: Emulator) -> None:
+    client = anthropic.Anthropic(base_url=emu.base_urls["anthropic"], api_key="test", max_retries=0)
+    tool = {
+        "name": "get_weather",
+        "description": "Weather for a city",
+        "input_schema": TOOL["function"]["parameters"],
+    }  # type: ignore[index]
+    with client.messages.stream(
+        model="claude-sonnet-5",
+        max_tokens=100,
+        messages=[{"role": "user", "content": PROMPT}],
+        tools=[tool],  # type: ignore[list-item]
+    ) as stream:
+        message = stream.get_final_message()
+    client.close()
+    text = "".join(b.text for b in message.content if b.type == "text")
+    calls = [(b.id, b.name, b.input) for b in message.content if b.type == "tool_use"]
+    usage = message.usage
+    prompt = (
+        usage.input_tokens
+        + (usage.cache_read_input_tokens or 0)
+        + (usage.cache_creation_input_tokens or 0)
+    )
+    official = summary(text, calls, prompt, usage.output_tokens)
+    assert official["text"] == REPLY["text"] and len(official["calls"]) == 2
+    for response in ours(emu, "claude-sonnet-5", "chat"):
+        assert of_ours(response) == official
+        assert response.finish_reason == "tool_calls"
+        assert response.native_finish_reason == message.stop_reason == "tool_use"
