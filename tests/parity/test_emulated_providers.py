@@ -1,0 +1,118 @@
+"""Both clients against the emulator, every provider format: text, reasoning, parallel tool
+calls, usage arithmetic, the deprecated ``return_usage`` path, ``stream_events``."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from steer_sync.emulator import Emulator
+
+MODELS = {
+    "openai": ("gpt-4o-mini", "chat"),
+    "openai_responses": ("gpt-5-mini", "responses"),
+    "anthropic": ("claude-sonnet-5", "chat"),
+    "xai": ("grok-3-mini", "chat"),
+    "openai_compatible": ("openai_compatible/deepseek-r1", "chat"),
+}
+# Where each format streams reasoning text (OpenAI Chat Completions never does).
+STREAMS_REASONING = {"openai_responses", "anthropic", "xai", "openai_compatible"}
+TOOL = {"name": "lookup", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    with Emulator(lifetime=300) as emu:
+        yield emu
+
+
+def kwargs(emulator: Emulator, openai_api: str) -> dict[str, Any]:
+    return {
+        "api_keys": dict.fromkeys(emulator.base_urls, "test-key"),
+        "base_urls": emulator.base_urls,
+        "openai_api": openai_api,
+    }
+
+
+def ask(**script: Any) -> str:
+    return f"question [[emulator:{json.dumps(script)}]]"
+
+
+@pytest.mark.parametrize("wire_format", sorted(MODELS))
+def test_text_reasoning_tools_and_usage(
+    make_runner: Any, emulator: Emulator, wire_format: str
+) -> None:
+    model, api = MODELS[wire_format]
+    runner = make_runner(**kwargs(emulator, api))
+    prompt = ask(
+        reasoning="Think first.",
+        text="Two lookups.",
+        tool_calls=[
+            {"name": "lookup", "arguments": {"q": "a"}},
+            {"name": "lookup", "arguments": {"q": "b b"}},
+        ],
+        prompt_tokens=120,
+        cached_tokens=100,
+        completion_tokens=40,
+        reasoning_tokens=12,
+        chunk_chars=2,
+    )
+    response = runner.response(prompt, model=model, tools=[TOOL])
+    assert response.text == "Two lookups."
+    assert (response.reasoning or "") == (
+        "Think first." if wire_format in STREAMS_REASONING else ""
+    )
+    assert [(c.name, c.arguments) for c in response.tool_calls] == [
+        ("lookup", {"q": "a"}),
+        ("lookup", {"q": "b b"}),
+    ]
+    assert all(c.id for c in response.tool_calls)
+    assert response.finish_reason == "tool_calls" and response.complete
+    usage = response.usage
+    assert usage is not None
+    assert (usage["prompt_tokens"], usage["completion_tokens"], usage["total_tokens"]) == (
+        120,
+        40,
+        160,
+    )
+    assert usage["cache_info"]["cached_tokens"] == 100
+    if wire_format != "anthropic":
+        assert usage["reasoning_tokens"] == 12
+    events = runner.events(prompt, model=model, tools=[TOOL])
+    assert "".join(e.delta or "" for e in events if e.type == "text_delta") == response.text
+    ended = [e.tool_call for e in events if e.type == "tool_call_end"]
+    assert [(c.name, c.arguments) for c in ended if c] == [
+        (c.name, c.arguments) for c in response.tool_calls
+    ]
+    assert events[0].type == "stream_start" and events[-1].type == "stream_end"
+
+
+@pytest.mark.parametrize("wire_format", sorted(MODELS))
+def test_the_deprecated_return_usage_path(
+    make_runner: Any, emulator: Emulator, wire_format: str
+) -> None:
+    model, api = MODELS[wire_format]
+    runner = make_runner(**kwargs(emulator, api))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = runner.client.stream(ask(text="kept"), model=model, return_usage=True)
+        if runner.kind == "async":
+            result = runner.run(result)
+    assert result.get_text() == "kept" and result.usage["total_tokens"] > 0
+    assert [w.category for w in caught] == [DeprecationWarning]
+
+
+@pytest.mark.parametrize("wire_format", ["openai", "anthropic"])
+def test_a_prompt_given_as_messages_or_keywords(
+    make_runner: Any, emulator: Emulator, wire_format: str
+) -> None:
+    model, api = MODELS[wire_format]
+    runner = make_runner(**kwargs(emulator, api))
+    messages = [{"role": "system", "content": "terse"}, {"role": "user", "content": "hello"}]
+    assert "".join(runner.text(messages=messages, model=model)) == "Echo: hello"
+    assert "".join(runner.text(prompt="hello", model=model)) == "Echo: hello"
+    assert "".join(runner.text("hello", model)) == "Echo: hello"  # model positionally, as the guide
