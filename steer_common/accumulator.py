@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from steer_common.cost import cost_of
 from steer_common.models.events import (
     ERROR,
     REASONING_DELTA,
@@ -189,6 +190,9 @@ class StreamAccumulator:
                 )
             )
         reasoning = "".join(reasoning_parts)
+        cost_usd, cost_breakdown = (
+            cost_of(self._usage, self._model, self._provider) if self._usage else (None, None)
+        )
         return StreamResponse(
             text=self.text,
             reasoning=reasoning or None,
@@ -196,6 +200,8 @@ class StreamAccumulator:
             refusal="".join(self._refusal) or None,
             tool_calls=calls,
             usage=self._usage,
+            cost_usd=cost_usd,
+            cost_breakdown=cost_breakdown,
             finish_reason=self._finish,
             native_finish_reason=self._native_finish,
             model=self._model,

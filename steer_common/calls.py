@@ -86,4 +86,5 @@ def prepare_session(
         options=options,
         keep_text=keep_text,
         response_format=call.response_format.model if call.response_format else None,
+        model=name,
     )

@@ -31,6 +31,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
+from steer_common.cost import cost_of
 from steer_common.errors import (
     APIConnectionError,
     APIError,
@@ -160,6 +161,7 @@ class StreamSession:
             partial response of an error) and ``on_complete``; with both off, memory stays
             flat however long the stream (the low-memory mode).
         response_format: what ``get_json()`` validates against (a pydantic model class).
+        model: the model asked for (priced when the provider's reported name has no price).
         clock: a monotonic clock in seconds (``time.monotonic``; the front ends pass the
             one their sleeps use).
         rand: a ``[0, 1)`` random source for the backoff jitter.
@@ -173,6 +175,7 @@ class StreamSession:
         options: StreamingOptions,
         keep_text: bool = True,
         response_format: Any = None,
+        model: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
     ) -> None:
@@ -183,6 +186,7 @@ class StreamSession:
             keep_text or options.preserve_partial_response or options.on_complete is not None
         )
         self.response_format = response_format
+        self.model = model
         self._clock = clock
         self._rand = rand
         self._parser = StreamParser(wire_format, max_event_size=options.max_event_size)
@@ -464,6 +468,11 @@ class StreamSession:
         metrics.duration = self._clock() - self._start
         response.metrics = metrics.model_copy()
         response._response_format = self.response_format
+        if response.cost_usd is None and response.usage is not None:
+            # The reported model had no price: try the one that was asked for.
+            response.cost_usd, response.cost_breakdown = cost_of(
+                response.usage, response.model, response.provider, fallback_model=self.model
+            )
         return response
 
 

@@ -1,0 +1,180 @@
+"""What a stream cost, in US dollars, from genai-prices' bundled price snapshot.
+
+Prices come from the ``genai-prices`` package's offline snapshot: no network, ever, unless
+you call :func:`update_prices` yourself. The normalized usage (see :mod:`steer_common.usage`)
+maps onto it directly: ``prompt_tokens`` counts every input token with cache reads and
+cache writes inside it, and each of those is priced at its own rate; ``completion_tokens``
+counts reasoning tokens, which are billed as output.
+
+Your own prices win over the snapshot: :func:`register_price` (a negotiated rate, a
+fine-tuned or self-hosted model). A model with no known price gets ``cost_usd = None`` and
+a ``reason`` in the breakdown, never a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+__all__ = ["Price", "cost_of", "register_price", "update_prices"]
+
+# genai-prices names xAI "x-ai"; compatible servers are looked up by model name alone.
+_PROVIDER_IDS: dict[str, str | None] = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "xai": "x-ai",
+    "openai_compatible": None,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """Your own price for a model, in US dollars per million tokens.
+
+    ``cache_read`` and ``cache_write`` default to the input price when not given.
+    """
+
+    input: float
+    output: float
+    cache_read: float | None = None
+    cache_write: float | None = None
+
+
+# Copy-on-write: registered from any thread without locks (the core takes none).
+_CUSTOM: Mapping[str, Price] = {}
+
+
+def register_price(model: str, price: Price | None) -> None:
+    """Price ``model`` (the name you request, or the one the provider reports) yourself.
+
+    ``None`` removes a registered price.
+    """
+    global _CUSTOM
+    custom = dict(_CUSTOM)
+    if price is None:
+        custom.pop(model, None)
+    else:
+        custom[model] = price
+    _CUSTOM = custom
+
+
+def update_prices() -> None:  # pragma: no cover - needs the network, by design
+    """Fetch genai-prices' latest price list (network). Never called by the library."""
+    from genai_prices import update_prices as _update
+
+    _update.UpdatePrices().start(wait=True)
+
+
+def _snapshot_version() -> str:
+    try:
+        return version("genai-prices")
+    except PackageNotFoundError:  # pragma: no cover
+        return "unknown"
+
+
+def cost_of(
+    usage: Mapping[str, Any] | None,
+    model: str | None,
+    provider: str | None,
+    *,
+    fallback_model: str | None = None,
+) -> tuple[float | None, dict[str, Any]]:
+    """The cost of ``usage`` on ``model``, and a breakdown saying how it was found.
+
+    Args:
+        usage: the normalized usage (``prompt_tokens``, ``completion_tokens``, ``cache_info``).
+        model: the model the provider reported (a dated snapshot, often).
+        provider: ``openai``, ``anthropic``, ``xai`` or ``openai_compatible``.
+        fallback_model: the model requested, tried when ``model`` has no price.
+
+    Returns:
+        ``(cost_usd, breakdown)``; ``cost_usd`` is ``None`` when no price is known, and the
+        breakdown then says why in ``reason``.
+    """
+    if usage is None:
+        return None, {"reason": "no usage to price"}
+    prompt = int(usage.get("prompt_tokens") or 0)
+    completion = int(usage.get("completion_tokens") or 0)
+    cache = usage.get("cache_info") or {}
+    cache_read = int(cache.get("cached_tokens") or 0)
+    cache_write = int(cache.get("cache_creation_tokens") or 0)
+    candidates = [m for m in (model, fallback_model) if m]
+    if not candidates:
+        return None, {"reason": "the model is not known"}
+    for name in candidates:
+        custom = _CUSTOM.get(name)
+        if custom is not None:
+            return _custom_cost(custom, name, prompt, completion, cache_read, cache_write)
+    from genai_prices import Usage, calc_price  # imported on first use: it is slow to import
+
+    provider_ids = [_PROVIDER_IDS.get(provider or "")]
+    if provider == "openai_compatible":
+        provider_ids.append("openrouter")  # "vendor/model" names, as OpenRouter prices them
+    attempts = [(name, pid) for name in candidates for pid in provider_ids]
+    for name, provider_id in attempts:
+        try:
+            calc = calc_price(
+                Usage(
+                    input_tokens=prompt,
+                    output_tokens=completion,
+                    cache_read_tokens=cache_read,
+                    cache_write_tokens=cache_write,
+                ),
+                model_ref=name,
+                provider_id=provider_id,
+            )
+        except LookupError:
+            continue
+        total = float(calc.total_price)
+        return total, {
+            "input_usd": float(calc.input_price),
+            "output_usd": float(calc.output_price),
+            "total_usd": total,
+            "model": calc.model.id,
+            "provider": calc.provider.id,
+            "prices_per_mtok": {
+                "input": _number(calc.model_price.input_mtok),
+                "output": _number(calc.model_price.output_mtok),
+                "cache_read": _number(calc.model_price.cache_read_mtok),
+                "cache_write": _number(calc.model_price.cache_write_mtok),
+            },
+            "source": f"genai-prices {_snapshot_version()} snapshot",
+        }
+    return None, {
+        "reason": f"no price known for {' or '.join(repr(m) for m in candidates)} "
+        f"(provider {provider!r}); register one with steer_common.cost.register_price",
+    }
+
+
+def _custom_cost(
+    price: Price, name: str, prompt: int, completion: int, cache_read: int, cache_write: int
+) -> tuple[float, dict[str, Any]]:
+    read_rate = price.input if price.cache_read is None else price.cache_read
+    write_rate = price.input if price.cache_write is None else price.cache_write
+    uncached = max(prompt - cache_read - cache_write, 0)
+    input_usd = (uncached * price.input + cache_read * read_rate + cache_write * write_rate) / 1e6
+    output_usd = completion * price.output / 1e6
+    return input_usd + output_usd, {
+        "input_usd": input_usd,
+        "output_usd": output_usd,
+        "total_usd": input_usd + output_usd,
+        "model": name,
+        "prices_per_mtok": {
+            "input": price.input,
+            "output": price.output,
+            "cache_read": read_rate,
+            "cache_write": write_rate,
+        },
+        "source": "register_price",
+    }
+
+
+def _number(value: Any) -> float | None:
+    """A per-MTok price as a float: a tiered price gives its base rate (``None``: absent)."""
+    value = getattr(value, "base", value)
+    if isinstance(value, (Decimal, int, float)):
+        return float(value)
+    return None

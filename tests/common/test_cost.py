@@ -1,0 +1,141 @@
+"""Cost on every stream: each recording priced by hand from its raw usage and the price table.
+
+The hand computation applies each provider's own arithmetic to the raw usage object of the
+recording (OpenAI: cached tokens inside ``prompt_tokens``; Anthropic: cache reads and writes
+outside ``input_tokens``, start and delta merged, compaction iterations summed; xAI:
+reasoning outside ``completion_tokens``) and the per-million-token rates of genai-prices'
+bundled table; the library must arrive at the same dollars.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from genai_prices import Usage, calc_price
+
+from steer_common import StreamParser
+from steer_common.cost import Price, cost_of, register_price
+from steer_common.errors import SteerError
+from tests.fixtures import STREAMS, Fixture
+
+PROVIDER_IDS = {
+    "openai": "openai",
+    "openai_responses": "openai",
+    "anthropic": "anthropic",
+    "xai": "x-ai",
+}
+
+
+def response_of(fx: Fixture) -> Any:
+    parser = StreamParser(fx.wire_format)
+    try:
+        parser.feed(fx.body)
+        parser.close()
+    except SteerError as exc:
+        return exc.partial_response
+    return parser.response
+
+
+def rates(model: str, provider: str) -> dict[str, float]:
+    price = calc_price(
+        Usage(input_tokens=1, output_tokens=1), model_ref=model, provider_id=PROVIDER_IDS[provider]
+    ).model_price
+    read = price.cache_read_mtok if price.cache_read_mtok is not None else price.input_mtok
+    write = price.cache_write_mtok if price.cache_write_mtok is not None else price.input_mtok
+    # Every recording is under 200k tokens: the base rate of a tiered price applies.
+    return {
+        k: float(getattr(v, "base", v)) / 1e6
+        for k, v in {
+            "in": price.input_mtok,
+            "out": price.output_mtok,
+            "read": read,
+            "write": write,
+        }.items()
+    }
+
+
+def by_hand(fx: Fixture, model: str) -> float:
+    r = rates(model, fx.wire_format)
+    exp = fx.expected
+    if fx.wire_format == "anthropic":
+        u = dict(exp["usage_final_merged"])
+        if u.get("iterations"):
+            u = {
+                k: sum(i.get(k, 0) for i in u["iterations"])
+                for k in (
+                    "input_tokens",
+                    "output_tokens",
+                    "cache_read_input_tokens",
+                    "cache_creation_input_tokens",
+                )
+            }
+        return (
+            u["input_tokens"] * r["in"]
+            + u["cache_read_input_tokens"] * r["read"]
+            + u["cache_creation_input_tokens"] * r["write"]
+            + u["output_tokens"] * r["out"]
+        )
+    raw = exp["usage_raw"]
+    if fx.wire_format == "openai_responses":
+        cached = raw["input_tokens_details"]["cached_tokens"]
+        return (
+            (raw["input_tokens"] - cached) * r["in"]
+            + cached * r["read"]
+            + raw["output_tokens"] * r["out"]
+        )
+    cached = (raw.get("prompt_tokens_details") or {}).get("cached_tokens", 0)
+    completion = raw["completion_tokens"]
+    if fx.wire_format == "xai":
+        completion += raw["completion_tokens_details"]["reasoning_tokens"]  # billed as output
+    return (raw["prompt_tokens"] - cached) * r["in"] + cached * r["read"] + completion * r["out"]
+
+
+PRICED = [
+    f for f in STREAMS if f.wire_format in PROVIDER_IDS and (response_of(f).cost_usd is not None)
+]
+
+
+def test_most_recordings_are_priced() -> None:
+    assert len(PRICED) >= 25
+
+
+@pytest.mark.parametrize("fx", PRICED, ids=lambda f: f.name)
+def test_cost_equals_the_hand_computation(fx: Fixture) -> None:
+    response = response_of(fx)
+    breakdown = response.cost_breakdown
+    assert breakdown["source"].startswith("genai-prices")
+    assert response.cost_usd == pytest.approx(by_hand(fx, breakdown["model"]), rel=1e-9)
+    assert breakdown["total_usd"] == pytest.approx(breakdown["input_usd"] + breakdown["output_usd"])
+
+
+def test_an_unknown_model_has_no_cost_and_says_why() -> None:
+    fx = next(
+        f for f in STREAMS if f.name == "compat/openrouter-keepalive-comments-midstream-error"
+    )
+    response = response_of(fx)
+    assert response.cost_usd is None
+    assert "no price known for 'minimax/minimax-m2:free'" in response.cost_breakdown["reason"]
+
+
+def test_your_own_price_wins() -> None:
+    usage = {
+        "prompt_tokens": 1_000_000,
+        "completion_tokens": 500_000,
+        "cache_info": {"cached_tokens": 200_000, "cache_creation_tokens": 0},
+    }
+    register_price("my-finetune", Price(input=2.0, output=8.0, cache_read=0.5))
+    try:
+        cost, breakdown = cost_of(usage, "my-finetune", "openai")
+        assert cost == pytest.approx(0.8 * 2.0 + 0.2 * 0.5 + 0.5 * 8.0)
+        assert breakdown["source"] == "register_price"
+    finally:
+        register_price("my-finetune", None)
+    assert cost_of(usage, "my-finetune", "openai")[0] is None
+
+
+def test_the_requested_model_is_priced_when_the_reported_one_is_not() -> None:
+    usage = {"prompt_tokens": 1000, "completion_tokens": 100}
+    assert cost_of(usage, "grok-3-mini-high", "xai")[0] is None
+    cost, breakdown = cost_of(usage, "grok-3-mini-high", "xai", fallback_model="grok-3-mini")
+    assert cost is not None and breakdown["model"] == "grok-3-mini"
