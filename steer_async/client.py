@@ -19,7 +19,16 @@ from steer_common.errors import SteerError
 from steer_common.models.events import TEXT_DELTA, StreamEvent
 from steer_common.models.response import StreamResponse
 from steer_common.models.streaming import StreamingOptions
-from steer_common.session import Await, Connect, Deliver, Read, ReadAll, Sleep, StreamSession
+from steer_common.session import (
+    Await,
+    Compute,
+    Connect,
+    Deliver,
+    Read,
+    ReadAll,
+    Sleep,
+    StreamSession,
+)
 
 __all__ = ["SteerLLMClient"]
 
@@ -238,6 +247,13 @@ async def _drive(transport: HttpxTransport, session: StreamSession) -> AsyncIter
                     reply = await response.read_all(command.limit, command.timeout)  # type: ignore[union-attr]
                 elif kind is Await:
                     await command.awaitable
+                elif kind is Compute:
+                    reply = await asyncio.wait_for(
+                        asyncio.shield(
+                            asyncio.get_running_loop().run_in_executor(None, command.function)
+                        ),
+                        command.timeout,
+                    )
                 elif kind is Sleep:
                     if response is not None:
                         await response.close()
@@ -247,9 +263,9 @@ async def _drive(transport: HttpxTransport, session: StreamSession) -> AsyncIter
                 command = flow.throw(exc)
                 continue
             except Exception as exc:
-                if kind is not Await:
+                if kind is not Await and kind is not Compute:
                     raise
-                command = flow.throw(exc)  # a coroutine callback raised
+                command = flow.throw(exc)  # a callback raised, or the work failed or was slow
                 continue
             command = flow.send(reply)
     except StopIteration:

@@ -11,6 +11,8 @@ into the generator)::
                                    (b"" at the end of the body)
     Deliver(events)             -> hand these events to the consumer
     Await(awaitable)            -> await a coroutine callback (or run it, when blocking)
+    Compute(function, timeout)  -> run blocking CPU work (loading a tiktoken encoding) off
+                                   the event loop, waiting at most ``timeout``
     Sleep(seconds)              -> wait before the next attempt
 
 The flow decides: which status is which typed error; whether to retry (connection
@@ -29,6 +31,7 @@ import random
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from steer_common.cost import cost_of
@@ -60,14 +63,18 @@ from steer_common.models.response import StreamMetrics, StreamResponse
 from steer_common.models.streaming import StreamingOptions
 from steer_common.parser import StreamParser
 from steer_common.request import HTTPRequest
+from steer_common.tokens import encoding_file, encoding_for, load_encoding, loaded_encoding
+from steer_common.usage import fill_usage, request_text
 
 __all__ = [
     "DRAIN_TIMEOUT",
+    "ENCODING_LOAD_TIMEOUT",
     "ERROR_BODY_LIMIT",
     "MAX_BACKOFF",
     "MAX_RETRY_AFTER",
     "Await",
     "Command",
+    "Compute",
     "Connect",
     "Deliver",
     "Flow",
@@ -83,6 +90,8 @@ MAX_RETRY_AFTER = 60.0
 MAX_BACKOFF = 30.0
 #: The most bytes of an error body read to explain an error status.
 ERROR_BODY_LIMIT = 64 * 1024
+#: The longest wait for a tiktoken encoding to load before estimating from characters.
+ENCODING_LOAD_TIMEOUT = 5.0
 #: After the terminal signal, how long to wait for the end of the body so that the
 #: connection can go back to the pool; past it the connection is closed instead.
 DRAIN_TIMEOUT = 2.0
@@ -139,13 +148,22 @@ class Await:
 
 
 @dataclass(slots=True)
+class Compute:
+    """Run ``function()`` in a worker thread, waiting at most ``timeout`` seconds; answer
+    with its result (a slow run goes on in the background; its result is not awaited)."""
+
+    function: Callable[[], Any]
+    timeout: float
+
+
+@dataclass(slots=True)
 class Sleep:
     """Wait ``seconds`` before the next attempt."""
 
     seconds: float
 
 
-Command = Connect | Read | ReadAll | Deliver | Await | Sleep
+Command = Connect | Read | ReadAll | Deliver | Await | Compute | Sleep
 Flow = Generator[Command, Any, None]
 
 
@@ -339,7 +357,7 @@ class StreamSession:
         return None
 
     def _complete(self) -> Generator[Command, Any, SteerError | None]:
-        response = self._finish_response()
+        response = yield from self._finish_response()
         if response.usage is not None:
             error = yield from self._callback("on_usage", response.usage)
             if error is not None:
@@ -390,7 +408,7 @@ class StreamSession:
         """Attach what arrived, call ``on_error`` once, raise."""
         error.provider = error.provider or self._parser.provider
         if self.options.preserve_partial_response:
-            error.partial_response = self._finish_response()
+            error.partial_response = yield from self._finish_response()
         else:
             error.partial_response = None
         callback_error = yield from self._callback("on_error", error)
@@ -460,7 +478,7 @@ class StreamSession:
             error.__cause__ = exc
         return error
 
-    def _finish_response(self) -> StreamResponse:
+    def _finish_response(self) -> Generator[Command, Any, StreamResponse]:
         response = self._parser.response
         metrics = self._metrics
         metrics.events = response.metrics.events
@@ -468,12 +486,42 @@ class StreamSession:
         metrics.duration = self._clock() - self._start
         response.metrics = metrics.model_copy()
         response._response_format = self.response_format
-        if response.cost_usd is None and response.usage is not None:
-            # The reported model had no price: try the one that was asked for.
+        if self.options.enable_usage_aggregation:
+            response.usage = yield from self._fill_usage(response)
+        if response.usage is not None:
+            # Priced after the estimates, so a stream without reported usage has a cost
+            # too; the model asked for is tried when the reported name has no price.
             response.cost_usd, response.cost_breakdown = cost_of(
                 response.usage, response.model, response.provider, fallback_model=self.model
             )
         return response
+
+    def _fill_usage(self, response: StreamResponse) -> Generator[Command, Any, dict[str, Any]]:
+        """The response's usage with nothing missing and each number's provenance."""
+        usage = response.usage
+        encoding = name = None
+        if (usage is None or not response.complete) and self.options.aggregator_type != "character":
+            name = encoding_for(response.model or self.model, response.provider)
+            encoding = loaded_encoding(name)
+            if encoding is None and encoding_file(name) is not None:
+                try:
+                    encoding = yield Compute(partial(load_encoding, name), ENCODING_LOAD_TIMEOUT)
+                except Exception:  # too slow, or unreadable: characters it is
+                    encoding = None
+        arguments = "".join(call.arguments_raw for call in response.tool_calls)
+        reasoning = response.reasoning or ""
+        text = response.text if self.keep_text else None
+        chars = self._parser.accumulator.text_chars + len(reasoning) + len(arguments)
+        return fill_usage(
+            usage,
+            complete=response.complete,
+            provider=response.provider,
+            prompt_text=request_text(self.request.json()),
+            completion_text=None if text is None else text + reasoning + arguments,
+            completion_chars=chars,
+            encoding=encoding,
+            encoding_name=name,
+        )
 
 
 def _coalesce(events: list[StreamEvent], limit: int) -> list[StreamEvent]:

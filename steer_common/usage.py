@@ -21,7 +21,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["make_usage"]
+from steer_common.tokens import count_with_encoding, estimate_chars
+
+__all__ = ["REPORTED", "as_int", "fill_usage", "make_usage", "request_text"]
 
 
 def make_usage(
@@ -59,3 +61,77 @@ def as_int(value: Any) -> int:
     if isinstance(value, float):
         return int(value)
     return 0
+
+
+# -- estimates for what was not reported ----------------------------------------------------
+
+REPORTED = "reported"
+
+
+def fill_usage(
+    usage: dict[str, Any] | None,
+    *,
+    complete: bool,
+    provider: str | None,
+    prompt_text: str,
+    completion_text: str | None,
+    completion_chars: int,
+    encoding: Any = None,
+    encoding_name: str | None = None,
+) -> dict[str, Any]:
+    """The usage with every number present and its ``provenance`` said.
+
+    Reported numbers win. What is missing is estimated: with ``encoding`` (a tiktoken
+    encoding) when given and the text is at hand, else from characters. A stream cut
+    short keeps its reported prompt count; its completion count is the larger of what was
+    reported (Anthropic reports a placeholder at the start) and the estimate of what came.
+
+    ``provenance`` maps ``prompt_tokens`` and ``completion_tokens`` to ``"reported"``,
+    ``"estimated:tiktoken:<encoding>"`` or ``"estimated:character"``.
+    """
+
+    def estimate(text: str | None, chars: int) -> tuple[int, str]:
+        if encoding is not None and text is not None:
+            return count_with_encoding(encoding, text), f"estimated:tiktoken:{encoding_name}"
+        return estimate_chars(chars, provider), "estimated:character"
+
+    if usage is not None and complete:
+        return {
+            **usage,
+            "provenance": dict.fromkeys(("prompt_tokens", "completion_tokens"), REPORTED),
+        }
+    completion, completion_source = estimate(completion_text, completion_chars)
+    if usage is None:
+        prompt, prompt_source = estimate(prompt_text, len(prompt_text))
+        filled = make_usage(prompt, completion, raw=None)
+    else:
+        prompt, prompt_source = usage["prompt_tokens"], REPORTED
+        if usage["completion_tokens"] >= completion:
+            completion, completion_source = usage["completion_tokens"], REPORTED
+        filled = {
+            **usage,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
+    filled["provenance"] = {"prompt_tokens": prompt_source, "completion_tokens": completion_source}
+    return filled
+
+
+def request_text(body: Any) -> str:
+    """The text of a request body that counts as prompt: messages, system, tools."""
+    parts: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            parts.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    if isinstance(body, dict):
+        for key in ("system", "instructions", "messages", "input", "tools"):
+            walk(body.get(key))
+    return "\n".join(parts)

@@ -13,6 +13,7 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from steer_common.calls import OpenAIAPI, prepare_session, resolve_input
@@ -20,7 +21,16 @@ from steer_common.errors import SteerError
 from steer_common.models.events import TEXT_DELTA, StreamEvent
 from steer_common.models.response import StreamResponse
 from steer_common.models.streaming import StreamingOptions
-from steer_common.session import Await, Connect, Deliver, Read, ReadAll, Sleep, StreamSession
+from steer_common.session import (
+    Await,
+    Compute,
+    Connect,
+    Deliver,
+    Read,
+    ReadAll,
+    Sleep,
+    StreamSession,
+)
 from steer_sync.transport import RequestsTransport, TransportResponse
 
 __all__ = ["SteerLLMClient"]
@@ -235,6 +245,8 @@ def _drive(transport: RequestsTransport, session: StreamSession) -> Iterator[Str
                     reply = response.read_all(command.limit, command.timeout)  # type: ignore[union-attr]
                 elif kind is Await:
                     _run_coroutine(command.awaitable)
+                elif kind is Compute:
+                    reply = _WORKERS.submit(command.function).result(command.timeout)
                 elif kind is Sleep:
                     if response is not None:
                         response.close()
@@ -244,9 +256,9 @@ def _drive(transport: RequestsTransport, session: StreamSession) -> Iterator[Str
                 command = flow.throw(exc)
                 continue
             except Exception as exc:
-                if kind is not Await:
+                if kind is not Await and kind is not Compute:
                     raise
-                command = flow.throw(exc)  # a coroutine callback raised
+                command = flow.throw(exc)  # a callback raised, or the work failed or was slow
                 continue
             command = flow.send(reply)
     except StopIteration:
@@ -267,6 +279,9 @@ def _text(events: Iterator[StreamEvent]) -> Iterator[str]:
 
 
 _loops = threading.local()
+# Blocking work the core asks for (loading a tiktoken encoding), off the calling thread
+# so that it can be given up on after its time limit.
+_WORKERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="steer-compute")
 
 
 def _run_coroutine(awaitable: Any) -> None:
