@@ -149,6 +149,11 @@ class StreamAccumulator:
             self._reasoning.setdefault(index, [])
 
     @property
+    def tool_calls_seen(self) -> bool:
+        """A tool call has started."""
+        return bool(self._calls or self._done_calls)
+
+    @property
     def text(self) -> str:
         """The text so far."""
         if len(self._text) > 1:

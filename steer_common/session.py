@@ -23,6 +23,13 @@ backoff with jitter from ``reconnect_delay``, ``Retry-After`` honoured up to
 meaningful events, so comments and pings do not reset it, ``total_timeout`` across all
 attempts); the callbacks and their order; coalescing (``buffer_size``); and whether the
 stream is complete. This is the httpx ``auth_flow`` pattern: written once, driven twice.
+
+With the JSON handler on (``enable_json_stream_handler`` or ``validate_json_incrementally``,
+both in ``JSON_MODE_OPTIONS``) the reply text goes through a
+:class:`~steer_common.json_stream.JSONStream` as it arrives: each read that changed it adds
+a ``json_partial`` event with the value so far, tool-call deltas carry their partial
+arguments, ``get_json()`` returns the value the stream built, and with validation the
+first invalid character ends the stream with a :class:`~steer_common.errors.JSONModeError`.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from steer_common.errors import (
     APIError,
     CallbackError,
     ConnectTimeoutError,
+    JSONModeError,
     ProtocolError,
     ReadTimeoutError,
     SteerError,
@@ -49,7 +57,9 @@ from steer_common.errors import (
     TransportError,
 )
 from steer_common.http import BodyDecoder, ResponseHead, error_from_response
+from steer_common.json_stream import JSONStream
 from steer_common.models.events import (
+    JSON_PARTIAL,
     PING,
     REASONING_DELTA,
     REFUSAL_DELTA,
@@ -102,6 +112,7 @@ _CONTENT = frozenset(
 _RETRYABLE_FAILURES = (
     APIConnectionError,
     ConnectTimeoutError,
+    JSONModeError,
     ReadTimeoutError,
     StreamInterruptedError,
 )
@@ -214,6 +225,9 @@ class StreamSession:
         self._delivered = False
         self._started = False
         self._metrics = StreamMetrics(attempts=0)
+        self._json_on = options.enable_json_stream_handler or options.validate_json_incrementally
+        self._json: JSONStream | None = None
+        self._tool_json: dict[int, JSONStream] = {}
         #: The final response, once the flow has ended without an error.
         self.response: StreamResponse | None = None
 
@@ -270,6 +284,9 @@ class StreamSession:
             if error is not None:
                 return error
         held: list[StreamEvent] = []  # events before the first content: dropped on a retry
+        if self._json_on:
+            self._json = JSONStream()
+            self._tool_json = {}
         size = options.chunk_size
         read_timeout = options.read_timeout
         self._read_deadline = None if read_timeout is None else self._clock() + read_timeout
@@ -330,6 +347,7 @@ class StreamSession:
         on_delta = options.on_delta
         content = False
         meaningful = False
+        json_changed = False
         for event in events:
             kind = event.type
             if kind != PING:
@@ -340,6 +358,11 @@ class StreamSession:
                     error = yield from self._callback("on_delta", event.delta)
                     if error is not None:
                         return error
+                if self._json_on:
+                    error = self._follow_json(event)
+                    if error is not None:
+                        return error
+                    json_changed = json_changed or kind == TEXT_DELTA
         if meaningful and options.read_timeout is not None:
             self._read_deadline = now + options.read_timeout
         if not self._delivered:
@@ -353,11 +376,55 @@ class StreamSession:
                 held.clear()
         if options.buffer_size:
             events = _coalesce(events, options.buffer_size)
+        if json_changed and self._json is not None:
+            events = [*events, StreamEvent(JSON_PARTIAL, metadata={"value": self._json.partial()})]
         yield Deliver(events)
         return None
 
+    def _follow_json(self, event: StreamEvent) -> SteerError | None:
+        """Feed the reply's JSON machine (and each tool call's) with a content event."""
+        if event.type == TEXT_DELTA:
+            stream = self._json
+            if stream is None:
+                return None
+            try:
+                stream.feed(event.delta or "")
+            except JSONModeError as exc:
+                if self.options.validate_json_incrementally:
+                    exc.message = (
+                        f"{self._parser.provider}: the reply is not valid JSON: {exc.message}"
+                    )
+                    return exc
+                self._json = None  # not JSON after all: stop following it
+        elif event.type == TOOL_CALL_DELTA and event.index is not None:
+            stream = self._tool_json.get(event.index)
+            if stream is None:
+                stream = self._tool_json[event.index] = JSONStream()
+            try:
+                stream.feed(event.delta or "")
+            except JSONModeError:
+                return None  # the arguments' own parse error lands on the ToolCall
+            event.metadata = {**(event.metadata or {}), "partial_arguments": stream.partial()}
+        return None
+
     def _complete(self) -> Generator[Command, Any, SteerError | None]:
+        stream = self._json
+        accumulator = self._parser.accumulator
+        if stream is not None and accumulator.text_chars == 0 and accumulator.tool_calls_seen:
+            stream = None  # a reply of tool calls only: there is no JSON text to check
+        if stream is not None:
+            try:
+                stream.close()
+            except JSONModeError as exc:
+                if self.options.validate_json_incrementally:
+                    exc.message = (
+                        f"{self._parser.provider}: the reply is not valid JSON: {exc.message}"
+                    )
+                    return exc
+                stream = None
         response = yield from self._finish_response()
+        if stream is not None:
+            response._json = stream.value
         if response.usage is not None:
             error = yield from self._callback("on_usage", response.usage)
             if error is not None:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ERROR",
     "EVENT_TYPES",
+    "JSON_PARTIAL",
     "PING",
     "REASONING_DELTA",
     "REFUSAL_DELTA",
@@ -43,6 +44,7 @@ EventType = Literal[
     "ping",
     "error",
     "stream_end",
+    "json_partial",
 ]
 
 STREAM_START: Final = "stream_start"
@@ -56,6 +58,7 @@ USAGE: Final = "usage"
 PING: Final = "ping"
 ERROR: Final = "error"
 STREAM_END: Final = "stream_end"
+JSON_PARTIAL: Final = "json_partial"
 
 #: Every event type, in the order a stream can produce them.
 EVENT_TYPES: Final = (
@@ -70,6 +73,7 @@ EVENT_TYPES: Final = (
     PING,
     ERROR,
     STREAM_END,
+    JSON_PARTIAL,
 )
 
 
@@ -96,7 +100,9 @@ class StreamEvent:
         error: on ``error``: ``type``, ``message`` and, when sent, ``code``.
         tool_call: on ``tool_call_end``: the whole call with its parsed arguments.
         metadata: provider-specific extras: ``item_id`` (Responses tool events),
-            ``signature`` / ``redacted`` (Anthropic thinking), ``native_finish_reason``.
+            ``signature`` / ``block`` (reasoning), ``native_finish_reason``; with the JSON
+            handler on, ``partial_arguments`` on ``tool_call_delta`` and ``value`` (the
+            reply's JSON so far) on ``json_partial``.
     """
 
     type: str

@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from steer_common.errors import JSONModeError
 
 __all__ = ["StreamMetrics", "StreamResponse", "ToolCall"]
+
+_NO_JSON: Any = object()  # get_json() has no value from the stream: parse the text
 
 
 class ToolCall(BaseModel):
@@ -89,6 +91,7 @@ class StreamResponse(BaseModel):
     metrics: StreamMetrics = Field(default_factory=StreamMetrics)
 
     _response_format: Any = PrivateAttr(default=None)
+    _json: Any = PrivateAttr(default_factory=lambda: _NO_JSON)  # a factory: defaults are copied
 
     def get_text(self) -> str:
         """The reply text, all deltas joined."""
@@ -100,6 +103,9 @@ class StreamResponse(BaseModel):
         Raises:
             JSONModeError: the text is not valid JSON, or does not validate.
         """
+        value = self._json
+        if value is not _NO_JSON:
+            return self._validated(value)
         try:
             value = json.loads(self.text)
         except json.JSONDecodeError as exc:
@@ -111,7 +117,17 @@ class StreamResponse(BaseModel):
                 provider=self.provider,
                 partial_response=self,
             ) from None
+        return self._validated(value)
+
+    def _validated(self, value: Any) -> Any:
         fmt = self._response_format
         if isinstance(fmt, type) and issubclass(fmt, BaseModel):
-            return fmt.model_validate(value)
+            try:
+                return fmt.model_validate(value)
+            except ValidationError as exc:
+                raise JSONModeError(
+                    f"the reply is JSON but does not match {fmt.__name__}: {exc}",
+                    provider=self.provider,
+                    partial_response=self,
+                ) from exc
         return value

@@ -1,0 +1,160 @@
+"""JSON mode end to end, in both clients, against the emulator, for every provider format."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from steer_common import JSON_MODE_OPTIONS, StreamingOptions
+from steer_common.errors import JSONModeError
+from steer_sync.emulator import Emulator
+
+MODELS = [
+    ("gpt-4o-mini", "chat"),
+    ("gpt-5-mini", "responses"),
+    ("claude-sonnet-5", "chat"),
+    ("grok-4-fast", "chat"),
+]
+
+
+class City(BaseModel):
+    name: str
+    population: int
+    coastal: bool
+    districts: list[str]
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    with Emulator(lifetime=300) as emu:
+        yield emu
+
+
+def client_kwargs(emulator: Emulator, api: str) -> dict[str, Any]:
+    return {
+        "api_keys": dict.fromkeys(emulator.base_urls, "k"),
+        "base_urls": emulator.base_urls,
+        "openai_api": api,
+    }
+
+
+def ask(**script: Any) -> str:
+    return f"Answer in JSON. [[emulator:{json.dumps(script)}]]"
+
+
+@pytest.mark.parametrize(("model", "api"), MODELS)
+def test_json_object_with_partial_values(
+    make_runner: Any, emulator: Emulator, model: str, api: str
+) -> None:
+    document = {
+        "name": "Lisbon",
+        "tags": ["sea", "hills"],
+        "score": 9.5,
+        "open": True,
+        "extra": None,
+    }
+    runner = make_runner(**client_kwargs(emulator, api))
+    events = runner.events(
+        ask(text=json.dumps(document), chunk_chars=4),
+        model=model,
+        response_format={"type": "json_object"},
+        streaming_options=JSON_MODE_OPTIONS,
+    )
+    partials = [e.metadata["value"] for e in events if e.type == "json_partial"]
+    assert len(partials) > 3
+    assert partials[-1] == document
+    # Each partial value is a prefix of the next: keys only appear, strings only grow.
+    for earlier, later in itertools.pairwise(partials):
+        assert set(earlier) <= set(later)
+    response = runner.response(
+        ask(text=json.dumps(document)),
+        model=model,
+        response_format={"type": "json_object"},
+        streaming_options=JSON_MODE_OPTIONS,
+    )
+    assert response.get_json() == document
+
+
+@pytest.mark.parametrize(("model", "api"), MODELS)
+def test_a_pydantic_model_gives_a_validated_instance(
+    make_runner: Any, emulator: Emulator, model: str, api: str
+) -> None:
+    runner = make_runner(**client_kwargs(emulator, api))
+    response = runner.response(
+        "Describe a city.", model=model, response_format=City, streaming_options=JSON_MODE_OPTIONS
+    )
+    city = response.get_json()
+    assert isinstance(city, City)
+    body = emulator.requests[-1].body
+    schema_holder = json.dumps(body)
+    assert '"population"' in schema_holder  # the schema went in the provider's native field
+    if "claude" in model:
+        assert body["output_config"]["format"]["type"] == "json_schema"
+    elif api == "responses":
+        assert body["text"]["format"]["type"] == "json_schema" and body["text"]["format"]["strict"]
+    else:
+        assert body["response_format"]["json_schema"]["name"] == "City"
+
+
+@pytest.mark.parametrize(("model", "api"), MODELS)
+def test_invalid_json_fails_fast_at_the_first_bad_character(
+    make_runner: Any, emulator: Emulator, model: str, api: str
+) -> None:
+    runner = make_runner(**client_kwargs(emulator, api))
+    bad = '{"answer": 42, "note": oops, "rest": "' + "x" * 200 + '"}'
+    started = time.monotonic()
+    with pytest.raises(JSONModeError) as info:
+        runner.text(
+            ask(text=bad, chunk_chars=5, pause_after_events=12, pause_seconds=5),
+            model=model,
+            response_format={"type": "json_object"},
+            streaming_options=JSON_MODE_OPTIONS,
+        )
+    assert time.monotonic() - started < 3  # long before the 5 s pause ends: failed fast
+    error = info.value
+    assert error.position == bad.index("oops")
+    assert "oops" in error.snippet
+    assert error.partial_response is not None
+    assert error.partial_response.text.startswith('{"answer": 42, "note": o')
+
+
+def test_without_validation_invalid_json_streams_on(make_runner: Any, emulator: Emulator) -> None:
+    runner = make_runner(**client_kwargs(emulator, "chat"))
+    options = StreamingOptions(enable_json_stream_handler=True)
+    response = runner.response(
+        ask(text="Sure! {not json}"), model="gpt-4o-mini", streaming_options=options
+    )
+    assert response.text == "Sure! {not json}"
+    with pytest.raises(JSONModeError, match="offset 0"):
+        response.get_json()
+
+
+def test_tool_call_deltas_carry_partial_arguments(make_runner: Any, emulator: Emulator) -> None:
+    runner = make_runner(**client_kwargs(emulator, "chat"))
+    script = {
+        "tool_calls": [{"name": "lookup", "arguments": {"query": "weather in Paris", "days": 3}}],
+        "chunk_chars": 4,
+    }
+    tool = {
+        "name": "lookup",
+        "parameters": {
+            "type": "object",
+            "properties": {"query": {"type": "string"}, "days": {"type": "integer"}},
+        },
+    }
+    events = runner.events(
+        ask(**script), model="claude-sonnet-5", tools=[tool], streaming_options=JSON_MODE_OPTIONS
+    )
+    partials = [e.metadata["partial_arguments"] for e in events if e.type == "tool_call_delta"]
+    assert partials[-1] == {"query": "weather in Paris", "days": 3}
+    assert any(
+        p.get("query", "").startswith("weather") and p["query"] != "weather in Paris"
+        for p in partials
+        if p
+    )
