@@ -47,6 +47,7 @@ _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _NUMBER_CHARS = re.compile(r"[-+0-9.eE]*")
 _LITERALS = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
 _NUMBER_CONTINUE = frozenset("-+.eE0123456789")
+_BRACKETS = re.compile(r"[\[\]{}]")
 #: The longest open container held back to be parsed whole by the C scanner.
 _HOLD_LIMIT = 2048
 
@@ -86,13 +87,13 @@ class JSONStream:
         "_balance",
         "_consumed",
         "_descend_only",
-        "_held_at",
         "_literal",
         "_max_depth",
         "_max_size",
         "_number",
         "_number_start",
         "_pending",
+        "_shadow",
         "_stack",
         "_state",
         "_string",
@@ -114,10 +115,10 @@ class JSONStream:
         self._number_start = 0
         self._literal = ""
         self._pending = ""  # text held back for the next piece (see feed)
+        self._shadow: tuple[JSONStream, str] | None = None  # partial() of held text
         self._whole = False
         self._descend_only = False
         self._balance = 0
-        self._held_at = 0
         self._consumed = 0  # characters fed before the current piece
         self._tail = ""  # the last characters fed, for error snippets
         #: The root value once it is complete (``_MISSING`` before).
@@ -146,15 +147,23 @@ class JSONStream:
         if carried:
             # Text held back from the last piece (a short container still open, or an
             # escape cut in two) is processed again, from its start, with this piece.
-            if self._whole:
-                # Still open for sure while its brackets do not balance (a cheap count,
-                # fooled only by brackets inside strings; the retry every time the held
-                # text doubles bounds both the lag and the cost).
-                self._balance += (
-                    text.count("{") + text.count("[") - text.count("}") - text.count("]")
-                )
-                held = len(carried) + len(text)
-                if self._balance > 0 and held < 2 * self._held_at and held <= _HOLD_LIMIT:
+            if self._whole and len(carried) + len(text) <= _HOLD_LIMIT:
+                # The held container is still open for sure while its brackets do not
+                # balance: skip the scanner until this piece may close it. (Brackets
+                # inside strings can fool the count: then the scanner fails and the
+                # container is held again or, past the limit, walked.)
+                balance = self._balance
+                closers = text.count("}") + text.count("]")
+                if balance > closers:
+                    self._balance = balance - closers + text.count("{") + text.count("[")
+                    self._pending = carried + text
+                    return []
+                for match in _BRACKETS.finditer(text):
+                    balance += 1 if match.group() in "{[" else -1
+                    if balance <= 0:
+                        break
+                else:
+                    self._balance = balance
                     self._pending = carried + text
                     return []
             text = carried + text
@@ -233,6 +242,13 @@ class JSONStream:
     # -- values ----------------------------------------------------------------------------
 
     def _value(self, text: str, i: int, out: list[tuple[tuple[Any, ...], Any]]) -> int:
+        c = text[i]
+        if (
+            (c == "{" and text.find("}", i) < 0) or (c == "[" and text.find("]", i) < 0)
+        ) and self._can_hold(text, i, len(text)):
+            # Its closing bracket has not arrived: it cannot be complete yet (a cheap test
+            # instead of a failed scan and its exception).
+            return len(text)
         try:
             value, after = _scan_once(text, i)
         except StopIteration as exc:
@@ -291,6 +307,7 @@ class JSONStream:
         """
         if (
             self._descend_only
+            or not self._stack  # the root is walked, so that its members are reported
             or text[i] not in "{["
             or failed_at < len(text) - 1
             or len(text) - i > _HOLD_LIMIT
@@ -302,7 +319,6 @@ class JSONStream:
         if opens > self._max_depth - len(self._stack):
             return False  # may nest too deep: the walk checks every level
         self._pending = held
-        self._held_at = len(held)
         self._balance = opens - held.count("}") - held.count("]")
         return True
 
@@ -429,10 +445,15 @@ class JSONStream:
             return self.value
         tip: Any = _MISSING
         if self._pending and self._state in (_VALUE, _VALUE_OR_CLOSE):
-            walker = JSONStream(max_depth=self._max_depth)
-            walker._descend_only = True
+            # The held container, walked token by token, but only here (partial values
+            # were asked for) and only the part not walked at the last call: linear.
+            walker, walked = self._shadow if self._shadow is not None else (None, 0)
+            if walker is None or not self._pending.startswith(walked):
+                walker, walked = JSONStream(max_depth=self._max_depth), ""
+                walker._descend_only = True
             with contextlib.suppress(JSONModeError):  # held text was valid so far
-                walker.feed(self._pending)
+                walker.feed(self._pending[len(walked) :])
+            self._shadow = (walker, self._pending)
             tip = walker._partial()
         elif self._state == _STRING and not self._string_is_key:
             raw = "".join(self._string)
