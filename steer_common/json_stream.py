@@ -447,7 +447,7 @@ class JSONStream:
         if self._pending and self._state in (_VALUE, _VALUE_OR_CLOSE):
             # The held container, walked token by token, but only here (partial values
             # were asked for) and only the part not walked at the last call: linear.
-            walker, walked = self._shadow if self._shadow is not None else (None, 0)
+            walker, walked = self._shadow if self._shadow is not None else (None, "")
             if walker is None or not self._pending.startswith(walked):
                 walker, walked = JSONStream(max_depth=self._max_depth), ""
                 walker._descend_only = True
