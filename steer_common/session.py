@@ -285,7 +285,9 @@ class StreamSession:
                 return error
         held: list[StreamEvent] = []  # events before the first content: dropped on a retry
         if self._json_on:
-            self._json = JSONStream()
+            # Validation checks every character as it arrives; following the value only
+            # may hold short containers back for the C scanner (faster).
+            self._json = JSONStream(hold=not options.validate_json_incrementally)
             self._tool_json = {}
         size = options.chunk_size
         read_timeout = options.read_timeout
@@ -399,7 +401,7 @@ class StreamSession:
         elif event.type == TOOL_CALL_DELTA and event.index is not None:
             stream = self._tool_json.get(event.index)
             if stream is None:
-                stream = self._tool_json[event.index] = JSONStream()
+                stream = self._tool_json[event.index] = JSONStream(hold=True)
             try:
                 stream.feed(event.delta or "")
             except JSONModeError:
