@@ -197,10 +197,12 @@ class JSONStream:
             if state == _LITERAL:
                 i = self._continue_literal(text, i, out)
                 continue
-            i = ws(text, i).end()  # type: ignore[union-attr]  # '*' always matches
-            if i == end:
-                break
             c = text[i]
+            if c in " \t\n\r":  # the regex only when there is whitespace to skip
+                i = ws(text, i).end()  # type: ignore[union-attr]  # '*' always matches
+                if i == end:
+                    break
+                c = text[i]
             if state == _COMMA_OR_CLOSE:
                 if c == ",":
                     self._state = _VALUE if type(self._stack[-1][0]) is list else _KEY
