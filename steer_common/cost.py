@@ -13,6 +13,7 @@ a ``reason`` in the breakdown, never a guess.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -74,6 +75,7 @@ def update_prices() -> Any:  # pragma: no cover - needs the network, by design
     return updater
 
 
+@functools.cache
 def _snapshot_version() -> str:
     try:
         return version("genai-prices")
@@ -114,46 +116,73 @@ def cost_of(
         custom = _CUSTOM.get(name)
         if custom is not None:
             return _custom_cost(custom, name, prompt, completion, cache_read, cache_write)
-    # Imported on first use: genai-prices takes about 0.3 s to import.
-    from genai_prices import Usage, calc_price  # noqa: PLC0415
-
     provider_ids = [_PROVIDER_IDS.get(provider or "")]
     if provider == "openai_compatible":
         provider_ids.append("openrouter")  # "vendor/model" names, as OpenRouter prices them
-    attempts = [(name, pid) for name in candidates for pid in provider_ids]
-    for name, provider_id in attempts:
-        try:
-            calc = calc_price(
-                Usage(
-                    input_tokens=prompt,
-                    output_tokens=completion,
-                    cache_read_tokens=cache_read,
-                    cache_write_tokens=cache_write,
-                ),
-                model_ref=name,
-                provider_id=provider_id,
-            )
-        except LookupError:
-            continue
-        total = float(calc.total_price)
-        return total, {
-            "input_usd": float(calc.input_price),
-            "output_usd": float(calc.output_price),
-            "total_usd": total,
-            "model": calc.model.id,
-            "provider": calc.provider.id,
-            "prices_per_mtok": {
-                "input": _number(calc.model_price.input_mtok),
-                "output": _number(calc.model_price.output_mtok),
-                "cache_read": _number(calc.model_price.cache_read_mtok),
-                "cache_write": _number(calc.model_price.cache_write_mtok),
-            },
-            "source": f"genai-prices {_snapshot_version()} snapshot",
-        }
+    for name in candidates:
+        for provider_id in provider_ids:
+            found = _lookup(name, provider_id)
+            if found is None:
+                continue
+            model_id, found_provider, price = found
+            input_usd, output_usd = _priced(price, prompt, completion, cache_read, cache_write)
+            total = input_usd + output_usd
+            return total, {
+                "input_usd": input_usd,
+                "output_usd": output_usd,
+                "total_usd": total,
+                "model": model_id,
+                "provider": found_provider,
+                "prices_per_mtok": {
+                    "input": _number(price.input_mtok),
+                    "output": _number(price.output_mtok),
+                    "cache_read": _number(price.cache_read_mtok),
+                    "cache_write": _number(price.cache_write_mtok),
+                },
+                "source": f"genai-prices {_snapshot_version()} snapshot",
+            }
     return None, {
         "reason": f"no price known for {' or '.join(repr(m) for m in candidates)} "
         f"(provider {provider!r}); register one with steer_common.cost.register_price",
     }
+
+
+@functools.lru_cache(maxsize=512)
+def _lookup(model: str, provider_id: str | None) -> tuple[str, str, Any] | None:
+    """The snapshot's (model id, provider id, price) for a model name, looked up once."""
+    # Imported on first use: genai-prices takes about 0.3 s to import.
+    from genai_prices import Usage, calc_price  # noqa: PLC0415
+
+    try:
+        calc = calc_price(
+            Usage(input_tokens=0, output_tokens=0), model_ref=model, provider_id=provider_id
+        )
+    except LookupError:
+        return None
+    return calc.model.id, calc.provider.id, calc.model_price
+
+
+def _priced(price: Any, prompt: int, completion: int, read: int, write: int) -> tuple[float, float]:
+    """Input and output dollars: plain rates by hand (fast), tiered ones by genai-prices."""
+    rates = [price.input_mtok, price.output_mtok, price.cache_read_mtok, price.cache_write_mtok]
+    if all(r is None or isinstance(r, (Decimal, int, float)) for r in rates):
+        rate_in = float(rates[0] or 0)
+        rate_read = float(rate_in if rates[2] is None else rates[2])
+        rate_write = float(rate_in if rates[3] is None else rates[3])
+        uncached = max(prompt - read - write, 0)
+        input_usd = (uncached * rate_in + read * rate_read + write * rate_write) / 1e6
+        return input_usd, completion * float(rates[1] or 0) / 1e6
+    from genai_prices import Usage  # noqa: PLC0415
+
+    calc = price.calc_price(
+        Usage(
+            input_tokens=prompt,
+            output_tokens=completion,
+            cache_read_tokens=read,
+            cache_write_tokens=write,
+        )
+    )
+    return float(calc["input_price"]), float(calc["output_price"])
 
 
 def _custom_cost(
