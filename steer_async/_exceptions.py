@@ -14,7 +14,7 @@ import httpx
 
 from steer_common.errors import APIConnectionError, SteerError, StreamTimeoutError
 
-__all__ = ["map_exceptions"]
+__all__ = ["map_exceptions", "mapped"]
 
 _TIMEOUTS: tuple[type[BaseException], ...] = (
     httpx.TimeoutException,
@@ -28,14 +28,27 @@ _CONNECTION: tuple[type[BaseException], ...] = (
 )
 
 
+def mapped(exc: BaseException) -> BaseException:
+    """The steer error for a transport exception (timeouts first); others as they are."""
+    if isinstance(exc, SteerError):
+        return exc
+    if isinstance(exc, _TIMEOUTS):
+        error: SteerError = StreamTimeoutError(f"timed out: {type(exc).__name__}")
+    elif isinstance(exc, _CONNECTION):
+        error = APIConnectionError(f"connection failed: {type(exc).__name__}: {exc}")
+    else:
+        return exc
+    error.__cause__ = exc
+    return error
+
+
 @contextmanager
 def map_exceptions() -> Iterator[None]:
-    """Re-raise transport exceptions as steer errors (timeouts first, then the rest)."""
+    """Re-raise transport exceptions as steer errors (see :func:`mapped`)."""
     try:
         yield
-    except SteerError:
-        raise
-    except _TIMEOUTS as exc:
-        raise StreamTimeoutError(f"timed out: {type(exc).__name__}") from exc
-    except _CONNECTION as exc:
-        raise APIConnectionError(f"connection failed: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:
+        error = mapped(exc)
+        if error is exc:
+            raise
+        raise error from exc

@@ -236,6 +236,9 @@ async def _drive(transport: HttpxTransport, session: StreamSession) -> AsyncIter
                     for event in command.events:
                         yield event
                 elif kind is Read:
+                    if command.events:
+                        for event in command.events:
+                            yield event
                     reply = await response.read(command.size, command.timeout)  # type: ignore[union-attr]
                 elif kind is Connect:
                     if response is not None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from steer_async._exceptions import map_exceptions
+from steer_async._exceptions import map_exceptions, mapped
 from steer_common.errors import StreamTimeoutError
 from steer_common.http import ResponseHead
 from steer_common.request import HTTPRequest
@@ -106,14 +106,15 @@ class TransportResponse:
         deadline = self._deadline
         deadline.arm(timeout)
         try:
-            with map_exceptions():
-                data = await self._iterator.__anext__()
+            data = await self._iterator.__anext__()
         except StopAsyncIteration:
             data = b""
         except asyncio.CancelledError:
             if not deadline.expired:
                 raise
             raise deadline.timed_out() from None
+        except Exception as exc:  # mapped at the edge, without a context manager per read
+            raise mapped(exc)  # noqa: B904 - mapped() sets __cause__
         finally:
             deadline.disarm()
         if not data:

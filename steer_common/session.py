@@ -7,8 +7,9 @@ into the generator)::
 
     Connect(request, timeout)   -> send the request, answer with its ResponseHead
     ReadAll(timeout, limit)     -> read an error body, answer with bytes
-    Read(timeout, size)         -> one read that returns as soon as any bytes arrive
-                                   (b"" at the end of the body)
+    Read(timeout, size, events) -> hand ``events`` to the consumer, then read once: a read
+                                   that returns as soon as any bytes arrive (b"" at the
+                                   end of the body); one round trip per read
     Deliver(events)             -> hand these events to the consumer
     Await(awaitable)            -> await a coroutine callback (or run it, when blocking)
     Compute(function, timeout)  -> run blocking CPU work (loading a tiktoken encoding) off
@@ -129,10 +130,12 @@ class Connect:
 
 @dataclass(slots=True)
 class Read:
-    """Read once, at most ``size`` bytes, returning as soon as any arrive (``b""`` at EOF)."""
+    """Hand ``events`` (if any) to the consumer, then read once: at most ``size`` bytes,
+    returning as soon as any arrive (``b""`` at the end of the body)."""
 
     timeout: float | None
     size: int
+    events: list[StreamEvent] | None = None
 
 
 @dataclass(slots=True)
@@ -225,6 +228,7 @@ class StreamSession:
         self._delivered = False
         self._started = False
         self._metrics = StreamMetrics(attempts=0)
+        self._bytes = 0
         self._json_on = options.enable_json_stream_handler or options.validate_json_incrementally
         self._json: JSONStream | None = None
         self._tool_json: dict[int, JSONStream] = {}
@@ -293,14 +297,18 @@ class StreamSession:
         read_timeout = options.read_timeout
         self._read_deadline = None if read_timeout is None else self._clock() + read_timeout
         metrics = self._metrics
+        deliver: list[StreamEvent] | None = None  # handed on with the next Read command
+        on_delta = options.on_delta
         while True:
             timeout = self._next_read_timeout(parser.done)
             if timeout is not None and timeout <= 0:
+                if deliver:
+                    yield Deliver(deliver)
                 if parser.done:
                     break  # complete; the body just did not end in time: close, don't pool
                 return self._timeout_error(None, connecting=False)
             try:
-                chunk = yield Read(timeout, size)
+                chunk = yield Read(timeout, size, deliver)
             except StreamTimeoutError as exc:
                 if parser.done:
                     break
@@ -315,12 +323,13 @@ class StreamSession:
                 )
                 error.__cause__ = exc
                 return error
+            deliver = None
             now = self._clock()
             if metrics.time_to_first_byte is None:
                 metrics.time_to_first_byte = now - self._start
             try:
                 if chunk:
-                    metrics.bytes += len(chunk)
+                    self._bytes += len(chunk)  # a plain counter: pydantic setattr is slow
                     events = parser.feed(decoder.feed(chunk))
                 else:
                     events = parser.feed(decoder.close())
@@ -332,35 +341,48 @@ class StreamSession:
                     yield Deliver([e for e in exc.events if e.type != "error"])
                 return exc
             if events:
-                error = yield from self._handle(events, held, now)
-                if error is not None:
-                    return error
+                if on_delta is not None:
+                    error = yield from self._on_deltas(events)
+                    if error is not None:
+                        return error
+                handled = self._handle(events, held, now)
+                if type(handled) is not list:
+                    return handled  # type: ignore[return-value]
+                deliver = handled or None
             if not chunk:
                 break
+        if deliver:
+            yield Deliver(deliver)
         if held:
             self._delivered = True
             yield Deliver(held)
         return (yield from self._complete())
 
+    def _on_deltas(self, events: list[StreamEvent]) -> Generator[Command, Any, SteerError | None]:
+        """``on_delta`` for each text delta, in order, before the consumer sees them."""
+        for event in events:
+            if event.type == TEXT_DELTA:
+                error = yield from self._callback("on_delta", event.delta)
+                if error is not None:
+                    return error
+        return None
+
     def _handle(
         self, events: list[StreamEvent], held: list[StreamEvent], now: float
-    ) -> Generator[Command, Any, SteerError | None]:
+    ) -> list[StreamEvent] | SteerError:
+        """The events of one read to hand on (none while only preliminaries arrived)."""
         options = self.options
-        on_delta = options.on_delta
         content = False
         meaningful = False
         json_changed = False
+        json_on = self._json_on
         for event in events:
             kind = event.type
             if kind != PING:
                 meaningful = True
             if kind in _CONTENT:
                 content = True
-                if kind == TEXT_DELTA and on_delta is not None:
-                    error = yield from self._callback("on_delta", event.delta)
-                    if error is not None:
-                        return error
-                if self._json_on:
+                if json_on:
                     error = self._follow_json(event)
                     if error is not None:
                         return error
@@ -370,7 +392,7 @@ class StreamSession:
         if not self._delivered:
             if not content:
                 held.extend(events)
-                return None
+                return []
             self._delivered = True
             self._metrics.time_to_first_token = now - self._start
             if held:
@@ -380,8 +402,7 @@ class StreamSession:
             events = _coalesce(events, options.buffer_size)
         if json_changed and self._json is not None:
             events = [*events, StreamEvent(JSON_PARTIAL, metadata={"value": self._json.partial()})]
-        yield Deliver(events)
-        return None
+        return events
 
     def _follow_json(self, event: StreamEvent) -> SteerError | None:
         """Feed the reply's JSON machine (and each tool call's) with a content event."""
@@ -550,6 +571,7 @@ class StreamSession:
     def _finish_response(self) -> Generator[Command, Any, StreamResponse]:
         response = self._parser.response
         metrics = self._metrics
+        metrics.bytes = self._bytes
         metrics.events = response.metrics.events
         metrics.deltas = response.metrics.deltas
         metrics.duration = self._clock() - self._start

@@ -234,6 +234,8 @@ def _drive(transport: RequestsTransport, session: StreamSession) -> Iterator[Str
                 if kind is Deliver:
                     yield from command.events
                 elif kind is Read:
+                    if command.events:
+                        yield from command.events
                     reply = response.read(command.size, command.timeout)  # type: ignore[union-attr]
                 elif kind is Connect:
                     if response is not None:

@@ -21,7 +21,7 @@ from requests.adapters import HTTPAdapter
 
 from steer_common.http import ResponseHead
 from steer_common.request import HTTPRequest
-from steer_sync._exceptions import map_exceptions
+from steer_sync._exceptions import map_exceptions, mapped
 
 __all__ = ["RequestsTransport", "TransportResponse"]
 
@@ -36,7 +36,7 @@ class _NoCookies(requests.cookies.RequestsCookieJar):
 class TransportResponse:
     """One response being read."""
 
-    __slots__ = ("_raw", "_response", "_sock", "eof", "head")
+    __slots__ = ("_raw", "_response", "_sock", "_timeout", "eof", "head")
 
     def __init__(self, response: requests.Response) -> None:
         self._response = response
@@ -46,6 +46,7 @@ class TransportResponse:
         )
         connection = getattr(self._raw, "connection", None)
         self._sock: socket.socket | None = getattr(connection, "sock", None)
+        self._timeout: float | None = -1.0  # the socket timeout last set (-1: not yet)
         self.eof = False
 
     def read(self, size: int, timeout: float | None) -> bytes:
@@ -53,10 +54,17 @@ class TransportResponse:
         if self.eof:
             return b""
         sock = self._sock
-        if sock is not None:
-            sock.settimeout(timeout)
-        with map_exceptions():
+        if sock is not None and timeout != self._timeout:
+            # Within a burst of events the limit moves by microseconds: a change under
+            # 10 ms keeps the socket's timeout as it is (a syscall per read saved).
+            last = self._timeout
+            if timeout is None or last is None or abs(timeout - last) > 0.01:
+                sock.settimeout(timeout)
+                self._timeout = timeout
+        try:
             data: bytes = self._raw.read1(size, decode_content=False)
+        except Exception as exc:  # mapped at the edge, without a context manager per read
+            raise mapped(exc)  # noqa: B904 - mapped() sets __cause__
         if not data:
             self.eof = True
         return data
