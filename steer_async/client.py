@@ -232,14 +232,14 @@ async def _drive(transport: HttpxTransport, session: StreamSession) -> AsyncIter
             kind = type(command)
             reply: Any = None
             try:
-                if kind is Deliver:
-                    for event in command.events:
-                        yield event
-                elif kind is Read:
+                if kind is Read:  # the common command first
                     if command.events:
                         for event in command.events:
                             yield event
                     reply = await response.read(command.size, command.timeout)  # type: ignore[union-attr]
+                elif kind is Deliver:
+                    for event in command.events:
+                        yield event
                 elif kind is Connect:
                     if response is not None:
                         await response.close()

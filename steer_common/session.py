@@ -299,6 +299,7 @@ class StreamSession:
         metrics = self._metrics
         deliver: list[StreamEvent] | None = None  # handed on with the next Read command
         on_delta = options.on_delta
+        identity = decoder.identity
         while True:
             timeout = self._next_read_timeout(parser.done)
             if timeout is not None and timeout <= 0:
@@ -330,7 +331,7 @@ class StreamSession:
             try:
                 if chunk:
                     self._bytes += len(chunk)  # a plain counter: pydantic setattr is slow
-                    events = parser.feed(decoder.feed(chunk))
+                    events = parser.feed(chunk if identity else decoder.feed(chunk))
                 else:
                     events = parser.feed(decoder.close())
                     events += parser.close()

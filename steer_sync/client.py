@@ -231,12 +231,12 @@ def _drive(transport: RequestsTransport, session: StreamSession) -> Iterator[Str
             kind = type(command)
             reply: Any = None
             try:
-                if kind is Deliver:
-                    yield from command.events
-                elif kind is Read:
+                if kind is Read:  # the common command first
                     if command.events:
                         yield from command.events
                     reply = response.read(command.size, command.timeout)  # type: ignore[union-attr]
+                elif kind is Deliver:
+                    yield from command.events
                 elif kind is Connect:
                     if response is not None:
                         response.close()
