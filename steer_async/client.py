@@ -120,7 +120,7 @@ class SteerLLMClient:
             prompt_or_messages, model, prompt, messages, streaming_options, response_format,
             tools, temperature, max_tokens, openai_api, extras, keep_text=False,
         )  # fmt: skip
-        return _text(_drive(self._transport, session))
+        return _drive(self._transport, session, text_only=True)
 
     async def stream_with_usage(
         self,
@@ -222,8 +222,11 @@ class SteerLLMClient:
         )
 
 
-async def _drive(transport: HttpxTransport, session: StreamSession) -> AsyncIterator[StreamEvent]:
-    """Perform the commands of the session's flow; yield the events it delivers."""
+async def _drive(
+    transport: HttpxTransport, session: StreamSession, *, text_only: bool = False
+) -> AsyncIterator[Any]:
+    """Perform the commands of the session's flow; yield the events it delivers (or, for
+    ``stream()``, only the text of the text deltas: one generator, not two, per event)."""
     flow = session.flow()
     response: TransportResponse | None = None
     try:
@@ -235,11 +238,17 @@ async def _drive(transport: HttpxTransport, session: StreamSession) -> AsyncIter
                 if kind is Read:  # the common command first
                     if command.events:
                         for event in command.events:
-                            yield event
+                            if not text_only:
+                                yield event
+                            elif event.type == TEXT_DELTA:
+                                yield event.delta
                     reply = await response.read(command.size, command.timeout)  # type: ignore[union-attr]
                 elif kind is Deliver:
                     for event in command.events:
-                        yield event
+                        if not text_only:
+                            yield event
+                        elif event.type == TEXT_DELTA:
+                            yield event.delta
                 elif kind is Connect:
                     if response is not None:
                         await response.close()
@@ -277,12 +286,3 @@ async def _drive(transport: HttpxTransport, session: StreamSession) -> AsyncIter
         flow.close()
         if response is not None:
             await response.close()
-
-
-async def _text(events: AsyncIterator[StreamEvent]) -> AsyncIterator[str]:
-    try:
-        async for event in events:
-            if event.type == TEXT_DELTA:
-                yield event.delta  # type: ignore[misc]
-    finally:
-        await events.aclose()  # type: ignore[attr-defined]

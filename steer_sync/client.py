@@ -123,7 +123,7 @@ class SteerLLMClient:
             prompt_or_messages, model, prompt, messages, streaming_options, response_format,
             tools, temperature, max_tokens, openai_api, extras, keep_text=False,
         )  # fmt: skip
-        return _text(_drive(self._transport, session))
+        return _drive(self._transport, session, text_only=True)
 
     def stream_with_usage(
         self,
@@ -221,8 +221,11 @@ class SteerLLMClient:
         )
 
 
-def _drive(transport: RequestsTransport, session: StreamSession) -> Iterator[StreamEvent]:
-    """Perform the commands of the session's flow; yield the events it delivers."""
+def _drive(
+    transport: RequestsTransport, session: StreamSession, *, text_only: bool = False
+) -> Iterator[Any]:
+    """Perform the commands of the session's flow; yield the events it delivers (or, for
+    ``stream()``, only the text of the text deltas: one generator, not two, per event)."""
     flow = session.flow()
     response: TransportResponse | None = None
     try:
@@ -233,10 +236,19 @@ def _drive(transport: RequestsTransport, session: StreamSession) -> Iterator[Str
             try:
                 if kind is Read:  # the common command first
                     if command.events:
-                        yield from command.events
+                        if text_only:
+                            for event in command.events:
+                                if event.type == TEXT_DELTA:
+                                    yield event.delta
+                        else:
+                            yield from command.events
                     reply = response.read(command.size, command.timeout)  # type: ignore[union-attr]
                 elif kind is Deliver:
-                    yield from command.events
+                    for event in command.events:
+                        if not text_only:
+                            yield event
+                        elif event.type == TEXT_DELTA:
+                            yield event.delta
                 elif kind is Connect:
                     if response is not None:
                         response.close()
@@ -269,15 +281,6 @@ def _drive(transport: RequestsTransport, session: StreamSession) -> Iterator[Str
         flow.close()
         if response is not None:
             response.close()
-
-
-def _text(events: Iterator[StreamEvent]) -> Iterator[str]:
-    try:
-        for event in events:
-            if event.type == TEXT_DELTA:
-                yield event.delta  # type: ignore[misc]
-    finally:
-        events.close()  # type: ignore[attr-defined]
 
 
 _loops = threading.local()
