@@ -300,8 +300,18 @@ class StreamSession:
         deliver: list[StreamEvent] | None = None  # handed on with the next Read command
         on_delta = options.on_delta
         identity = decoder.identity
+        clock = self._clock
+        total = self._total_deadline
         while True:
-            timeout = self._next_read_timeout(parser.done)
+            # How long this read may wait (inline: it runs once per read).
+            if parser.done:
+                # Complete: wait a little for the end of the body, to pool the connection.
+                deadline: float | None = clock() + DRAIN_TIMEOUT
+            else:
+                deadline = self._read_deadline
+            if total is not None and (deadline is None or total < deadline):
+                deadline = total
+            timeout = None if deadline is None else deadline - clock()
             if timeout is not None and timeout <= 0:
                 if deliver:
                     yield Deliver(deliver)
@@ -534,16 +544,6 @@ class StreamSession:
             return timeout
         left = self._total_deadline - self._clock()
         return left if timeout is None else min(timeout, left)
-
-    def _next_read_timeout(self, done: bool) -> float | None:
-        deadline = self._read_deadline
-        if done:
-            deadline = self._clock() + DRAIN_TIMEOUT
-        if self._total_deadline is not None and (
-            deadline is None or self._total_deadline < deadline
-        ):
-            deadline = self._total_deadline
-        return None if deadline is None else deadline - self._clock()
 
     def _timeout_error(self, exc: StreamTimeoutError | None, *, connecting: bool) -> SteerError:
         options = self.options
