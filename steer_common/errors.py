@@ -69,6 +69,7 @@ __all__ = [
     "TotalTimeoutError",
     "TransportError",
     "UnknownModelError",
+    "map_transport_error",
     "redact",
     "register_secret",
 ]
@@ -320,3 +321,27 @@ class CallbackError(SteerError):
     ) -> None:
         super().__init__(message, provider=provider, partial_response=partial_response)
         self.callback = callback
+
+
+def map_transport_error(
+    exc: BaseException,
+    timeouts: tuple[type[BaseException], ...],
+    connection: tuple[type[BaseException], ...],
+) -> BaseException:
+    """The steer error for a transport library's exception, most specific first.
+
+    Each front end passes its own library's exception classes; a timeout becomes a
+    :class:`StreamTimeoutError` (the session says which deadline it was), any other
+    connection failure an :class:`APIConnectionError`, with the original as ``__cause__``.
+    Steer errors and unrelated exceptions come back as they are.
+    """
+    if isinstance(exc, SteerError):
+        return exc
+    if isinstance(exc, timeouts):
+        error: SteerError = StreamTimeoutError(f"timed out: {type(exc).__name__}")
+    elif isinstance(exc, connection):
+        error = APIConnectionError(f"connection failed: {type(exc).__name__}: {exc}")
+    else:
+        return exc
+    error.__cause__ = exc
+    return error

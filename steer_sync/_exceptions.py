@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import requests
 import urllib3.exceptions
 
-from steer_common.errors import APIConnectionError, SteerError, StreamTimeoutError
+from steer_common.errors import map_transport_error
 
 __all__ = ["map_exceptions", "mapped"]
 
@@ -32,17 +32,8 @@ _CONNECTION: tuple[type[BaseException], ...] = (
 
 
 def mapped(exc: BaseException) -> BaseException:
-    """The steer error for a transport exception (timeouts first); others as they are."""
-    if isinstance(exc, SteerError):
-        return exc
-    if isinstance(exc, _TIMEOUTS):
-        error: SteerError = StreamTimeoutError(f"timed out: {type(exc).__name__}")
-    elif isinstance(exc, _CONNECTION):
-        error = APIConnectionError(f"connection failed: {type(exc).__name__}: {exc}")
-    else:
-        return exc
-    error.__cause__ = exc
-    return error
+    """The steer error for one of this transport's exceptions (others as they are)."""
+    return map_transport_error(exc, _TIMEOUTS, _CONNECTION)
 
 
 @contextmanager
