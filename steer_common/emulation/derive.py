@@ -23,8 +23,9 @@ The rules, first match wins for the content (the same request always gets the sa
    ``json_object`` (Anthropic: the JSON instruction the client adds to ``system``),
    ``{"answer": "Echo: <prompt>"}``.
 5. **Text.** ``"Echo: <last user text>"``, or, when the prompt asks for ``N words``,
-   ``N`` deterministic filler words; cut to ``max_tokens`` (about four characters a token)
-   with ``finish_reason`` ``length``.
+   ``N`` deterministic filler words, or, when it asks for a story, a short story that
+   streams at a reader's pace (the ``steer`` command's demo); cut to ``max_tokens``
+   (about four characters a token) with ``finish_reason`` ``length``.
 
 Reasoning text ``"Thinking about: <prompt>"`` is added when the request asks for it
 (Anthropic ``thinking`` enabled, Responses ``reasoning.summary``, an xAI ``grok-3-mini`` or
@@ -49,6 +50,13 @@ from steer_common.emulation.script import ScriptedCall, ScriptedReply
 __all__ = ["DIRECTIVE_PREFIX", "fit_to_request", "reply_for_request"]
 
 _WORDS = re.compile(r"\b(\d{1,6})\s+words\b", re.IGNORECASE)
+_STORY = (
+    "Once upon a time, a small program listened to a stream of bytes. Each line it read "
+    "became an event, and each event became a word on the screen. When the stream ended, "
+    "the program counted its tokens, priced them, and went quietly back to the pool. "
+    "(This story came from the steer-llm-sdk loopback emulator: set an API key to hear "
+    "a real model tell yours.)"
+)
 _FILLER = [
     "alpha",
     "bravo",
@@ -164,14 +172,18 @@ def _content(convo: Conversation) -> dict[str, Any]:
     if convo.json_object:
         return {"text": json.dumps({"answer": "Echo: " + prompt})}
     match = _WORDS.search(prompt)
+    extra: dict[str, Any] = {}
     if match:
         count = int(match.group(1))
         text = " ".join(_FILLER[i % len(_FILLER)] for i in range(count))
+    elif "story" in prompt.lower():
+        text = _STORY
+        extra = {"chunk_chars": 6, "event_delay": 0.03}
     else:
         text = "Echo: " + prompt
     if convo.max_tokens is not None and len(text) > convo.max_tokens * 4:
-        return {"text": text[: convo.max_tokens * 4], "finish_reason": "length"}
-    return {"text": text}
+        return {"text": text[: convo.max_tokens * 4], "finish_reason": "length", **extra}
+    return {"text": text, **extra}
 
 
 def _names(tool: str, prompt: str) -> bool:
