@@ -75,7 +75,7 @@ from steer_common.models.streaming import StreamingOptions
 from steer_common.parser import StreamParser
 from steer_common.request import HTTPRequest
 from steer_common.tokens import encoding_file, encoding_for, load_encoding, loaded_encoding
-from steer_common.usage import fill_usage, request_text
+from steer_common.usage import REPORTED, fill_usage, request_text
 
 __all__ = [
     "DRAIN_TIMEOUT",
@@ -578,13 +578,20 @@ class StreamSession:
         metrics.duration = self._clock() - self._start
         response.metrics = metrics.model_copy()
         response._response_format = self.response_format
+        priced = response.usage  # what the accumulator already priced
         if self.options.enable_usage_aggregation:
             response.usage = yield from self._fill_usage(response)
-        if response.usage is not None:
-            # Priced after the estimates, so a stream without reported usage has a cost
-            # too; the model asked for is tried when the reported name has no price.
+        usage = response.usage
+        estimated = (
+            usage is not None
+            and usage is not priced
+            and any(source != REPORTED for source in usage.get("provenance", {}).values())
+        )
+        if usage is not None and (response.cost_usd is None or estimated):
+            # Priced again only when it must be: estimates changed the numbers, or the
+            # reported model name has no price and the one asked for may.
             response.cost_usd, response.cost_breakdown = cost_of(
-                response.usage, response.model, response.provider, fallback_model=self.model
+                usage, response.model, response.provider, fallback_model=self.model
             )
         return response
 
