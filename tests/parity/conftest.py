@@ -7,6 +7,7 @@ its client on one private event loop (an httpx client belongs to one loop).
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ import pytest
 import steer_async
 import steer_sync
 from steer_common import StreamEvent, StreamResponse
+from steer_sync.emulator import Emulator
 
 
 class SyncRunner:
@@ -108,3 +110,24 @@ def make_runner(request: pytest.FixtureRequest) -> Iterator[Any]:
     yield make
     for runner in made:
         runner.close()
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Emulator]:
+    """One loopback emulator per test module (its lifetime bounded)."""
+    with Emulator(lifetime=300) as emu:
+        yield emu
+
+
+def emulator_kwargs(emulator: Emulator, openai_api: str = "chat") -> dict[str, Any]:
+    """Client arguments pointing every provider at the emulator."""
+    return {
+        "api_keys": dict.fromkeys(emulator.base_urls, "test-key"),
+        "base_urls": emulator.base_urls,
+        "openai_api": openai_api,
+    }
+
+
+def emulator_prompt(prefix: str, **script: Any) -> str:
+    """A prompt whose directive asks the emulator for exactly this reply."""
+    return f"{prefix} [[emulator:{json.dumps(script)}]]"

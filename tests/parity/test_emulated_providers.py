@@ -3,14 +3,13 @@ calls, usage arithmetic, the deprecated ``return_usage`` path, ``stream_events``
 
 from __future__ import annotations
 
-import json
 import warnings
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from steer_sync.emulator import Emulator
+from tests.parity.conftest import emulator_kwargs, emulator_prompt
 
 MODELS = {
     "openai": ("gpt-4o-mini", "chat"),
@@ -24,22 +23,8 @@ STREAMS_REASONING = {"openai_responses", "anthropic", "xai", "openai_compatible"
 TOOL = {"name": "lookup", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(lifetime=300) as emu:
-        yield emu
-
-
-def kwargs(emulator: Emulator, openai_api: str) -> dict[str, Any]:
-    return {
-        "api_keys": dict.fromkeys(emulator.base_urls, "test-key"),
-        "base_urls": emulator.base_urls,
-        "openai_api": openai_api,
-    }
-
-
 def ask(**script: Any) -> str:
-    return f"question [[emulator:{json.dumps(script)}]]"
+    return emulator_prompt("question", **script)
 
 
 @pytest.mark.parametrize("wire_format", sorted(MODELS))
@@ -47,7 +32,7 @@ def test_text_reasoning_tools_and_usage(
     make_runner: Any, emulator: Emulator, wire_format: str
 ) -> None:
     model, api = MODELS[wire_format]
-    runner = make_runner(**kwargs(emulator, api))
+    runner = make_runner(**emulator_kwargs(emulator, api))
     prompt = ask(
         reasoning="Think first.",
         text="Two lookups.",
@@ -96,7 +81,7 @@ def test_the_deprecated_return_usage_path(
     make_runner: Any, emulator: Emulator, wire_format: str
 ) -> None:
     model, api = MODELS[wire_format]
-    runner = make_runner(**kwargs(emulator, api))
+    runner = make_runner(**emulator_kwargs(emulator, api))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = runner.client.stream(ask(text="kept"), model=model, return_usage=True)
@@ -111,7 +96,7 @@ def test_a_prompt_given_as_messages_or_keywords(
     make_runner: Any, emulator: Emulator, wire_format: str
 ) -> None:
     model, api = MODELS[wire_format]
-    runner = make_runner(**kwargs(emulator, api))
+    runner = make_runner(**emulator_kwargs(emulator, api))
     messages = [{"role": "system", "content": "terse"}, {"role": "user", "content": "hello"}]
     assert "".join(runner.text(messages=messages, model=model)) == "Echo: hello"
     assert "".join(runner.text(prompt="hello", model=model)) == "Echo: hello"

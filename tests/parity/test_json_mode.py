@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from pydantic import BaseModel
 from steer_common import JSON_MODE_OPTIONS, StreamingOptions
 from steer_common.errors import JSONModeError
 from steer_sync.emulator import Emulator
+from tests.parity.conftest import emulator_kwargs, emulator_prompt
 
 MODELS = [
     ("gpt-4o-mini", "chat"),
@@ -30,22 +30,8 @@ class City(BaseModel):
     districts: list[str]
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(lifetime=300) as emu:
-        yield emu
-
-
-def client_kwargs(emulator: Emulator, api: str) -> dict[str, Any]:
-    return {
-        "api_keys": dict.fromkeys(emulator.base_urls, "k"),
-        "base_urls": emulator.base_urls,
-        "openai_api": api,
-    }
-
-
 def ask(**script: Any) -> str:
-    return f"Answer in JSON. [[emulator:{json.dumps(script)}]]"
+    return emulator_prompt("Answer in JSON.", **script)
 
 
 @pytest.mark.parametrize(("model", "api"), MODELS)
@@ -59,7 +45,7 @@ def test_json_object_with_partial_values(
         "open": True,
         "extra": None,
     }
-    runner = make_runner(**client_kwargs(emulator, api))
+    runner = make_runner(**emulator_kwargs(emulator, api))
     events = runner.events(
         ask(text=json.dumps(document), chunk_chars=4),
         model=model,
@@ -85,7 +71,7 @@ def test_json_object_with_partial_values(
 def test_a_pydantic_model_gives_a_validated_instance(
     make_runner: Any, emulator: Emulator, model: str, api: str
 ) -> None:
-    runner = make_runner(**client_kwargs(emulator, api))
+    runner = make_runner(**emulator_kwargs(emulator, api))
     response = runner.response(
         "Describe a city.", model=model, response_format=City, streaming_options=JSON_MODE_OPTIONS
     )
@@ -106,7 +92,7 @@ def test_a_pydantic_model_gives_a_validated_instance(
 def test_invalid_json_fails_fast_at_the_first_bad_character(
     make_runner: Any, emulator: Emulator, model: str, api: str
 ) -> None:
-    runner = make_runner(**client_kwargs(emulator, api))
+    runner = make_runner(**emulator_kwargs(emulator, api))
     bad = '{"answer": 42, "note": oops, "rest": "' + "x" * 200 + '"}'
     started = time.monotonic()
     with pytest.raises(JSONModeError) as info:
@@ -125,7 +111,7 @@ def test_invalid_json_fails_fast_at_the_first_bad_character(
 
 
 def test_without_validation_invalid_json_streams_on(make_runner: Any, emulator: Emulator) -> None:
-    runner = make_runner(**client_kwargs(emulator, "chat"))
+    runner = make_runner(**emulator_kwargs(emulator, "chat"))
     options = StreamingOptions(enable_json_stream_handler=True)
     response = runner.response(
         ask(text="Sure! {not json}"), model="gpt-4o-mini", streaming_options=options
@@ -136,7 +122,7 @@ def test_without_validation_invalid_json_streams_on(make_runner: Any, emulator: 
 
 
 def test_tool_call_deltas_carry_partial_arguments(make_runner: Any, emulator: Emulator) -> None:
-    runner = make_runner(**client_kwargs(emulator, "chat"))
+    runner = make_runner(**emulator_kwargs(emulator, "chat"))
     script = {
         "tool_calls": [{"name": "lookup", "arguments": {"query": "weather in Paris", "days": 3}}],
         "chunk_chars": 4,

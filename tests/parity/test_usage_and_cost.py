@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,24 +9,15 @@ import pytest
 from steer_common import StreamingOptions
 from steer_common.errors import StreamInterruptedError
 from steer_sync.emulator import Emulator
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Emulator]:
-    with Emulator(lifetime=300) as emu:
-        yield emu
-
-
-def client_kwargs(emulator: Emulator) -> dict[str, Any]:
-    return {"api_keys": dict.fromkeys(emulator.base_urls, "k"), "base_urls": emulator.base_urls}
+from tests.parity.conftest import emulator_kwargs, emulator_prompt
 
 
 def ask(**script: Any) -> str:
-    return f"Please answer. [[emulator:{json.dumps(script)}]]"
+    return emulator_prompt("Please answer.", **script)
 
 
 def test_reported_usage_is_priced_and_marked(make_runner: Any, emulator: Emulator) -> None:
-    runner = make_runner(**client_kwargs(emulator))
+    runner = make_runner(**emulator_kwargs(emulator))
     response = runner.response(
         ask(text="Fine.", prompt_tokens=1000, completion_tokens=200), model="gpt-4o-mini"
     )
@@ -47,7 +36,7 @@ def test_reported_usage_is_priced_and_marked(make_runner: Any, emulator: Emulato
 def test_missing_usage_is_estimated_then_priced(
     make_runner: Any, emulator: Emulator, model: str, method: str
 ) -> None:
-    runner = make_runner(**client_kwargs(emulator))
+    runner = make_runner(**emulator_kwargs(emulator))
     response = runner.response(
         ask(text="An answer with several words in it.", include_usage=False), model=model
     )
@@ -58,7 +47,7 @@ def test_missing_usage_is_estimated_then_priced(
 
 
 def test_the_character_method_when_asked(make_runner: Any, emulator: Emulator) -> None:
-    runner = make_runner(**client_kwargs(emulator))
+    runner = make_runner(**emulator_kwargs(emulator))
     options = StreamingOptions(aggregator_type="character")
     response = runner.response(
         ask(text="abcdefghij" * 10, include_usage=False), model="gpt-4", streaming_options=options
@@ -70,7 +59,7 @@ def test_the_character_method_when_asked(make_runner: Any, emulator: Emulator) -
 def test_without_aggregation_missing_usage_stays_missing(
     make_runner: Any, emulator: Emulator
 ) -> None:
-    runner = make_runner(**client_kwargs(emulator))
+    runner = make_runner(**emulator_kwargs(emulator))
     options = StreamingOptions(enable_usage_aggregation=False)
     response = runner.response(
         ask(text="x", include_usage=False), model="gpt-4", streaming_options=options
@@ -79,7 +68,7 @@ def test_without_aggregation_missing_usage_stays_missing(
 
 
 def test_a_failed_stream_carries_estimated_usage(make_runner: Any, emulator: Emulator) -> None:
-    runner = make_runner(**client_kwargs(emulator))
+    runner = make_runner(**emulator_kwargs(emulator))
     with pytest.raises(StreamInterruptedError) as info:
         runner.text(
             ask(
@@ -96,7 +85,7 @@ def test_a_failed_stream_carries_estimated_usage(make_runner: Any, emulator: Emu
 
 def test_on_usage_fires_once_with_the_final_usage(make_runner: Any, emulator: Emulator) -> None:
     seen: list[dict[str, Any]] = []
-    runner = make_runner(**client_kwargs(emulator))
+    runner = make_runner(**emulator_kwargs(emulator))
     options = StreamingOptions(on_usage=seen.append)
     response = runner.response(
         ask(text="done", prompt_tokens=7, completion_tokens=3),
