@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from steer_common import StreamEvent, StreamParser, StreamResponse
+from steer_common.errors import SteerError
+
 FIXTURES = Path(__file__).parent / "fixtures" / "sse"
 
 
@@ -72,3 +75,25 @@ def split_at(data: bytes, cuts: list[int]) -> list[bytes]:
 
 def byte_at_a_time(data: bytes) -> list[bytes]:
     return [data[i : i + 1] for i in range(len(data))]
+
+
+def by_name(name: str) -> Fixture:
+    """The recording ``<group>/<name>``."""
+    return next(f for f in ALL if f.name == name)
+
+
+def parse(
+    fixture: Fixture, pieces: list[bytes] | None = None
+) -> tuple[list[StreamEvent], StreamResponse, SteerError | None]:
+    """A recording through StreamParser: its events, its (partial) response, its error."""
+    parser = StreamParser(fixture.wire_format)
+    events: list[StreamEvent] = []
+    try:
+        for piece in [fixture.body] if pieces is None else pieces:
+            events += parser.feed(piece)
+        events += parser.close()
+    except SteerError as exc:
+        events += exc.events
+        assert exc.partial_response is not None
+        return events, exc.partial_response, exc
+    return events, parser.response, None

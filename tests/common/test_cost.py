@@ -14,10 +14,8 @@ from typing import Any
 import pytest
 from genai_prices import Usage, calc_price
 
-from steer_common import StreamParser
 from steer_common.cost import Price, cost_of, register_price
-from steer_common.errors import SteerError
-from tests.fixtures import STREAMS, Fixture
+from tests.fixtures import STREAMS, Fixture, parse
 
 PROVIDER_IDS = {
     "openai": "openai",
@@ -28,13 +26,7 @@ PROVIDER_IDS = {
 
 
 def response_of(fx: Fixture) -> Any:
-    parser = StreamParser(fx.wire_format)
-    try:
-        parser.feed(fx.body)
-        parser.close()
-    except SteerError as exc:
-        return exc.partial_response
-    return parser.response
+    return parse(fx)[1]
 
 
 def rates(model: str, provider: str) -> dict[str, float]:

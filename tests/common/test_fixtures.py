@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from steer_common import StreamEvent, StreamParser, StreamResponse
+from steer_common import StreamEvent, StreamResponse
 from steer_common.errors import (
     APIError,
     BadRequestError,
@@ -23,23 +23,13 @@ from steer_common.errors import (
     RateLimitError,
     SteerError,
 )
-from tests.fixtures import STREAMS, Fixture, byte_at_a_time, split_at
+from tests.fixtures import STREAMS, Fixture, byte_at_a_time, parse, split_at
 
 Outcome = tuple[list[StreamEvent], StreamResponse, SteerError | None]
 
 
 def run(fixture: Fixture, pieces: list[bytes]) -> Outcome:
-    parser = StreamParser(fixture.wire_format)
-    events: list[StreamEvent] = []
-    try:
-        for piece in pieces:
-            events += parser.feed(piece)
-        events += parser.close()
-    except SteerError as exc:
-        events += exc.events
-        assert exc.partial_response is not None
-        return events, exc.partial_response, exc
-    return events, parser.response, None
+    return parse(fixture, pieces)
 
 
 def outcome_key(outcome: Outcome) -> tuple[Any, ...]:

@@ -7,15 +7,13 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from steer_common import StreamEvent, StreamParser
+from steer_common import StreamEvent
 from steer_common.streaming.processor import EventProcessor, TypeFilter
-from tests.fixtures import STREAMS
+from tests.fixtures import by_name, parse
 
 
 def recorded_events(name: str) -> list[StreamEvent]:
-    fixture = next(f for f in STREAMS if f.name == name)
-    parser = StreamParser(fixture.wire_format)
-    return parser.feed(fixture.body) + parser.close()
+    return parse(by_name(name))[0]
 
 
 def test_type_filter_keeps_only_those_types() -> None:

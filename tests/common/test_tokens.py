@@ -19,7 +19,7 @@ from steer_common.tokens import (
     load_encoding,
 )
 from steer_common.usage import fill_usage, make_usage, request_text
-from tests.fixtures import STREAMS
+from tests.fixtures import STREAMS, parse
 
 
 def plain_text_replies() -> dict[str, list[tuple[str, int, int]]]:
@@ -34,13 +34,9 @@ def plain_text_replies() -> dict[str, list[tuple[str, int, int]]]:
     for fx in STREAMS:
         if fx.group == "framing":
             continue
-        parser = StreamParser(fx.wire_format)
-        try:
-            parser.feed(fx.body)
-            parser.close()
-        except SteerError:
+        _, response, error = parse(fx)
+        if error is not None:
             continue
-        response = parser.response
         usage = response.usage
         blocks = fx.expected.get("content_blocks")
         if (
