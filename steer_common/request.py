@@ -50,6 +50,12 @@ class HTTPRequest:
         """The body, parsed."""
         return json.loads(self.body)
 
+    @property
+    def origin(self) -> str:
+        """``scheme://host[:port]`` of the URL: where the request goes, without path or query."""
+        scheme, _, rest = self.url.partition("://")
+        return f"{scheme}://{rest.split('/', 1)[0].split('?', 1)[0]}"
+
     def __repr__(self) -> str:
         return f"HTTPRequest({self.method} {self.url}, {len(self.body)} bytes)"
 

@@ -51,12 +51,14 @@ from steer_common.errors import (
     JSONModeError,
     ProtocolError,
     ReadTimeoutError,
+    RunawayOutputError,
     SteerError,
     StreamInterruptedError,
     StreamTimeoutError,
     TotalTimeoutError,
     TransportError,
 )
+from steer_common.guard import RunawayGuard
 from steer_common.http import BodyDecoder, ResponseHead, error_from_response
 from steer_common.json_stream import JSONStream
 from steer_common.models.events import (
@@ -272,6 +274,9 @@ class StreamSession:
             )
         except StreamTimeoutError as exc:
             return self._timeout_error(exc, connecting=True)
+        except APIConnectionError as exc:
+            exc.message = f"{self._parser.provider}: {exc.message} ({self.request.origin})"
+            return exc
         except SteerError as exc:
             return exc
         if not 200 <= head.status < 300 or (
@@ -293,6 +298,9 @@ class StreamSession:
             # may hold short containers back for the C scanner (faster).
             self._json = JSONStream(hold=not options.validate_json_incrementally)
             self._tool_json = {}
+        guard = None
+        if options.max_output_chars is not None or options.max_repetitions is not None:
+            guard = RunawayGuard(options.max_output_chars, options.max_repetitions)
         size = options.chunk_size
         read_timeout = options.read_timeout
         self._read_deadline = None if read_timeout is None else self._clock() + read_timeout
@@ -360,6 +368,13 @@ class StreamSession:
                 if type(handled) is not list:
                     return handled  # type: ignore[return-value]
                 deliver = handled or None
+                runaway = guard.check(events) if guard is not None else None
+                if runaway is not None:
+                    # Hand on what arrived (the consumer and the partial response agree),
+                    # then stop the loop: never retried, the reply would run away again.
+                    if deliver:
+                        yield Deliver(deliver)
+                    return RunawayOutputError(f"{parser.provider}: {runaway}")
             if not chunk:
                 break
         if deliver:

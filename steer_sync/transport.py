@@ -126,5 +126,17 @@ class RequestsTransport:
         return TransportResponse(response)
 
     def close(self) -> None:
-        if self._owned:
-            self._session.close()
+        """Close the pooled connections (the server sees them go) and the session."""
+        if not self._owned:
+            return
+        # urllib3 2's PoolManager.clear() forgets its pools without closing them (their
+        # idle sockets stay open until garbage collection): close each pool first.
+        for adapter in {id(a): a for a in self._session.adapters.values()}.values():
+            pools = getattr(getattr(adapter, "poolmanager", None), "pools", None)
+            if pools is None:
+                continue
+            for key in list(pools.keys()):
+                pool = pools.get(key)
+                if pool is not None:
+                    pool.close()
+        self._session.close()

@@ -105,12 +105,28 @@ class FaultServer:
         self.requests: list[Request] = []
         self.disconnects: list[float] = []
         self.connections = 0
+        self._open = 0
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._deadline = time.monotonic() + lifetime
         self._threads: list[threading.Thread] = []
         thread = threading.Thread(target=self._serve, daemon=True)
         thread.start()
         self._threads.append(thread)
+
+    @property
+    def open_connections(self) -> int:
+        """Connections accepted and not yet closed (by either side)."""
+        return self._open
+
+    def wait_open(self, at_most: int, timeout: float = 3.0) -> bool:
+        """Wait until at most ``at_most`` connections are open; whether that happened."""
+        end = time.monotonic() + timeout
+        while self._open > at_most:
+            if time.monotonic() > end:
+                return False
+            time.sleep(0.01)
+        return True
 
     def queue(self, *plays: Play) -> None:
         for play in plays:
@@ -134,7 +150,9 @@ class FaultServer:
                 conn, _ = self._listener.accept()
             except (TimeoutError, OSError):
                 continue
-            self.connections += 1
+            with self._lock:
+                self.connections += 1
+                self._open += 1
             thread = threading.Thread(target=self._connection, args=(conn,), daemon=True)
             thread.start()
 
@@ -155,6 +173,8 @@ class FaultServer:
         finally:
             reader.close()
             conn.close()
+            with self._lock:
+                self._open -= 1
 
     def _read_request(self, reader: Any) -> Request | None:
         line = reader.readline()

@@ -78,6 +78,15 @@ class StreamingOptions(BaseModel):
     enable_compression: bool = True
     """Accept gzip/deflate bodies (decoded incrementally), or ask for ``identity``."""
 
+    # Runaway output.
+    max_output_chars: int | None = Field(default=None, gt=0)
+    """Cap on the characters of output (text, reasoning, refusal and tool-call arguments
+    together); past it, a RunawayOutputError."""
+    max_repetitions: int | None = Field(default=50, gt=1)
+    """The most times the reply may repeat one unit (up to 1,024 characters) back to back,
+    over at least 4,096 characters, before it is stopped as a loop with a
+    RunawayOutputError (``None``: no check)."""
+
     # Callbacks: plain functions or coroutine functions.
     on_start: Callback | None = None
     on_delta: Callback | None = None

@@ -90,8 +90,9 @@ class AsyncRunner:
         return self.run(main())  # type: ignore[no-any-return]
 
     def close(self) -> None:
-        self.run(self.client.aclose())
-        self.loop.close()
+        if not self.loop.is_closed():
+            self.run(self.client.aclose())
+            self.loop.close()
 
 
 Runner = SyncRunner | AsyncRunner

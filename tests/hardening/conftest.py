@@ -1,0 +1,5 @@
+"""The hardening tests run every behaviour against both clients, like the parity tests."""
+
+from tests.parity.conftest import make_runner
+
+__all__ = ["make_runner"]
