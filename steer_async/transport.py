@@ -20,11 +20,15 @@ from typing import Any
 import httpx
 
 from steer_async._exceptions import map_exceptions, mapped
-from steer_common.errors import StreamTimeoutError
+from steer_common.errors import StreamTimeoutError, redact_logs
 from steer_common.http import ResponseHead
 from steer_common.request import HTTPRequest
 
 __all__ = ["HttpxTransport", "TransportResponse"]
+
+# httpx logs each request and httpcore every header it receives, at INFO and DEBUG: no key
+# may reach a log through them (a server can echo one back in a header).
+redact_logs("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy")
 
 
 class _Deadline:

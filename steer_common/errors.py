@@ -36,6 +36,7 @@ messages never contain an API key: :func:`redact` scrubs every key the library h
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +72,8 @@ __all__ = [
     "UnknownModelError",
     "map_transport_error",
     "redact",
+    "redact_logs",
+    "redact_value",
     "register_secret",
 ]
 
@@ -104,6 +107,40 @@ def redact(text: str) -> str:
     if _SECRET_PATTERN is not None:
         text = _SECRET_PATTERN.sub("[REDACTED]", text)
     return _KEY_SHAPES.sub("[REDACTED]", text)
+
+
+class _RedactingFilter(logging.Filter):
+    """A logging filter that passes every record, with API keys scrubbed from its message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+_FILTER = _RedactingFilter()
+
+
+def redact_logs(*names: str) -> None:
+    """Scrub API keys from what these loggers emit (the HTTP libraries log headers at
+    DEBUG; a server that echoes a key in a header would otherwise put it in a log)."""
+    for name in names:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+
+
+def redact_value(value: Any) -> Any:
+    """``value`` (a parsed JSON body) with :func:`redact` applied to every string in it."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: redact_value(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [redact_value(item) for item in value]
+    return value
 
 
 class SteerError(Exception):
@@ -166,7 +203,7 @@ class APIError(SteerError):
         code: the provider's error code, when it sends one.
         request_id: the provider's request id (``request-id`` / ``x-request-id``), for support.
         retry_after: seconds the provider asked us to wait, when it said.
-        body: the provider's error payload (parsed JSON when it was JSON).
+        body: the provider's error payload (parsed JSON when it was JSON), redacted.
         retryable: whether a retry can help (decided by the provider module).
         in_band: ``True`` when the error arrived inside a 200 stream.
     """
@@ -192,7 +229,7 @@ class APIError(SteerError):
         self.code = code
         self.request_id = request_id
         self.retry_after = retry_after
-        self.body = body
+        self.body = redact_value(body)
         self.retryable = retryable
         self.in_band = in_band
 

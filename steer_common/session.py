@@ -35,6 +35,7 @@ first invalid character ends the stream with a :class:`~steer_common.errors.JSON
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Generator
@@ -108,6 +109,8 @@ ENCODING_LOAD_TIMEOUT = 5.0
 #: After the terminal signal, how long to wait for the end of the body so that the
 #: connection can go back to the pool; past it the connection is closed instead.
 DRAIN_TIMEOUT = 2.0
+
+logger = logging.getLogger("steer_common.session")
 
 _CONTENT = frozenset(
     {TEXT_DELTA, REASONING_DELTA, REFUSAL_DELTA, TOOL_CALL_START, TOOL_CALL_DELTA, TOOL_CALL_END}
@@ -259,8 +262,16 @@ class StreamSession:
                 return
             delay = self._retry_delay(error, attempt)
             if delay is None:
+                logger.debug("%s: failed after %d attempt(s): %r", self.wire_format, attempt, error)
                 yield from self._fail(error)  # raises
                 return
+            logger.debug(
+                "%s: attempt %d failed, retrying in %.2f s: %r",
+                self.wire_format,
+                attempt,
+                delay,
+                error,
+            )
             yield Sleep(delay)
 
     def _attempt(self, attempt: int) -> Generator[Command, Any, SteerError | None]:

@@ -19,11 +19,17 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
+from steer_common.errors import redact_logs
 from steer_common.http import ResponseHead
 from steer_common.request import HTTPRequest
 from steer_sync._exceptions import map_exceptions, mapped
 
 __all__ = ["RequestsTransport", "TransportResponse"]
+
+# urllib3 logs request lines and retries at DEBUG: no key may reach a log through them.
+redact_logs(
+    "urllib3.connectionpool", "urllib3.connection", "urllib3.response", "urllib3.util.retry"
+)
 
 
 class _NoCookies(requests.cookies.RequestsCookieJar):

@@ -38,8 +38,9 @@ class Request:
 @dataclass
 class Play:
     """The steps of one response: ``("send", bytes)``, ``("chunk", bytes)``,
-    ``("end",)`` (the zero-length chunk), ``("sleep", seconds)``, ``("close",)``,
-    ``("reset",)`` (RST instead of FIN)."""
+    ``("end",)`` (the zero-length chunk), ``("sleep", seconds)``, ``("wait", event,
+    timeout)`` (until a ``threading.Event`` is set), ``("close",)``, ``("reset",)`` (RST
+    instead of FIN)."""
 
     steps: list[tuple[Any, ...]] = field(default_factory=list)
 
@@ -205,6 +206,8 @@ class FaultServer:
                     conn.sendall(b"0\r\n\r\n")
                 elif kind == "sleep":
                     self._sleep_watching(conn, step[1])
+                elif kind == "wait":
+                    step[1].wait(step[2])
                 elif kind == "close":
                     conn.shutdown(socket.SHUT_RDWR)
                     return False

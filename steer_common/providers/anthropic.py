@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from steer_common.errors import redact
 from steer_common.models.events import (
     ERROR,
     PING,
@@ -139,7 +140,7 @@ class AnthropicAdapter(ProviderAdapter):
             out.append(
                 StreamEvent(
                     ERROR,
-                    error={"type": error_type, "message": message, "code": None},
+                    error={"type": error_type, "message": redact(message), "code": None},
                     finish_reason=_STOP.get(self._stop or "", self._stop),
                 )
             )

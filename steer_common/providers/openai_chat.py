@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from steer_common.errors import redact
 from steer_common.models.events import (
     ERROR,
     REASONING_DELTA,
@@ -178,7 +179,7 @@ class ChatCompletionsAdapter(ProviderAdapter):
         out.append(
             StreamEvent(
                 ERROR,
-                error={"type": error_type, "message": message, "code": code},
+                error={"type": error_type, "message": redact(message), "code": code},
                 finish_reason=self._finish,
             )
         )

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from steer_common.errors import redact
 from steer_common.models.events import (
     ERROR,
     REASONING_DELTA,
@@ -176,7 +177,9 @@ class OpenAIResponsesAdapter(ProviderAdapter):
         message = str(error.get("message") or "the response failed")
         error_type = string(error.get("type"))
         code = string(error.get("code"))
-        out.append(StreamEvent(ERROR, error={"type": error_type, "message": message, "code": code}))
+        out.append(
+            StreamEvent(ERROR, error={"type": error_type, "message": redact(message), "code": code})
+        )
         raise api_error(
             self.provider,
             message,
