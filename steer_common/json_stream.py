@@ -93,6 +93,7 @@ class JSONStream:
         "_balance",
         "_consumed",
         "_descend_only",
+        "_failed",
         "_hold",
         "_literal",
         "_max_depth",
@@ -130,6 +131,7 @@ class JSONStream:
         self._literal = ""
         self._pending = ""  # text held back for the next piece (see feed)
         self._shadow: tuple[JSONStream, str] | None = None  # partial() of held text
+        self._failed: JSONModeError | None = None  # latched: raised again by feed/close
         self._whole = False
         self._descend_only = False
         self._balance = 0
@@ -152,6 +154,8 @@ class JSONStream:
 
     def feed(self, text: str) -> list[tuple[tuple[Any, ...], Any]]:
         """Add text; return the values it completed (see the class docstring)."""
+        if self._failed is not None:
+            raise self._failed
         if not text:
             return []
         if self._consumed + len(text) > self._max_size:
@@ -237,6 +241,8 @@ class JSONStream:
 
     def close(self) -> list[tuple[tuple[Any, ...], Any]]:
         """End of the text: the document must be complete."""
+        if self._failed is not None:
+            raise self._failed
         out: list[tuple[tuple[Any, ...], Any]] = []
         if self._pending:
             # A held-back value never completed: walk it token by token for the error.
@@ -506,11 +512,12 @@ class JSONStream:
         before = (self._tail + text[:i])[-20:]
         snippet = before + text[i : i + 20]
         shown = repr(text[i]) if i < len(text) and at is None else "here"
-        raise JSONModeError(
+        self._failed = JSONModeError(
             f"invalid JSON at offset {position} ({shown}): {message}; near {snippet!r}",
             position=position,
             snippet=snippet,
         )
+        raise self._failed
 
 
 def _could_be_escape(text: str) -> bool:
