@@ -7,7 +7,9 @@
 - :class:`ReplySource`: the reply for a request (a test's queued script first, else
   :func:`~steer_common.emulation.reply_for_request`), served with its fault (an HTTP
   error status instead, an in-band error, a truncation) ``fail_times`` times per
-  conversation and then clean, so a retry succeeds;
+  conversation and then clean, so a retry succeeds; an Anthropic request that ends with
+  an assistant message (a prefill) is the same conversation continued, and only the rest
+  of the reply streams;
 - :func:`schedule`: the rendered events interleaved with the waits the script asks for
   (``event_delay``, ``pause_after_events``), as :class:`Step` objects.
 """
@@ -154,6 +156,10 @@ class ReplySource:
                     faulty = True
         if not faulty:
             script = script.without_faults()
+            prefill = _prefill(wire_format, body)
+            if prefill and script.text.startswith(prefill):
+                # Anthropic continues a trailing assistant message: only the rest streams.
+                script = script.replace(text=script.text[len(prefill) :], deltas=None)
         elif script.status is not None:
             return script, True
         return self._stamped(script, now), False
@@ -164,7 +170,30 @@ class ReplySource:
         return script.replace(seed=f"reply-{self._served}", created=now)
 
 
+def _prefill(wire_format: str, body: dict[str, Any]) -> str:
+    """The text of an Anthropic request's trailing assistant message (a prefill), or ``""``."""
+    messages = body.get("messages")
+    if wire_format != "anthropic" or not isinstance(messages, list) or not messages:
+        return ""
+    last = messages[-1]
+    if not isinstance(last, dict) or last.get("role") != "assistant":
+        return ""
+    content = last.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            str(block.get("text", ""))
+            for block in content
+            if isinstance(block, dict) and block.get("type") == "text"
+        )
+    return ""
+
+
 def _conversation_key(wire_format: str, body: dict[str, Any]) -> str:
+    if _prefill(wire_format, body):
+        # A continuation (prefill) is the same conversation: its fault was served already.
+        body = {**body, "messages": body["messages"][:-1]}
     conversation = [body.get(k) for k in ("model", "messages", "input", "system", "instructions")]
     encoded = json.dumps([wire_format, conversation], sort_keys=True, default=str)
     return hashlib.sha256(encoded.encode()).hexdigest()

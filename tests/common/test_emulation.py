@@ -680,3 +680,24 @@ def test_script_validation() -> None:
         ScriptedReply.from_dict({"txt": "x"})
     reply = ScriptedReply.from_dict({"tool_calls": [["f", {"a": 1}], {"id": "i", "name": "g"}]})
     assert [tuple(c) for c in reply.tool_calls] == [(None, "f", {"a": 1}), ("i", "g", {})]
+
+
+@pytest.mark.parametrize("queued", [True, False])
+def test_an_anthropic_prefill_continues_the_reply_after_a_fault(queued: bool) -> None:
+    story = "Once upon a time a parser met a socket."
+    source = ReplySource()
+    user = {"role": "user", "content": "Tell me a story."}
+    if queued:
+        source.enqueue(ScriptedReply(text=story, error_after_chars=10))
+    else:
+        directive = {"text": story, "error_after_chars": 10}
+        user = {"role": "user", "content": f"Tell me. [[emulator:{json.dumps(directive)}]]"}
+    body: dict[str, Any] = {"model": "claude-sonnet-4-5", "messages": [user]}
+    first, _ = source.next("anthropic", body, 0)
+    assert first.error_after_chars == 10  # the fault, once
+    prefill = {"role": "assistant", "content": [{"type": "text", "text": story[:10]}]}
+    second, _ = source.next("anthropic", {**body, "messages": [user, prefill]}, 0)
+    assert second.text == story[10:] and not second.has_fault
+    # Other formats do not continue an assistant message.
+    openai, _ = source.next("openai", {**body, "messages": [user, prefill]}, 0)
+    assert openai.text != story[10:]
