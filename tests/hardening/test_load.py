@@ -77,10 +77,13 @@ def test_threads_share_one_sync_client() -> None:
                 replies.append("".join(client.stream(prompt, model="gpt-4o-mini")))
             return replies
 
-        started = time.monotonic()
         with ThreadPoolExecutor(THREADS) as pool:
+            list(pool.map(one, range(THREADS)))  # warm: threads, connections, caches
+            before = rss_kb()
+            started = time.monotonic()
             results = list(pool.map(one, range(THREADS)))
-        took = time.monotonic() - started
+            took = time.monotonic() - started
+            after = rss_kb()
         for n, replies in enumerate(results):
             assert replies == [f"thread {n} stream {i} of {PER_THREAD} " for i in range(PER_THREAD)]
         # Connections were reused from the pool and are all back in it, idle.
@@ -90,8 +93,9 @@ def test_threads_share_one_sync_client() -> None:
         assert server.wait_open(0), "close() left sockets open"
         print(
             f"sync: {THREADS * PER_THREAD} streams on {THREADS} threads in {took:.2f} s, "
-            f"{server.connections} connections"
+            f"{server.connections} connections, RSS {after - before:+d} KiB after them"
         )
+        assert after - before < 32 * 1024  # nothing kept per finished stream
 
 
 def test_concurrent_streams_each_hold_little_memory() -> None:
