@@ -217,7 +217,7 @@ def _then_success(*statuses: int, retry_after: str | None = None):  # type: igno
             pooled=True,
         )
 
-    scenario.__name__ = "_then_".join(map(str, statuses)) + "_then_success"
+    scenario.__name__ = "http_" + "_then_".join(map(str, statuses)) + "_then_success"
     return scenario
 
 
