@@ -11,7 +11,9 @@ the same for all of them:
 - the connection is closed at once after a failure inside a body (pooled after a success
   or a fully read error body), and the server saw the number of requests the retry policy
   implies;
-- no task is left on the async client's loop, no thread behind.
+- no task is left on the async client's loop, no thread behind;
+- with DEBUG logging on for every logger, no API key appears in any log record, error
+  message, repr, traceback or partial response (tests/hardening/secrets.py).
 
 Set ``STEER_MATRIX_REPORT=path.md`` to write the outcome table (scenario x format x client).
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import logging
 import os
 import threading
 import time
@@ -49,6 +52,7 @@ from steer_common.errors import (
 from steer_common.models.events import TEXT_DELTA
 from tests.faultserver import FaultServer, Play, chunked_sse, fixture_events, head
 from tests.fixtures import Fixture, by_name, parse
+from tests.hardening.secrets import everything_said, leaks
 from tests.parity.conftest import AsyncRunner
 from tests.parity.test_clients import KEYS, RECORDED, client_kwargs
 
@@ -436,7 +440,10 @@ def report() -> Iterator[None]:
 @pytest.mark.parametrize(
     ("scenario", "wire"), CASES, ids=[f"{s.__name__}-{w.name}" for s, w in CASES]
 )
-def test_fault(make_runner: Any, scenario: Any, wire: Wire) -> None:
+def test_fault(
+    make_runner: Any, caplog: pytest.LogCaptureFixture, scenario: Any, wire: Wire
+) -> None:
+    caplog.set_level(logging.DEBUG)  # every logger: the key must not reach any of them
     threads_before = _threads()
     with FaultServer(lifetime=60) as server:
         expect: Expect = scenario(wire, server)
@@ -487,6 +494,9 @@ def test_fault(make_runner: Any, scenario: Any, wire: Wire) -> None:
             assert not asyncio.all_tasks(runner.loop), "a task was left on the loop"
         runner.close()
         assert server.wait_open(0), "closing the client left a connection open"
+    # No API key in any log record, message, repr, traceback or partial response.
+    assert caplog.records, "DEBUG logging was not on"
+    assert leaks(everything_said(caplog, response)) == []
     _wait_until(lambda: _threads() <= threads_before, 3.0)
     assert _threads() <= threads_before, threading.enumerate()
 
