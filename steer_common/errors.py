@@ -27,7 +27,12 @@ Catch :class:`SteerError` to catch everything; catch a branch to handle one kind
     │                               an event over the size cap, the wrong content type)
     ├── JSONModeError               JSON mode: the reply is not the JSON asked for (with the offset)
     ├── RunawayOutputError          the reply repeats itself without end or outgrows the configured cap
-    └── CallbackError               a user callback raised; the original is its ``__cause__``
+    ├── CallbackError               a user callback raised; the original is its ``__cause__``
+    └── AgentError                  an agent run could not finish
+        ├── MaxStepsError             the model still called tools after ``max_steps`` model calls
+        └── ToolExecutionError        a tool raised and the agent re-raises (``tool_errors="raise"``)
+
+An error that ends an agent run carries ``agent_steps``: the steps completed before it.
 
 Every error raised once bytes have arrived carries ``partial_response``: the
 :class:`~steer_common.models.response.StreamResponse` of what arrived before it. Error
@@ -47,6 +52,7 @@ if TYPE_CHECKING:
 __all__ = [
     "APIConnectionError",
     "APIError",
+    "AgentError",
     "AuthenticationError",
     "BadRequestError",
     "CallbackError",
@@ -56,6 +62,7 @@ __all__ = [
     "InternalServerError",
     "InvalidStateError",
     "JSONModeError",
+    "MaxStepsError",
     "MissingAPIKeyError",
     "NotFoundError",
     "OverloadedError",
@@ -67,6 +74,7 @@ __all__ = [
     "SteerError",
     "StreamInterruptedError",
     "StreamTimeoutError",
+    "ToolExecutionError",
     "TotalTimeoutError",
     "TransportError",
     "UnknownModelError",
@@ -165,6 +173,7 @@ class SteerError(Exception):
         self.provider = provider
         self.partial_response = partial_response
         self.events: list[StreamEvent] = []
+        self.agent_steps: list[Any] = []
         super().__init__(self.message)
 
     def __str__(self) -> str:
@@ -358,6 +367,25 @@ class CallbackError(SteerError):
     ) -> None:
         super().__init__(message, provider=provider, partial_response=partial_response)
         self.callback = callback
+
+
+class AgentError(SteerError):
+    """An agent run could not finish. ``agent_steps`` holds the steps completed before."""
+
+
+class MaxStepsError(AgentError):
+    """The model still called tools after ``max_steps`` model calls."""
+
+
+class ToolExecutionError(AgentError):
+    """A tool raised and the agent was told to re-raise (``tool_errors="raise"``).
+
+    ``tool`` is the tool's name; the tool's own exception is ``__cause__``.
+    """
+
+    def __init__(self, message: str, *, tool: str = "", provider: str | None = None) -> None:
+        super().__init__(message, provider=provider)
+        self.tool = tool
 
 
 def map_transport_error(

@@ -262,9 +262,11 @@ def build_body(call: CallSpec, route: Route) -> dict[str, Any]:
 
 
 def _message(message: dict[str, Any], keep_cache: bool) -> dict[str, Any]:
+    # ``is_error`` marks a failed tool result for Anthropic; Chat has no such field.
+    drop = ("is_error",) if keep_cache else ("is_error", "cache_control")
+    out = {k: v for k, v in message.items() if k not in drop}
     if keep_cache:
-        return message
-    out = {k: v for k, v in message.items() if k != "cache_control"}
+        return out
     content = out.get("content")
     if isinstance(content, list):
         out["content"] = [

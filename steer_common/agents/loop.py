@@ -1,0 +1,398 @@
+"""The agent loop as a state machine: no I/O, no threads; both runners drive it.
+
+One run is a list of steps. Each step is one model call (streamed by a client) followed,
+when the model asked for tools, by the tool calls::
+
+    loop = AgentLoop(definition, variables)
+    while True:
+        response = <stream loop.call() with a client>
+        calls = loop.step_finished(response)     # [] when this was the final answer
+        if not calls:
+            break
+        results = [<run each prepared call>]      # loop.prepare(call), loop.tool_result(...)
+        loop.add_results(results)
+    result = loop.result()
+
+The conversation is kept as provider-neutral (Chat-style) messages; each provider module
+of the core renders them in its own shape when the request is built: Chat ``tool``
+messages with ``tool_call_id`` after an assistant message with ``tool_calls``; Responses
+``function_call`` and ``function_call_output`` items, with the reasoning items of the step
+before them; Anthropic ``tool_use`` and ``tool_result`` blocks, with the step's thinking
+blocks (and their signatures) first, as the API requires.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from steer_common.agents.definition import (
+    AgentDefinition,
+    Tool,
+    ToolArgumentsError,
+    format_output,
+)
+from steer_common.errors import MaxStepsError, SteerError, ToolExecutionError
+from steer_common.models.events import REASONING_DELTA, TEXT_DELTA, TOOL_CALL_END, StreamEvent
+from steer_common.models.response import StreamResponse, ToolCall
+from steer_common.models.streaming import StreamingOptions
+
+__all__ = [
+    "AgentEvent",
+    "AgentLoop",
+    "AgentResult",
+    "AgentStep",
+    "PreparedCall",
+    "ToolResult",
+    "as_options",
+    "sum_usage",
+]
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What one tool call gave back.
+
+    Attributes:
+        call: the model's call.
+        output: the text the model reads.
+        is_error: the call failed (unknown tool, invalid arguments, the tool raised).
+        value: the tool's return value (``None`` on an error).
+    """
+
+    call: ToolCall
+    output: str
+    is_error: bool = False
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class PreparedCall:
+    """A call ready to run: the tool and its validated keyword arguments."""
+
+    call: ToolCall
+    tool: Tool
+    arguments: dict[str, Any]
+
+
+@dataclass
+class AgentStep:
+    """One model call and the tool calls it asked for.
+
+    Attributes:
+        index: 1 for the first step.
+        response: the step's :class:`StreamResponse` (text, tool calls, usage, cost).
+        tool_results: the results sent back to the model, in the order of the calls.
+    """
+
+    index: int
+    response: StreamResponse
+    tool_results: list[ToolResult] = field(default_factory=list)
+
+
+@dataclass
+class AgentResult:
+    """A finished run.
+
+    Attributes:
+        output: the final answer: the text, or the parsed value (a validated pydantic
+            instance) when the definition has a ``response_format``.
+        text: the final answer's text.
+        steps: every step.
+        usage: the usage of all steps, summed.
+        cost_usd: the cost of all steps, or ``None`` when a step's price is unknown.
+    """
+
+    output: Any
+    text: str
+    steps: list[AgentStep]
+    usage: dict[str, Any] | None
+    cost_usd: float | None
+
+
+@dataclass
+class AgentEvent:
+    """One event of an agent run (docs/agents.md lists them).
+
+    Attributes:
+        type: ``delta`` (text), ``reasoning``, ``tool_call``, ``tool_result``, ``usage``,
+            ``step``, ``complete`` or ``error``.
+        delta: the text of a ``delta`` or ``reasoning`` event.
+        step: the step it belongs to (1 for the first).
+        metadata: ``tool``, ``arguments`` and ``id`` on ``tool_call`` and ``tool_result``
+            (also ``output`` and ``is_error`` there); ``usage`` and ``cost_usd`` on
+            ``usage`` (the step's) and ``complete`` (the run's).
+        tool_call: the model's call (``tool_call``, ``tool_result``).
+        result: the :class:`ToolResult` (``tool_result``) or the :class:`AgentResult`
+            (``complete``).
+        response: the step's :class:`StreamResponse` (``step``).
+        error: the error that ended the run (``error``).
+    """
+
+    type: str
+    delta: str | None = None
+    step: int = 0
+    metadata: dict[str, Any] = field(default_factory=dict)
+    tool_call: ToolCall | None = None
+    result: Any = None
+    response: StreamResponse | None = None
+    error: BaseException | None = None
+
+    @property
+    def content(self) -> str | None:
+        """The text of a ``delta`` event (the same as ``delta``)."""
+        return self.delta
+
+
+class AgentLoop:
+    """The state of one agent run (see the module docstring)."""
+
+    def __init__(
+        self, definition: AgentDefinition, variables: Mapping[str, Any] | None = None
+    ) -> None:
+        self.definition = definition
+        self.messages: list[dict[str, Any]] = definition.messages(variables)
+        self.steps: list[AgentStep] = []
+        self._final: StreamResponse | None = None
+        self._number = 1
+
+    @property
+    def step(self) -> int:
+        """The number of the step under way (1 for the first): its model call, then its
+        tool calls."""
+        return self._number
+
+    def call(self) -> dict[str, Any]:
+        """The keyword arguments of the next model call (a client's ``stream_*`` takes them)."""
+        definition = self.definition
+        tools = [t.spec for t in definition.tools if isinstance(t, Tool)]
+        return {
+            "messages": list(self.messages),
+            "model": definition.model,
+            "tools": tools or None,
+            "response_format": definition.response_format,
+            "temperature": definition.temperature,
+            "max_tokens": definition.max_tokens,
+            **dict(definition.extras),
+        }
+
+    def translate(self, event: StreamEvent) -> AgentEvent | None:
+        """The agent event for a model event of the current step, or ``None``."""
+        kind = event.type
+        if kind == TEXT_DELTA:
+            return AgentEvent("delta", event.delta, self.step)
+        if kind == REASONING_DELTA and event.delta:
+            return AgentEvent("reasoning", event.delta, self.step)
+        if kind == TOOL_CALL_END and event.tool_call is not None:
+            call = event.tool_call
+            return AgentEvent(
+                "tool_call",
+                step=self.step,
+                metadata={"tool": call.name, "arguments": call.arguments, "id": call.id},
+                tool_call=call,
+            )
+        return None
+
+    def usage_event(self, response: StreamResponse) -> AgentEvent:
+        """The ``usage`` event of a finished model call."""
+        return AgentEvent(
+            "usage",
+            step=self.step,
+            metadata={"usage": response.usage, "cost_usd": response.cost_usd},
+            response=response,
+        )
+
+    def result_event(self, result: ToolResult) -> AgentEvent:
+        call = result.call
+        return AgentEvent(
+            "tool_result",
+            step=self.step,
+            metadata={
+                "tool": call.name,
+                "arguments": call.arguments,
+                "id": call.id,
+                "output": result.output,
+                "is_error": result.is_error,
+            },
+            tool_call=call,
+            result=result,
+        )
+
+    def step_event(self) -> AgentEvent:
+        step = self.steps[-1]
+        return AgentEvent(
+            "step",
+            step=step.index,
+            metadata={"tool_results": len(step.tool_results), "final": self._final is not None},
+            response=step.response,
+            result=step,
+        )
+
+    def complete_event(self, result: AgentResult) -> AgentEvent:
+        return AgentEvent(
+            "complete",
+            result.text,
+            len(self.steps),
+            metadata={
+                "usage": result.usage,
+                "cost_usd": result.cost_usd,
+                "steps": len(result.steps),
+            },
+            result=result,
+        )
+
+    def error_event(self, error: BaseException) -> AgentEvent:
+        return AgentEvent("error", step=self.step, metadata={"message": str(error)}, error=error)
+
+    def step_finished(self, response: StreamResponse) -> list[ToolCall]:
+        """Record a step's reply; the tool calls to run, or ``[]`` for the final answer.
+
+        Raises:
+            MaxStepsError: the model asked for tools and no step is left to answer.
+        """
+        self.steps.append(AgentStep(len(self.steps) + 1, response))
+        calls = list(response.tool_calls)
+        if not calls:
+            self._final = response
+            return []
+        if len(self.steps) >= self.definition.max_steps:
+            error = MaxStepsError(
+                f"the model still called tools ({', '.join(c.name or '?' for c in calls)}) "
+                f"after max_steps={self.definition.max_steps} model calls",
+                provider=response.provider,
+            )
+            raise self.failed(error)
+        return calls
+
+    def prepare(self, call: ToolCall) -> PreparedCall | ToolResult:
+        """The call ready to run, or the error result to send back instead (an unknown
+        tool, arguments that are not JSON or do not validate)."""
+        tool = self.definition.tool_named(call.name)
+        if tool is None or tool.function is None:
+            names = ", ".join(t.name for t in self.definition.tools if isinstance(t, Tool))
+            return ToolResult(call, f"unknown tool {call.name!r}; the tools are: {names}", True)
+        if call.arguments is None:
+            why = call.parse_error or "not valid JSON"
+            return ToolResult(call, f"the arguments of {call.name} are not valid JSON: {why}", True)
+        try:
+            arguments = tool.validate(call.arguments)
+        except ToolArgumentsError as exc:
+            return ToolResult(call, str(exc), True)
+        return PreparedCall(call, tool, arguments)
+
+    def tool_result(
+        self, prepared: PreparedCall, value: Any = None, error: BaseException | None = None
+    ) -> ToolResult:
+        """The result of a call that ran: its value, or the exception it raised.
+
+        Raises:
+            ToolExecutionError: the tool raised and the definition says ``"raise"``.
+        """
+        if error is None:
+            return ToolResult(prepared.call, format_output(value), False, value)
+        name = prepared.tool.name
+        if self.definition.tool_errors == "raise":
+            failure = ToolExecutionError(
+                f"tool {name} raised {type(error).__name__}: {error}", tool=name
+            )
+            failure.__cause__ = error
+            raise self.failed(failure)
+        return ToolResult(
+            prepared.call, f"tool {name} raised {type(error).__name__}: {error}", True
+        )
+
+    def add_results(self, results: list[ToolResult]) -> None:
+        """Append the step's assistant turn and its tool results to the conversation."""
+        step = self.steps[-1]
+        step.tool_results = list(results)
+        response = step.response
+        thinking = [b for b in response.reasoning_blocks if b.get("type") != "reasoning"]
+        # Responses: reasoning items go back as items, before the calls they led to.
+        self.messages.extend(b for b in response.reasoning_blocks if b.get("type") == "reasoning")
+        assistant: dict[str, Any] = {
+            "role": "assistant",
+            "tool_calls": [
+                {
+                    "id": r.call.id,
+                    "type": "function",
+                    "function": {"name": r.call.name, "arguments": r.call.arguments_raw or "{}"},
+                }
+                for r in results
+            ],
+        }
+        if thinking:
+            # Anthropic: the thinking blocks (with their signatures) open the turn.
+            text = [{"type": "text", "text": response.text}] if response.text else []
+            assistant["content"] = [*thinking, *text]
+        else:
+            assistant["content"] = response.text or None
+        self.messages.append(assistant)
+        for result in results:
+            message: dict[str, Any] = {
+                "role": "tool",
+                "tool_call_id": result.call.id,
+                "content": result.output,
+            }
+            if result.is_error:
+                message["is_error"] = True
+            self.messages.append(message)
+        self._number += 1
+
+    def failed(self, error: SteerError) -> SteerError:
+        """``error`` with the steps so far attached (``agent_steps``)."""
+        error.agent_steps = list(self.steps)
+        return error
+
+    def result(self) -> AgentResult:
+        """The finished run (after the final answer)."""
+        final = self._final
+        assert final is not None, "the run has not finished"
+        output: Any = final.text
+        if self.definition.response_format is not None:
+            try:
+                output = final.get_json()
+            except SteerError as exc:
+                raise self.failed(exc) from None
+        responses = [s.response for s in self.steps]
+        return AgentResult(
+            output=output,
+            text=final.text,
+            steps=list(self.steps),
+            usage=sum_usage([r.usage for r in responses]),
+            cost_usd=_sum_cost([r.cost_usd for r in responses]),
+        )
+
+
+def sum_usage(usages: list[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """Usage dicts added up, number by number; a number's provenance is ``reported`` only
+    when every step reported it."""
+    present = [u for u in usages if u]
+    if not present:
+        return None
+    total: dict[str, Any] = {}
+    provenance: dict[str, str] = {}
+    for usage in present:
+        for key, value in usage.items():
+            if key == "provenance" and isinstance(value, dict):
+                for name, source in value.items():
+                    if provenance.get(name, "reported") == "reported":
+                        provenance[name] = source
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                total[key] = total.get(key, 0) + value
+    if provenance:
+        total["provenance"] = provenance
+    return total
+
+
+def _sum_cost(costs: list[float | None]) -> float | None:
+    if any(c is None for c in costs):
+        return None
+    return sum(c for c in costs if c is not None)
+
+
+def as_options(options: StreamingOptions | Mapping[str, Any] | None) -> StreamingOptions | None:
+    """A runner's ``options``: StreamingOptions, a mapping of its fields, or ``None``."""
+    if options is None or isinstance(options, StreamingOptions):
+        return options
+    return StreamingOptions(**options)
