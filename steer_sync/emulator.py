@@ -66,6 +66,7 @@ from typing import Any, NamedTuple
 
 from steer_common.emulation import ScriptedReply, error_body, keepalive, render
 from steer_common.emulation.dispatch import ReplySource, authorized, schedule, wire_format_for
+from steer_common.routing import API_KEY_ENV, BASE_URL_ENV
 
 __all__ = ["Emulator", "RecordedRequest", "main"]
 
@@ -158,6 +159,16 @@ class Emulator:
             "xai": f"{self.url}/v1",
             "openai_compatible": f"{self.url}/compat/v1",
         }
+
+    def environ(self, api_key: str = "steer-emulator-key") -> dict[str, str]:
+        """The environment variables that point every provider at this emulator (a base URL
+        and a dummy key each): ``os.environ.update(emulator.environ())`` and a client built
+        with no arguments streams from it."""
+        out: dict[str, str] = {}
+        for provider, url in self.base_urls.items():
+            out[BASE_URL_ENV[provider]] = url
+            out[API_KEY_ENV[provider]] = api_key
+        return out
 
     @property
     def closed(self) -> bool:
