@@ -29,7 +29,7 @@ __all__ = ["steer_emulator"]
 @pytest.fixture
 def steer_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     """A running emulator, with every provider's key and base URL variables set to it."""
-    from steer_sync.emulator import Emulator
+    from steer_sync.emulator import Emulator  # noqa: PLC0415 - only when a test asks
 
     with Emulator() as emulator:
         for name, value in emulator.environ().items():
