@@ -40,19 +40,25 @@ def prepare_session(
     prompt_or_messages: str | Sequence[Mapping[str, Any]],
     *,
     model: str | None,
-    api_keys: Mapping[str, str | None] | None,
-    base_urls: Mapping[str, str | None] | None,
-    environ: Mapping[str, str],
-    openai_api: OpenAIAPI,
-    streaming_options: StreamingOptions | None,
-    response_format: Any,
-    tools: Sequence[Any] | None,
-    temperature: float | None,
-    max_tokens: int | None,
-    extras: Mapping[str, Any],
-    keep_text: bool,
+    api_keys: Mapping[str, str | None] | None = None,
+    base_urls: Mapping[str, str | None] | None = None,
+    environ: Mapping[str, str] | None = None,
+    openai_api: OpenAIAPI = "chat",
+    streaming_options: StreamingOptions | None = None,
+    response_format: Any = None,
+    tools: Sequence[Any] | None = None,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+    extras: Mapping[str, Any] | None = None,
+    keep_text: bool = True,
 ) -> StreamSession:
     """Everything a front end needs to drive one call (see the module docstring).
+
+    The arguments are the clients' (``stream_with_usage``'s); ``environ`` is where keys
+    and base URLs not given are looked up (pass ``os.environ``; the core reads nothing by
+    itself). ``session.request`` is the HTTP request to send, ``session.wire_format`` the
+    :class:`~steer_common.StreamParser` format of the reply, and ``session.flow()`` the
+    generator that decides everything else (docs/bring-your-own-transport.md).
 
     Raises:
         ConfigurationError: an unknown model, a missing key, malformed arguments.
@@ -63,7 +69,7 @@ def prepare_session(
         raise ConfigurationError(f"openai_api must be 'chat' or 'responses', not {openai_api!r}")
     provider, name = route_model(model)
     key, base_url = resolve_credentials(
-        provider, api_keys=api_keys, base_urls=base_urls, environ=environ
+        provider, api_keys=api_keys, base_urls=base_urls, environ=environ or {}
     )
     wire_format: str = provider
     if provider == "openai" and openai_api == "responses":
@@ -76,7 +82,7 @@ def prepare_session(
         max_tokens=max_tokens,
         response_format=response_format,
         tools=tools,
-        extras=extras,
+        extras=extras or {},
     )
     options = streaming_options or DEFAULT_OPTIONS
     request = build_request(route, call, compression=options.enable_compression)
