@@ -34,12 +34,14 @@ redact_logs("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2",
 class _Deadline:
     """Cancels the current task if an awaited read outlives its limit (see the module doc)."""
 
-    __slots__ = ("_handle", "_loop", "_task", "_when", "expired")
+    __slots__ = ("_fires_at", "_handle", "_loop", "_task", "_time", "_when", "expired")
 
     def __init__(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._time = self._loop.time
         self._task: asyncio.Task[Any] | None = None
         self._handle: asyncio.TimerHandle | None = None
+        self._fires_at = 0.0  # when the handle fires
         self._when: float | None = None
         self.expired = False
 
@@ -47,13 +49,16 @@ class _Deadline:
         if timeout is None:
             self._when = None
             return
-        self._task = asyncio.current_task()
-        when = self._when = self._loop.time() + timeout
-        handle = self._handle
-        if handle is None or handle.when() > when:
-            if handle is not None:
-                handle.cancel()
+        if self._task is None:  # the task reading this response (one per response)
+            self._task = asyncio.current_task()
+        when = self._when = self._time() + timeout
+        # The timer is moved only to an earlier time; a later limit is rechecked when the
+        # timer fires (see _fire): no timer churn on the hot path.
+        if self._handle is None or self._fires_at > when:
+            if self._handle is not None:
+                self._handle.cancel()
             self._handle = self._loop.call_at(when, self._fire)
+            self._fires_at = when
 
     def disarm(self) -> None:
         self._when = None
@@ -69,8 +74,9 @@ class _Deadline:
         when = self._when
         if when is None or self._task is None:
             return
-        if self._loop.time() < when:
+        if self._time() < when:
             self._handle = self._loop.call_at(when, self._fire)
+            self._fires_at = when
             return
         self.expired = True
         self._task.cancel()
@@ -120,7 +126,7 @@ class TransportResponse:
         except Exception as exc:  # mapped at the edge, without a context manager per read
             raise mapped(exc)  # noqa: B904 - mapped() sets __cause__
         finally:
-            deadline.disarm()
+            deadline._when = None  # disarmed (inline: once per read)
         if not data:
             self.eof = True
         return data

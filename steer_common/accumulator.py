@@ -63,6 +63,7 @@ class StreamAccumulator:
         "complete",
         "deltas",
         "events",
+        "other_chars",
         "text_chars",
     )
 
@@ -88,6 +89,8 @@ class StreamAccumulator:
         self.events = 0
         self.deltas = 0
         self.text_chars = 0
+        #: Characters of reasoning, tool-call arguments and refusals.
+        self.other_chars = 0
 
     def add(self, event: StreamEvent) -> None:
         """Fold one event in."""
@@ -103,6 +106,7 @@ class StreamAccumulator:
             self.deltas += 1
             index = event.index
             if event.delta:
+                self.other_chars += len(event.delta)
                 parts = self._reasoning.get(index)
                 if parts is None:
                     parts = self._reasoning[index] = []
@@ -111,6 +115,7 @@ class StreamAccumulator:
                 self._reasoning_meta(index, event.metadata)
         elif kind == TOOL_CALL_DELTA:
             self.deltas += 1
+            self.other_chars += len(event.delta or "")
             call = self._calls.get(event.index)
             if call is not None:
                 call[2].append(event.delta or "")
@@ -125,6 +130,7 @@ class StreamAccumulator:
             self._usage = event.usage
         elif kind == REFUSAL_DELTA:
             self.deltas += 1
+            self.other_chars += len(event.delta or "")
             self._refusal.append(event.delta or "")
         elif kind == STREAM_START:
             self._id = event.id

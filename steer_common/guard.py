@@ -11,14 +11,12 @@ content of a stream and says when to stop:
   over at least :data:`MIN_SPAN` characters. Both conditions must hold, so a short list of
   zeros or a ruler of dashes is never taken for a loop.
 
-The check runs once per :data:`CHECK_EVERY` new characters of a channel and costs a few
+The check runs once per :data:`CHECK_EVERY` new characters of output and costs a few
 C-level scans of a bounded window, so it is linear in the reply and its memory is bounded
-whatever the reply's length.
+whatever the reply's length; between checks a read costs one list append.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 from steer_common.models.events import (
     REASONING_DELTA,
@@ -40,8 +38,8 @@ CHECK_EVERY = 1024
 _PROBE = 32
 # How many proposed periods are verified per check.
 _CANDIDATES = 4
-# Content counted against the size cap but not checked for repetition.
-_SIZED = frozenset({TOOL_CALL_DELTA, REFUSAL_DELTA})
+# Content counted against the size cap.
+_OUTPUT = frozenset({TEXT_DELTA, REASONING_DELTA, TOOL_CALL_DELTA, REFUSAL_DELTA})
 
 
 def repeated_unit(tail: str, repetitions: int) -> tuple[str, int] | None:
@@ -70,19 +68,13 @@ def repeated_unit(tail: str, repetitions: int) -> tuple[str, int] | None:
     return None
 
 
-class _Channel:
-    """The recent tail of one channel (text or reasoning) and what is new since a check."""
-
-    __slots__ = ("parts", "pending", "tail")
-
-    def __init__(self) -> None:
-        self.tail = ""
-        self.parts: list[str] = []
-        self.pending = 0
-
-
 class RunawayGuard:
-    """Watches a stream's content; :meth:`check` names the runaway, once there is one.
+    """Watches a stream's content and says when it ran away.
+
+    The session drives it at the cost of one list append per read: :meth:`add` keeps the
+    read's events, and :meth:`check` runs only once the output has grown to :attr:`due`
+    characters (counted by the parser's accumulator); :meth:`feed` does both for code that
+    has no such counter.
 
     Args:
         max_chars: the most characters of output allowed (``None``: no cap).
@@ -90,49 +82,71 @@ class RunawayGuard:
             (``None``: no check).
     """
 
-    __slots__ = ("_channels", "_window", "chars", "max_chars", "max_repetitions")
+    __slots__ = (
+        "_chars",
+        "_pending",
+        "_tails",
+        "_window",
+        "due",
+        "max_chars",
+        "max_repetitions",
+        "watching",
+    )
 
     def __init__(self, max_chars: int | None, max_repetitions: int | None) -> None:
         self.max_chars = max_chars
         self.max_repetitions = max_repetitions
-        self.chars = 0
         self._window = 0 if max_repetitions is None else max(MIN_SPAN, MAX_UNIT * max_repetitions)
-        self._channels = {TEXT_DELTA: _Channel(), REASONING_DELTA: _Channel()}
+        self._pending: list[list[StreamEvent]] = []
+        self._tails = {TEXT_DELTA: "", REASONING_DELTA: ""}
+        self._chars = 0  # feed()'s own count
+        #: Whether :meth:`add` must be given the events (the repetition check is on).
+        self.watching = self._window > 0
+        #: the output size (characters) at which :meth:`check` is next due.
+        self.due = 0
+        self._schedule(0)
 
-    def check(self, events: Iterable[StreamEvent]) -> str | None:
-        """Take in a read's events; a message saying what ran away, or ``None``."""
-        channels = self._channels
-        for event in events:
-            kind = event.type
-            if kind in channels:
-                delta = event.delta or ""
-                self.chars += len(delta)
-                if self._window:
-                    channel = channels[kind]
-                    channel.parts.append(delta)
-                    channel.pending += len(delta)
-                    if channel.pending >= CHECK_EVERY:
-                        message = self._check_repetition(channel, kind)
-                        if message is not None:
-                            return message
-            elif kind in _SIZED:
-                self.chars += len(event.delta or "")
-        if self.max_chars is not None and self.chars > self.max_chars:
-            return f"the reply outgrew max_output_chars={self.max_chars} ({self.chars} characters)"
-        return None
+    def add(self, events: list[StreamEvent]) -> None:
+        """Keep a read's events for the next check (only when :attr:`watching`)."""
+        self._pending.append(events)
 
-    def _check_repetition(self, channel: _Channel, kind: str) -> str | None:
-        tail = channel.tail + "".join(channel.parts)
-        channel.tail = tail = tail[-self._window :]
-        channel.parts = []
-        channel.pending = 0
-        found = repeated_unit(tail, self.max_repetitions or 0)
-        if found is None:
-            return None
-        unit, count = found
+    def check(self, chars: int) -> str | None:
+        """``chars`` characters of output so far: a message saying what ran away, or
+        ``None``. Call it once ``chars`` reaches :attr:`due`."""
+        if self.max_chars is not None and chars > self.max_chars:
+            return f"the reply outgrew max_output_chars={self.max_chars} ({chars} characters)"
+        message = None
+        if self._window:
+            pending, self._pending = self._pending, []
+            for kind in (TEXT_DELTA, REASONING_DELTA):
+                new = "".join(
+                    [e.delta for events in pending for e in events if e.type == kind and e.delta]
+                )
+                if new:
+                    tail = self._tails[kind] = (self._tails[kind] + new)[-self._window :]
+                    found = repeated_unit(tail, self.max_repetitions or 0)
+                    if found is not None and message is None:
+                        message = self._message(kind, *found)
+        self._schedule(chars)
+        return message
+
+    def feed(self, events: list[StreamEvent]) -> str | None:
+        """:meth:`add` and :meth:`check`, counting the output itself."""
+        self._chars += sum(len(e.delta or "") for e in events if e.type in _OUTPUT)
+        if self.watching:
+            self.add(events)
+        return self.check(self._chars) if self._chars >= self.due else None
+
+    def _schedule(self, chars: int) -> None:
+        due = chars + CHECK_EVERY if self._window else float("inf")
+        if self.max_chars is not None:
+            due = min(due, self.max_chars + 1)
+        self.due = due  # type: ignore[assignment]
+
+    def _message(self, kind: str, unit: str, count: int) -> str:
         what = "text" if kind == TEXT_DELTA else "reasoning"
         shown = unit if len(unit) <= 60 else unit[:57] + "..."
         return (
-            f"the reply's {what} repeats {shown!r} ({len(unit)} characters) at least {count} times "
-            f"in a row (max_repetitions={self.max_repetitions}): the model is looping"
+            f"the reply's {what} repeats {shown!r} ({len(unit)} characters) at least {count} "
+            f"times in a row (max_repetitions={self.max_repetitions}): the model is looping"
         )

@@ -136,7 +136,10 @@ class Connect:
 @dataclass(slots=True)
 class Read:
     """Hand ``events`` (if any) to the consumer, then read once: at most ``size`` bytes,
-    returning as soon as any arrive (``b""`` at the end of the body)."""
+    returning as soon as any arrive (``b""`` at the end of the body).
+
+    The flow reuses one ``Read`` for the reads of an attempt (a command per event would
+    be an allocation per event): act on it when it is yielded, do not keep it."""
 
     timeout: float | None
     size: int
@@ -312,7 +315,9 @@ class StreamSession:
         guard = None
         if options.max_output_chars is not None or options.max_repetitions is not None:
             guard = RunawayGuard(options.max_output_chars, options.max_repetitions)
-        size = options.chunk_size
+        watching = guard is not None and guard.watching
+        accumulator = parser.accumulator
+        read = Read(None, options.chunk_size)  # one command, updated for every read
         read_timeout = options.read_timeout
         self._read_deadline = None if read_timeout is None else self._clock() + read_timeout
         metrics = self._metrics
@@ -338,7 +343,9 @@ class StreamSession:
                     break  # complete; the body just did not end in time: close, don't pool
                 return self._timeout_error(None, connecting=False)
             try:
-                chunk = yield Read(timeout, size, deliver)
+                read.timeout = timeout
+                read.events = deliver
+                chunk = yield read
             except StreamTimeoutError as exc:
                 if parser.done:
                     break
@@ -354,7 +361,7 @@ class StreamSession:
                 error.__cause__ = exc
                 return error
             deliver = None
-            now = self._clock()
+            now = clock()
             if metrics.time_to_first_byte is None:
                 metrics.time_to_first_byte = now - self._start
             try:
@@ -379,7 +386,13 @@ class StreamSession:
                 if type(handled) is not list:
                     return handled  # type: ignore[return-value]
                 deliver = handled or None
-                runaway = guard.check(events) if guard is not None else None
+                runaway = None
+                if guard is not None:
+                    if watching:
+                        guard.add(events)
+                    chars = accumulator.text_chars + accumulator.other_chars
+                    if chars >= guard.due:
+                        runaway = guard.check(chars)
                 if runaway is not None:
                     # Hand on what arrived (the consumer and the partial response agree),
                     # then stop the loop: never retried, the reply would run away again.

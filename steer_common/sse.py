@@ -199,7 +199,7 @@ class SSEDecoder:
                     payload = (pending[0] if len(pending) == 1 else b"\n".join(pending)).decode(
                         "utf-8", "replace"
                     )
-                    name = _event_name(event) if event else "message"
+                    name = (_NAMES.get(event) or _event_name(event)) if event else "message"
                     out.append(_new(ServerSentEvent, (name, payload, self._last_id, self.retry)))
                     pending.clear()
                 event = b""

@@ -18,7 +18,7 @@ def deltas(kind: str, text: str, size: int = 7) -> list[StreamEvent]:
 
 def first_trip(guard: RunawayGuard, events: list[StreamEvent]) -> tuple[int, str] | None:
     for i, event in enumerate(events):
-        message = guard.check([event])
+        message = guard.feed([event])
         if message is not None:
             return i, message
     return None
@@ -65,10 +65,10 @@ def test_the_recorded_replies_are_not_loops() -> None:
 
 def test_the_size_cap_counts_every_kind_of_output() -> None:
     guard = RunawayGuard(100, None)
-    assert guard.check(deltas("text_delta", "a" * 40)) is None
-    assert guard.check(deltas("reasoning_delta", "b" * 40)) is None
-    assert guard.check([StreamEvent("tool_call_delta", '{"x": 1234567890123456789}', index=0)])
-    assert guard.chars == 106
+    assert guard.feed(deltas("text_delta", "a" * 40)) is None
+    assert guard.feed(deltas("reasoning_delta", "b" * 40)) is None
+    message = guard.feed([StreamEvent("tool_call_delta", '{"x": 1234567890123456789}', index=0)])
+    assert message == "the reply outgrew max_output_chars=100 (106 characters)"
 
 
 @settings(max_examples=200, deadline=None)
