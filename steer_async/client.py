@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import warnings
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from steer_async.transport import HttpxTransport, TransportResponse
@@ -224,7 +224,7 @@ class SteerLLMClient:
 
 async def _drive(
     transport: HttpxTransport, session: StreamSession, *, text_only: bool = False
-) -> AsyncIterator[Any]:
+) -> AsyncGenerator[Any, None]:
     """Perform the commands of the session's flow; yield the events it delivers (or, for
     ``stream()``, only the text of the text deltas: one generator, not two, per event)."""
     flow = session.flow()

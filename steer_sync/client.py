@@ -12,7 +12,7 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -223,7 +223,7 @@ class SteerLLMClient:
 
 def _drive(
     transport: RequestsTransport, session: StreamSession, *, text_only: bool = False
-) -> Iterator[Any]:
+) -> Generator[Any, None, None]:
     """Perform the commands of the session's flow; yield the events it delivers (or, for
     ``stream()``, only the text of the text deltas: one generator, not two, per event)."""
     flow = session.flow()

@@ -93,10 +93,14 @@ class AgentRunner:
                     call.pop("response_format"), call.pop("tools"), call.pop("temperature"),
                     call.pop("max_tokens"), None, call, keep_text=True,
                 )  # fmt: skip
-                async for event in _drive(client._transport, session):
-                    agent_event = loop.translate(event)
-                    if agent_event is not None:
-                        yield agent_event
+                events = _drive(client._transport, session)
+                try:
+                    async for event in events:
+                        agent_event = loop.translate(event)
+                        if agent_event is not None:
+                            yield agent_event
+                finally:
+                    await events.aclose()  # a consumer that stops closes the response at once
                 response = session.response
                 assert response is not None
                 yield loop.usage_event(response)

@@ -484,3 +484,28 @@ def test_templates_fill_variables_and_leave_other_braces() -> None:
         {"role": "system", "content": "Answer as a pirate."},
         {"role": "user", "content": 'Reply like {"n": 3} and write {n} literally.'},
     ]
+
+
+def test_leaving_a_run_mid_reply_closes_the_connection_at_once(
+    make_runner: Any, emulator: Emulator
+) -> None:
+    runner = make_runner(**emulator_kwargs(emulator))
+    slow = ask(text="word " * 400, chunk_chars=5, event_delay=0.02)
+    agent = AgentDefinition(model="gpt-4o-mini", user_prompt=slow)
+    disconnects = emulator.disconnects
+    if isinstance(runner, AsyncRunner):
+        agents = steer_async.agents.runner.AgentRunner(runner.client)
+
+        async def main() -> None:
+            stream = agents.stream(definition=agent)
+            async for event in stream:
+                if event.type == "delta":
+                    break
+            await stream.aclose()  # what leaving an `async for` early should be followed by
+
+        runner.run(main())
+    else:
+        for event in steer_sync.agents.runner.AgentRunner(runner.client).stream(definition=agent):
+            if event.type == "delta":
+                break
+    assert emulator.wait_for_disconnect(disconnects + 1, timeout=3)
