@@ -9,7 +9,7 @@
   error status instead, an in-band error, a truncation) ``fail_times`` times per
   conversation and then clean, so a retry succeeds; an Anthropic request that ends with
   an assistant message (a prefill) is the same conversation continued, and only the rest
-  of the reply streams;
+  of the reply streams (a prefill that ends with whitespace gets the API's 400);
 - :func:`schedule`: the rendered events interleaved with the waits the script asks for
   (``event_delay``, ``pause_after_events``), as :class:`Step` objects.
 """
@@ -137,6 +137,10 @@ class ReplySource:
             ValueError: a malformed directive in the request.
         """
         self._served += 1
+        if _prefill(wire_format, body).rstrip() != _prefill(wire_format, body):
+            # As the Messages API does: a prefill may not end with whitespace.
+            message = "messages: final assistant content cannot end with trailing whitespace"
+            return ScriptedReply(status=400, error_message=message), True
         faulty = False
         if self._queue:
             entry = self._queue[0]

@@ -688,16 +688,27 @@ def test_an_anthropic_prefill_continues_the_reply_after_a_fault(queued: bool) ->
     source = ReplySource()
     user = {"role": "user", "content": "Tell me a story."}
     if queued:
-        source.enqueue(ScriptedReply(text=story, error_after_chars=10))
+        source.enqueue(ScriptedReply(text=story, error_after_chars=9))
     else:
-        directive = {"text": story, "error_after_chars": 10}
+        directive = {"text": story, "error_after_chars": 9}
         user = {"role": "user", "content": f"Tell me. [[emulator:{json.dumps(directive)}]]"}
     body: dict[str, Any] = {"model": "claude-sonnet-4-5", "messages": [user]}
     first, _ = source.next("anthropic", body, 0)
-    assert first.error_after_chars == 10  # the fault, once
-    prefill = {"role": "assistant", "content": [{"type": "text", "text": story[:10]}]}
+    assert first.error_after_chars == 9  # the fault, once
+    prefill = {"role": "assistant", "content": [{"type": "text", "text": story[:9]}]}
     second, _ = source.next("anthropic", {**body, "messages": [user, prefill]}, 0)
-    assert second.text == story[10:] and not second.has_fault
+    assert second.text == story[9:] and not second.has_fault
     # Other formats do not continue an assistant message.
     openai, _ = source.next("openai", {**body, "messages": [user, prefill]}, 0)
-    assert openai.text != story[10:]
+    assert openai.text != story[9:]
+
+
+def test_an_anthropic_prefill_ending_in_whitespace_is_rejected_as_the_api_does() -> None:
+    user = {"role": "user", "content": "Tell me a story."}
+    prefill = {"role": "assistant", "content": "Once upon a time "}
+    body: dict[str, Any] = {"model": "claude-sonnet-4-5", "messages": [user, prefill]}
+    script, is_status = ReplySource().next("anthropic", body, 0)
+    assert is_status and script.status == 400
+    assert "trailing whitespace" in (script.error_message or "")
+    stripped = {**body, "messages": [user, {"role": "assistant", "content": "Once upon a time"}]}
+    assert not ReplySource().next("anthropic", stripped, 0)[1]
