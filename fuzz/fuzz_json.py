@@ -30,9 +30,10 @@ def same(a: Any, b: Any) -> bool:
 def one_input(data: bytes) -> None:
     fdp = atheris.FuzzedDataProvider(data)
     hold = fdp.ConsumeBool()
+    hold_chars = fdp.ConsumeIntInRange(1, 64)  # small batches end everywhere
     cuts = sorted(fdp.ConsumeIntInRange(0, 512) for _ in range(fdp.ConsumeIntInRange(0, 8)))
     text = fdp.ConsumeUnicodeNoSurrogates(fdp.remaining_bytes())
-    stream = JSONStream(hold=hold, max_depth=64, max_size=64 * 1024)
+    stream = JSONStream(hold=hold, hold_chars=hold_chars, max_depth=64, max_size=64 * 1024)
     start = 0
     try:
         for cut in [*cuts, len(text)]:

@@ -14,18 +14,26 @@ the start of every value the machine first asks it for the whole value; a value 
 ends inside the text received so far (most of them) costs one C call, and only a value
 that runs past the end of the text is descended into, token by token, by the state
 machine below. Long strings are consumed with one compiled regular expression per run.
+
+Python's cost is per step, not per character, and a piece of a streamed reply is short:
+checking every piece as it arrives (the default) means walking most containers token by
+token. With ``hold=True`` pieces are queued (one list append each) and parsed together
+once ``hold_chars`` have arrived, so most values are complete when the scanner sees them,
+and a short container that is not is held back for the next batch instead of walked:
+several times faster (``benchmarks/json_stream.py``), for errors found up to
+``hold_chars`` later. ``partial()`` parses what is held back first, so it always shows
+everything fed.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from typing import Any
 
 from steer_common.errors import JSONModeError
 
-__all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_MAX_SIZE", "JSONStream"]
+__all__ = ["DEFAULT_HOLD_CHARS", "DEFAULT_MAX_DEPTH", "DEFAULT_MAX_SIZE", "JSONStream"]
 
 #: Deepest nesting accepted (the C parser's own recursion limit is far above this).
 DEFAULT_MAX_DEPTH = 256
@@ -47,9 +55,8 @@ _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _NUMBER_CHARS = re.compile(r"[-+0-9.eE]*")
 _LITERALS = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
 _NUMBER_CONTINUE = frozenset("-+.eE0123456789")
-_BRACKETS = re.compile(r"[\[\]{}]")
-#: The longest open container held back to be parsed whole by the C scanner.
-_HOLD_LIMIT = 2048
+#: With ``hold``: characters held back before they are parsed together.
+DEFAULT_HOLD_CHARS = 1024
 
 # What the machine expects next.
 _VALUE = 0  # a value (at the root, after ":" or ",")
@@ -79,10 +86,11 @@ class JSONStream:
         max_size: the most characters accepted.
         hold: trade promptness for speed. ``False`` (the default) checks every character
             as it arrives, so an invalid one raises in the ``feed`` that brings it.
-            ``True`` holds a short open container (under 2 KB) back until its closing
-            bracket can have arrived and hands it to the C scanner whole: faster, but an
-            invalid character inside such a container is reported (at its exact offset)
-            only when the container closes, outgrows the limit, or the text ends.
+            ``True`` queues pieces and parses them together once ``hold_chars`` have
+            arrived (and at ``partial()`` and ``close()``): several times faster, but an
+            invalid character is reported (at its exact offset) up to ``hold_chars``
+            characters later, and members are reported by the ``feed`` that parses them.
+        hold_chars: with ``hold``, the most characters held back unparsed.
 
     Raises:
         JSONModeError: from ``feed`` at the first invalid character (``position`` is its
@@ -90,24 +98,26 @@ class JSONStream:
     """
 
     __slots__ = (
-        "_balance",
         "_consumed",
         "_descend_only",
         "_failed",
         "_hold",
+        "_hold_chars",
         "_literal",
         "_max_depth",
         "_max_size",
         "_number",
         "_number_start",
         "_pending",
-        "_shadow",
+        "_queue",
+        "_queued",
+        "_room",
         "_stack",
         "_state",
         "_string",
         "_string_is_key",
         "_tail",
-        "_whole",
+        "_unreported",
         "value",
     )
 
@@ -117,10 +127,12 @@ class JSONStream:
         max_depth: int = DEFAULT_MAX_DEPTH,
         max_size: int = DEFAULT_MAX_SIZE,
         hold: bool = False,
+        hold_chars: int = DEFAULT_HOLD_CHARS,
     ):
         self._max_depth = max_depth
-        self._hold = hold
         self._max_size = max_size
+        self._hold = hold
+        self._hold_chars = hold_chars
         self._state = _VALUE
         # Open containers, innermost last: [container, key waiting for its value].
         self._stack: list[list[Any]] = []
@@ -129,14 +141,15 @@ class JSONStream:
         self._number: list[str] = []
         self._number_start = 0
         self._literal = ""
-        self._pending = ""  # text held back for the next piece (see feed)
-        self._shadow: tuple[JSONStream, str] | None = None  # partial() of held text
+        self._pending = ""  # text carried to the next parse (see _parse)
+        self._queue: list[str] = []  # pieces held back, not parsed yet (hold)
+        self._unreported: list[tuple[tuple[Any, ...], Any]] = []  # parsed by partial()
+        self._queued = 0  # characters in _pending and _queue
         self._failed: JSONModeError | None = None  # latched: raised again by feed/close
-        self._whole = False
         self._descend_only = False
-        self._balance = 0
-        self._consumed = 0  # characters fed before the current piece
-        self._tail = ""  # the last characters fed, for error snippets
+        self._consumed = 0  # characters parsed before the current text
+        self._tail = ""  # the last characters parsed, for error snippets
+        self._room = self._queue_room()  # feed queues while _queued stays below this
         #: The root value once it is complete (``_MISSING`` before).
         self.value: Any = _MISSING
 
@@ -154,39 +167,33 @@ class JSONStream:
 
     def feed(self, text: str) -> list[tuple[tuple[Any, ...], Any]]:
         """Add text; return the values it completed (see the class docstring)."""
+        queued = self._queued + len(text)
+        if queued < self._room:  # hold: keep the piece for the next parse
+            self._queue.append(text)
+            self._queued = queued
+            return []
         if self._failed is not None:
             raise self._failed
-        if not text:
+        if not text and not self._queue and not self._unreported:
             return []
+        return self._parse(text)
+
+    def _parse(self, text: str) -> list[tuple[tuple[Any, ...], Any]]:
+        """Parse what was held back, then ``text``."""
+        # Text carried from the last parse (an escape cut in two, or a short container
+        # held back in hold mode) is parsed again, from its start, with what follows.
+        if self._queue:
+            self._queue.append(text)
+            text = self._pending + "".join(self._queue)
+            self._queue = []
+        elif self._pending:
+            text = self._pending + text
+        self._pending = ""
         if self._consumed + len(text) > self._max_size:
-            self._error(f"the JSON exceeds {self._max_size} characters", text, 0)
-        carried = self._pending
-        self._whole = bool(carried) and self._state in (_VALUE, _VALUE_OR_CLOSE)
-        if carried:
-            # Text held back from the last piece (a short container still open, or an
-            # escape cut in two) is processed again, from its start, with this piece.
-            if self._whole and len(carried) + len(text) <= _HOLD_LIMIT:
-                # The held container is still open for sure while its brackets do not
-                # balance: skip the scanner until this piece may close it. (Brackets
-                # inside strings can fool the count: then the scanner fails and the
-                # container is held again or, past the limit, walked.)
-                balance = self._balance
-                closers = text.count("}") + text.count("]")
-                if balance > closers:
-                    self._balance = balance - closers + text.count("{") + text.count("[")
-                    self._pending = carried + text
-                    return []
-                for match in _BRACKETS.finditer(text):
-                    balance += 1 if match.group() in "{[" else -1
-                    if balance <= 0:
-                        break
-                else:
-                    self._balance = balance
-                    self._pending = carried + text
-                    return []
-            text = carried + text
-            self._pending = ""
-        out: list[tuple[tuple[Any, ...], Any]] = []
+            # At the first character past the limit.
+            limit = self._max_size - self._consumed
+            self._error(f"the JSON exceeds {self._max_size} characters", text, limit)
+        out, self._unreported = self._unreported, []
         i = 0
         end = len(text)
         ws = _WS.match
@@ -236,20 +243,27 @@ class JSONStream:
                 self._error("extra data after the JSON value", text, i)
         used = len(text) - len(self._pending)
         self._consumed += used
+        self._queued = len(self._pending)
+        self._room = self._queue_room()
         self._tail = (self._tail + text[:used])[-40:]
         return out
+
+    def _queue_room(self) -> int:
+        if not self._hold:
+            return 0
+        # Up to hold_chars, and never past max_size unparsed (the parse reports it).
+        return min(self._hold_chars, self._max_size - self._consumed + 1)
 
     def close(self) -> list[tuple[tuple[Any, ...], Any]]:
         """End of the text: the document must be complete."""
         if self._failed is not None:
             raise self._failed
-        out: list[tuple[tuple[Any, ...], Any]] = []
-        if self._pending:
-            # A held-back value never completed: walk it token by token for the error.
-            text, self._pending = self._pending, ""
-            self._whole = False
+        out, self._unreported = self._unreported, []
+        if self._pending or self._queue:
+            # Parse what was held back, holding nothing again: a container that never
+            # completed is walked token by token, for the error.
             self._descend_only = True
-            out += self.feed(text)
+            out += self._parse("")
         if self._state == _NUMBER_STATE:
             self._finish_number("", 0, out)
         if self._state != _DONE:
@@ -278,7 +292,11 @@ class JSONStream:
             if self._can_hold(text, i, exc.value):
                 return len(text)
         except json.JSONDecodeError as exc:
-            incomplete = exc.msg.startswith(("Unterminated string", "Invalid \\uXXXX"))
+            # A string the text ends in (its content so far was checked), or a \u escape
+            # cut by the end of the text (pos is at its "u"), only ran out of text.
+            incomplete = exc.msg.startswith("Unterminated string") or (
+                exc.msg.startswith("Invalid \\uXXXX") and _could_be_escape(text[exc.pos - 1 :])
+            )
             if self._can_hold(text, i, len(text) if incomplete else exc.pos):
                 return len(text)
         except (ValueError, RecursionError):
@@ -291,6 +309,11 @@ class JSONStream:
                 if after - i <= allowed or (
                     text.count("[", i, after) + text.count("{", i, after) <= allowed
                 ):
+                    if not self._stack:  # the whole root at once: report its members too
+                        if type(value) is dict:
+                            out += [((key,), member) for key, member in value.items()]
+                        elif type(value) is list:
+                            out += [((k,), member) for k, member in enumerate(value)]
                     self._attach(value, out)
                     return int(after)
         c = text[i]
@@ -322,31 +345,26 @@ class JSONStream:
         return i + 1
 
     def _can_hold(self, text: str, i: int, failed_at: int) -> bool:
-        """Hold a short container back when it only ran past the end of the text.
+        """Hold back a short container that only ran past the end of the text (hold).
 
         Descending into it token by token costs a Python step per token; holding it and
-        asking the C scanner again with the next piece costs a C call. Only containers
-        shorter than :data:`_HOLD_LIMIT` are held (retrying a long one would be
-        quadratic), never twice when it was already retried from the start of this
-        piece, and not when the scanner stopped before the end (it may be invalid: the
-        walk finds the exact character).
+        asking the C scanner again at the next parse costs a C call. Only containers up
+        to half of ``hold_chars`` long are held (the next parse brings at least as much
+        new text, so the scans again stay linear), and not when the scanner stopped
+        before the end (it may be invalid: the walk finds the exact character).
         """
         if (
             self._descend_only
             or not self._hold
-            or not self._stack  # the root is walked, so that its members are reported
             or text[i] not in "{["
             or failed_at < len(text) - 1
-            or len(text) - i > _HOLD_LIMIT
-            or (i == 0 and self._whole and len(text) > _HOLD_LIMIT // 2)
+            or 2 * (len(text) - i) > self._hold_chars
         ):
             return False
         held = text[i:]
-        opens = held.count("{") + held.count("[")
-        if opens > self._max_depth - len(self._stack):
+        if held.count("{") + held.count("[") > self._max_depth - len(self._stack):
             return False  # may nest too deep: the walk checks every level
         self._pending = held
-        self._balance = opens - held.count("}") - held.count("]")
         return True
 
     def _key(self, text: str, i: int) -> int:
@@ -466,28 +484,36 @@ class JSONStream:
     def partial(self) -> Any:
         """The value so far: closed containers complete, open ones as far as they arrived.
 
-        ``None`` before anything arrived. Open containers are copied, closed ones shared:
-        do not mutate the result.
+        ``None`` before anything arrived. Text held back (``hold``) is parsed first, so
+        the value covers everything fed; a container still open is then walked, not held.
+        Each call copies the open containers (a pointer per member) and shares the closed
+        ones: do not mutate the result. For the members of a long root array one at a
+        time, the lists ``feed`` returns cost nothing extra.
         """
+        if (self._queue or self._pending) and self._failed is None:
+            self._parse_held()
         value = self._partial()
         return None if value is _MISSING else value
+
+    def _parse_held(self) -> None:
+        """Parse the text held back, walking into what is still open (for partial())."""
+        # An error found here is latched: the next feed() or close() raises it, and the
+        # partial value stops before it.
+        descend_only, self._descend_only = self._descend_only, True
+        try:
+            self._unreported = self._parse("")
+        except JSONModeError:
+            return
+        finally:
+            self._descend_only = descend_only
+        if self._unreported:
+            self._room = 0  # the next feed parses, to report them
 
     def _partial(self) -> Any:
         if self.value is not _MISSING:
             return self.value
         tip: Any = _MISSING
-        if self._pending and self._state in (_VALUE, _VALUE_OR_CLOSE):
-            # The held container, walked token by token, but only here (partial values
-            # were asked for) and only the part not walked at the last call: linear.
-            walker, walked = self._shadow if self._shadow is not None else (None, "")
-            if walker is None or not self._pending.startswith(walked):
-                walker, walked = JSONStream(max_depth=self._max_depth), ""
-                walker._descend_only = True
-            with contextlib.suppress(JSONModeError):  # held text was valid so far
-                walker.feed(self._pending[len(walked) :])
-            self._shadow = (walker, self._pending)
-            tip = walker._partial()
-        elif self._state == _STRING and not self._string_is_key:
+        if self._state == _STRING and not self._string_is_key:
             raw = "".join(self._string)
             try:
                 tip = _scanstring('"' + raw + '"', 1)[0]
@@ -512,6 +538,7 @@ class JSONStream:
         before = (self._tail + text[:i])[-20:]
         snippet = before + text[i : i + 20]
         shown = repr(text[i]) if i < len(text) and at is None else "here"
+        self._room = 0  # feed must not queue past the latched error
         self._failed = JSONModeError(
             f"invalid JSON at offset {position} ({shown}): {message}; near {snippet!r}",
             position=position,

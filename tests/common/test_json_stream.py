@@ -26,23 +26,40 @@ json_documents = st.recursive(
 )
 
 
-def parse(pieces: list[str], hold: bool = False) -> Any:
-    stream = JSONStream(hold=hold)
+#: The machine's modes: every character checked as it arrives; text held back and parsed
+#: in batches (the default size, and a tiny one so that batches end everywhere).
+MODES = [{}, {"hold": True}, {"hold": True, "hold_chars": 6}]
+
+
+def parse(pieces: list[str], mode: dict[str, Any] | None = None) -> Any:
+    return parse_reporting(pieces, mode)[0]
+
+
+def parse_reporting(
+    pieces: list[str], mode: dict[str, Any] | None = None
+) -> tuple[Any, list[tuple[tuple[Any, ...], Any]]]:
+    """The value, and every (path, value) that feed() and close() reported, in order."""
+    stream = JSONStream(**(mode or {}))
+    reported = []
     for piece in pieces:
-        stream.feed(piece)
-    stream.close()
-    return stream.value
+        reported += stream.feed(piece)
+    reported += stream.close()
+    return stream.value, reported
 
 
-@pytest.mark.parametrize("hold", [False, True])
+@pytest.mark.parametrize("mode", MODES)
 @settings(max_examples=300, deadline=None)
 @given(json_documents, st.data(), st.sampled_from([None, 2, 0]))
 def test_any_split_gives_the_same_value(
-    hold: bool, value: Any, data: st.DataObject, indent: int | None
+    mode: dict[str, Any], value: Any, data: st.DataObject, indent: int | None
 ) -> None:
     text = json.dumps(value, indent=indent, ensure_ascii=data.draw(st.booleans()))
     cuts = data.draw(st.lists(st.integers(0, len(text)), max_size=30))
-    assert parse([text[a:b] for a, b in _pairs(cuts, len(text))], hold) == json.loads(text)
+    pieces = [text[a:b] for a, b in _pairs(cuts, len(text))]
+    value, reported = parse_reporting(pieces, mode)
+    assert value == json.loads(text)
+    # Held-back members are reported later, but all of them, in order, whatever the mode.
+    assert reported == parse_reporting([text])[1]
 
 
 def _pairs(cuts: list[int], n: int) -> list[tuple[int, int]]:
@@ -50,19 +67,24 @@ def _pairs(cuts: list[int], n: int) -> list[tuple[int, int]]:
     return list(itertools.pairwise(points))
 
 
-@pytest.mark.parametrize("hold", [False, True])
+@pytest.mark.parametrize("mode", MODES)
 @settings(max_examples=200, deadline=None)
 @given(json_documents, st.data())
 def test_partial_values_only_grow_toward_the_final_value(
-    hold: bool, value: Any, data: st.DataObject
+    mode: dict[str, Any], value: Any, data: st.DataObject
 ) -> None:
     text = json.dumps(value)
     cuts = data.draw(st.lists(st.integers(0, len(text)), max_size=20))
-    stream = JSONStream(hold=hold)
+    stream = JSONStream(**mode)
+    eager = JSONStream()
     final = json.loads(text)
     for a, b in _pairs(cuts, len(text)):
         stream.feed(text[a:b])
-        assert _grows_toward(stream.partial(), final)
+        eager.feed(text[a:b])
+        partial = stream.partial()
+        assert _grows_toward(partial, final)
+        # Held-back text is in the partial value too: it is the same in every mode.
+        assert partial == eager.partial()
     stream.close()
     assert stream.value == final
 
@@ -103,13 +125,60 @@ def _grows_toward(partial: Any, final: Any) -> bool:
         ('{"a":[1}', 7),
     ],
 )
-@pytest.mark.parametrize("hold", [False, True])
-def test_the_first_invalid_character_is_reported(text: str, offset: int, hold: bool) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_the_first_invalid_character_is_reported(
+    text: str, offset: int, mode: dict[str, Any]
+) -> None:
     for pieces in ([text], list(text)):
         with pytest.raises(JSONModeError) as info:
-            parse(pieces, hold)
+            parse(pieces, mode)
         assert info.value.position == offset, pieces
         assert info.value.snippet
+
+
+@pytest.mark.parametrize("hold_chars", [16, 1024])
+@pytest.mark.parametrize(
+    "record",
+    [
+        '{"id": 40, "tags": ["a" "b"]}',
+        '{"id": 40, "tags": ["a\\u12zz"]}',
+        '{"id": 40, "tags": ["a\x01"]}',
+        '{"id": 40, "ok": tru, "tags": []}',
+        '{"id": 40, "tags": ["a"}}',
+        '{"id": 40 "tags": []}',
+    ],
+)
+def test_held_text_is_checked_within_hold_chars_of_arriving(hold_chars: int, record: str) -> None:
+    good = '{"records": [' + ",".join(f'{{"id": {k}, "tags": ["a", "b"]}}' for k in range(40))
+    bad = good + ", " + record + " " * 2 * hold_chars
+    with pytest.raises(JSONModeError) as eager:
+        parse([bad])
+    offset = eager.value.position
+    assert offset is not None and offset > len(good)
+    stream = JSONStream(hold=True, hold_chars=hold_chars)
+    for fed, char in enumerate(bad):
+        try:
+            stream.feed(char)
+        except JSONModeError as exc:
+            assert exc.position == offset  # the exact character, found late
+            assert offset <= fed < offset + hold_chars
+            break
+    else:
+        pytest.fail("the invalid character was never reported")
+
+
+def test_partial_values_see_held_text_even_when_strings_hold_brackets() -> None:
+    # The cheap bracket count that decides whether a held container may have closed is
+    # fooled by brackets inside strings; the partial value is still exact.
+    stream = JSONStream(hold=True)
+    reported = stream.feed('[{"a": "}}}"}, {"b": "{{{')
+    assert stream.partial() == [{"a": "}}}"}, {"b": "{{{"}]
+    reported += stream.feed('"}, {"c": [1, ')
+    assert stream.partial() == [{"a": "}}}"}, {"b": "{{{"}, {"c": [1]}]
+    reported += stream.feed("2]}]")
+    assert stream.partial() == [{"a": "}}}"}, {"b": "{{{"}, {"c": [1, 2]}]
+    reported += stream.close()
+    assert reported == [*(((k,), v) for k, v in enumerate(stream.value)), ((), stream.value)]
 
 
 def test_incomplete_documents_fail_at_close() -> None:
@@ -121,11 +190,18 @@ def test_incomplete_documents_fail_at_close() -> None:
         JSONStream().close()
 
 
-def test_depth_and_size_are_bounded() -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_depth_and_size_are_bounded(mode: dict[str, Any]) -> None:
     with pytest.raises(JSONModeError, match="deeper than 5"):
-        JSONStream(max_depth=5).feed("[" * 6)
+        parse(["[" * 6], {**mode, "max_depth": 5})
     with pytest.raises(JSONModeError, match="exceeds 10 characters"):
-        JSONStream(max_size=10).feed('"' + "x" * 20 + '"')
+        JSONStream(max_size=10, **mode).feed('"' + "x" * 20 + '"')
+    stream = JSONStream(max_size=10, **mode)
+    with pytest.raises(JSONModeError, match="exceeds 10 characters") as info:
+        for char in '"' + "x" * 20 + '"':
+            stream.feed(char)
+    assert info.value.position == 10  # the first character past the limit
+    assert stream.position <= 10
 
 
 def test_members_of_the_root_are_reported_as_they_complete() -> None:

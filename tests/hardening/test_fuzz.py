@@ -23,10 +23,18 @@ JSONISH = st.text(alphabet=st.sampled_from(list('{}[]",: \n\\0123456789.eE+-tfnr
 
 
 @settings(max_examples=500, deadline=None)
-@example(text="[[f[[", cuts=[4], hold=True)  # found by atheris: a latched error, not KeyError
-@given(JSONISH | st.text(), st.lists(st.integers(0, 64), max_size=6), st.booleans())
-def test_the_json_machine_raises_only_steer_errors(text: str, cuts: list[int], hold: bool) -> None:
-    stream = JSONStream(hold=hold, max_depth=32, max_size=4096)
+@example(text="[[f[[", cuts=[4], hold_chars=0)  # found by atheris: a latched error, not KeyError
+@given(
+    JSONISH | st.text(),
+    st.lists(st.integers(0, 64), max_size=6),
+    st.sampled_from([None, 0, 1, 5, 1024]),
+)
+def test_the_json_machine_raises_only_steer_errors(
+    text: str, cuts: list[int], hold_chars: int | None
+) -> None:
+    stream = JSONStream(
+        hold=hold_chars is not None, hold_chars=hold_chars or 0, max_depth=32, max_size=4096
+    )
     start = 0
     try:
         for cut in [*sorted(cuts), len(text)]:
