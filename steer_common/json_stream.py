@@ -160,7 +160,7 @@ class JSONStream:
 
     @property
     def position(self) -> int:
-        """Characters consumed so far."""
+        """Characters parsed so far (with ``hold``, queued text is not parsed yet)."""
         return self._consumed
 
     # -- feeding ------------------------------------------------------------------------
