@@ -244,7 +244,8 @@ class JSONStream:
         used = len(text) - len(self._pending)
         self._consumed += used
         self._queued = len(self._pending)
-        self._room = self._queue_room()
+        if self._hold:
+            self._room = self._queue_room()
         self._tail = (self._tail + text[:used])[-40:]
         return out
 

@@ -168,8 +168,8 @@ def test_held_text_is_checked_within_hold_chars_of_arriving(hold_chars: int, rec
 
 
 def test_partial_values_see_held_text_even_when_strings_hold_brackets() -> None:
-    # The cheap bracket count that decides whether a held container may have closed is
-    # fooled by brackets inside strings; the partial value is still exact.
+    # Brackets inside the strings of held-back text: partial() parses the queue first, so
+    # the value is exact, and every member is still reported once, in order.
     stream = JSONStream(hold=True)
     reported = stream.feed('[{"a": "}}}"}, {"b": "{{{')
     assert stream.partial() == [{"a": "}}}"}, {"b": "{{{"}]
