@@ -1,34 +1,25 @@
 """The asyncio client: ``async for chunk in client.stream(...)``, safe to share between tasks.
 
 The twin of ``steer_sync/client.py``: same names, same order, line for line where the
-I/O allows. Every decision is the core's (:mod:`steer_common.session`); :func:`_drive`
-performs the commands the session flow yields, nothing else.
+I/O allows. Every decision is the core's (:mod:`steer_common.session`); the
+:class:`~steer_async.streaming.StreamingHelper` performs the commands the session flow
+yields, nothing else.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import warnings
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
-from steer_async.transport import HttpxTransport, TransportResponse
+from steer_async.streaming import StreamingHelper
+from steer_async.transport import HttpxTransport
 from steer_common.calls import OpenAIAPI, prepare_session, resolve_input
-from steer_common.errors import SteerError
-from steer_common.models.events import TEXT_DELTA, StreamEvent
+from steer_common.models.events import StreamEvent
 from steer_common.models.response import StreamResponse
-from steer_common.models.streaming import StreamingOptions
-from steer_common.session import (
-    Await,
-    Compute,
-    Connect,
-    Deliver,
-    Read,
-    ReadAll,
-    Sleep,
-    StreamSession,
-)
+from steer_common.models.streaming import StreamingOptions, coerce_options
+from steer_common.session import StreamSession
 
 __all__ = ["SteerLLMClient"]
 
@@ -62,15 +53,16 @@ class SteerLLMClient:
         base_urls: Mapping[str, str | None] | None = None,
         *,
         openai_api: OpenAIAPI = "chat",
-        streaming_options: StreamingOptions | None = None,
+        streaming_options: StreamingOptions | Mapping[str, Any] | None = None,
         max_connections: int = 64,
         http_client: Any = None,
     ) -> None:
         self._api_keys = dict(api_keys or {})
         self._base_urls = dict(base_urls or {})
         self._openai_api: OpenAIAPI = openai_api
-        self._options = streaming_options
+        self._options = coerce_options(streaming_options)
         self._transport = HttpxTransport(max_connections=max_connections, client=http_client)
+        self._helper = StreamingHelper(self._transport)
 
     def __repr__(self) -> str:
         return f"SteerLLMClient(openai_api={self._openai_api!r})"
@@ -84,7 +76,7 @@ class SteerLLMClient:
         *,
         prompt: str | None = None,
         messages: Messages | None = None,
-        streaming_options: StreamingOptions | None = None,
+        streaming_options: StreamingOptions | Mapping[str, Any] | None = None,
         response_format: Any = None,
         tools: Sequence[Any] | None = None,
         temperature: float | None = None,
@@ -120,7 +112,7 @@ class SteerLLMClient:
             prompt_or_messages, model, prompt, messages, streaming_options, response_format,
             tools, temperature, max_tokens, openai_api, extras, keep_text=False,
         )  # fmt: skip
-        return _drive(self._transport, session, text_only=True)
+        return self._helper.text(session)
 
     async def stream_with_usage(
         self,
@@ -129,7 +121,7 @@ class SteerLLMClient:
         *,
         prompt: str | None = None,
         messages: Messages | None = None,
-        streaming_options: StreamingOptions | None = None,
+        streaming_options: StreamingOptions | Mapping[str, Any] | None = None,
         response_format: Any = None,
         tools: Sequence[Any] | None = None,
         temperature: float | None = None,
@@ -146,10 +138,7 @@ class SteerLLMClient:
             prompt_or_messages, model, prompt, messages, streaming_options, response_format,
             tools, temperature, max_tokens, openai_api, extras, keep_text=True,
         )  # fmt: skip
-        async for _ in _drive(self._transport, session):
-            pass
-        assert session.response is not None
-        return session.response
+        return await self._helper.response(session)
 
     def stream_events(
         self,
@@ -158,7 +147,7 @@ class SteerLLMClient:
         *,
         prompt: str | None = None,
         messages: Messages | None = None,
-        streaming_options: StreamingOptions | None = None,
+        streaming_options: StreamingOptions | Mapping[str, Any] | None = None,
         response_format: Any = None,
         tools: Sequence[Any] | None = None,
         temperature: float | None = None,
@@ -171,7 +160,7 @@ class SteerLLMClient:
             prompt_or_messages, model, prompt, messages, streaming_options, response_format,
             tools, temperature, max_tokens, openai_api, extras, keep_text=True,
         )  # fmt: skip
-        return _drive(self._transport, session)
+        return self._helper.events(session)
 
     async def aclose(self) -> None:
         """Close the pooled connections."""
@@ -195,7 +184,7 @@ class SteerLLMClient:
         model: str | None,
         prompt: str | None,
         messages: Messages | None,
-        streaming_options: StreamingOptions | None,
+        streaming_options: StreamingOptions | Mapping[str, Any] | None,
         response_format: Any,
         tools: Sequence[Any] | None,
         temperature: float | None,
@@ -220,69 +209,3 @@ class SteerLLMClient:
             extras=extras,
             keep_text=keep_text,
         )
-
-
-async def _drive(
-    transport: HttpxTransport, session: StreamSession, *, text_only: bool = False
-) -> AsyncGenerator[Any, None]:
-    """Perform the commands of the session's flow; yield the events it delivers (or, for
-    ``stream()``, only the text of the text deltas: one generator, not two, per event)."""
-    flow = session.flow()
-    response: TransportResponse | None = None
-    try:
-        command: Any = next(flow)
-        while True:
-            kind = type(command)
-            reply: Any = None
-            try:
-                if kind is Read:  # the common command first
-                    if command.events:
-                        for event in command.events:
-                            if not text_only:
-                                yield event
-                            elif event.type == TEXT_DELTA:
-                                yield event.delta
-                    reply = await response.read(command.size, command.timeout)  # type: ignore[union-attr]
-                elif kind is Deliver:
-                    for event in command.events:
-                        if not text_only:
-                            yield event
-                        elif event.type == TEXT_DELTA:
-                            yield event.delta
-                elif kind is Connect:
-                    if response is not None:
-                        await response.close()
-                    response = None
-                    response = await transport.open(command.request, command.timeout)
-                    reply = response.head
-                elif kind is ReadAll:
-                    reply = await response.read_all(command.limit, command.timeout)  # type: ignore[union-attr]
-                elif kind is Await:
-                    await command.awaitable
-                elif kind is Compute:
-                    reply = await asyncio.wait_for(
-                        asyncio.shield(
-                            asyncio.get_running_loop().run_in_executor(None, command.function)
-                        ),
-                        command.timeout,
-                    )
-                elif kind is Sleep:
-                    if response is not None:
-                        await response.close()
-                    response = None
-                    await asyncio.sleep(command.seconds)
-            except SteerError as exc:  # a transport failure, mapped at the edge
-                command = flow.throw(exc)
-                continue
-            except Exception as exc:
-                if kind is not Await and kind is not Compute:
-                    raise
-                command = flow.throw(exc)  # a callback raised, or the work failed or was slow
-                continue
-            command = flow.send(reply)
-    except StopIteration:
-        return
-    finally:
-        flow.close()
-        if response is not None:
-            await response.close()

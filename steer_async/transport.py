@@ -154,32 +154,55 @@ async def _in_memory(content: bytes) -> AsyncIterator[bytes]:
 
 
 class HttpxTransport:
-    """Sends requests on one pooled :class:`httpx.AsyncClient`.
+    """Sends requests on a pooled :class:`httpx.AsyncClient`, one per event loop.
 
     Args:
         max_connections: pooled keep-alive connections (httpcore's pool does work in
             proportion to idle connections on every request, so this stays bounded).
         client: an ``httpx.AsyncClient`` of the caller's (proxies, certificates, a mock
             transport in tests); it is used as it is and not closed by :meth:`aclose`.
+
+    Connections belong to the event loop that opened them, so each loop the transport is
+    used from gets its own pool: one client serves two ``asyncio.run()`` calls in turn.
+    A loop's pool is closed by :meth:`aclose` or, at the latest, when ``asyncio.run()``
+    shuts that loop down (its async generators are closed then, and one of them closes
+    the pool).
     """
 
     def __init__(
         self, *, max_connections: int = 64, client: httpx.AsyncClient | None = None
     ) -> None:
-        self._owned = client is None
-        if client is None:
-            client = httpx.AsyncClient(
-                limits=httpx.Limits(
-                    max_connections=None, max_keepalive_connections=max_connections
-                ),
-                follow_redirects=False,
-            )
-        self._client = client
+        self._given = client
+        self._max_connections = max_connections
+        # loop -> (its pool, the async generator that closes it when the loop shuts down)
+        self._pools: dict[asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, Any]] = {}
+
+    async def _pool(self) -> httpx.AsyncClient:
+        """The client of the running loop (made on first use there)."""
+        if self._given is not None:
+            return self._given
+        loop = asyncio.get_running_loop()
+        entry = self._pools.get(loop)
+        if entry is not None:
+            return entry[0]
+        for old in [old for old in self._pools if old.is_closed()]:
+            del self._pools[old]  # closed with its loop
+        client = httpx.AsyncClient(
+            limits=httpx.Limits(
+                max_connections=None, max_keepalive_connections=self._max_connections
+            ),
+            follow_redirects=False,
+        )
+        closer = _close_at_shutdown(client)
+        await closer.__anext__()  # now the loop knows it, and closes it before it closes
+        self._pools[loop] = (client, closer)
+        return client
 
     async def open(self, request: HTTPRequest, timeout: float | None) -> TransportResponse:
         """Send ``request``; return once the response head has arrived."""
+        client = await self._pool()
         deadline = _Deadline()
-        http_request = self._client.build_request(
+        http_request = client.build_request(
             request.method,
             request.url,
             content=request.body,
@@ -189,7 +212,7 @@ class HttpxTransport:
         deadline.arm(timeout)
         try:
             with map_exceptions():
-                response = await self._client.send(http_request, stream=True)
+                response = await client.send(http_request, stream=True)
         except asyncio.CancelledError:
             if not deadline.expired:
                 deadline.close()
@@ -203,5 +226,16 @@ class HttpxTransport:
         return TransportResponse(response, deadline)
 
     async def aclose(self) -> None:
-        if self._owned:
-            await self._client.aclose()
+        """Close this event loop's pool (a client given by the caller stays open)."""
+        entry = self._pools.pop(asyncio.get_running_loop(), None)
+        if entry is not None:
+            await entry[1].aclose()  # closes the pool
+
+
+async def _close_at_shutdown(client: httpx.AsyncClient) -> AsyncIterator[None]:
+    """Suspended for the life of the loop; closing it (``aclose()``, or the loop's
+    ``shutdown_asyncgens()`` at the end of ``asyncio.run``) closes ``client``."""
+    try:
+        yield
+    finally:
+        await client.aclose()

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from steer_common.errors import ConfigurationError
-from steer_common.models.streaming import DEFAULT_OPTIONS, StreamingOptions
+from steer_common.models.streaming import DEFAULT_OPTIONS, StreamingOptions, coerce_options
 from steer_common.request import build_request, prepare_call
 from steer_common.routing import Route, resolve_credentials, route_model
 from steer_common.session import StreamSession
@@ -44,7 +44,7 @@ def prepare_session(
     base_urls: Mapping[str, str | None] | None = None,
     environ: Mapping[str, str] | None = None,
     openai_api: OpenAIAPI = "chat",
-    streaming_options: StreamingOptions | None = None,
+    streaming_options: StreamingOptions | Mapping[str, Any] | None = None,
     response_format: Any = None,
     tools: Sequence[Any] | None = None,
     temperature: float | None = None,
@@ -84,7 +84,7 @@ def prepare_session(
         tools=tools,
         extras=extras or {},
     )
-    options = streaming_options or DEFAULT_OPTIONS
+    options = coerce_options(streaming_options) or DEFAULT_OPTIONS
     request = build_request(route, call, compression=options.enable_compression)
     return StreamSession(
         request,

@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from steer_async.client import SteerLLMClient, _drive
+from steer_async.client import SteerLLMClient
 from steer_common.agents import (
     AgentDefinition,
     AgentEvent,
@@ -17,10 +17,9 @@ from steer_common.agents import (
     AgentResult,
     PreparedCall,
     ToolResult,
-    as_options,
 )
 from steer_common.errors import SteerError
-from steer_common.models.streaming import StreamingOptions
+from steer_common.models.streaming import StreamingOptions, coerce_options
 
 __all__ = ["AgentRunner"]
 
@@ -53,7 +52,7 @@ class AgentRunner:
         (with ``agent_steps``, the steps completed before it).
         """
         loop = AgentLoop(definition, variables)  # a bad template fails here, at the call
-        return self._stream(loop, as_options(options))
+        return self._stream(loop, coerce_options(options))
 
     async def run(
         self,
@@ -93,7 +92,7 @@ class AgentRunner:
                     call.pop("response_format"), call.pop("tools"), call.pop("temperature"),
                     call.pop("max_tokens"), None, call, keep_text=True,
                 )  # fmt: skip
-                events = _drive(client._transport, session)
+                events = client._helper.events(session)
                 try:
                     async for event in events:
                         agent_event = loop.translate(event)
@@ -107,8 +106,10 @@ class AgentRunner:
                 calls = loop.step_finished(response)
                 if calls:
                     results: list[ToolResult] = []
-                    async for event in _run_tools(loop, [loop.prepare(c) for c in calls], results):
-                        yield event
+                    async for tool_event in _run_tools(
+                        loop, [loop.prepare(c) for c in calls], results
+                    ):
+                        yield tool_event
                     loop.add_results(results)
                 yield loop.step_event()
                 if not calls:

@@ -12,7 +12,6 @@ from steer_common.agents.loop import (
     AgentStep,
     PreparedCall,
     ToolResult,
-    as_options,
     sum_usage,
 )
 
@@ -26,7 +25,6 @@ __all__ = [
     "Tool",
     "ToolArgumentsError",
     "ToolResult",
-    "as_options",
     "sum_usage",
     "tool",
 ]

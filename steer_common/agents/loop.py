@@ -36,7 +36,6 @@ from steer_common.agents.definition import (
 from steer_common.errors import MaxStepsError, SteerError, ToolExecutionError
 from steer_common.models.events import REASONING_DELTA, TEXT_DELTA, TOOL_CALL_END, StreamEvent
 from steer_common.models.response import StreamResponse, ToolCall
-from steer_common.models.streaming import StreamingOptions
 
 __all__ = [
     "AgentEvent",
@@ -45,7 +44,6 @@ __all__ = [
     "AgentStep",
     "PreparedCall",
     "ToolResult",
-    "as_options",
     "sum_usage",
 ]
 
@@ -389,10 +387,3 @@ def _sum_cost(costs: list[float | None]) -> float | None:
     if any(c is None for c in costs):
         return None
     return sum(c for c in costs if c is not None)
-
-
-def as_options(options: StreamingOptions | Mapping[str, Any] | None) -> StreamingOptions | None:
-    """A runner's ``options``: StreamingOptions, a mapping of its fields, or ``None``."""
-    if options is None or isinstance(options, StreamingOptions):
-        return options
-    return StreamingOptions(**options)

@@ -20,8 +20,9 @@ The rules, first match wins for the content (the same request always gets the sa
 4. **JSON.** When ``response_format`` / ``text.format`` / ``output_config`` asks for a JSON
    schema, a minimal instance of it (strings ``"example"``, numbers ``1``, booleans
    ``true``, arrays of one item, every required and listed property); for
-   ``json_object`` (Anthropic: the JSON instruction the client adds to ``system``),
-   ``{"answer": "Echo: <prompt>"}``.
+   ``json_object`` (Anthropic: the JSON instruction the client adds to ``system``), or a
+   prompt that asks for JSON in words, an object with the keys the prompt names and
+   plausible values (:mod:`.prompt_json`), else ``{"answer": "Echo: <prompt>"}``.
 5. **Text.** ``"Echo: <last user text>"``, or, when the prompt asks for ``N words``,
    ``N`` deterministic filler words, or, when it asks for a story, a short story that
    streams at a reader's pace (the ``steer`` command's demo); cut to ``max_tokens``
@@ -39,6 +40,7 @@ import json
 import re
 from typing import Any
 
+from steer_common.emulation.prompt_json import asks_for_json, object_for_prompt
 from steer_common.emulation.request_text import (
     DIRECTIVE_PREFIX,
     Conversation,
@@ -169,8 +171,8 @@ def _content(convo: Conversation) -> dict[str, Any]:
         }
     if convo.json_schema is not None:
         return {"text": json.dumps(minimal_instance(convo.json_schema))}
-    if convo.json_object:
-        return {"text": json.dumps({"answer": "Echo: " + prompt})}
+    if convo.json_object or asks_for_json(prompt):
+        return {"text": json.dumps(object_for_prompt(prompt))}
     match = _WORDS.search(prompt)
     extra: dict[str, Any] = {}
     if match:

@@ -9,7 +9,11 @@
   error status instead, an in-band error, a truncation) ``fail_times`` times per
   conversation and then clean, so a retry succeeds; an Anthropic request that ends with
   an assistant message (a prefill) is the same conversation continued, and only the rest
-  of the reply streams (a prefill that ends with whitespace gets the API's 400);
+  of the reply streams (a prefill that ends with whitespace gets the API's 400); an
+  Anthropic prompt prefix marked with ``cache_control`` is written to a cache the first
+  time it is seen and read from it after that, so the usage reports
+  ``cache_creation_input_tokens``, then ``cache_read_input_tokens`` (the real API caches
+  only prefixes of 1,024 tokens or more, 2,048 on Haiku models; the emulator caches any);
 - :func:`schedule`: the rendered events interleaved with the waits the script asks for
   (``event_delay``, ``pause_after_events``), as :class:`Step` objects.
 """
@@ -115,6 +119,7 @@ class ReplySource:
     def __init__(self) -> None:
         self._queue: collections.deque[_Queued] = collections.deque()
         self._failures: dict[str, int] = {}
+        self._cached: set[str] = set()  # the prompt prefixes in the cache
         self._served = 0
 
     def enqueue(self, script: ScriptedReply) -> None:
@@ -122,9 +127,10 @@ class ReplySource:
         self._queue.append(_Queued(script))
 
     def reset(self) -> None:
-        """Forget queued scripts and failure counts."""
+        """Forget queued scripts, failure counts and the cache."""
         self._queue.clear()
         self._failures.clear()
+        self._cached.clear()
 
     def next(self, wire_format: str, body: dict[str, Any], now: int) -> tuple[ScriptedReply, bool]:
         """The script for a request, and ``True`` when its HTTP error status is the answer.
@@ -164,9 +170,27 @@ class ReplySource:
             if prefill and script.text.startswith(prefill):
                 # Anthropic continues a trailing assistant message: only the rest streams.
                 script = script.replace(text=script.text[len(prefill) :], deltas=None)
+            script = self._cache(wire_format, body, script)
         elif script.status is not None:
             return script, True
         return self._stamped(script, now), False
+
+    def _cache(
+        self, wire_format: str, body: dict[str, Any], script: ScriptedReply
+    ) -> ScriptedReply:
+        """The script with its prompt cache use, unless it sets its own."""
+        if script.cached_tokens or script.cache_write_tokens:
+            return script
+        prefix = _cache_prefix(wire_format, body)
+        if prefix is None:
+            return script
+        key = hashlib.sha256(prefix.encode()).hexdigest()
+        tokens = len(prefix) // 4 + 1
+        prompt = max(script.prompt_tokens or 0, tokens)
+        if key in self._cached:
+            return script.replace(cached_tokens=tokens, prompt_tokens=prompt)
+        self._cached.add(key)
+        return script.replace(cache_write_tokens=tokens, prompt_tokens=prompt)
 
     def _stamped(self, script: ScriptedReply, now: int) -> ScriptedReply:
         if script.seed is not None:
@@ -192,6 +216,29 @@ def _prefill(wire_format: str, body: dict[str, Any]) -> str:
             if isinstance(block, dict) and block.get("type") == "text"
         )
     return ""
+
+
+def _cache_prefix(wire_format: str, body: dict[str, Any]) -> str | None:
+    """The Messages request up to its last ``cache_control`` breakpoint (tools, then the
+    system prompt, then the messages, as the API orders its cache), or ``None``."""
+    if wire_format != "anthropic":
+        return None
+    pieces: list[Any] = []
+    last = -1
+    system = body.get("system")
+    blocks = [*(body.get("tools") or []), *(system if isinstance(system, list) else [system])]
+    for message in body.get("messages") or []:
+        content = message.get("content") if isinstance(message, dict) else None
+        blocks.extend(content if isinstance(content, list) else [content])
+    for block in blocks:
+        if block is None:
+            continue
+        pieces.append(block)
+        if isinstance(block, dict) and block.get("cache_control"):
+            last = len(pieces) - 1
+    if last < 0:
+        return None
+    return json.dumps(pieces[: last + 1], sort_keys=True, default=str)
 
 
 def _conversation_key(wire_format: str, body: dict[str, Any]) -> str:

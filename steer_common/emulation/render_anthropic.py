@@ -71,11 +71,15 @@ class _MessagesStream:
     def events(self) -> list[bytes]:
         reply = self.reply
         prompt, completion, cached, reasoning_tokens = reply.usage()
+        written = reply.cache_write_tokens
         usage_start = {
-            "input_tokens": prompt - cached,
-            "cache_creation_input_tokens": 0,
+            "input_tokens": prompt - cached - written,
+            "cache_creation_input_tokens": written,
             "cache_read_input_tokens": cached,
-            "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": written,
+                "ephemeral_1h_input_tokens": 0,
+            },
             "output_tokens": 1,
             "service_tier": "standard",
         }
@@ -110,8 +114,8 @@ class _MessagesStream:
                 self._delta({"type": "input_json_delta", "partial_json": piece})
             self._close()
         final_usage: dict[str, Any] = {
-            "input_tokens": prompt - cached,
-            "cache_creation_input_tokens": 0,
+            "input_tokens": prompt - cached - written,
+            "cache_creation_input_tokens": written,
             "cache_read_input_tokens": cached,
             "output_tokens": completion,
         }

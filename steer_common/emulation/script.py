@@ -77,6 +77,8 @@ class ScriptedReply:
         completion_tokens: every output token, reasoning included (``None``: about one
             per four characters of text and arguments, plus the reasoning tokens).
         cached_tokens: the part of ``prompt_tokens`` read from a cache.
+        cache_write_tokens: the part of ``prompt_tokens`` written to a cache (Anthropic's
+            ``cache_creation_input_tokens``; the other formats do not report writes).
         reasoning_tokens: the part of ``completion_tokens`` spent reasoning (``None``:
             about one per four characters of ``reasoning``).
         model: the model the reply names (``None``: the requested one, else a default).
@@ -119,6 +121,7 @@ class ScriptedReply:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cached_tokens: int = 0
+    cache_write_tokens: int = 0
     reasoning_tokens: int | None = None
     model: str | None = None
     include_usage: bool | None = None
@@ -162,9 +165,13 @@ class ScriptedReply:
             raise ValueError(
                 "ScriptedReply: completion_tokens includes reasoning_tokens, so it cannot be smaller"
             )
-        if self.prompt_tokens is not None and self.prompt_tokens < self.cached_tokens:
+        if (
+            self.prompt_tokens is not None
+            and self.prompt_tokens < self.cached_tokens + self.cache_write_tokens
+        ):
             raise ValueError(
-                "ScriptedReply: prompt_tokens includes cached_tokens, so it cannot be smaller"
+                "ScriptedReply: prompt_tokens includes cached_tokens and cache_write_tokens, "
+                "so it cannot be smaller than their sum"
             )
 
     @classmethod
@@ -262,9 +269,8 @@ class ScriptedReply:
                 len(self.arguments_json(c, compact=True)) for c in self.tool_calls
             )
             completion = max(_estimate(chars), 1) + reasoning
-        prompt = (
-            self.prompt_tokens if self.prompt_tokens is not None else max(1, self.cached_tokens)
-        )
+        cache = self.cached_tokens + self.cache_write_tokens
+        prompt = self.prompt_tokens if self.prompt_tokens is not None else max(1, cache)
         return Usage(prompt, completion, self.cached_tokens, reasoning)
 
     @property

@@ -9,11 +9,12 @@ with :meth:`StreamingOptions.replace`::
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from steer_common.errors import ConfigurationError
 from steer_common.sse import DEFAULT_MAX_EVENT_SIZE
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "LOW_LATENCY_OPTIONS",
     "Callback",
     "StreamingOptions",
+    "coerce_options",
 ]
 
 #: A callback: a plain function or a coroutine function (both clients accept both).
@@ -33,6 +35,10 @@ class StreamingOptions(BaseModel):
     """How one stream behaves: usage, JSON, timeouts, retries, buffering and callbacks.
 
     Timeouts are in seconds; ``None`` means no limit.
+
+    Raises:
+        ConfigurationError: a value of the wrong type or out of range, or a field that
+            does not exist (also a ``ValueError``); the message names each field.
     """
 
     model_config = ConfigDict(
@@ -94,11 +100,58 @@ class StreamingOptions(BaseModel):
     on_complete: Callback | None = None
     on_error: Callback | None = None
 
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise ConfigurationError(_explain(exc)) from None
+
     def replace(self, **changes: Any) -> StreamingOptions:
         """A copy with ``changes`` applied and validated."""
         values = {name: getattr(self, name) for name in type(self).model_fields}
         values.update(changes)
         return type(self)(**values)
+
+
+def coerce_options(
+    options: StreamingOptions | Mapping[str, Any] | None,
+) -> StreamingOptions | None:
+    """``streaming_options=`` as a call may give it: :class:`StreamingOptions`, a mapping
+    of its fields (``{"read_timeout": 30}``), or ``None``.
+
+    The guide's ``{"streaming": True}`` is accepted: every call streams. ``False`` cannot
+    be honoured, so it is refused rather than ignored.
+
+    Raises:
+        ConfigurationError: not options or a mapping, or a field that is wrong.
+    """
+    if options is None or isinstance(options, StreamingOptions):
+        return options
+    if not isinstance(options, Mapping):
+        raise ConfigurationError(
+            "streaming_options must be StreamingOptions or a dict of its fields, "
+            f"not {type(options).__name__}"
+        )
+    fields = dict(options)
+    if "streaming" in fields and fields.pop("streaming") is not True:
+        raise ConfigurationError(
+            "streaming cannot be turned off: every call streams (use run() or "
+            "stream_with_usage() for the whole reply at once)"
+        )
+    return StreamingOptions(**fields)
+
+
+def _explain(exc: ValidationError) -> str:
+    """One line per wrong field: its name, what was wrong, and the value given."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        field = ".".join(str(part) for part in error["loc"]) or "options"
+        if error["type"] == "extra_forbidden":
+            known = ", ".join(StreamingOptions.model_fields)
+            lines.append(f"{field}: no such option (the options are: {known})")
+        else:
+            lines.append(f"{field}: {error['msg']} (got {error['input']!r})")
+    return "invalid StreamingOptions: " + "; ".join(lines)
 
 
 #: The defaults.

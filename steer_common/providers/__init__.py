@@ -17,16 +17,16 @@ from __future__ import annotations
 
 from steer_common.errors import ConfigurationError
 from steer_common.providers.anthropic import AnthropicAdapter
-from steer_common.providers.base import ProviderAdapter
+from steer_common.providers.base import ProviderAdapter, StreamAdapter
 from steer_common.providers.compat import OpenAICompatibleAdapter
 from steer_common.providers.openai_chat import OpenAIChatAdapter
 from steer_common.providers.openai_responses import OpenAIResponsesAdapter
 from steer_common.providers.xai import XAIAdapter
 
-__all__ = ["ADAPTERS", "ProviderAdapter", "get_adapter"]
+__all__ = ["ADAPTERS", "ProviderAdapter", "StreamAdapter", "get_adapter"]
 
 #: Wire-format name -> adapter class.
-ADAPTERS: dict[str, type[ProviderAdapter]] = {
+ADAPTERS: dict[str, type[StreamAdapter]] = {
     "openai": OpenAIChatAdapter,
     "openai_responses": OpenAIResponsesAdapter,
     "anthropic": AnthropicAdapter,
@@ -35,7 +35,7 @@ ADAPTERS: dict[str, type[ProviderAdapter]] = {
 }
 
 
-def get_adapter(wire_format: str) -> type[ProviderAdapter]:
+def get_adapter(wire_format: str) -> type[StreamAdapter]:
     """The adapter class for a wire-format name (see the table above).
 
     Raises:

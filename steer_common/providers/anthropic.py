@@ -40,7 +40,7 @@ from steer_common.models.events import (
     StreamEvent,
 )
 from steer_common.providers.base import (
-    ProviderAdapter,
+    StreamAdapter,
     ToolCallBuilder,
     api_error,
     integer,
@@ -67,7 +67,7 @@ _STOP = {
 }
 
 
-class AnthropicAdapter(ProviderAdapter):
+class AnthropicAdapter(StreamAdapter):
     """Messages API events to StreamEvents (see the module docstring)."""
 
     provider: ClassVar[str] = "anthropic"

@@ -2,9 +2,9 @@
 
 A provider adapter turns that provider's server-sent events into
 :class:`~steer_common.models.events.StreamEvent` objects. It is fed one
-:class:`~steer_common.sse.ServerSentEvent` at a time through :meth:`ProviderAdapter.handle`,
+:class:`~steer_common.sse.ServerSentEvent` at a time through :meth:`StreamAdapter.handle`,
 appending what it makes to a list (one list per read, not one per event: the hot path),
-and told the stream ended through :meth:`ProviderAdapter.finish`, which raises
+and told the stream ended through :meth:`StreamAdapter.finish`, which raises
 :class:`~steer_common.errors.StreamInterruptedError` unless the provider's terminal signal
 came. An in-band error event is appended as an ``error`` event and then raised as a typed
 :class:`~steer_common.errors.APIError`; :class:`~steer_common.parser.StreamParser` attaches
@@ -35,6 +35,7 @@ from steer_common.sse import ServerSentEvent
 
 __all__ = [
     "ProviderAdapter",
+    "StreamAdapter",
     "ToolCallBuilder",
     "api_error",
     "error_class",
@@ -224,8 +225,9 @@ class ToolCallBuilder:
         )
 
 
-class ProviderAdapter:
-    """Base of the per-wire-format adapters (see the module docstring).
+class StreamAdapter:
+    """Base of the per-wire-format adapters (see the module docstring): the provider-specific
+    normalization the user's guide calls the ``StreamAdapter``.
 
     Attributes:
         provider: the provider name this adapter reports.
@@ -251,3 +253,7 @@ class ProviderAdapter:
                 "the reply is incomplete",
                 provider=self.provider,
             )
+
+
+#: The name earlier releases used for :class:`StreamAdapter`.
+ProviderAdapter = StreamAdapter

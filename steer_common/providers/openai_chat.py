@@ -37,7 +37,7 @@ from steer_common.models.events import (
     StreamEvent,
 )
 from steer_common.providers.base import (
-    ProviderAdapter,
+    StreamAdapter,
     ToolCallBuilder,
     api_error,
     integer,
@@ -56,7 +56,7 @@ __all__ = ["PATH", "ChatCompletionsAdapter", "OpenAIChatAdapter", "auth_headers"
 _FINISH = {"function_call": "tool_calls"}
 
 
-class ChatCompletionsAdapter(ProviderAdapter):
+class ChatCompletionsAdapter(StreamAdapter):
     """Chat Completions chunks to StreamEvents (see the module docstring)."""
 
     provider: ClassVar[str] = "openai"

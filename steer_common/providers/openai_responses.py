@@ -37,7 +37,7 @@ from steer_common.models.events import (
     StreamEvent,
 )
 from steer_common.providers.base import (
-    ProviderAdapter,
+    StreamAdapter,
     ToolCallBuilder,
     api_error,
     integer,
@@ -56,7 +56,7 @@ __all__ = ["PATH", "OpenAIResponsesAdapter", "auth_headers", "build_body"]
 _INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"}
 
 
-class OpenAIResponsesAdapter(ProviderAdapter):
+class OpenAIResponsesAdapter(StreamAdapter):
     """Responses API events to StreamEvents (see the module docstring)."""
 
     provider: ClassVar[str] = "openai"

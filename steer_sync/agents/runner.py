@@ -17,11 +17,10 @@ from steer_common.agents import (
     AgentResult,
     PreparedCall,
     ToolResult,
-    as_options,
 )
 from steer_common.errors import SteerError
-from steer_common.models.streaming import StreamingOptions
-from steer_sync.client import SteerLLMClient, _drive
+from steer_common.models.streaming import StreamingOptions, coerce_options
+from steer_sync.client import SteerLLMClient
 
 __all__ = ["AgentRunner"]
 
@@ -54,7 +53,7 @@ class AgentRunner:
         (with ``agent_steps``, the steps completed before it).
         """
         loop = AgentLoop(definition, variables)  # a bad template fails here, at the call
-        return self._stream(loop, as_options(options))
+        return self._stream(loop, coerce_options(options))
 
     def run(
         self,
@@ -93,7 +92,7 @@ class AgentRunner:
                     call.pop("response_format"), call.pop("tools"), call.pop("temperature"),
                     call.pop("max_tokens"), None, call, keep_text=True,
                 )  # fmt: skip
-                events = _drive(client._transport, session)
+                events = client._helper.events(session)
                 try:
                     for event in events:
                         agent_event = loop.translate(event)

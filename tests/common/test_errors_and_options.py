@@ -100,10 +100,45 @@ def test_options_are_immutable_and_replace_validates() -> None:
     changed = JSON_MODE_OPTIONS.replace(read_timeout=5.0)
     assert changed.read_timeout == 5.0 and changed.validate_json_incrementally
     assert JSON_MODE_OPTIONS.read_timeout == 600.0
-    with pytest.raises(ValidationError):
+    with pytest.raises(ConfigurationError, match="chunk_size"):
         StreamingOptions().replace(chunk_size=0)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ConfigurationError, match="no_such_field: no such option"):
         StreamingOptions(no_such_field=1)  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"read_timeout": "soon"}, "read_timeout: Input should be a valid number"),
+        ({"max_reconnect_attempts": -1}, "max_reconnect_attempts: Input should be greater"),
+        ({"bufer_size": 10}, "bufer_size: no such option"),
+        ({"aggregator_type": "exact"}, "aggregator_type: Input should be 'auto'"),
+    ],
+)
+def test_a_bad_option_is_a_configuration_error_naming_the_field(
+    fields: dict[str, object], named: str
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        StreamingOptions(**fields)  # type: ignore[arg-type]
+    assert isinstance(caught.value, ValueError)  # what code catching ValueError expects
+    assert named in str(caught.value)
+    assert caught.value.__cause__ is None  # no pydantic traceback chained under it
+
+
+def test_options_given_as_a_dict() -> None:
+    from steer_common.models.streaming import coerce_options
+
+    options = coerce_options({"read_timeout": 5, "buffer_size": 64})
+    assert isinstance(options, StreamingOptions)
+    assert (options.read_timeout, options.buffer_size) == (5.0, 64)
+    assert coerce_options({"streaming": True}) == StreamingOptions()  # the guide's own key
+    assert coerce_options(None) is None and coerce_options(JSON_MODE_OPTIONS) is JSON_MODE_OPTIONS
+    with pytest.raises(ConfigurationError, match="streaming cannot be turned off"):
+        coerce_options({"streaming": False})
+    with pytest.raises(ConfigurationError, match="not list"):
+        coerce_options([("read_timeout", 5)])  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="read_timeout"):
+        coerce_options({"read_timeout": -1})
 
 
 def test_the_guides_fields_all_exist() -> None:

@@ -1,0 +1,129 @@
+"""``StreamingHelper``: drives a call's session flow over the asyncio transport.
+
+The twin of ``steer_sync/streaming.py``. The session
+(:class:`~steer_common.session.StreamSession`) decides everything; the helper performs
+the commands its flow yields (connect, read, sleep, await a callback) and hands on the
+events it delivers. Every method of the client is one of the helper's three ways of
+consuming a flow: :meth:`StreamingHelper.events`, :meth:`StreamingHelper.text` and
+:meth:`StreamingHelper.response`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from steer_async.transport import HttpxTransport, TransportResponse
+from steer_common.errors import SteerError
+from steer_common.models.events import TEXT_DELTA, StreamEvent
+from steer_common.models.response import StreamResponse
+from steer_common.session import (
+    Await,
+    Compute,
+    Connect,
+    Deliver,
+    Read,
+    ReadAll,
+    Sleep,
+    StreamSession,
+)
+
+__all__ = ["StreamingHelper"]
+
+
+class StreamingHelper:
+    """Runs :class:`~steer_common.session.StreamSession` flows on one transport.
+
+    Args:
+        transport: where requests go (the client's pooled transport); a new one when
+            ``None``.
+
+    Shared by every task, like the transport.
+    """
+
+    __slots__ = ("transport",)
+
+    def __init__(self, transport: HttpxTransport | None = None) -> None:
+        self.transport = transport or HttpxTransport()
+
+    def events(self, session: StreamSession) -> AsyncGenerator[StreamEvent, None]:
+        """The normalized events the session delivers, as they arrive."""
+        return _drive(self.transport, session)
+
+    def text(self, session: StreamSession) -> AsyncGenerator[str, None]:
+        """Only the text of the text deltas (what ``stream()`` yields)."""
+        return _drive(self.transport, session, text_only=True)
+
+    async def response(self, session: StreamSession) -> StreamResponse:
+        """Drive the session to its end; its :class:`StreamResponse`."""
+        async for _ in _drive(self.transport, session):
+            pass
+        assert session.response is not None
+        return session.response
+
+
+async def _drive(
+    transport: HttpxTransport, session: StreamSession, *, text_only: bool = False
+) -> AsyncGenerator[Any, None]:
+    """Perform the commands of the session's flow; yield the events it delivers (or, for
+    ``stream()``, only the text of the text deltas: one generator, not two, per event)."""
+    flow = session.flow()
+    response: TransportResponse | None = None
+    try:
+        command: Any = next(flow)
+        while True:
+            kind = type(command)
+            reply: Any = None
+            try:
+                if kind is Read:  # the common command first
+                    if command.events:
+                        for event in command.events:
+                            if not text_only:
+                                yield event
+                            elif event.type == TEXT_DELTA:
+                                yield event.delta
+                    reply = await response.read(command.size, command.timeout)  # type: ignore[union-attr]
+                elif kind is Deliver:
+                    for event in command.events:
+                        if not text_only:
+                            yield event
+                        elif event.type == TEXT_DELTA:
+                            yield event.delta
+                elif kind is Connect:
+                    if response is not None:
+                        await response.close()
+                    response = None
+                    response = await transport.open(command.request, command.timeout)
+                    reply = response.head
+                elif kind is ReadAll:
+                    reply = await response.read_all(command.limit, command.timeout)  # type: ignore[union-attr]
+                elif kind is Await:
+                    await command.awaitable
+                elif kind is Compute:
+                    reply = await asyncio.wait_for(
+                        asyncio.shield(
+                            asyncio.get_running_loop().run_in_executor(None, command.function)
+                        ),
+                        command.timeout,
+                    )
+                elif kind is Sleep:
+                    if response is not None:
+                        await response.close()
+                    response = None
+                    await asyncio.sleep(command.seconds)
+            except SteerError as exc:  # a transport failure, mapped at the edge
+                command = flow.throw(exc)
+                continue
+            except Exception as exc:
+                if kind is not Await and kind is not Compute:
+                    raise
+                command = flow.throw(exc)  # a callback raised, or the work failed or was slow
+                continue
+            command = flow.send(reply)
+    except StopIteration:
+        return
+    finally:
+        flow.close()
+        if response is not None:
+            await response.close()
