@@ -92,7 +92,7 @@ async def _drive(
                             yield event.delta
                 elif kind is Connect:
                     if response is not None:
-                        await response.close()
+                        await response.close(session.reusable)
                     response = None
                     response = await transport.open(command.request, command.timeout)
                     reply = response.head
@@ -109,7 +109,7 @@ async def _drive(
                     )
                 elif kind is Sleep:
                     if response is not None:
-                        await response.close()
+                        await response.close(session.reusable)
                     response = None
                     await asyncio.sleep(command.seconds)
             except SteerError as exc:  # a transport failure, mapped at the edge
@@ -126,4 +126,4 @@ async def _drive(
     finally:
         flow.close()
         if response is not None:
-            await response.close()
+            await response.close(session.reusable)

@@ -14,7 +14,7 @@ scheduling a new timer per read.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 from typing import Any
 
 import httpx
@@ -92,9 +92,27 @@ class _Deadline:
 
 
 class TransportResponse:
-    """One response being read."""
+    """One response being read.
 
-    __slots__ = ("_deadline", "_iterator", "_response", "eof", "head")
+    A read awaits the next piece of the body as usual, then takes every further piece
+    that is ready without waiting: httpx yields one piece per HTTP chunk, and a piece
+    whose bytes have arrived comes out without waiting for the network, so
+    ``__anext__()`` is started by hand and run on while it only passes checkpoints. When
+    it waits for the network instead, it is kept as :class:`_Started` and the next read
+    resumes it, so no work is lost and nothing waits. Chunks already waiting reach the
+    core in one read.
+    """
+
+    __slots__ = (
+        "_deadline",
+        "_ended",
+        "_error",
+        "_iterator",
+        "_pending",
+        "_response",
+        "eof",
+        "head",
+    )
 
     def __init__(self, response: httpx.Response, deadline: _Deadline) -> None:
         self._response = response
@@ -108,15 +126,26 @@ class TransportResponse:
             response.status_code, {k.lower(): v for k, v in response.headers.items()}
         )
         self.eof = False
+        self._pending: _Started | None = None  # the next piece, already asked for
+        self._ended = False  # the body ended while gathering ready pieces
+        self._error: BaseException | None = None  # raised while gathering: the next read's
 
     async def read(self, size: int, timeout: float | None) -> bytes:
-        """One read: what the connection delivers next (``size`` is httpcore's, 64 KiB)."""
+        """One read: the next piece of the body and every piece ready after it, up to
+        about ``size`` bytes; ``b""`` at the end."""
         if self.eof:
             return b""
+        if self._ended or self._error is not None:
+            return self._after_gathering()
         deadline = self._deadline
         deadline.arm(timeout)
         try:
-            data = await self._iterator.__anext__()
+            pending = self._pending
+            if pending is not None:
+                self._pending = None
+                data = await pending
+            else:
+                data = await self._iterator.__anext__()
         except StopAsyncIteration:
             data = b""
         except asyncio.CancelledError:
@@ -129,7 +158,46 @@ class TransportResponse:
             deadline._when = None  # disarmed (inline: once per read)
         if not data:
             self.eof = True
+            return data
+        if len(data) < size:
+            data = self._gather(data, size)
         return data
+
+    def _gather(self, data: bytes, size: int) -> bytes:
+        """``data`` and the pieces that are ready now (no waiting: see the class doc)."""
+        parts = [data]
+        got = len(data)
+        anext = self._iterator.__anext__
+        while got < size:
+            step: Any = anext()
+            try:
+                waiting = step.send(None)
+                while waiting is None:
+                    # A bare yield is a checkpoint (anyio's sleep(0) before it takes
+                    # data that already arrived), not a wait: go on at once.
+                    waiting = step.send(None)
+            except StopIteration as done:
+                piece: bytes = done.value
+            except StopAsyncIteration:
+                self._ended = True
+                break
+            except Exception as exc:  # raised by the next read, after what arrived
+                self._error = exc
+                break
+            else:
+                self._pending = _Started(step, waiting)
+                break
+            parts.append(piece)
+            got += len(piece)
+        return data if len(parts) == 1 else b"".join(parts)
+
+    def _after_gathering(self) -> bytes:
+        error = self._error
+        if error is not None:
+            self._error = None
+            raise mapped(error)
+        self.eof = True
+        return b""
 
     async def read_all(self, limit: int, timeout: float | None) -> bytes:
         """The body, up to ``limit`` bytes (an error body)."""
@@ -143,10 +211,77 @@ class TransportResponse:
             size += len(data)
         return b"".join(parts)
 
-    async def close(self) -> None:
-        """Return the connection to the pool if the body was read to its end, else drop it."""
+    async def close(self, reuse: bool = True) -> None:
+        """Return the connection to the pool if the body was read to its end (and ``reuse``),
+        else drop it."""
         self._deadline.close()
+        pending = self._pending
+        if pending is not None:
+            # A read still waits for the network: end it (httpcore then drops the
+            # connection), so no generator is left half run.
+            self._pending = None
+            await pending.cancel()
+        if not reuse and (self.eof or self._ended):
+            # httpcore would pool a connection whose body ended: close its socket first
+            # (the documented "network_stream" extension), so the pool drops it.
+            stream = self._response.extensions.get("network_stream")
+            if stream is not None:
+                await stream.aclose()
         await self._response.aclose()
+
+
+class _Started:
+    """An ``__anext__()`` started by hand that had to wait: awaiting this resumes it where
+    it stopped (what ``await`` would have done had it been awaited from the start)."""
+
+    __slots__ = ("_step", "_waiting")
+
+    def __init__(self, step: Any, waiting: Any) -> None:
+        self._step = step
+        self._waiting = waiting  # what it yielded to the event loop
+
+    def __await__(self) -> Generator[Any, Any, bytes]:
+        return self._drive(None)
+
+    async def cancel(self) -> None:
+        """End it with a cancellation of its own (the caller's are not swallowed)."""
+        stop = asyncio.CancelledError()
+        try:
+            await _Awaiting(self._drive(stop))
+        except asyncio.CancelledError as exc:
+            if exc is not stop:
+                raise
+        except Exception:  # the read failed as it ended: nothing to hand on
+            pass
+
+    def _drive(self, throw: BaseException | None) -> Generator[Any, Any, bytes]:
+        step = self._step
+        try:
+            waiting = self._waiting if throw is None else step.throw(throw)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        while True:
+            try:
+                try:
+                    sent = yield waiting
+                except BaseException as exc:  # a cancellation of the task: pass it in
+                    waiting = step.throw(exc)
+                else:
+                    waiting = step.send(sent)
+            except StopIteration as done:  # noqa: PERF203 - free in 3.11 until raised
+                return done.value  # type: ignore[no-any-return]
+
+
+class _Awaiting:
+    """A generator as an awaitable."""
+
+    __slots__ = ("_generator",)
+
+    def __init__(self, generator: Generator[Any, Any, Any]) -> None:
+        self._generator = generator
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        return self._generator
 
 
 async def _in_memory(content: bytes) -> AsyncIterator[bytes]:

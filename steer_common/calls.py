@@ -14,7 +14,7 @@ from steer_common.errors import ConfigurationError
 from steer_common.models.streaming import DEFAULT_OPTIONS, StreamingOptions, coerce_options
 from steer_common.request import build_request, prepare_call
 from steer_common.routing import Route, resolve_credentials, route_model
-from steer_common.session import StreamSession
+from steer_common.session import Consumer, StreamSession
 
 __all__ = ["OpenAIAPI", "prepare_session", "resolve_input"]
 
@@ -50,7 +50,7 @@ def prepare_session(
     temperature: float | None = None,
     max_tokens: int | None = None,
     extras: Mapping[str, Any] | None = None,
-    keep_text: bool = True,
+    consumer: Consumer = "events",
 ) -> StreamSession:
     """Everything a front end needs to drive one call (see the module docstring).
 
@@ -90,7 +90,7 @@ def prepare_session(
         request,
         wire_format=wire_format,
         options=options,
-        keep_text=keep_text,
+        consumer=consumer,
         response_format=call.response_format.model if call.response_format else None,
         model=name,
     )

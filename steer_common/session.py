@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 from steer_common.cost import cost_of
 from steer_common.errors import (
@@ -63,6 +63,7 @@ from steer_common.guard import RunawayGuard
 from steer_common.http import BodyDecoder, ResponseHead, error_from_response
 from steer_common.json_stream import JSONStream
 from steer_common.models.events import (
+    ERROR,
     JSON_PARTIAL,
     PING,
     REASONING_DELTA,
@@ -90,6 +91,7 @@ __all__ = [
     "Command",
     "Compute",
     "Connect",
+    "Consumer",
     "Deliver",
     "Flow",
     "Read",
@@ -187,6 +189,8 @@ class Sleep:
 
 Command = Connect | Read | ReadAll | Deliver | Await | Compute | Sleep
 Flow = Generator[Command, Any, None]
+#: Who receives a call's reply as it streams (see :class:`StreamSession`).
+Consumer = Literal["events", "text", "response"]
 
 
 class StreamSession:
@@ -196,10 +200,13 @@ class StreamSession:
         request: the HTTP request to send (from :func:`~steer_common.request.build_request`).
         wire_format: the :class:`~steer_common.StreamParser` format of the reply.
         options: the call's :class:`~steer_common.models.streaming.StreamingOptions`.
-        keep_text: keep the reply text. ``stream()`` passes ``False``: its consumer has the
-            text already, so the text is kept only for ``preserve_partial_response`` (the
-            partial response of an error) and ``on_complete``; with both off, memory stays
-            flat however long the stream (the low-memory mode).
+        consumer: who receives the reply as it streams. ``"events"`` (``stream_events()``)
+            and ``"text"`` (``stream()``) are handed every event as it arrives; ``"text"``
+            keeps the reply text only for ``preserve_partial_response`` (the partial
+            response of an error) and ``on_complete``, so with both off memory stays flat
+            however long the stream (the low-memory mode). ``"response"``
+            (``stream_with_usage()``) is handed nothing until the end: only ``on_delta``
+            sees the reply as it streams.
         response_format: what ``get_json()`` validates against (a pydantic model class).
         model: the model asked for (priced when the provider's reported name has no price).
         clock: a monotonic clock in seconds (``time.monotonic``; the front ends pass the
@@ -213,7 +220,7 @@ class StreamSession:
         *,
         wire_format: str,
         options: StreamingOptions,
-        keep_text: bool = True,
+        consumer: Consumer = "events",
         response_format: Any = None,
         model: str | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -222,9 +229,16 @@ class StreamSession:
         self.request = request
         self.wire_format = wire_format
         self.options = options
+        self.consumer = consumer
         self.keep_text = (
-            keep_text or options.preserve_partial_response or options.on_complete is not None
+            consumer != "text"
+            or options.preserve_partial_response
+            or options.on_complete is not None
         )
+        # Events are yielded to a consumer as they arrive (not for stream_with_usage).
+        self._yields = consumer != "response"
+        # Content reaches someone as it arrives: once it has, nothing is retried.
+        self._live = self._yields or options.on_delta is not None
         self.response_format = response_format
         self.model = model
         self._clock = clock
@@ -234,7 +248,13 @@ class StreamSession:
         self._total_deadline: float | None = None
         self._read_deadline: float | None = None
         self._delivered = False
+        self._content = False
         self._started = False
+        self._in_body = False
+        self._head: ResponseHead | None = None
+        #: The response being read may go back to the pool once read to its end (the
+        #: front ends ask when they close it): not after a failure inside its body.
+        self.reusable = True
         self._metrics = StreamMetrics(attempts=0)
         self._bytes = 0
         self._json_on = options.enable_json_stream_handler or options.validate_json_incrementally
@@ -245,7 +265,9 @@ class StreamSession:
 
     @property
     def delivered(self) -> bool:
-        """Content has reached the consumer: from now on nothing is retried."""
+        """Content has reached the consumer (yielded, or passed to ``on_delta``): from now
+        on nothing is retried. With no one watching (``stream_with_usage`` without
+        ``on_delta``) nothing reaches anyone before the end, so this stays ``False``."""
         return self._delivered
 
     # -- the flow -------------------------------------------------------------------------
@@ -260,9 +282,13 @@ class StreamSession:
         while True:
             attempt += 1
             self._metrics.attempts = attempt
+            self.reusable = True
+            self._in_body = False
             error = yield from self._attempt(attempt)
             if error is None:
                 return
+            # A failure inside a body leaves the connection in doubt: never pool it.
+            self.reusable = not self._in_body
             delay = self._retry_delay(error, attempt)
             if delay is None:
                 logger.debug("%s: failed after %d attempt(s): %r", self.wire_format, attempt, error)
@@ -293,6 +319,7 @@ class StreamSession:
             return exc
         except SteerError as exc:
             return exc
+        self._head = head
         if not 200 <= head.status < 300 or (
             head.content_type and head.content_type != "text/event-stream"
         ):
@@ -301,12 +328,14 @@ class StreamSession:
             decoder = BodyDecoder(head.headers.get("content-encoding"))
         except SteerError as exc:
             return exc
+        self._in_body = True
         if not self._started:
             self._started = True
             error = yield from self._callback("on_start")
             if error is not None:
                 return error
         held: list[StreamEvent] = []  # events before the first content: dropped on a retry
+        self._content = False  # content arrived in this attempt
         if self._json_on:
             # Validation checks every character as it arrives; following the value only
             # may hold short containers back for the C scanner (faster).
@@ -364,6 +393,7 @@ class StreamSession:
             now = clock()
             if metrics.time_to_first_byte is None:
                 metrics.time_to_first_byte = now - self._start
+            failure: SteerError | None = None
             try:
                 if chunk:
                     self._bytes += len(chunk)  # a plain counter: pydantic setattr is slow
@@ -372,20 +402,20 @@ class StreamSession:
                     events = parser.feed(decoder.close())
                     events += parser.close()
             except SteerError as exc:
-                if self._delivered and exc.events:
-                    # Content already reached the consumer: hand on what came before the
-                    # error too, so the partial response and the consumer agree.
-                    yield Deliver([e for e in exc.events if e.type != "error"])
-                return exc
+                # What came before the error in these bytes is handled like any events
+                # (the consumer and the partial response agree whatever the packets were).
+                failure = exc
+                events = [e for e in exc.events if e.type != ERROR]
             if events:
-                if on_delta is not None:
-                    error = yield from self._on_deltas(events)
+                handled, failed = self._handle(events, held, now)
+                if failed is not None:
+                    failure = failed  # earlier in the bytes than a parser error
+                if on_delta is not None and handled:
+                    error = yield from self._on_deltas(handled)
                     if error is not None:
                         return error
-                handled = self._handle(events, held, now)
-                if type(handled) is not list:
-                    return handled  # type: ignore[return-value]
-                deliver = handled or None
+                if self._yields:
+                    deliver = handled or None
                 runaway = None
                 if guard is not None:
                     if watching:
@@ -393,18 +423,18 @@ class StreamSession:
                     chars = accumulator.text_chars + accumulator.other_chars
                     if chars >= guard.due:
                         runaway = guard.check(chars)
-                if runaway is not None:
-                    # Hand on what arrived (the consumer and the partial response agree),
-                    # then stop the loop: never retried, the reply would run away again.
-                    if deliver:
-                        yield Deliver(deliver)
-                    return RunawayOutputError(f"{parser.provider}: {runaway}")
+                if runaway is not None and failure is None:
+                    # Never retried: the reply would run away again.
+                    failure = RunawayOutputError(f"{parser.provider}: {runaway}")
+            if failure is not None:
+                if deliver:
+                    yield Deliver(deliver)  # hand on what arrived, then fail
+                return failure
             if not chunk:
                 break
         if deliver:
             yield Deliver(deliver)
-        if held:
-            self._delivered = True
+        if held and self._yields:
             yield Deliver(held)
         return (yield from self._complete())
 
@@ -419,40 +449,48 @@ class StreamSession:
 
     def _handle(
         self, events: list[StreamEvent], held: list[StreamEvent], now: float
-    ) -> list[StreamEvent] | SteerError:
-        """The events of one read to hand on (none while only preliminaries arrived)."""
+    ) -> tuple[list[StreamEvent], SteerError | None]:
+        """The events of one read to hand on (none while only preliminaries arrived), and
+        the JSON-mode error that stops the stream, if one of them brings it (the events
+        before it are handed on as usual: whatever the packets, the same ones)."""
         options = self.options
         content = False
         meaningful = False
         json_changed = False
         json_on = self._json_on
-        for event in events:
+        failure: SteerError | None = None
+        for number, event in enumerate(events):
             kind = event.type
             if kind != PING:
                 meaningful = True
             if kind in _CONTENT:
-                content = True
                 if json_on:
-                    error = self._follow_json(event)
-                    if error is not None:
-                        return error
+                    failure = self._follow_json(event)
+                    if failure is not None:
+                        events = events[:number]
+                        break
                     json_changed = json_changed or kind == TEXT_DELTA
+                content = True
         if meaningful and options.read_timeout is not None:
             self._read_deadline = now + options.read_timeout
-        if not self._delivered:
+        if not self._content:
             if not content:
-                held.extend(events)
-                return []
-            self._delivered = True
+                if self._yields:
+                    held.extend(events)
+                return [], failure
+            # The first content of this attempt; from here on, if anyone sees the reply
+            # as it streams, it is theirs: no retry could take it back.
+            self._content = True
+            self._delivered = self._live
             self._metrics.time_to_first_token = now - self._start
             if held:
                 events = held + events
                 held.clear()
         if options.buffer_size:
             events = _coalesce(events, options.buffer_size)
-        if json_changed and self._json is not None:
+        if json_changed and self._json is not None and self._yields:
             events = [*events, StreamEvent(JSON_PARTIAL, metadata={"value": self._json.partial()})]
-        return events
+        return events, failure
 
     def _follow_json(self, event: StreamEvent) -> SteerError | None:
         """Feed the reply's JSON machine (and each tool call's) with a content event."""
@@ -617,6 +655,8 @@ class StreamSession:
         metrics.duration = self._clock() - self._start
         response.metrics = metrics.model_copy()
         response._response_format = self.response_format
+        if self._head is not None:
+            response.request_id = self._head.request_id
         priced = response.usage  # what the accumulator already priced
         if self.options.enable_usage_aggregation:
             response.usage = yield from self._fill_usage(response)

@@ -7,21 +7,29 @@
 Without a key for the model's provider (and no ``--base-url``), ``steer`` says so and
 answers from the emulator; ``--no-emulate`` makes a missing key an error instead.
 The reply streams to stdout; usage, cost (when the price is known) and time to first
-token go to stderr. Exit codes: 0 done, 2 bad arguments, 3 configuration (a missing key,
-an unknown model), 4 the provider refused (an HTTP or in-band error), 5 the stream was cut
-short, 6 a timeout or connection failure, 1 anything else.
+token go to stderr (``--verbose`` adds the request id, each attempt and retry, and the
+timings). It behaves like a Unix tool: a reader that stops early (``steer ... | head``)
+ends it quietly, and Ctrl-C stops it without a traceback.
+
+Exit codes: 0 done, 2 bad arguments (an empty prompt, a negative ``--max-tokens``),
+3 configuration (a missing key, an unknown model), 4 the provider refused (an HTTP or
+in-band error), 5 the stream was cut short, 6 a timeout or connection failure,
+1 anything else, 130 interrupted (Ctrl-C), 141 the reader closed the pipe.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
+from steer_common._version import __version__
 from steer_common.errors import (
     APIError,
+    CallbackError,
     ConfigurationError,
     SteerError,
     StreamInterruptedError,
@@ -41,6 +49,15 @@ EXIT_CONFIGURATION = 3
 EXIT_PROVIDER = 4
 EXIT_INTERRUPTED = 5
 EXIT_TRANSPORT = 6
+EXIT_INTERRUPTED_BY_USER = 130  # 128 + SIGINT, as shells report Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a Unix tool whose reader left
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive number of tokens, not {number}")
+    return number
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,15 +66,20 @@ def _parser() -> argparse.ArgumentParser:
         description="Stream a reply from OpenAI, Anthropic, xAI or an OpenAI-compatible server.",
     )
     parser.add_argument("prompt", help="the prompt, or - to read it from stdin")
+    parser.add_argument("--version", action="version", version=f"steer {__version__}")
     parser.add_argument("-m", "--model", default="gpt-4o-mini", help="model (default: %(default)s)")
     parser.add_argument("--system", help="a system message")
     parser.add_argument("--json", action="store_true", help="ask for a JSON object")
     parser.add_argument("--base-url", help="base URL of the model's provider")
-    parser.add_argument("--max-tokens", type=int, help="the most tokens to generate")
+    parser.add_argument("--max-tokens", type=_positive, help="the most tokens to generate")
     parser.add_argument("--temperature", type=float, help="sampling temperature")
     parser.add_argument(
         "--openai-api", choices=["chat", "responses"], default="chat",
         help="OpenAI streaming API for OpenAI models (default: %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="also print the request id, every attempt and retry, and the timings (stderr)",
     )  # fmt: skip
     emulation = parser.add_mutually_exclusive_group()
     emulation.add_argument(
@@ -72,8 +94,21 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+        if not prompt.strip():
+            parser.error("the prompt is empty: nothing to send")
+        if args.verbose:
+            _log_attempts()
+        return _start(args, prompt)
+    except KeyboardInterrupt:
+        sys.stderr.write("\n")
+        return EXIT_INTERRUPTED_BY_USER
+
+
+def _start(args: argparse.Namespace, prompt: str) -> int:
     messages: list[dict[str, Any]] = []
     if args.system:
         messages.append({"role": "system", "content": args.system})
@@ -97,6 +132,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.base_url:
         base_urls[provider] = args.base_url
     return _run(args, messages, None, base_urls)
+
+
+def _log_attempts() -> None:
+    """``--verbose``: the session's account of each attempt and retry, to stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("steer: %(message)s"))
+    logger = logging.getLogger("steer_common.session")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
 
 
 def _run(
@@ -123,6 +167,10 @@ def _run(
                 max_tokens=args.max_tokens,
                 temperature=args.temperature,
             )
+        except CallbackError as exc:
+            if isinstance(exc.__cause__, BrokenPipeError):
+                return _reader_left()
+            return _fail(exc, EXIT_ERROR)
         except ConfigurationError as exc:
             return _fail(exc, EXIT_CONFIGURATION)
         except APIError as exc:
@@ -133,8 +181,11 @@ def _run(
             return _fail(exc, EXIT_TRANSPORT)
         except SteerError as exc:
             return _fail(exc, EXIT_ERROR)
-    out.write("\n")
-    out.flush()
+    try:
+        out.write("\n")
+        out.flush()
+    except BrokenPipeError:
+        return _reader_left()
     usage = response.usage or {}
     metrics = response.metrics
     parts = [f"{response.provider} {response.model}"]
@@ -147,7 +198,42 @@ def _run(
     if metrics.time_to_first_token is not None:
         parts.append(f"first token: {metrics.time_to_first_token * 1000:.0f} ms")
     sys.stderr.write(" | ".join(parts) + "\n")
+    if args.verbose:
+        sys.stderr.write(_details(response) + "\n")
     return EXIT_OK
+
+
+def _details(response: Any) -> str:
+    """``--verbose``: the request id, the attempts and the timings of a finished stream."""
+    metrics = response.metrics
+    lines = [
+        f"request id: {response.request_id or '(none sent)'}",
+        f"response id: {response.response_id or '(none sent)'}",
+        f"attempts: {metrics.attempts} ({metrics.attempts - 1} retried)",
+        f"finish: {response.finish_reason} ({response.native_finish_reason})",
+    ]
+    timings = [
+        ("first byte", metrics.time_to_first_byte),
+        ("first token", metrics.time_to_first_token),
+        ("total", metrics.duration),
+    ]
+    lines.append(
+        "timings: "
+        + ", ".join(f"{name} {value * 1000:.0f} ms" for name, value in timings if value is not None)
+    )
+    lines.append(
+        f"received: {metrics.bytes:,} bytes, {metrics.events} events, {metrics.deltas} deltas"
+    )
+    return "\n".join("steer: " + line for line in lines)
+
+
+def _reader_left() -> int:
+    """The reader closed the pipe (``steer ... | head``): stop quietly, as Unix tools do."""
+    # Point stdout at /dev/null so that the interpreter's last flush does not complain.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 def _fail(error: SteerError, code: int) -> int:

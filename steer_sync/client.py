@@ -17,7 +17,7 @@ from steer_common.calls import OpenAIAPI, prepare_session, resolve_input
 from steer_common.models.events import StreamEvent
 from steer_common.models.response import StreamResponse
 from steer_common.models.streaming import StreamingOptions, coerce_options
-from steer_common.session import StreamSession
+from steer_common.session import Consumer, StreamSession
 from steer_sync.streaming import StreamingHelper
 from steer_sync.transport import RequestsTransport
 
@@ -110,7 +110,7 @@ class SteerLLMClient:
             )  # fmt: skip
         session = self._session(
             prompt_or_messages, model, prompt, messages, streaming_options, response_format,
-            tools, temperature, max_tokens, openai_api, extras, keep_text=False,
+            tools, temperature, max_tokens, openai_api, extras, consumer="text",
         )  # fmt: skip
         return self._helper.text(session)
 
@@ -136,7 +136,7 @@ class SteerLLMClient:
         """
         session = self._session(
             prompt_or_messages, model, prompt, messages, streaming_options, response_format,
-            tools, temperature, max_tokens, openai_api, extras, keep_text=True,
+            tools, temperature, max_tokens, openai_api, extras, consumer="response",
         )  # fmt: skip
         return self._helper.response(session)
 
@@ -158,7 +158,7 @@ class SteerLLMClient:
         """Stream normalized :class:`StreamEvent` objects (docs/streaming-events.md)."""
         session = self._session(
             prompt_or_messages, model, prompt, messages, streaming_options, response_format,
-            tools, temperature, max_tokens, openai_api, extras, keep_text=True,
+            tools, temperature, max_tokens, openai_api, extras, consumer="events",
         )  # fmt: skip
         return self._helper.events(session)
 
@@ -188,7 +188,7 @@ class SteerLLMClient:
         openai_api: OpenAIAPI | None,
         extras: Mapping[str, Any],
         *,
-        keep_text: bool,
+        consumer: Consumer,
     ) -> StreamSession:
         return prepare_session(
             resolve_input(prompt_or_messages, prompt, messages),
@@ -203,5 +203,5 @@ class SteerLLMClient:
             temperature=temperature,
             max_tokens=max_tokens,
             extras=extras,
-            keep_text=keep_text,
+            consumer=consumer,
         )

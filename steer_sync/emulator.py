@@ -181,6 +181,17 @@ class Emulator:
         with self._lock:
             return self._disconnects
 
+    @property
+    def open_connections(self) -> int:
+        """How many client connections are open now (streaming or idle in a pool)."""
+        with self._lock:
+            return len(self._connections)
+
+    def wait_for_connections(self, count: int = 0, timeout: float = 5.0) -> bool:
+        """Wait until :attr:`open_connections` is at most ``count``; ``False`` on timeout."""
+        with self._changed:
+            return self._changed.wait_for(lambda: len(self._connections) <= count, timeout)
+
     def wait_for_disconnect(self, count: int = 1, timeout: float = 5.0) -> bool:
         """Wait until :attr:`disconnects` reaches ``count``; ``False`` on timeout."""
         with self._changed:
@@ -237,11 +248,12 @@ class Emulator:
     # -- called from the handler threads ------------------------------------------------
 
     def _track(self, conn: socket.socket, add: bool) -> None:
-        with self._lock:
+        with self._changed:
             if add:
                 self._connections.add(conn)
             else:
                 self._connections.discard(conn)
+            self._changed.notify_all()
 
     def _disconnected(self) -> None:
         with self._changed:

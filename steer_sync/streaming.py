@@ -96,7 +96,7 @@ def _drive(
                             yield event.delta
                 elif kind is Connect:
                     if response is not None:
-                        response.close()
+                        response.close(session.reusable)
                     response = None
                     response = transport.open(command.request, command.timeout)
                     reply = response.head
@@ -108,7 +108,7 @@ def _drive(
                     reply = _WORKERS.submit(command.function).result(command.timeout)
                 elif kind is Sleep:
                     if response is not None:
-                        response.close()
+                        response.close(session.reusable)
                     response = None
                     time.sleep(command.seconds)
             except SteerError as exc:  # a transport failure, mapped at the edge
@@ -125,7 +125,7 @@ def _drive(
     finally:
         flow.close()
         if response is not None:
-            response.close()
+            response.close(session.reusable)
 
 
 # Blocking work the core asks for (loading a tiktoken encoding), off the calling thread

@@ -1,10 +1,10 @@
 """The blocking transport: requests/urllib3, one pooled session shared by every thread.
 
 Only I/O lives here: send a request, read bytes with a per-read timeout, close or return
-the connection to the pool. Reads use urllib3's ``read1``, which returns as soon as any
-bytes arrive, chunked or not (``iter_content``/``iter_lines`` wait to fill their buffer on
-responses without chunked encoding: a latency bug for streams). Bodies are read raw; the
-core undoes ``Content-Encoding``.
+the connection to the pool. A read returns as soon as any bytes arrive and takes all that
+the socket has (``iter_content``/``iter_lines`` wait to fill their buffer: a latency bug
+for streams; urllib3's ``read1`` returns one chunk per call). Bodies are read raw: the
+core undoes the chunked framing and ``Content-Encoding``.
 
 Thread safety: urllib3's pool is thread-safe and the shared ``requests.Session`` is used
 only to send (no cookies are kept, redirects are not followed), so one transport, and one
@@ -13,13 +13,15 @@ client, serve many threads.
 
 from __future__ import annotations
 
+import io
 import socket
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
 
-from steer_common.errors import redact_logs
+from steer_common.chunked import ChunkedDecoder
+from steer_common.errors import APIConnectionError, SteerError, redact_logs
 from steer_common.http import ResponseHead
 from steer_common.request import HTTPRequest
 from steer_sync._exceptions import map_exceptions, mapped
@@ -40,20 +42,46 @@ class _NoCookies(requests.cookies.RequestsCookieJar):
 
 
 class TransportResponse:
-    """One response being read."""
+    """One response being read.
 
-    __slots__ = ("_raw", "_response", "_sock", "_timeout", "eof", "head")
+    Reads take what the socket has: one ``read1`` on http.client's buffered reader (a
+    single ``recv``), so chunks that are already waiting all reach the core in one read.
+    The chunked framing is undone by the core's
+    :class:`~steer_common.chunked.ChunkedDecoder` (urllib3 would return one chunk per
+    read); a ``Content-Length`` body is counted down. A response that is not a plain
+    http.client one (an adapter of the caller's, a test double) is read through urllib3's
+    ``read1`` instead.
+    """
+
+    __slots__ = (
+        "_chunked",
+        "_fp",
+        "_left",
+        "_raw",
+        "_response",
+        "_sock",
+        "_source",
+        "_timeout",
+        "eof",
+        "head",
+    )
 
     def __init__(self, response: requests.Response) -> None:
         self._response = response
-        self._raw = response.raw
+        raw = self._raw = response.raw
         self.head = ResponseHead(
             response.status_code, {k.lower(): v for k, v in response.headers.items()}
         )
-        connection = getattr(self._raw, "connection", None)
+        connection = getattr(raw, "connection", None)
         self._sock: socket.socket | None = getattr(connection, "sock", None)
         self._timeout: float | None = -1.0  # the socket timeout last set (-1: not yet)
         self.eof = False
+        source: Any = getattr(raw, "_fp", None)  # the http.client.HTTPResponse
+        fp = getattr(source, "fp", None)
+        self._source = source
+        self._fp: io.BufferedReader | None = fp if isinstance(fp, io.BufferedReader) else None
+        self._chunked = ChunkedDecoder() if self._fp is not None and source.chunked else None
+        self._left: int | None = None if self._chunked else getattr(source, "length", None)
 
     def read(self, size: int, timeout: float | None) -> bytes:
         """One read: up to ``size`` bytes, as soon as any arrive; ``b""`` at the end."""
@@ -67,13 +95,43 @@ class TransportResponse:
             if timeout is None or last is None or abs(timeout - last) > 0.01:
                 sock.settimeout(timeout)
                 self._timeout = timeout
+        fp = self._fp
         try:
-            data: bytes = self._raw.read1(size, decode_content=False)
+            if fp is None:
+                data: bytes = self._raw.read1(size, decode_content=False)
+                if not data:
+                    self.eof = True
+                return data
+            chunked = self._chunked
+            if chunked is not None:
+                while True:
+                    wire = fp.read1(size)
+                    if not wire:
+                        raise APIConnectionError("the connection closed inside a chunked body")
+                    data = chunked.feed(wire)
+                    if chunked.done:
+                        self.eof = True
+                        return data
+                    if data:
+                        return data
+            left = self._left
+            data = fp.read1(size if left is None or left > size else left)
+            if left is not None:
+                if not data and left:
+                    raise APIConnectionError(
+                        f"the connection closed {left} bytes before the end of the body "
+                        "(Content-Length)"
+                    )
+                left = self._left = left - len(data)
+                if not left:
+                    self.eof = True
+            elif not data:
+                self.eof = True
+            return data
+        except SteerError:
+            raise
         except Exception as exc:  # mapped at the edge, without a context manager per read
             raise mapped(exc)  # noqa: B904 - mapped() sets __cause__
-        if not data:
-            self.eof = True
-        return data
 
     def read_all(self, limit: int, timeout: float | None) -> bytes:
         """The body, up to ``limit`` bytes (an error body)."""
@@ -87,10 +145,18 @@ class TransportResponse:
             size += len(data)
         return b"".join(parts)
 
-    def close(self) -> None:
-        """Return the connection to the pool if the body was read to its end, else drop it."""
+    def close(self, reuse: bool = True) -> None:
+        """Return the connection to the pool if the body was read to its end (and ``reuse``),
+        else drop it."""
         raw = self._raw
-        if self.eof:
+        reusable = reuse and self.eof and not (self._chunked is not None and self._chunked.trailing)
+        if reusable and self._fp is not None:
+            # Read by the core, not by http.client: tell it the response is over (what it
+            # does itself at the end of a body), so the connection can take a new request.
+            reusable = self._left is not None or self._chunked is not None
+            if reusable:
+                self._source._close_conn()
+        if reusable:
             raw.release_conn()
         else:
             self._response.close()  # closes the socket: the server sees the client go

@@ -90,7 +90,7 @@ class AgentRunner:
                 session = client._session(
                     call.pop("messages"), call.pop("model"), None, None, options,
                     call.pop("response_format"), call.pop("tools"), call.pop("temperature"),
-                    call.pop("max_tokens"), None, call, keep_text=True,
+                    call.pop("max_tokens"), None, call, consumer="events",
                 )  # fmt: skip
                 events = client._helper.events(session)
                 try:

@@ -68,7 +68,9 @@ class StreamResponse(BaseModel):
     """The reply of one stream: text, reasoning, tool calls, usage, cost, finish, timing.
 
     ``complete`` is ``True`` only when the provider's terminal signal arrived; a
-    ``partial_response`` on an error has it ``False``.
+    ``partial_response`` on an error has it ``False``. ``response_id`` is the id the
+    provider gave the reply (``chatcmpl-...``, ``msg_...``); ``request_id`` the id of the
+    HTTP request that brought it (``x-request-id`` / ``request-id``), for support tickets.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -86,6 +88,7 @@ class StreamResponse(BaseModel):
     model: str | None = None
     provider: str | None = None
     response_id: str | None = None
+    request_id: str | None = None
     complete: bool = False
     error: dict[str, Any] | None = None
     metrics: StreamMetrics = Field(default_factory=StreamMetrics)

@@ -28,7 +28,7 @@ def session(**options: Any) -> Any:
         temperature=None,
         max_tokens=None,
         extras={},
-        keep_text=True,
+        consumer="events",
     )
 
 

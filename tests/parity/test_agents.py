@@ -432,7 +432,7 @@ def test_follow_up_bodies_have_each_providers_documented_shape(name: str) -> Non
         temperature=None,
         max_tokens=None,
         extras={},
-        keep_text=True,
+        consumer="events",
     )
     body = session.request.json()
     ids = [c.id for c in response.tool_calls]

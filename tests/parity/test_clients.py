@@ -291,18 +291,22 @@ def test_anthropic_overload_after_content_raises_with_the_partial_text(
     assert len(server.requests) == 1  # not retried: content had been handed on
 
 
+@pytest.mark.parametrize(("consumer", "requests"), [("events", 1), ("text", 1), ("response", 4)])
 def test_a_cut_without_the_terminal_signal_is_an_error_with_the_partial(
-    make_runner: Any, server: FaultServer
+    make_runner: Any, server: FaultServer, consumer: str, requests: int
 ) -> None:
     fx = fixture("openai/chat-text-include-usage")
     events = fixture_events(fx.body)
     server.handler = lambda request: chunked_sse(events[:4], end=False)
     runner = make_runner(**client_kwargs(server))
+    options = StreamingOptions(reconnect_delay=0.01)
     with pytest.raises(StreamInterruptedError) as info:
-        runner.response("hi", model="gpt-4o-mini")
+        getattr(runner, consumer)("hi", model="gpt-4o-mini", streaming_options=options)
     partial = info.value.partial_response
     assert partial is not None and partial.text == "The capital of"
-    assert len(server.requests) == 1
+    # stream() and stream_events() handed "The capital of" on: it cannot be taken back, so
+    # no retry. stream_with_usage() handed nothing on yet: the whole call is retried.
+    assert len(server.requests) == requests
 
 
 # -- sharing -----------------------------------------------------------------------------------

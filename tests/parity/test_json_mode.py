@@ -47,7 +47,7 @@ def test_json_object_with_partial_values(
     }
     runner = make_runner(**emulator_kwargs(emulator, api))
     events = runner.events(
-        ask(text=json.dumps(document), chunk_chars=4),
+        ask(text=json.dumps(document), chunk_chars=4, event_delay=0.005),  # several reads
         model=model,
         response_format={"type": "json_object"},
         streaming_options=JSON_MODE_OPTIONS,

@@ -11,6 +11,7 @@ import pytest
 from steer_common import HIGH_THROUGHPUT_OPTIONS, LOW_LATENCY_OPTIONS, StreamingOptions
 from steer_common.errors import (
     APIConnectionError,
+    ConfigurationError,
     ConnectTimeoutError,
     InternalServerError,
     ReadTimeoutError,
@@ -233,3 +234,16 @@ def test_metrics_are_filled_in(make_runner: Any, server: FaultServer) -> None:
     assert metrics.duration >= 0.2  # type: ignore[operator]
     assert metrics.events == 11 and metrics.deltas == 8 and metrics.bytes == len(CHAT.body)
     assert metrics.deltas_per_second is not None and metrics.deltas_per_second > 0
+
+
+def test_options_as_a_plain_dict(make_runner: Any, server: FaultServer) -> None:
+    server.handler = lambda request: chunked_sse(fixture_events(CHAT.body))
+    seen: list[str] = []
+    runner = make_runner(**client_kwargs(server), streaming_options={"read_timeout": 30})
+    response = runner.response(
+        "hi", model="gpt-4o-mini", streaming_options={"on_delta": seen.append, "buffer_size": 0}
+    )
+    assert response.text == CHAT.expected["text"] == "".join(seen)
+    with pytest.raises(ConfigurationError, match="buffer_sise: no such option"):
+        runner.response("hi", model="gpt-4o-mini", streaming_options={"buffer_sise": 1})
+    assert len(server.requests) == 1  # refused before any request

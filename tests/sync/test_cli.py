@@ -93,3 +93,79 @@ def test_console_script_and_module_entry_point() -> None:
         )
         assert result.returncode == 0, result.stderr
         assert result.stdout == "Echo: Hi from a subprocess\n"
+
+
+# -- a Unix tool: pipes, Ctrl-C, --version, refused arguments, --verbose (the installed script)
+
+STEER = str(Path(sys.executable).parent / "steer")
+SLOW = directive(deltas=[f"word{i} " for i in range(300)], event_delay=0.01)  # about 3 s
+
+
+def test_a_reader_that_leaves_ends_it_quietly() -> None:
+    # steer "..." | head -c 20
+    with subprocess.Popen(
+        [STEER, f"go {SLOW}", "--emulate"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.read(20)
+        proc.stdout.close()  # what head does after 20 bytes
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=30)
+    assert first == b"word0 word1 word2 wo"
+    assert code == 141  # 128 + SIGPIPE, as Unix tools report it
+    assert "Error" not in err and "Traceback" not in err and "Exception" not in err, err
+
+
+def test_ctrl_c_exits_130_without_a_traceback() -> None:
+    import signal
+
+    with subprocess.Popen(
+        [STEER, f"go {SLOW}", "--emulate"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.read(5) == b"word0"  # streaming has begun
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+        err = proc.stderr.read().decode()
+    assert code == 130
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+
+
+def run_steer(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([STEER, *argv], capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_version() -> None:
+    from steer_common import __version__
+
+    result = run_steer("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"steer {__version__}"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["", "--base-url", "http://127.0.0.1:9"], "the prompt is empty"),
+        (["   \n", "--emulate"], "the prompt is empty"),
+        (["hi", "--max-tokens", "-5", "--emulate"], "must be a positive number of tokens"),
+        (["hi", "--max-tokens", "0", "--emulate"], "must be a positive number of tokens"),
+    ],
+)
+def test_arguments_refused_before_any_request(argv: list[str], message: str) -> None:
+    result = run_steer(*argv)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    # Refused before anything was sent: no connection was tried (the base URL's port is
+    # closed, which would be exit 6), no emulator was started.
+    assert "ConnectionError" not in result.stderr and "emulator" not in result.stderr
+
+
+def test_verbose_shows_the_request_id_the_retries_and_the_timings() -> None:
+    result = run_steer(f"hi {directive(status=429, retry_after=0, text='fine')}", "--emulate", "-v")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "fine\n"
+    err = result.stderr
+    assert "attempt 1 failed, retrying in 0.00 s: RateLimitError" in err
+    assert "steer: request id: req_reply-" in err
+    assert "steer: attempts: 2 (1 retried)" in err
+    assert "first byte" in err and "first token" in err and "total" in err
