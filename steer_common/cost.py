@@ -6,6 +6,9 @@ maps onto it directly: ``prompt_tokens`` counts every input token with cache rea
 cache writes inside it, and each of those is priced at its own rate; ``completion_tokens``
 counts reasoning tokens, which are billed as output.
 
+Dollars are computed exactly, in ``Decimal`` (as genai-prices does), and rounded to a
+``float`` once: ``cost_usd`` reads ``2.75e-06``, never ``2.7500000000000004e-06``.
+
 Your own prices win over the snapshot: :func:`register_price` (a negotiated rate, a
 fine-tuned or self-hosted model). A model with no known price gets ``cost_usd = None`` and
 a ``reason`` in the breakdown, never a guess.
@@ -126,10 +129,10 @@ def cost_of(
                 continue
             model_id, found_provider, price = found
             input_usd, output_usd = _priced(price, prompt, completion, cache_read, cache_write)
-            total = input_usd + output_usd
+            total = float(input_usd + output_usd)  # exact decimals, rounded once
             return total, {
-                "input_usd": input_usd,
-                "output_usd": output_usd,
+                "input_usd": float(input_usd),
+                "output_usd": float(output_usd),
                 "total_usd": total,
                 "model": model_id,
                 "provider": found_provider,
@@ -162,16 +165,19 @@ def _lookup(model: str, provider_id: str | None) -> tuple[str, str, Any] | None:
     return calc.model.id, calc.provider.id, calc.model_price
 
 
-def _priced(price: Any, prompt: int, completion: int, read: int, write: int) -> tuple[float, float]:
-    """Input and output dollars: plain rates by hand (fast), tiered ones by genai-prices."""
+def _priced(
+    price: Any, prompt: int, completion: int, read: int, write: int
+) -> tuple[Decimal, Decimal]:
+    """Input and output dollars, exact (``Decimal``, as genai-prices computes): plain rates by
+    hand (fast), tiered ones by genai-prices."""
     rates = [price.input_mtok, price.output_mtok, price.cache_read_mtok, price.cache_write_mtok]
     if all(r is None or isinstance(r, (Decimal, int, float)) for r in rates):
-        rate_in = float(rates[0] or 0)
-        rate_read = float(rate_in if rates[2] is None else rates[2])
-        rate_write = float(rate_in if rates[3] is None else rates[3])
+        rate_in = _decimal(rates[0] or 0)
+        rate_read = rate_in if rates[2] is None else _decimal(rates[2])
+        rate_write = rate_in if rates[3] is None else _decimal(rates[3])
         uncached = max(prompt - read - write, 0)
-        input_usd = (uncached * rate_in + read * rate_read + write * rate_write) / 1e6
-        return input_usd, completion * float(rates[1] or 0) / 1e6
+        input_usd = (uncached * rate_in + read * rate_read + write * rate_write) / _MILLION
+        return input_usd, completion * _decimal(rates[1] or 0) / _MILLION
     from genai_prices import Usage  # noqa: PLC0415
 
     calc = price.calc_price(
@@ -182,7 +188,16 @@ def _priced(price: Any, prompt: int, completion: int, read: int, write: int) -> 
             cache_write_tokens=write,
         )
     )
-    return float(calc["input_price"]), float(calc["output_price"])
+    return _decimal(calc["input_price"]), _decimal(calc["output_price"])
+
+
+_MILLION = Decimal(1_000_000)
+
+
+def _decimal(value: Any) -> Decimal:
+    """A price as an exact decimal (a float through its shortest repr: ``0.15``, not
+    ``0.1499999999999999944...``)."""
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 def _custom_cost(
@@ -191,12 +206,17 @@ def _custom_cost(
     read_rate = price.input if price.cache_read is None else price.cache_read
     write_rate = price.input if price.cache_write is None else price.cache_write
     uncached = max(prompt - cache_read - cache_write, 0)
-    input_usd = (uncached * price.input + cache_read * read_rate + cache_write * write_rate) / 1e6
-    output_usd = completion * price.output / 1e6
-    return input_usd + output_usd, {
-        "input_usd": input_usd,
-        "output_usd": output_usd,
-        "total_usd": input_usd + output_usd,
+    input_usd = (
+        uncached * _decimal(price.input)
+        + cache_read * _decimal(read_rate)
+        + cache_write * _decimal(write_rate)
+    ) / _MILLION
+    output_usd = completion * _decimal(price.output) / _MILLION
+    total = float(input_usd + output_usd)
+    return total, {
+        "input_usd": float(input_usd),
+        "output_usd": float(output_usd),
+        "total_usd": total,
         "model": name,
         "prices_per_mtok": {
             "input": price.input,

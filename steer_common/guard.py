@@ -8,8 +8,10 @@ content of a stream and says when to stop:
   tool-call arguments together);
 - **repetition**: the tail of the text (or of the reasoning) is one unit of at most
   :data:`MAX_UNIT` characters repeated back to back more than ``max_repetitions`` times,
-  over at least :data:`MIN_SPAN` characters. Both conditions must hold, so a short list of
-  zeros or a ruler of dashes is never taken for a loop.
+  over at least :data:`MIN_SPAN` characters. Both conditions must hold, so a ruler of
+  dashes or a table of zeros is not taken for a loop while it is shorter than
+  :data:`MIN_SPAN` characters; a run of one character beyond that (20,000 dashes) is
+  one unit repeated thousands of times, and is stopped like any loop.
 
 The check runs once per :data:`CHECK_EVERY` new characters of output and costs a few
 C-level scans of a bounded window, so it is linear in the reply and its memory is bounded

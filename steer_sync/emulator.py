@@ -7,8 +7,10 @@ each body ``Transfer-Encoding: chunked`` with one chunk per server-sent event, w
 as soon as it is ready. The bytes come from :mod:`steer_common.emulation`, so the official
 ``openai`` and ``anthropic`` SDKs and this library's clients all accept them. A request
 without a key (``Authorization: Bearer ...``; ``x-api-key`` also counts for
-``/v1/messages``) gets 401 with the provider's error body; a request without
-``"stream": true`` gets 400 (this emulator only streams).
+``/v1/messages``) gets 401 with the provider's error body; a body the real endpoint would
+refuse (an unknown or misspelt field, a wrong type, a value out of range, a message
+without content: :mod:`steer_common.emulation.validation`) gets its 400, in its words; a
+request without ``"stream": true`` gets 400 (this emulator only streams).
 
 **What it answers** (:func:`steer_common.emulation.reply_for_request`): an echo of the last
 user message (``"Echo: <text>"``), a call of a tool the prompt names, a minimal JSON
@@ -66,6 +68,7 @@ from typing import Any, NamedTuple
 
 from steer_common.emulation import ScriptedReply, error_body, keepalive, render
 from steer_common.emulation.dispatch import ReplySource, authorized, schedule, wire_format_for
+from steer_common.emulation.validation import check_request
 from steer_common.routing import API_KEY_ENV, BASE_URL_ENV
 
 __all__ = ["Emulator", "RecordedRequest", "main"]
@@ -343,6 +346,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(400, error_body(fmt, 400, "the request body is not a JSON object"))
         elif emu.require_auth and not authorized(fmt, headers):
             self._json(401, error_body(fmt, 401))
+        elif (refused := check_request(fmt, body)) is not None:
+            self._json(400, refused)  # what the real endpoint says about this body
         elif body.get("stream") is not True:
             self._json(400, error_body(fmt, 400, 'this emulator only streams: send "stream": true'))
         else:

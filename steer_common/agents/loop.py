@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from steer_common.agents.definition import (
@@ -386,4 +387,5 @@ def sum_usage(usages: list[dict[str, Any] | None]) -> dict[str, Any] | None:
 def _sum_cost(costs: list[float | None]) -> float | None:
     if any(c is None for c in costs):
         return None
-    return sum(c for c in costs if c is not None)
+    # Summed as the decimals they print as, rounded once: no float noise in the total.
+    return float(sum((Decimal(repr(c)) for c in costs if c is not None), Decimal(0)))

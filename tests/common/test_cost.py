@@ -131,3 +131,29 @@ def test_the_requested_model_is_priced_when_the_reported_one_is_not() -> None:
     assert cost_of(usage, "grok-3-mini-high", "xai")[0] is None
     cost, breakdown = cost_of(usage, "grok-3-mini-high", "xai", fallback_model="grok-3-mini")
     assert cost is not None and breakdown["model"] == "grok-3-mini"
+
+
+@pytest.mark.parametrize(
+    ("model", "provider", "usage", "printed"),
+    [
+        (
+            "claude-3-haiku-20240307",
+            "anthropic",
+            {"prompt_tokens": 10, "completion_tokens": 5},
+            "8.75e-06",
+        ),
+        ("gpt-4o-mini", "openai", {"prompt_tokens": 11, "completion_tokens": 3}, "3.45e-06"),
+        (
+            "claude-sonnet-5",
+            "anthropic",
+            {"prompt_tokens": 1000, "completion_tokens": 7, "cache_info": {"cached_tokens": 333}},
+            "0.0014706",
+        ),
+    ],
+)
+def test_costs_are_exact_decimals_rounded_once(
+    model: str, provider: str, usage: dict[str, Any], printed: str
+) -> None:
+    cost, breakdown = cost_of(usage, model, provider)
+    assert repr(cost) == printed  # no float noise such as 8.750000000000001e-06
+    assert repr(breakdown["total_usd"]) == printed

@@ -53,6 +53,15 @@ def test_short_repetitions_are_not_loops() -> None:
     assert first_trip(RunawayGuard(None, 50), deltas("text_delta", text)) is None
 
 
+def test_a_run_of_one_character_past_min_span_is_a_loop() -> None:
+    # As docs/streaming-options.md says: a ruler is fine, 20,000 dashes are a loop.
+    ruler = "Results\n" + "-" * (MIN_SPAN - 100) + "\nall good"
+    assert first_trip(RunawayGuard(None, 50), deltas("text_delta", ruler)) is None
+    found = first_trip(RunawayGuard(None, 50), deltas("text_delta", "-" * 20_000))
+    assert found is not None and "'-'" in found[1]
+    assert first_trip(RunawayGuard(None, None), deltas("text_delta", "-" * 20_000)) is None
+
+
 def test_a_unit_longer_than_max_unit_is_not_looked_for() -> None:
     unit = "".join(chr(0x4E00 + i % 500) for i in range(MAX_UNIT + 1))
     assert repeated_unit(unit * 60, 50) is None

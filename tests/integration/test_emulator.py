@@ -338,7 +338,8 @@ def test_body_is_chunked_one_sse_event_per_chunk_over_keep_alive(emu: Emulator) 
     conn = http.client.HTTPConnection(emu.host, emu.port, timeout=10)
     try:
         for _ in range(2):  # one connection, two streams: keep-alive works
-            conn.request("POST", "/v1/messages", json.dumps(chat_body("a")), {"x-api-key": "k"})
+            messages = chat_body("a", max_tokens=100)  # the Messages API requires max_tokens
+            conn.request("POST", "/v1/messages", json.dumps(messages), {"x-api-key": "k"})
             response = conn.getresponse()
             assert response.status == 200
             assert b"event: message_stop" in response.read()
@@ -550,12 +551,15 @@ def test_every_wire_format_parses_with_the_core(
     emu: Emulator, path: str, model: str, fmt: str
 ) -> None:
     prompt = "Hi " + directive(reasoning="Why not.", cached_tokens=3, chunk_chars=3)
-    body: dict[str, Any] = {"model": model, "stream": True, "max_tokens": 50}
+    body: dict[str, Any] = {"model": model, "stream": True}
     if fmt == "openai_responses":
         body["input"] = [{"role": "user", "content": [{"type": "input_text", "text": prompt}]}]
+        body["max_output_tokens"] = 50
     else:
         body["messages"] = [{"role": "user", "content": prompt}]
-        body["stream_options"] = {"include_usage": True}
+        body["max_tokens"] = 50
+        if fmt != "anthropic":
+            body["stream_options"] = {"include_usage": True}
     conn, response = post(emu, path, body, {"Authorization": "Bearer k"})
     parser = StreamParser(fmt)
     while chunk := response.read1(65536):

@@ -1,0 +1,317 @@
+"""The emulator checks a request body the way the real endpoint does: :func:`check_request`.
+
+A misspelt field (``temprature``), a value of the wrong type, a number out of range or a
+message without content gets the provider's own 400 error body, with its own wording, as
+the real API would send it, so a test that passes against the emulator means the request
+is one the provider accepts. :data:`FIELDS` is the one table of what each endpoint takes
+(docs/testing.md shows it); ``openai_compatible`` servers differ in what they add, so
+there only the known fields are checked and unknown ones pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from steer_common.emulation._wire import dumps
+
+__all__ = ["FIELDS", "Field", "check_request"]
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One body field: its JSON types and, for numbers, its bounds."""
+
+    types: tuple[str, ...]
+    minimum: float | None = None
+    maximum: float | None = None
+    required: bool = False
+
+
+_S, _N, _I, _B, _O, _A = (
+    ("string",),
+    ("number",),
+    ("integer",),
+    ("boolean",),
+    ("object",),
+    ("array",),
+)
+
+_CHAT: dict[str, Field] = {
+    "model": Field(_S, required=True),
+    "messages": Field(_A, required=True),
+    "stream": Field(_B),
+    "stream_options": Field(_O),
+    "temperature": Field(_N, 0, 2),
+    "top_p": Field(_N, 0, 1),
+    "n": Field(_I, 1, 128),
+    "stop": Field(("string", "array", "null")),
+    "max_tokens": Field(_I, 1),
+    "max_completion_tokens": Field(_I, 1),
+    "presence_penalty": Field(_N, -2, 2),
+    "frequency_penalty": Field(_N, -2, 2),
+    "logit_bias": Field(_O),
+    "logprobs": Field(_B),
+    "top_logprobs": Field(_I, 0, 20),
+    "user": Field(_S),
+    "tools": Field(_A),
+    "tool_choice": Field(("string", "object")),
+    "parallel_tool_calls": Field(_B),
+    "response_format": Field(_O),
+    "seed": Field(_I),
+    "service_tier": Field(_S),
+    "store": Field(_B),
+    "metadata": Field(_O),
+    "reasoning_effort": Field(_S),
+    "modalities": Field(_A),
+    "audio": Field(_O),
+    "prediction": Field(_O),
+    "web_search_options": Field(_O),
+    "verbosity": Field(_S),
+    "prompt_cache_key": Field(_S),
+    "safety_identifier": Field(_S),
+}
+
+#: Every field each endpoint accepts (by wire format), with its types and bounds.
+FIELDS: dict[str, dict[str, Field]] = {
+    "openai": _CHAT,
+    "xai": {
+        **{k: v for k, v in _CHAT.items() if k not in ("modalities", "audio", "prediction")},
+        "search_parameters": Field(_O),
+    },
+    "openai_compatible": {
+        **_CHAT,
+        "top_k": Field(_I),
+        "min_p": Field(_N, 0, 1),
+        "repetition_penalty": Field(_N, 0),
+        "reasoning": Field(_O),
+        "include_reasoning": Field(_B),
+        "provider": Field(_O),
+        "transforms": Field(_A),
+        "models": Field(_A),
+        "usage": Field(_O),
+    },
+    "openai_responses": {
+        "model": Field(_S, required=True),
+        "input": Field(("string", "array")),
+        "instructions": Field(("string", "null")),
+        "stream": Field(_B),
+        "stream_options": Field(_O),
+        "temperature": Field(_N, 0, 2),
+        "top_p": Field(_N, 0, 1),
+        "max_output_tokens": Field(_I, 16),
+        "max_tool_calls": Field(_I, 1),
+        "tools": Field(_A),
+        "tool_choice": Field(("string", "object")),
+        "parallel_tool_calls": Field(_B),
+        "text": Field(_O),
+        "reasoning": Field(_O),
+        "store": Field(_B),
+        "metadata": Field(_O),
+        "previous_response_id": Field(("string", "null")),
+        "conversation": Field(("string", "object")),
+        "include": Field(_A),
+        "truncation": Field(_S),
+        "user": Field(_S),
+        "service_tier": Field(_S),
+        "background": Field(_B),
+        "prompt": Field(_O),
+        "prompt_cache_key": Field(_S),
+        "safety_identifier": Field(_S),
+        "top_logprobs": Field(_I, 0, 20),
+    },
+    "anthropic": {
+        "model": Field(_S, required=True),
+        "messages": Field(_A, required=True),
+        "max_tokens": Field(_I, 1, required=True),
+        "system": Field(("string", "array")),
+        "stream": Field(_B),
+        "temperature": Field(_N, 0, 1),
+        "top_p": Field(_N, 0, 1),
+        "top_k": Field(_I, 0),
+        "stop_sequences": Field(_A),
+        "metadata": Field(_O),
+        "tools": Field(_A),
+        "tool_choice": Field(_O),
+        "thinking": Field(_O),
+        "service_tier": Field(_S),
+        "container": Field(("string", "null")),
+        "mcp_servers": Field(_A),
+        "context_management": Field(_O),
+        "output_config": Field(_O),
+    },
+}
+
+_OPENAI_TYPE_WORDS = {
+    "string": "a string",
+    "number": "a decimal",
+    "integer": "an integer",
+    "boolean": "a boolean",
+    "object": "an object",
+    "array": "an array",
+    "null": "null",
+}
+_ANTHROPIC_TYPE_WORDS = {
+    "string": "a valid string",
+    "number": "a valid number",
+    "integer": "a valid integer",
+    "boolean": "a valid boolean",
+    "object": "a valid dictionary",
+    "array": "a valid list",
+    "null": "None",
+}
+
+
+def check_request(wire_format: str, body: Mapping[str, Any]) -> bytes | None:
+    """The provider's 400 error body for a request it would refuse, else ``None``.
+
+    Checks every field against :data:`FIELDS` (unknown fields, types, bounds, required
+    ones) and the messages (roles, and content where the provider requires it).
+    """
+    fields = FIELDS.get(wire_format)
+    if fields is None:
+        return None
+    problem = _fields(wire_format, fields, body) or _messages(wire_format, body)
+    if problem is None:
+        return None
+    return _error(wire_format, *problem)
+
+
+# A problem: (kind, the field's path, the OpenAI-style message details).
+_Problem = tuple[str, str, dict[str, Any]]
+
+
+def _fields(wire_format: str, fields: dict[str, Field], body: Mapping[str, Any]) -> _Problem | None:
+    for name, value in body.items():
+        field = fields.get(name)
+        if field is None:
+            if wire_format == "openai_compatible":
+                continue  # servers add their own fields; unknown ones are theirs
+            return ("unknown", name, {})
+        kinds = [_kind(value)]
+        if kinds[0] == "integer":
+            kinds.append("number")
+        if not any(k in field.types for k in kinds):
+            return ("type", name, {"expected": field.types[0], "got": kinds[0]})
+        if kinds[0] in ("integer", "number"):
+            bound = {
+                "got": value,
+                "int": "integer" in field.types,
+            }  # the field's type, not the value's
+            if field.minimum is not None and value < field.minimum:
+                return ("below", name, {**bound, "bound": field.minimum})
+            if field.maximum is not None and value > field.maximum:
+                return ("above", name, {**bound, "bound": field.maximum})
+    for name, field in fields.items():
+        if field.required and name not in body:
+            return ("missing", name, {})
+    return None
+
+
+def _messages(wire_format: str, body: Mapping[str, Any]) -> _Problem | None:
+    if wire_format == "openai_responses":
+        items = body.get("input")
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            if isinstance(item, dict) and "role" in item and item.get("content") is None:
+                return ("missing", f"input[{i}].content", {})
+        return None
+    for i, message in enumerate(body.get("messages") or []):
+        if not isinstance(message, dict):
+            return ("type", f"messages[{i}]", {"expected": "object", "got": _kind(message)})
+        role = message.get("role")
+        content = message.get("content")
+        if wire_format == "anthropic":
+            if role not in ("user", "assistant"):
+                return ("role", f"messages.{i}.role", {"got": role})
+            if content is None:
+                return ("missing", f"messages.{i}.content", {})
+            if content in ("", []):
+                return ("empty", f"messages.{i}.content", {})
+            continue
+        if role not in ("system", "developer", "user", "assistant", "tool", "function"):
+            return ("role", f"messages[{i}].role", {"got": role})
+        if content is None and not (role == "assistant" and message.get("tool_calls")):
+            return ("missing", f"messages[{i}].content", {})
+    return None
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _error(wire_format: str, kind: str, path: str, details: dict[str, Any]) -> bytes:
+    """The 400 body, in the provider's shape and words."""
+    if wire_format == "anthropic":
+        dotted = path.replace("[", ".").replace("]", "")
+        words = {
+            "unknown": "Extra inputs are not permitted",
+            "missing": "Field required",
+            "empty": "text content blocks must be non-empty"
+            if "content" in dotted
+            else "Field required",
+            "role": f"Input should be 'user' or 'assistant' (got {details.get('got')!r})",
+            "type": f"Input should be {_ANTHROPIC_TYPE_WORDS.get(details.get('expected', ''), 'valid')}",
+            "below": f"Input should be greater than or equal to {_number(details.get('bound'))}",
+            "above": f"Input should be less than or equal to {_number(details.get('bound'))}",
+        }[kind]
+        refusal = {"type": "invalid_request_error", "message": f"{dotted}: {words}"}
+        return dumps(
+            {"type": "error", "error": refusal, "request_id": "req_011CEmulatorRequest0000"}
+        ).encode()
+    message, code = _openai_words(wire_format, kind, path, details)
+    if wire_format == "xai":
+        return dumps({"code": "Client specified an invalid argument", "error": message}).encode()
+    error: dict[str, str | None] = {
+        "message": message,
+        "type": "invalid_request_error",
+        "param": path,
+        "code": code,
+    }
+    return dumps({"error": error}).encode()
+
+
+def _openai_words(
+    wire_format: str, kind: str, path: str, details: dict[str, Any]
+) -> tuple[str, str | None]:
+    if kind == "unknown":
+        if wire_format == "openai_responses":
+            return f"Unknown parameter: '{path}'.", "unknown_parameter"
+        return f"Unrecognized request argument supplied: {path}", None
+    if kind == "missing":
+        return f"Missing required parameter: '{path}'.", "missing_required_parameter"
+    if kind == "role":
+        return (
+            f"Invalid value: '{details.get('got')}'. Supported values are: 'system', 'assistant', 'user', 'tool', 'function' and 'developer'.",
+            "invalid_value",
+        )
+    if kind == "type":
+        expected = _OPENAI_TYPE_WORDS.get(details["expected"], details["expected"])
+        got = _OPENAI_TYPE_WORDS.get(details["got"], details["got"])
+        return (
+            f"Invalid type for '{path}': expected {expected}, but got {got} instead.",
+            "invalid_type",
+        )
+    number = "integer" if details.get("int") else "decimal"
+    side, sign = ("below minimum", ">=") if kind == "below" else ("above maximum", "<=")
+    return (
+        f"Invalid '{path}': {number} {side} value. Expected a value {sign} "
+        f"{_number(details['bound'])}, but got {_number(details['got'])} instead.",
+        f"{number}_{'below_min' if kind == 'below' else 'above_max'}_value",
+    )
+
+
+def _number(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
