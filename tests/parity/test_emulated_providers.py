@@ -101,3 +101,41 @@ def test_a_prompt_given_as_messages_or_keywords(
     assert "".join(runner.text(messages=messages, model=model)) == "Echo: hello"
     assert "".join(runner.text(prompt="hello", model=model)) == "Echo: hello"
     assert "".join(runner.text("hello", model)) == "Echo: hello"  # model positionally, as the guide
+
+
+@pytest.mark.parametrize(
+    ("wire_format", "extras", "words"),
+    [
+        ("openai", {"temprature": 0.5}, "Unrecognized request argument supplied: temprature"),
+        ("openai_responses", {"temprature": 0.5}, "Unknown parameter: 'temprature'."),
+        ("anthropic", {"temprature": 0.5}, "temprature: Extra inputs are not permitted"),
+        ("xai", {"temprature": 0.5}, "Unrecognized request argument supplied: temprature"),
+        ("openai", {"max_tokens": -3}, "Invalid 'max_completion_tokens': integer below minimum"),
+        ("anthropic", {"top_k": "ten"}, "top_k: Input should be a valid integer"),
+    ],
+)
+def test_the_emulator_refuses_what_the_api_refuses(
+    make_runner: Any, emulator: Emulator, wire_format: str, extras: dict[str, Any], words: str
+) -> None:
+    from steer_common.errors import BadRequestError
+
+    model, api = MODELS[wire_format]
+    runner = make_runner(**emulator_kwargs(emulator, api))
+    with pytest.raises(BadRequestError) as caught:
+        runner.response("hi", model=model, **extras)  # extras are sent as they are
+    assert caught.value.status_code == 400 and words in str(caught.value)
+
+
+def test_a_message_without_content_is_refused(make_runner: Any, emulator: Emulator) -> None:
+    from steer_common.errors import BadRequestError
+
+    runner = make_runner(**emulator_kwargs(emulator))
+    messages = [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant"},
+        {"role": "user", "content": "and?"},
+    ]
+    with pytest.raises(
+        BadRequestError, match=r"Missing required parameter: 'messages\[1\].content'"
+    ):
+        runner.response(messages=messages, model="gpt-4o-mini")
