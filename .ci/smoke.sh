@@ -22,6 +22,7 @@ import pathlib
 
 import steer_async
 import steer_common
+import steer_llm_sdk
 import steer_sync
 from steer_async.agents.runner import AgentRunner as AsyncAgentRunner
 from steer_common import StreamParser
@@ -29,7 +30,14 @@ from steer_common._version import __version__
 from steer_sync.agents.runner import AgentRunner
 
 assert importlib.metadata.version("steer-llm-sdk") == __version__, "version not single-sourced"
-for package in (steer_common, steer_sync, steer_async):
+assert steer_llm_sdk.SteerLLMClient is steer_async.SteerLLMClient  # the guide's facade
+from steer_llm_sdk.agents.runner import AgentRunner as GuideRunner
+from steer_llm_sdk.models.streaming import JSON_MODE_OPTIONS
+from steer_llm_sdk.streaming.processor import EventProcessor
+
+assert GuideRunner is AsyncAgentRunner and JSON_MODE_OPTIONS.validate_json_incrementally
+assert EventProcessor is steer_common.EventProcessor
+for package in (steer_common, steer_sync, steer_async, steer_llm_sdk):
     assert (pathlib.Path(package.__file__).parent / "py.typed").exists(), package
 assert "site-packages" in steer_sync.__file__, steer_sync.__file__
 entry_points = importlib.metadata.entry_points(group="pytest11")
