@@ -15,19 +15,11 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from steer_async.transport import HttpxTransport, TransportResponse
+from steer_common.commands import Await, Close, Compute, Connect, Read, Sleep
 from steer_common.errors import SteerError
 from steer_common.models.events import TEXT_DELTA, StreamEvent
 from steer_common.models.response import StreamResponse
-from steer_common.session import (
-    Await,
-    Compute,
-    Connect,
-    Deliver,
-    Read,
-    ReadAll,
-    Sleep,
-    StreamSession,
-)
+from steer_common.session import StreamSession
 
 __all__ = ["StreamingHelper"]
 
@@ -77,27 +69,25 @@ async def _drive(
             reply: Any = None
             try:
                 if kind is Read:  # the common command first
-                    if command.events:
-                        for event in command.events:
+                    events = command.events
+                    if events:
+                        for event in events:
                             if not text_only:
                                 yield event
                             elif event.type == TEXT_DELTA:
                                 yield event.delta
-                    reply = await response.read(command.size, command.timeout)  # type: ignore[union-attr]
-                elif kind is Deliver:
-                    for event in command.events:
-                        if not text_only:
-                            yield event
-                        elif event.type == TEXT_DELTA:
-                            yield event.delta
+                    if command.size:
+                        reply = await response.read(command.size, command.timeout)  # type: ignore[union-attr]
+                    else:
+                        await asyncio.sleep(0)  # a step of work without I/O: let others run
+                        reply = b""
                 elif kind is Connect:
-                    if response is not None:
-                        await response.close(session.reusable)
-                    response = None
                     response = await transport.open(command.request, command.timeout)
                     reply = response.head
-                elif kind is ReadAll:
-                    reply = await response.read_all(command.limit, command.timeout)  # type: ignore[union-attr]
+                elif kind is Close:
+                    if response is not None:
+                        await response.close(command.reuse)
+                    response = None
                 elif kind is Await:
                     await command.awaitable
                 elif kind is Compute:
@@ -108,9 +98,6 @@ async def _drive(
                         command.timeout,
                     )
                 elif kind is Sleep:
-                    if response is not None:
-                        await response.close(session.reusable)
-                    response = None
                     await asyncio.sleep(command.seconds)
             except SteerError as exc:  # a transport failure, mapped at the edge
                 command = flow.throw(exc)
@@ -126,4 +113,4 @@ async def _drive(
     finally:
         flow.close()
         if response is not None:
-            await response.close(session.reusable)
+            await response.close(False)  # left early, or failed: never pooled

@@ -123,7 +123,9 @@ class TransportResponse:
             _in_memory(response.content) if response.is_stream_consumed else response.aiter_raw()
         )
         self.head = ResponseHead(
-            response.status_code, {k.lower(): v for k, v in response.headers.items()}
+            response.status_code,
+            {k.lower(): v for k, v in response.headers.items()},
+            len(response.headers.raw),
         )
         self.eof = False
         self._pending: _Started | None = None  # the next piece, already asked for
@@ -198,18 +200,6 @@ class TransportResponse:
             raise mapped(error)
         self.eof = True
         return b""
-
-    async def read_all(self, limit: int, timeout: float | None) -> bytes:
-        """The body, up to ``limit`` bytes (an error body)."""
-        parts: list[bytes] = []
-        size = 0
-        while size < limit:
-            data = await self.read(65536, timeout)
-            if not data:
-                break
-            parts.append(data)
-            size += len(data)
-        return b"".join(parts)
 
     async def close(self, reuse: bool = True) -> None:
         """Return the connection to the pool if the body was read to its end (and ``reuse``),

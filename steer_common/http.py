@@ -5,8 +5,8 @@
   from OpenAI-style ``{"error": {...}}`` and Anthropic-style ``{"type": "error",
   "error": {...}}`` bodies; the request id from ``request-id`` / ``x-request-id``;
   ``Retry-After`` and ``retry-after-ms`` read).
-- :class:`BodyDecoder` undoes ``Content-Encoding: gzip`` / ``deflate`` incrementally, so both
-  front ends read raw bytes and decode them the same way.
+- :class:`BodyDecoder` undoes ``Content-Encoding: gzip`` / ``deflate`` incrementally, in
+  bounded steps, so both front ends read raw bytes and decode them the same way.
 """
 
 from __future__ import annotations
@@ -22,15 +22,26 @@ from steer_common.errors import APIConnectionError, APIError
 from steer_common.providers.base import api_error
 from steer_common.routing import API_KEY_ENV
 
-__all__ = ["BodyDecoder", "ResponseHead", "error_from_response", "retry_after_seconds"]
+__all__ = [
+    "INFLATE_STEP",
+    "BodyDecoder",
+    "ResponseHead",
+    "error_from_response",
+    "retry_after_seconds",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class ResponseHead:
-    """Status and headers of a response; header names are lower case."""
+    """Status and headers of a response; header names are lower case.
+
+    ``fields`` is how many header lines the head had (repeated names count each time);
+    ``0`` when the transport does not say.
+    """
 
     status: int
     headers: Mapping[str, str]
+    fields: int = 0
 
     @property
     def request_id(self) -> str | None:
@@ -116,21 +127,33 @@ def error_from_response(
     )
 
 
+#: The most bytes one step of inflating produces (see :class:`BodyDecoder`).
+INFLATE_STEP = 64 * 1024
+
+
 class BodyDecoder:
-    """Incremental ``Content-Encoding`` decoding: ``feed(bytes) -> bytes``, ``close()``.
+    """Incremental ``Content-Encoding`` decoding, in bounded steps: ``feed(bytes) -> bytes``,
+    ``pending``, ``close()``.
 
     ``identity`` passes bytes through; ``gzip`` and ``deflate`` (zlib-wrapped or raw, as
-    servers differ) are inflated as they arrive. A corrupt body raises
+    servers differ) are inflated as they arrive. One :meth:`feed` produces at most ``step``
+    bytes: what a step leaves of its input waits (:attr:`pending`), and ``feed(b"")``
+    takes the next step. A megabyte that inflates to a gigabyte (a decompression bomb) is
+    thus a series of small steps, each checked by the caller (the line and event caps, the
+    deadlines), never a gigabyte in memory. A corrupt body raises
     :class:`~steer_common.errors.APIConnectionError` (the bytes did not survive the trip).
+    Other encodings (``br``, ``zstd``) are never asked for (``Accept-Encoding: gzip,
+    deflate``) and are refused if a server sends them anyway.
     """
 
-    __slots__ = ("_encoding", "_inflater", "_raw_deflate_tried")
+    __slots__ = ("_encoding", "_inflater", "_raw_deflate_tried", "_step")
 
-    def __init__(self, content_encoding: str | None) -> None:
+    def __init__(self, content_encoding: str | None, *, step: int = INFLATE_STEP) -> None:
         encoding = (content_encoding or "identity").strip().lower()
         if encoding not in ("identity", "gzip", "x-gzip", "deflate", ""):
             raise APIConnectionError(f"unsupported Content-Encoding {encoding!r}")
         self._encoding = encoding
+        self._step = step
         self._raw_deflate_tried = False
         if encoding in ("gzip", "x-gzip"):
             self._inflater: Any = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -143,11 +166,21 @@ class BodyDecoder:
     def identity(self) -> bool:
         return self._inflater is None
 
+    @property
+    def pending(self) -> bool:
+        """Input is left over from the last step: call ``feed(b"")`` for the next one."""
+        return self._inflater is not None and bool(self._inflater.unconsumed_tail)
+
     def feed(self, data: bytes) -> bytes:
-        if self._inflater is None:
+        """Inflate ``data`` after what is :attr:`pending`; at most ``step`` bytes out."""
+        inflater = self._inflater
+        if inflater is None:
             return data
+        tail = inflater.unconsumed_tail
+        if tail:
+            data = tail + data
         try:
-            out = bytes(self._inflater.decompress(data))
+            out = bytes(inflater.decompress(data, self._step))
             self._raw_deflate_tried = True  # the header was fine: no second guess later
             return out
         except zlib.error as exc:
@@ -159,10 +192,11 @@ class BodyDecoder:
             raise APIConnectionError(f"corrupt {self._encoding} response body: {exc}") from None
 
     def close(self) -> bytes:
+        """The end of the body: what is left (call once nothing is :attr:`pending`)."""
         if self._inflater is None:
             return b""
         try:
-            tail = bytes(self._inflater.flush())
+            tail = bytes(self._inflater.flush(self._step))
         except zlib.error as exc:
             raise APIConnectionError(f"corrupt {self._encoding} response body: {exc}") from None
         if not self._inflater.eof and self._encoding != "deflate":

@@ -1,36 +1,32 @@
 """One streaming call, every decision in one place: the session flow both front ends drive.
 
-:meth:`StreamSession.flow` is a generator that *asks* for I/O and decides everything
-else. It yields commands; a front end performs each one and sends the result back (or
-throws the transport failure, already mapped to a :class:`~steer_common.errors.SteerError`,
-into the generator)::
+:meth:`StreamSession.flow` is a generator that *asks* for I/O and decides everything else.
+It yields the commands of :mod:`steer_common.commands` (``Connect``, ``Read``, ``Close``,
+``Await``, ``Compute``, ``Sleep``); a front end performs each one and sends the result
+back, or throws the transport failure, already mapped to a
+:class:`~steer_common.errors.SteerError`, into the generator. This is the httpx
+``auth_flow`` pattern: written once, driven twice (and by anyone with a transport of their
+own: docs/bring-your-own-transport.md).
 
-    Connect(request, timeout)   -> send the request, answer with its ResponseHead
-    ReadAll(timeout, limit)     -> read an error body, answer with bytes
-    Read(timeout, size, events) -> hand ``events`` to the consumer, then read once: a read
-                                   that returns as soon as any bytes arrive (b"" at the
-                                   end of the body); one round trip per read
-    Deliver(events)             -> hand these events to the consumer
-    Await(awaitable)            -> await a coroutine callback (or run it, when blocking)
-    Compute(function, timeout)  -> run blocking CPU work (loading a tiktoken encoding) off
-                                   the event loop, waiting at most ``timeout``
-    Sleep(seconds)              -> wait before the next attempt
+The flow decides:
 
-The flow decides: which status is which typed error; whether to retry (connection
-failures, 408/409/429/5xx/529, in-band overloads, a cut before any content: exponential
-backoff with jitter from ``reconnect_delay``, ``Retry-After`` honoured up to
-:data:`MAX_RETRY_AFTER`, never once the consumer has received content); every timeout
-(``connection_timeout`` for the head, ``read_timeout`` as the longest silence between
-meaningful events, so comments and pings do not reset it, ``total_timeout`` across all
-attempts); the callbacks and their order; coalescing (``buffer_size``); and whether the
-stream is complete. This is the httpx ``auth_flow`` pattern: written once, driven twice.
+- which status is which typed error, read from the error body (decoded, bounded, within
+  its own deadline); a head that is not an event stream is a ``ProtocolError``;
+- whether to retry and after how long (:mod:`steer_common.retry`): never once content has
+  reached a consumer (yielded by ``stream()``/``stream_events()`` or passed to
+  ``on_delta``), decided by what was decoded, never by how the bytes were cut into reads;
+- every deadline: ``connection_timeout`` for the connection and the whole head,
+  ``read_timeout`` for the longest silence between meaningful events (comments and pings
+  do not count), ``total_timeout`` for everything, retries and waits included;
+- the callbacks and their order, coalescing (``buffer_size``), the runaway guard, JSON
+  mode (:mod:`steer_common.following`) and whether the stream is complete;
+- when a connection may go back to the pool (``Close(reuse)``): only after a body read to
+  its end with nothing in doubt.
 
-With the JSON handler on (``enable_json_stream_handler`` or ``validate_json_incrementally``,
-both in ``JSON_MODE_OPTIONS``) the reply text goes through a
-:class:`~steer_common.json_stream.JSONStream` as it arrives: each read that changed it adds
-a ``json_partial`` event with the value so far, tool-call deltas carry their partial
-arguments, ``get_json()`` returns the value the stream built, and with validation the
-first invalid character ends the stream with a :class:`~steer_common.errors.JSONModeError`.
+A compressed body is inflated in bounded steps (:class:`~steer_common.http.BodyDecoder`):
+between steps the flow hands on what arrived and checks its deadlines, and an asyncio front
+end lets its event loop run, so a decompression bomb costs bounded memory and never
+stalls the loop.
 """
 
 from __future__ import annotations
@@ -38,18 +34,17 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Sequence
 from functools import partial
 from typing import Any, Literal
 
+from steer_common.commands import Await, Close, Command, Compute, Connect, Read, Sleep
 from steer_common.cost import cost_of
 from steer_common.errors import (
     APIConnectionError,
-    APIError,
     CallbackError,
     ConnectTimeoutError,
-    JSONModeError,
+    InvalidStateError,
     ProtocolError,
     ReadTimeoutError,
     RunawayOutputError,
@@ -59,9 +54,9 @@ from steer_common.errors import (
     TotalTimeoutError,
     TransportError,
 )
+from steer_common.following import JSONFollower
 from steer_common.guard import RunawayGuard
 from steer_common.http import BodyDecoder, ResponseHead, error_from_response
-from steer_common.json_stream import JSONStream
 from steer_common.models.events import (
     ERROR,
     JSON_PARTIAL,
@@ -78,6 +73,7 @@ from steer_common.models.response import StreamMetrics, StreamResponse
 from steer_common.models.streaming import StreamingOptions
 from steer_common.parser import StreamParser
 from steer_common.request import HTTPRequest
+from steer_common.retry import retry_delay
 from steer_common.tokens import encoding_file, encoding_for, load_encoding, loaded_encoding
 from steer_common.usage import REPORTED, fill_usage, request_text
 
@@ -85,27 +81,17 @@ __all__ = [
     "DRAIN_TIMEOUT",
     "ENCODING_LOAD_TIMEOUT",
     "ERROR_BODY_LIMIT",
-    "MAX_BACKOFF",
-    "MAX_RETRY_AFTER",
-    "Await",
-    "Command",
-    "Compute",
-    "Connect",
+    "MAX_HEADER_FIELDS",
     "Consumer",
-    "Deliver",
     "Flow",
-    "Read",
-    "ReadAll",
-    "Sleep",
     "StreamSession",
 ]
 
-#: The longest ``Retry-After`` honoured, in seconds (longer asks wait this long).
-MAX_RETRY_AFTER = 60.0
-#: The longest backoff between two attempts, in seconds.
-MAX_BACKOFF = 30.0
-#: The most bytes of an error body read to explain an error status.
+#: The most bytes of an error body read (once decoded) to explain an error status.
 ERROR_BODY_LIMIT = 64 * 1024
+#: The most header fields a response head may have (http.client's limit: both clients
+#: refuse a head with more, with a ProtocolError).
+MAX_HEADER_FIELDS = 100
 #: The longest wait for a tiktoken encoding to load before estimating from characters.
 ENCODING_LOAD_TIMEOUT = 5.0
 #: After the terminal signal, how long to wait for the end of the body so that the
@@ -114,83 +100,14 @@ DRAIN_TIMEOUT = 2.0
 
 logger = logging.getLogger("steer_common.session")
 
-_CONTENT = frozenset(
-    {TEXT_DELTA, REASONING_DELTA, REFUSAL_DELTA, TOOL_CALL_START, TOOL_CALL_DELTA, TOOL_CALL_END}
-)
-_RETRYABLE_FAILURES = (
-    APIConnectionError,
-    ConnectTimeoutError,
-    JSONModeError,
-    ReadTimeoutError,
-    StreamInterruptedError,
-)
-
-
-@dataclass(slots=True)
-class Connect:
-    """Send ``request``; answer with its :class:`~steer_common.http.ResponseHead`."""
-
-    request: HTTPRequest
-    timeout: float | None
-    attempt: int
-
-
-@dataclass(slots=True)
-class Read:
-    """Hand ``events`` (if any) to the consumer, then read once: at most ``size`` bytes,
-    returning as soon as any arrive (``b""`` at the end of the body).
-
-    The flow reuses one ``Read`` for the reads of an attempt (a command per event would
-    be an allocation per event): act on it when it is yielded, do not keep it."""
-
-    timeout: float | None
-    size: int
-    events: list[StreamEvent] | None = None
-
-
-@dataclass(slots=True)
-class ReadAll:
-    """Read the body to its end, at most ``limit`` bytes (an error body)."""
-
-    timeout: float | None
-    limit: int
-
-
-@dataclass(slots=True)
-class Deliver:
-    """Hand these events to the consumer, in order."""
-
-    events: list[StreamEvent]
-
-
-@dataclass(slots=True)
-class Await:
-    """Await ``awaitable`` (a coroutine callback's result); answer with ``None``."""
-
-    awaitable: Any
-    callback: str
-
-
-@dataclass(slots=True)
-class Compute:
-    """Run ``function()`` in a worker thread, waiting at most ``timeout`` seconds; answer
-    with its result (a slow run goes on in the background; its result is not awaited)."""
-
-    function: Callable[[], Any]
-    timeout: float
-
-
-@dataclass(slots=True)
-class Sleep:
-    """Wait ``seconds`` before the next attempt."""
-
-    seconds: float
-
-
-Command = Connect | Read | ReadAll | Deliver | Await | Compute | Sleep
 Flow = Generator[Command, Any, None]
 #: Who receives a call's reply as it streams (see :class:`StreamSession`).
 Consumer = Literal["events", "text", "response"]
+
+_CONTENT = frozenset(
+    {TEXT_DELTA, REASONING_DELTA, REFUSAL_DELTA, TOOL_CALL_START, TOOL_CALL_DELTA, TOOL_CALL_END}
+)
+_NOTHING: Sequence[StreamEvent] = ()
 
 
 class StreamSession:
@@ -210,8 +127,10 @@ class StreamSession:
         response_format: what ``get_json()`` validates against (a pydantic model class).
         model: the model asked for (priced when the provider's reported name has no price).
         clock: a monotonic clock in seconds (``time.monotonic``; the front ends pass the
-            one their sleeps use).
+            one their sleeps use; tests pass one they move by hand).
         rand: a ``[0, 1)`` random source for the backoff jitter.
+
+    A session drives one call: :meth:`flow` may be started once.
     """
 
     def __init__(
@@ -244,22 +163,18 @@ class StreamSession:
         self._clock = clock
         self._rand = rand
         self._parser = StreamParser(wire_format, max_event_size=options.max_event_size)
+        self._flowing = False
         self._start = 0.0
         self._total_deadline: float | None = None
         self._read_deadline: float | None = None
         self._delivered = False
-        self._content = False
-        self._started = False
-        self._in_body = False
+        self._content = False  # content arrived in this attempt
+        self._started = False  # on_start was called
         self._head: ResponseHead | None = None
-        #: The response being read may go back to the pool once read to its end (the
-        #: front ends ask when they close it): not after a failure inside its body.
-        self.reusable = True
         self._metrics = StreamMetrics(attempts=0)
         self._bytes = 0
         self._json_on = options.enable_json_stream_handler or options.validate_json_incrementally
-        self._json: JSONStream | None = None
-        self._tool_json: dict[int, JSONStream] = {}
+        self._follower: JSONFollower | None = None
         #: The final response, once the flow has ended without an error.
         self.response: StreamResponse | None = None
 
@@ -273,7 +188,20 @@ class StreamSession:
     # -- the flow -------------------------------------------------------------------------
 
     def flow(self) -> Flow:
-        """The generator a front end drives (see the module docstring)."""
+        """The generator a front end drives (see the module docstring).
+
+        Raises:
+            InvalidStateError: the flow was already started (a session is one call).
+        """
+        if self._flowing:
+            raise InvalidStateError(
+                "this session's flow was already started: a session drives one call "
+                "(prepare a new session for another)"
+            )
+        self._flowing = True
+        return self._flow()
+
+    def _flow(self) -> Flow:
         options = self.options
         self._start = self._clock()
         if options.total_timeout is not None:
@@ -282,14 +210,17 @@ class StreamSession:
         while True:
             attempt += 1
             self._metrics.attempts = attempt
-            self.reusable = True
-            self._in_body = False
             error = yield from self._attempt(attempt)
             if error is None:
                 return
-            # A failure inside a body leaves the connection in doubt: never pool it.
-            self.reusable = not self._in_body
-            delay = self._retry_delay(error, attempt)
+            delay = retry_delay(
+                error,
+                attempt,
+                options,
+                delivered=self._delivered,
+                draw=self._rand(),
+                left=self._left(),
+            )
             if delay is None:
                 logger.debug("%s: failed after %d attempt(s): %r", self.wire_format, attempt, error)
                 yield from self._fail(error)  # raises
@@ -315,81 +246,93 @@ class StreamSession:
         except StreamTimeoutError as exc:
             return self._timeout_error(exc, connecting=True)
         except APIConnectionError as exc:
-            exc.message = f"{self._parser.provider}: {exc.message} ({self.request.origin})"
+            exc.message = f"{parser.provider}: {exc.message} ({self.request.origin})"
             return exc
         except SteerError as exc:
             return exc
         self._head = head
+        if head.fields > MAX_HEADER_FIELDS:
+            yield Close(False)
+            return ProtocolError(
+                f"{parser.provider}: the response head has {head.fields} header fields, "
+                f"more than {MAX_HEADER_FIELDS}",
+                provider=parser.provider,
+            )
         if not 200 <= head.status < 300 or (
             head.content_type and head.content_type != "text/event-stream"
         ):
-            return (yield from self._head_error(head))
+            refusal, read_whole = yield from self._head_error(head)
+            yield Close(read_whole)
+            return refusal
         try:
             decoder = BodyDecoder(head.headers.get("content-encoding"))
         except SteerError as exc:
+            yield Close(False)
             return exc
-        self._in_body = True
+        error: SteerError | None = None
         if not self._started:
             self._started = True
             error = yield from self._callback("on_start")
-            if error is not None:
-                return error
+        if error is None:
+            error = yield from self._body(parser, decoder)
+        if error is not None:
+            yield Close(False)  # a failure inside a body leaves the connection in doubt
+            return error
+        yield Close(self._drained)
+        return (yield from self._complete())
+
+    def _body(
+        self, parser: StreamParser, decoder: BodyDecoder
+    ) -> Generator[Command, Any, SteerError | None]:
+        """Read the body to its end (or its failure), handing events on as they come."""
+        options = self.options
+        self._drained = False
+        self._content = False
         held: list[StreamEvent] = []  # events before the first content: dropped on a retry
-        self._content = False  # content arrived in this attempt
-        if self._json_on:
-            # Validation checks every character as it arrives; following the value only
-            # may hold short containers back for the C scanner (faster).
-            self._json = JSONStream(hold=not options.validate_json_incrementally)
-            self._tool_json = {}
+        self._follower = (
+            JSONFollower(parser.provider, validate=options.validate_json_incrementally)
+            if self._json_on
+            else None
+        )
         guard = None
         if options.max_output_chars is not None or options.max_repetitions is not None:
             guard = RunawayGuard(options.max_output_chars, options.max_repetitions)
         watching = guard is not None and guard.watching
         accumulator = parser.accumulator
-        read = Read(None, options.chunk_size)  # one command, updated for every read
+        size = options.chunk_size
         read_timeout = options.read_timeout
-        self._read_deadline = None if read_timeout is None else self._clock() + read_timeout
+        clock = self._clock
+        self._read_deadline = None if read_timeout is None else clock() + read_timeout
         metrics = self._metrics
-        deliver: list[StreamEvent] | None = None  # handed on with the next Read command
+        pending: Sequence[StreamEvent] = _NOTHING  # handed on with the next Read
         on_delta = options.on_delta
         identity = decoder.identity
-        clock = self._clock
-        total = self._total_deadline
         while True:
             # How long this read may wait (inline: it runs once per read).
-            if parser.done:
-                # Complete: wait a little for the end of the body, to pool the connection.
-                deadline: float | None = clock() + DRAIN_TIMEOUT
-            else:
-                deadline = self._read_deadline
-            if total is not None and (deadline is None or total < deadline):
-                deadline = total
-            timeout = None if deadline is None else deadline - clock()
+            timeout = self._wait(parser.done)
             if timeout is not None and timeout <= 0:
-                if deliver:
-                    yield Deliver(deliver)
+                if pending:
+                    yield Read(0, 0.0, pending)
                 if parser.done:
-                    break  # complete; the body just did not end in time: close, don't pool
+                    return None  # complete; the body just did not end in time: not pooled
                 return self._timeout_error(None, connecting=False)
             try:
-                read.timeout = timeout
-                read.events = deliver
-                chunk = yield read
+                chunk = yield Read(size, timeout, pending)
             except StreamTimeoutError as exc:
                 if parser.done:
-                    break
+                    return None
                 return self._timeout_error(exc, connecting=False)
             except SteerError as exc:
                 if parser.done:
-                    break
+                    return None
                 # The connection broke inside the body: the stream is cut short.
-                error = StreamInterruptedError(
+                cut = StreamInterruptedError(
                     f"{parser.provider}: the connection broke before the end of the stream ({exc})",
                     provider=parser.provider,
                 )
-                error.__cause__ = exc
-                return error
-            deliver = None
+                cut.__cause__ = exc
+                return cut
+            pending = _NOTHING
             now = clock()
             if metrics.time_to_first_byte is None:
                 metrics.time_to_first_byte = now - self._start
@@ -406,39 +349,66 @@ class StreamSession:
                 # (the consumer and the partial response agree whatever the packets were).
                 failure = exc
                 events = [e for e in exc.events if e.type != ERROR]
-            if events:
-                handled, failed = self._handle(events, held, now)
-                if failed is not None:
-                    failure = failed  # earlier in the bytes than a parser error
-                if on_delta is not None and handled:
-                    error = yield from self._on_deltas(handled)
-                    if error is not None:
-                        return error
-                if self._yields:
-                    deliver = handled or None
-                runaway = None
-                if guard is not None:
-                    if watching:
-                        guard.add(events)
-                    chars = accumulator.text_chars + accumulator.other_chars
-                    if chars >= guard.due:
-                        runaway = guard.check(chars)
-                if runaway is not None and failure is None:
-                    # Never retried: the reply would run away again.
-                    failure = RunawayOutputError(f"{parser.provider}: {runaway}")
-            if failure is not None:
-                if deliver:
-                    yield Deliver(deliver)  # hand on what arrived, then fail
-                return failure
+            while True:
+                if events:
+                    handled, failed = self._handle(events, held, now)
+                    if failed is not None:
+                        failure = failed  # earlier in the bytes than a parser error
+                    if on_delta is not None and handled:
+                        error = yield from self._on_deltas(handled)
+                        if error is not None:
+                            return error
+                    if self._yields and handled:
+                        pending = handled
+                    if guard is not None:
+                        if watching:
+                            guard.add(events)
+                        chars = accumulator.text_chars + accumulator.other_chars
+                        if chars >= guard.due and failure is None:
+                            runaway = guard.check(chars)
+                            if runaway is not None:  # never retried: it would run away again
+                                failure = RunawayOutputError(f"{parser.provider}: {runaway}")
+                if failure is not None:
+                    if pending:
+                        yield Read(0, 0.0, pending)  # hand on what arrived, then fail
+                    return failure
+                if identity or not decoder.pending:
+                    break
+                # A compressed read inflates in bounded steps: hand on what came, let the
+                # event loop run, keep the deadlines, then take the next step.
+                yield Read(0, 0.0, pending)
+                pending = _NOTHING
+                now = clock()
+                timeout = self._wait(parser.done)
+                if timeout is not None and timeout <= 0 and not parser.done:
+                    return self._timeout_error(None, connecting=False)
+                try:
+                    events = parser.feed(decoder.feed(b""))
+                except SteerError as exc:
+                    failure = exc
+                    events = [e for e in exc.events if e.type != ERROR]
             if not chunk:
                 break
-        if deliver:
-            yield Deliver(deliver)
+        if pending:
+            yield Read(0, 0.0, pending)
         if held and self._yields:
-            yield Deliver(held)
-        return (yield from self._complete())
+            yield Read(0, 0.0, held)
+        self._drained = True
+        return None
 
-    def _on_deltas(self, events: list[StreamEvent]) -> Generator[Command, Any, SteerError | None]:
+    def _wait(self, done: bool) -> float | None:
+        """How long the next read may wait: to the read deadline (or, once the terminal
+        signal came, a short drain), within the total deadline."""
+        clock = self._clock
+        deadline = clock() + DRAIN_TIMEOUT if done else self._read_deadline
+        total = self._total_deadline
+        if total is not None and (deadline is None or total < deadline):
+            deadline = total
+        return None if deadline is None else deadline - clock()
+
+    def _on_deltas(
+        self, events: Sequence[StreamEvent]
+    ) -> Generator[Command, Any, SteerError | None]:
         """``on_delta`` for each text delta, in order, before the consumer sees them."""
         for event in events:
             if event.type == TEXT_DELTA:
@@ -457,15 +427,15 @@ class StreamSession:
         content = False
         meaningful = False
         json_changed = False
-        json_on = self._json_on
+        follower = self._follower
         failure: SteerError | None = None
         for number, event in enumerate(events):
             kind = event.type
             if kind != PING:
                 meaningful = True
             if kind in _CONTENT:
-                if json_on:
-                    failure = self._follow_json(event)
+                if follower is not None:
+                    failure = follower.feed(event)
                     if failure is not None:
                         events = events[:number]
                         break
@@ -476,7 +446,7 @@ class StreamSession:
         if not self._content:
             if not content:
                 if self._yields:
-                    held.extend(events)
+                    _hold(held, events)
                 return [], failure
             # The first content of this attempt; from here on, if anyone sees the reply
             # as it streams, it is theirs: no retry could take it back.
@@ -488,54 +458,23 @@ class StreamSession:
                 held.clear()
         if options.buffer_size:
             events = _coalesce(events, options.buffer_size)
-        if json_changed and self._json is not None and self._yields:
-            events = [*events, StreamEvent(JSON_PARTIAL, metadata={"value": self._json.partial()})]
+        if json_changed and follower is not None and follower.following and self._yields:
+            events = [*events, StreamEvent(JSON_PARTIAL, metadata={"value": follower.partial()})]
         return events, failure
 
-    def _follow_json(self, event: StreamEvent) -> SteerError | None:
-        """Feed the reply's JSON machine (and each tool call's) with a content event."""
-        if event.type == TEXT_DELTA:
-            stream = self._json
-            if stream is None:
-                return None
-            try:
-                stream.feed(event.delta or "")
-            except JSONModeError as exc:
-                if self.options.validate_json_incrementally:
-                    exc.message = (
-                        f"{self._parser.provider}: the reply is not valid JSON: {exc.message}"
-                    )
-                    return exc
-                self._json = None  # not JSON after all: stop following it
-        elif event.type == TOOL_CALL_DELTA and event.index is not None:
-            stream = self._tool_json.get(event.index)
-            if stream is None:
-                stream = self._tool_json[event.index] = JSONStream(hold=True)
-            try:
-                stream.feed(event.delta or "")
-            except JSONModeError:
-                return None  # the arguments' own parse error lands on the ToolCall
-            event.metadata = {**(event.metadata or {}), "partial_arguments": stream.partial()}
-        return None
-
     def _complete(self) -> Generator[Command, Any, SteerError | None]:
-        stream = self._json
-        accumulator = self._parser.accumulator
-        if stream is not None and accumulator.text_chars == 0 and accumulator.tool_calls_seen:
-            stream = None  # a reply of tool calls only: there is no JSON text to check
-        if stream is not None:
-            try:
-                stream.close()
-            except JSONModeError as exc:
-                if self.options.validate_json_incrementally:
-                    exc.message = (
-                        f"{self._parser.provider}: the reply is not valid JSON: {exc.message}"
-                    )
-                    return exc
-                stream = None
+        value = JSONFollower.NONE
+        follower = self._follower
+        if follower is not None:
+            accumulator = self._parser.accumulator
+            # A reply of tool calls only has no JSON text to check.
+            text = accumulator.text_chars > 0 or not accumulator.tool_calls_seen
+            value, invalid = follower.close(text=text)
+            if invalid is not None:
+                return invalid
         response = yield from self._finish_response()
-        if stream is not None:
-            response._json = stream.value
+        if value is not JSONFollower.NONE:
+            response._json = value
         if response.usage is not None:
             error = yield from self._callback("on_usage", response.usage)
             if error is not None:
@@ -546,20 +485,54 @@ class StreamSession:
         self.response = response
         return None
 
-    def _head_error(self, head: ResponseHead) -> Generator[Command, Any, SteerError]:
-        try:
-            body = yield ReadAll(self._limit(self.options.connection_timeout), ERROR_BODY_LIMIT)
-        except SteerError:
-            body = b""
+    def _head_error(self, head: ResponseHead) -> Generator[Command, Any, tuple[SteerError, bool]]:
+        """The typed error for a head that is not a 200 event stream, and whether its body
+        was read to its end. The body is decoded as it arrives (a compressed error still
+        gives its provider type and message), read within its own deadline
+        (``connection_timeout`` from the head, within ``total_timeout``) and up to
+        :data:`ERROR_BODY_LIMIT` decoded bytes."""
         provider = self._parser.provider
+        timeout = self._limit(self.options.connection_timeout)
+        deadline = None if timeout is None else self._clock() + timeout
+        try:
+            decoder: BodyDecoder | None = BodyDecoder(head.headers.get("content-encoding"))
+        except SteerError:
+            decoder = None  # an encoding we cannot undo: keep the bytes as they are
+        parts: list[bytes] = []
+        size = 0
+        whole = False
+        while size < ERROR_BODY_LIMIT:
+            left = None if deadline is None else deadline - self._clock()
+            if left is not None and left <= 0:
+                break
+            try:
+                chunk = yield Read(65536, left)
+            except SteerError:
+                break
+            try:
+                if not chunk:
+                    whole = True
+                    if decoder is not None:
+                        parts.append(decoder.close())
+                    break
+                data = chunk if decoder is None else decoder.feed(chunk)
+                while True:
+                    parts.append(data)
+                    size += len(data)
+                    if decoder is None or not decoder.pending or size >= ERROR_BODY_LIMIT:
+                        break
+                    data = decoder.feed(b"")
+            except SteerError:  # a corrupt compressed body: explain with what decoded
+                break
+        body = b"".join(parts)[:ERROR_BODY_LIMIT]
         if not 200 <= head.status < 300:
-            return error_from_response(provider, head, body, now=time.time())
+            return error_from_response(provider, head, body, now=time.time()), whole
         snippet = " ".join(body[:300].decode("utf-8", "replace").split())
         return ProtocolError(
             f"{provider}: expected a text/event-stream body, got {head.content_type!r} "
             f"(HTTP {head.status}, from a proxy?): {snippet!r}",
             provider=provider,
-        )
+        ), whole
 
     # -- callbacks ------------------------------------------------------------------------
 
@@ -594,32 +567,19 @@ class StreamSession:
             raise callback_error from callback_error.__cause__
         raise error
 
-    # -- retries and time -----------------------------------------------------------------
+    # -- time -----------------------------------------------------------------------------
 
-    def _retry_delay(self, error: SteerError, attempt: int) -> float | None:
-        options = self.options
-        if self._delivered or not options.retry_on_connection_error:
+    def _left(self) -> float | None:
+        """Seconds left before ``total_timeout`` (``None``: none set)."""
+        if self._total_deadline is None:
             return None
-        if attempt > options.max_reconnect_attempts:
-            return None
-        if isinstance(error, APIError):
-            if not error.retryable:
-                return None
-        elif not isinstance(error, _RETRYABLE_FAILURES):
-            return None
-        base = options.reconnect_delay * 2.0 ** (attempt - 1)
-        delay = min(base / 2 + self._rand() * base / 2, MAX_BACKOFF)
-        if isinstance(error, APIError) and error.retry_after is not None:
-            delay = min(float(error.retry_after), MAX_RETRY_AFTER)
-        if self._total_deadline is not None and self._clock() + delay >= self._total_deadline:
-            return None  # no time left to wait and try again: the error stands
-        return delay
+        return self._total_deadline - self._clock()
 
     def _limit(self, timeout: float | None) -> float | None:
         """``timeout`` shortened to what is left of ``total_timeout``."""
-        if self._total_deadline is None:
+        left = self._left()
+        if left is None:
             return timeout
-        left = self._total_deadline - self._clock()
         return left if timeout is None else min(timeout, left)
 
     def _timeout_error(self, exc: StreamTimeoutError | None, *, connecting: bool) -> SteerError:
@@ -723,3 +683,13 @@ def _coalesce(events: list[StreamEvent], limit: int) -> list[StreamEvent]:
     if run:
         out.append(StreamEvent(TEXT_DELTA, "".join(run)))
     return out
+
+
+def _hold(held: list[StreamEvent], events: list[StreamEvent]) -> None:
+    """Keep the events before the first content, a run of pings as its last one (a stream
+    of keep-alives before content costs one event, not one per comment)."""
+    for event in events:
+        if event.type == PING and held and held[-1].type == PING:
+            held[-1] = event
+        else:
+            held.append(event)

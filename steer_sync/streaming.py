@@ -17,19 +17,11 @@ from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from steer_common.commands import Await, Close, Compute, Connect, Read, Sleep
 from steer_common.errors import SteerError
 from steer_common.models.events import TEXT_DELTA, StreamEvent
 from steer_common.models.response import StreamResponse
-from steer_common.session import (
-    Await,
-    Compute,
-    Connect,
-    Deliver,
-    Read,
-    ReadAll,
-    Sleep,
-    StreamSession,
-)
+from steer_common.session import StreamSession
 from steer_sync.transport import RequestsTransport, TransportResponse
 
 __all__ = ["StreamingHelper"]
@@ -80,36 +72,28 @@ def _drive(
             reply: Any = None
             try:
                 if kind is Read:  # the common command first
-                    if command.events:
+                    events = command.events
+                    if events:
                         if text_only:
-                            for event in command.events:
+                            for event in events:
                                 if event.type == TEXT_DELTA:
                                     yield event.delta
                         else:
-                            yield from command.events
-                    reply = response.read(command.size, command.timeout)  # type: ignore[union-attr]
-                elif kind is Deliver:
-                    for event in command.events:
-                        if not text_only:
-                            yield event
-                        elif event.type == TEXT_DELTA:
-                            yield event.delta
+                            yield from events
+                    size = command.size
+                    reply = response.read(size, command.timeout) if size else b""  # type: ignore[union-attr]
                 elif kind is Connect:
-                    if response is not None:
-                        response.close(session.reusable)
-                    response = None
                     response = transport.open(command.request, command.timeout)
                     reply = response.head
-                elif kind is ReadAll:
-                    reply = response.read_all(command.limit, command.timeout)  # type: ignore[union-attr]
+                elif kind is Close:
+                    if response is not None:
+                        response.close(command.reuse)
+                    response = None
                 elif kind is Await:
                     _run_coroutine(command.awaitable)
                 elif kind is Compute:
                     reply = _WORKERS.submit(command.function).result(command.timeout)
                 elif kind is Sleep:
-                    if response is not None:
-                        response.close(session.reusable)
-                    response = None
                     time.sleep(command.seconds)
             except SteerError as exc:  # a transport failure, mapped at the edge
                 command = flow.throw(exc)
@@ -125,7 +109,7 @@ def _drive(
     finally:
         flow.close()
         if response is not None:
-            response.close(session.reusable)
+            response.close(False)  # left early, or failed: never pooled
 
 
 # Blocking work the core asks for (loading a tiktoken encoding), off the calling thread

@@ -70,7 +70,9 @@ class TransportResponse:
         self._response = response
         raw = self._raw = response.raw
         self.head = ResponseHead(
-            response.status_code, {k.lower(): v for k, v in response.headers.items()}
+            response.status_code,
+            {k.lower(): v for k, v in response.headers.items()},
+            sum(1 for _ in raw.headers.iteritems()),
         )
         connection = getattr(raw, "connection", None)
         self._sock: socket.socket | None = getattr(connection, "sock", None)
@@ -132,18 +134,6 @@ class TransportResponse:
             raise
         except Exception as exc:  # mapped at the edge, without a context manager per read
             raise mapped(exc)  # noqa: B904 - mapped() sets __cause__
-
-    def read_all(self, limit: int, timeout: float | None) -> bytes:
-        """The body, up to ``limit`` bytes (an error body)."""
-        parts: list[bytes] = []
-        size = 0
-        while size < limit:
-            data = self.read(min(65536, limit - size), timeout)
-            if not data:
-                break
-            parts.append(data)
-            size += len(data)
-        return b"".join(parts)
 
     def close(self, reuse: bool = True) -> None:
         """Return the connection to the pool if the body was read to its end (and ``reuse``),

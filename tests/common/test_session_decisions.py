@@ -11,7 +11,8 @@ from steer_common.calls import prepare_session
 from steer_common.emulation.error_bodies import error_body
 from steer_common.errors import RateLimitError
 from steer_common.http import ResponseHead
-from steer_common.session import MAX_RETRY_AFTER, Connect, ReadAll, Sleep
+from steer_common.commands import Close, Connect, Read, Sleep
+from steer_common.retry import MAX_RETRY_AFTER
 
 
 def session(**options: Any) -> Any:
@@ -37,8 +38,12 @@ def rate_limited(flow: Any, retry_after: str) -> Any:
     command = next(flow)
     assert isinstance(command, Connect)
     command = flow.send(ResponseHead(429, {"retry-after": retry_after}))
-    assert isinstance(command, ReadAll)
-    return flow.send(error_body("openai", 429))
+    assert isinstance(command, Read)
+    command = flow.send(error_body("openai", 429))
+    assert isinstance(command, Read)
+    command = flow.send(b"")  # the end of the error body
+    assert command == Close(reuse=True)
+    return flow.send(None)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,102 @@
+"""JSON mode, as the reply streams: the reply's JSON and each tool call's arguments followed.
+
+With ``enable_json_stream_handler`` or ``validate_json_incrementally`` on (both in
+``JSON_MODE_OPTIONS``), the session hands each content event to a :class:`JSONFollower`:
+
+- the reply text goes through a :class:`~steer_common.json_stream.JSONStream`; its value so
+  far is :meth:`JSONFollower.partial` (the session adds it as a ``json_partial`` event
+  after each read that changed it) and its final value becomes ``get_json()``;
+- with validation, the first character that makes the reply invalid JSON is a
+  :class:`~steer_common.errors.JSONModeError` at once; without, a reply that turns out not
+  to be JSON is simply no longer followed;
+- each tool call's argument fragments go through their own machine, and the delta carries
+  ``metadata["partial_arguments"]`` (an invalid argument text is left to the
+  :class:`~steer_common.models.response.ToolCall`'s own ``parse_error``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from steer_common.errors import JSONModeError
+from steer_common.json_stream import JSONStream
+from steer_common.models.events import TEXT_DELTA, TOOL_CALL_DELTA, StreamEvent
+
+__all__ = ["JSONFollower"]
+
+_NONE: Any = object()
+
+
+class JSONFollower:
+    """Follows one attempt's reply (see the module docstring).
+
+    Args:
+        provider: named in error messages.
+        validate: fail at the first invalid character (else stop following).
+    """
+
+    __slots__ = ("_provider", "_reply", "_tools", "_validate")
+
+    def __init__(self, provider: str, *, validate: bool) -> None:
+        self._provider = provider
+        self._validate = validate
+        # Validation checks every character as it arrives; following the value only may
+        # hold short containers back for the C scanner (faster).
+        self._reply: JSONStream | None = JSONStream(hold=not validate)
+        self._tools: dict[int, JSONStream] = {}
+
+    @property
+    def following(self) -> bool:
+        """The reply is still being followed as JSON."""
+        return self._reply is not None
+
+    def feed(self, event: StreamEvent) -> JSONModeError | None:
+        """Follow one content event; the error that ends the stream, if it brings one."""
+        if event.type == TEXT_DELTA:
+            stream = self._reply
+            if stream is None:
+                return None
+            try:
+                stream.feed(event.delta or "")
+            except JSONModeError as exc:
+                if self._validate:
+                    return self._named(exc)
+                self._reply = None  # not JSON after all: stop following it
+        elif event.type == TOOL_CALL_DELTA and event.index is not None:
+            stream = self._tools.get(event.index)
+            if stream is None:
+                stream = self._tools[event.index] = JSONStream(hold=True)
+            try:
+                stream.feed(event.delta or "")
+            except JSONModeError:
+                return None  # the arguments' own parse error lands on the ToolCall
+            event.metadata = {**(event.metadata or {}), "partial_arguments": stream.partial()}
+        return None
+
+    def partial(self) -> Any:
+        """The reply's JSON value so far."""
+        return None if self._reply is None else self._reply.partial()
+
+    def close(self, *, text: bool) -> tuple[Any, JSONModeError | None]:
+        """The end of the reply: its JSON value (``_NONE`` when there is none to give: the
+        reply was not JSON, or was tool calls only), or the error that fails it.
+
+        ``text`` is false for a reply that was tool calls only: there is no JSON to check.
+        """
+        stream = self._reply
+        if stream is None or not text:
+            return _NONE, None
+        try:
+            stream.close()
+        except JSONModeError as exc:
+            if self._validate:
+                return _NONE, self._named(exc)
+            return _NONE, None
+        return stream.value, None
+
+    def _named(self, exc: JSONModeError) -> JSONModeError:
+        exc.message = f"{self._provider}: the reply is not valid JSON: {exc.message}"
+        return exc
+
+    #: What :meth:`close` returns when there is no value.
+    NONE = _NONE
