@@ -8,10 +8,10 @@ import pytest
 
 from steer_common import StreamingOptions
 from steer_common.calls import prepare_session
+from steer_common.commands import Close, Connect, Read, Sleep
 from steer_common.emulation.error_bodies import error_body
 from steer_common.errors import RateLimitError
 from steer_common.http import ResponseHead
-from steer_common.commands import Close, Connect, Read, Sleep
 from steer_common.retry import MAX_RETRY_AFTER
 
 
