@@ -19,6 +19,7 @@ from steer_common.calls import OpenAIAPI, prepare_session, resolve_input
 from steer_common.models.events import StreamEvent
 from steer_common.models.response import StreamResponse
 from steer_common.models.streaming import StreamingOptions, coerce_options
+from steer_common.secrets import Secret
 from steer_common.session import Consumer, StreamSession
 
 __all__ = ["SteerLLMClient"]
@@ -57,7 +58,8 @@ class SteerLLMClient:
         max_connections: int = 64,
         http_client: Any = None,
     ) -> None:
-        self._api_keys = dict(api_keys or {})
+        # Held so that no repr shows them (a traceback's locals, a debugger's dump).
+        self._api_keys = {p: None if k is None else Secret(k) for p, k in (api_keys or {}).items()}
         self._base_urls = dict(base_urls or {})
         self._openai_api: OpenAIAPI = openai_api
         self._options = coerce_options(streaming_options)
@@ -66,6 +68,14 @@ class SteerLLMClient:
 
     def __repr__(self) -> str:
         return f"SteerLLMClient(openai_api={self._openai_api!r})"
+
+    def __reduce__(self) -> Any:
+        # Refused rather than pickled without its keys: a client that unpickles with no
+        # keys and no connections would fail later, far from the mistake.
+        raise TypeError(
+            "a SteerLLMClient cannot be pickled: it holds API keys and open connections. "
+            "Make a client in each process (keys and base URLs from the environment)"
+        )
 
     # -- public API ---------------------------------------------------------------------
 

@@ -278,6 +278,17 @@ async def _in_memory(content: bytes) -> AsyncIterator[bytes]:
     yield content
 
 
+class _KeepHeaders(httpx.Auth):
+    """The request's own headers are its auth: nothing replaces the configured key (not a
+    client's ``auth``, not credentials in a URL)."""
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        yield request
+
+
+_KEEP_HEADERS = _KeepHeaders()
+
+
 class HttpxTransport:
     """Sends requests on a pooled :class:`httpx.AsyncClient`, one per event loop.
 
@@ -287,7 +298,10 @@ class HttpxTransport:
         client: an ``httpx.AsyncClient`` of the caller's (proxies, certificates, a mock
             transport in tests); it is used as it is and not closed by :meth:`aclose`.
 
-    Connections belong to the event loop that opened them, so each loop the transport is
+    Whatever the client: redirects are never followed, the request's headers are its only
+    auth, and proxies from the environment (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``,
+    ``NO_PROXY``) and CA bundles (``SSL_CERT_FILE``, ``SSL_CERT_DIR``) are honoured, as httpx
+    does. Connections belong to the event loop that opened them, so each loop the transport is
     used from gets its own pool: one client serves two ``asyncio.run()`` calls in turn.
     A loop's pool is closed by :meth:`aclose` or, at the latest, when ``asyncio.run()``
     shuts that loop down (its async generators are closed then, and one of them closes
@@ -301,6 +315,9 @@ class HttpxTransport:
         self._max_connections = max_connections
         # loop -> (its pool, the async generator that closes it when the loop shuts down)
         self._pools: dict[asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, Any]] = {}
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a SteerLLMClient cannot be pickled (see docs/errors.md)")
 
     async def _pool(self) -> httpx.AsyncClient:
         """The client of the running loop (made on first use there)."""
@@ -337,7 +354,11 @@ class HttpxTransport:
         deadline.arm(timeout)
         try:
             with map_exceptions():
-                response = await client.send(http_request, stream=True)
+                # Whatever the client's settings: never follow a redirect (the key would go
+                # with it), and no auth but the request's own headers.
+                response = await client.send(
+                    http_request, stream=True, follow_redirects=False, auth=_KEEP_HEADERS
+                )
         except asyncio.CancelledError:
             if not deadline.expired:
                 deadline.close()

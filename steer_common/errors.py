@@ -15,7 +15,8 @@ Catch :class:`SteerError` to catch everything; catch a branch to handle one kind
     │   ├── ConflictError             409
     │   ├── RateLimitError            429 and in-band rate_limit_error (insufficient_quota is not retryable)
     │   ├── InternalServerError       500, 502, 503, 504 and in-band api_error
-    │   └── OverloadedError           529 and in-band overloaded_error (Anthropic)
+    │   ├── OverloadedError           529 and in-band overloaded_error (Anthropic)
+    │   └── RedirectError             a 3xx: never followed (the key would travel), never retried
     ├── TransportError              the connection failed (front ends map their transport's exceptions here)
     │   ├── APIConnectionError        refused, reset, unresolvable host, broken TLS
     │   └── StreamTimeoutError        a deadline passed
@@ -43,6 +44,7 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -70,6 +72,7 @@ __all__ = [
     "ProtocolError",
     "RateLimitError",
     "ReadTimeoutError",
+    "RedirectError",
     "RunawayOutputError",
     "SteerError",
     "StreamInterruptedError",
@@ -285,6 +288,16 @@ class OverloadedError(APIError):
     """Anthropic's 529 or in-band ``overloaded_error``; retried while nothing was handed on."""
 
 
+class RedirectError(APIError):
+    """The server answered with a redirect (3xx). Redirects are never followed: the request
+    carries the key, which goes only to the host it was configured for. ``location`` is
+    where it pointed (without credentials or query). Not retried."""
+
+    def __init__(self, message: str, *, location: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.location = location
+
+
 class TransportError(SteerError):
     """The connection itself failed. Front ends map their HTTP library's exceptions here."""
 
@@ -402,6 +415,7 @@ def map_transport_error(
     """
     if isinstance(exc, SteerError):
         return exc
+    _clear_locals(exc)
     if isinstance(exc, timeouts):
         error: SteerError = StreamTimeoutError(f"timed out: {type(exc).__name__}")
     elif isinstance(exc, connection):
@@ -410,3 +424,16 @@ def map_transport_error(
         return exc
     error.__cause__ = exc
     return error
+
+
+def _clear_locals(exc: BaseException) -> None:
+    """Clear the locals of the transport library's finished frames under ``exc`` and the
+    exceptions chained to it: a traceback formatted with ``capture_locals=True`` would
+    show them, and they hold the request's headers as the library encoded them (bytes no
+    :class:`Secret` can hide)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        traceback.clear_frames(current.__traceback__)  # frames still running are skipped
+        current = current.__cause__ or current.__context__

@@ -17,8 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-from steer_common.errors import APIConnectionError, APIError
+from steer_common.errors import APIConnectionError, APIError, RedirectError
 from steer_common.providers.base import api_error
 from steer_common.routing import API_KEY_ENV
 
@@ -88,6 +89,17 @@ def error_from_response(
     provider: str, head: ResponseHead, body: bytes, *, now: float | None = None
 ) -> APIError:
     """The typed error for a non-2xx response (its body already read, bounded)."""
+    if 300 <= head.status < 400:
+        location = _public(head.headers.get("location", ""))
+        return RedirectError(
+            f"{provider}: HTTP {head.status}, a redirect to {location or '(no Location)'}, "
+            "which is never followed: the key goes only to the configured host (check the "
+            "base URL)",
+            provider=provider,
+            status_code=head.status,
+            request_id=head.request_id,
+            location=location or None,
+        )
     text = body.decode("utf-8", "replace")
     payload: Any = None
     error_type = code = None
@@ -127,8 +139,21 @@ def error_from_response(
     )
 
 
-#: The most bytes one step of inflating produces (see :class:`BodyDecoder`).
-INFLATE_STEP = 64 * 1024
+#: The most bytes one step of inflating produces (see :class:`BodyDecoder`): small enough
+#: that parsing a step of the worst bytes (16 KB of keep-alive comments, about 4 ms) never
+#: holds an event loop for long.
+INFLATE_STEP = 16 * 1024
+
+
+def _public(url: str) -> str:
+    """A URL without its credentials and query (either may carry a secret)."""
+    parts = urlsplit(url.strip())
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    if not parts.scheme:
+        return parts.path
+    return f"{parts.scheme}://{host}{parts.path}"
 
 
 class BodyDecoder:

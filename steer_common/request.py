@@ -22,6 +22,7 @@ from steer_common._version import __version__
 from steer_common.errors import ConfigurationError, register_secret
 from steer_common.providers import anthropic, openai_chat, openai_responses
 from steer_common.routing import Route
+from steer_common.secrets import Secret
 
 __all__ = [
     "USER_AGENT",
@@ -139,7 +140,10 @@ def build_request(route: Route, call: CallSpec, *, compression: bool = True) -> 
         "accept-encoding": "gzip, deflate" if compression else "identity",
         "user-agent": USER_AGENT,
     }
-    headers.update(module.auth_headers(route.api_key))
+    # Header values that carry the key hide it from every repr (a traceback's locals).
+    key = route.api_key
+    for name, value in module.auth_headers(key).items():
+        headers[name] = Secret(value) if key and key in value else value
     return HTTPRequest(
         "POST",
         route.base_url + module.PATH,

@@ -13,16 +13,28 @@ Keys come from ``api_keys={...}`` or ``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY`` 
 ``XAI_API_KEY`` / ``OPENAI_COMPATIBLE_API_KEY``; base URLs from ``base_urls={...}`` or
 ``OPENAI_BASE_URL`` (with ``/v1``), ``ANTHROPIC_BASE_URL`` (without), ``XAI_BASE_URL`` (with
 ``/v1``) and ``OPENAI_COMPATIBLE_BASE_URL`` (with ``/v1``; required for that provider).
-The environment is passed in (a mapping), so this module reads no global state.
+The environment is passed in (a mapping), so this module reads no global state. A base
+URL with ``user:password@`` in it is refused (the key is the only credential sent); a
+plain ``http://`` URL on a host that is not loopback gets one warning per origin (the key
+would travel in clear).
 """
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
-from steer_common.errors import ConfigurationError, MissingAPIKeyError, UnknownModelError
+from steer_common.errors import (
+    ConfigurationError,
+    MissingAPIKeyError,
+    UnknownModelError,
+    register_secret,
+)
+from steer_common.secrets import Secret
 
 __all__ = [
     "API_KEY_ENV",
@@ -54,6 +66,10 @@ DEFAULT_BASE_URLS: dict[str, str] = {
     "anthropic": "https://api.anthropic.com",
     "xai": "https://api.x.ai/v1",
 }
+
+logger = logging.getLogger("steer_common.routing")
+# Origins already warned about (copy-on-write: the core takes no locks).
+_WARNED: frozenset[str] = frozenset()
 
 _PREFIXES: tuple[tuple[str, Provider], ...] = (
     ("gpt-", "openai"),
@@ -128,6 +144,8 @@ def resolve_credentials(
     """
     key = (api_keys or {}).get(provider) or environ.get(API_KEY_ENV[provider])
     base = (base_urls or {}).get(provider) or environ.get(BASE_URL_ENV[provider])
+    if base:
+        _check_base_url(provider, base, keyed=bool(key))
     if not base:
         if provider not in DEFAULT_BASE_URLS:
             raise ConfigurationError(
@@ -145,4 +163,44 @@ def resolve_credentials(
             provider=provider,
             env_var=env,
         )
-    return key or "", base.rstrip("/")
+    return Secret(key or ""), base.rstrip("/")
+
+
+def _check_base_url(provider: str, base: str, *, keyed: bool) -> None:
+    """Refuse credentials in a base URL; warn, once, about a key sent in clear.
+
+    Raises:
+        ConfigurationError: ``user:password@`` in the URL (the message leaves them out).
+    """
+    parts = urlsplit(base)
+    if parts.username is not None or parts.password is not None:
+        register_secret(parts.password)  # scrubbed from any message that quotes it later
+        register_secret(parts.username)
+        shown = base.replace(parts.netloc, "***@" + parts.netloc.rpartition("@")[2], 1)
+        raise ConfigurationError(
+            f"the base URL for {provider} has credentials in it ({shown}): they would be "
+            f"sent as well as the key, or instead of it. Give the key in api_keys or "
+            f"{API_KEY_ENV[provider]}, and the URL without user:password@",
+            provider=provider,
+        )
+    host = parts.hostname or ""
+    if parts.scheme == "http" and keyed and not _loopback(host):
+        origin = f"http://{parts.netloc}"
+        global _WARNED
+        if origin not in _WARNED:
+            _WARNED = _WARNED | {origin}
+            logger.warning(
+                "%s: the base URL %s is plain http and not loopback: the API key travels "
+                "unencrypted (use https)",
+                provider,
+                origin,
+            )
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -81,6 +81,7 @@ __all__ = [
     "DRAIN_TIMEOUT",
     "ENCODING_LOAD_TIMEOUT",
     "ERROR_BODY_LIMIT",
+    "ERROR_BODY_TIMEOUT",
     "MAX_HEADER_FIELDS",
     "Consumer",
     "Flow",
@@ -89,9 +90,13 @@ __all__ = [
 
 #: The most bytes of an error body read (once decoded) to explain an error status.
 ERROR_BODY_LIMIT = 64 * 1024
-#: The most header fields a response head may have (http.client's limit: both clients
-#: refuse a head with more, with a ProtocolError).
-MAX_HEADER_FIELDS = 100
+#: The longest an error body is waited for (shorter when a timeout option is): an error
+#: body is small, and a server that drips it must not hold the call.
+ERROR_BODY_TIMEOUT = 30.0
+#: The most header fields a response head may have: http.client's limit (100 lines, the
+#: blank one that ends the head included), which the blocking client cannot lift without
+#: changing it for the whole process, so both clients refuse more, with a ProtocolError.
+MAX_HEADER_FIELDS = 99
 #: The longest wait for a tiktoken encoding to load before estimating from characters.
 ENCODING_LOAD_TIMEOUT = 5.0
 #: After the terminal signal, how long to wait for the end of the body so that the
@@ -254,8 +259,8 @@ class StreamSession:
         if head.fields > MAX_HEADER_FIELDS:
             yield Close(False)
             return ProtocolError(
-                f"{parser.provider}: the response head has {head.fields} header fields, "
-                f"more than {MAX_HEADER_FIELDS}",
+                f"{parser.provider}: the response head has {head.fields} header fields "
+                f"(more than {MAX_HEADER_FIELDS} header fields are refused)",
                 provider=parser.provider,
             )
         if not 200 <= head.status < 300 or (
@@ -299,6 +304,7 @@ class StreamSession:
             guard = RunawayGuard(options.max_output_chars, options.max_repetitions)
         watching = guard is not None and guard.watching
         accumulator = parser.accumulator
+        output = 0  # characters of output when the guard last saw a read
         size = options.chunk_size
         read_timeout = options.read_timeout
         clock = self._clock
@@ -360,10 +366,13 @@ class StreamSession:
                             return error
                     if self._yields and handled:
                         pending = handled
-                    if guard is not None:
+                    chars = accumulator.text_chars + accumulator.other_chars
+                    if guard is not None and chars != output:
+                        # Only reads that brought output are kept for the guard (a stream
+                        # of pings must not pile up in it).
+                        output = chars
                         if watching:
                             guard.add(events)
-                        chars = accumulator.text_chars + accumulator.other_chars
                         if chars >= guard.due and failure is None:
                             runaway = guard.check(chars)
                             if runaway is not None:  # never retried: it would run away again
@@ -488,11 +497,13 @@ class StreamSession:
     def _head_error(self, head: ResponseHead) -> Generator[Command, Any, tuple[SteerError, bool]]:
         """The typed error for a head that is not a 200 event stream, and whether its body
         was read to its end. The body is decoded as it arrives (a compressed error still
-        gives its provider type and message), read within its own deadline
-        (``connection_timeout`` from the head, within ``total_timeout``) and up to
-        :data:`ERROR_BODY_LIMIT` decoded bytes."""
+        gives its provider type and message), read within its own deadline (the shortest
+        of ``connection_timeout``, ``read_timeout`` and :data:`ERROR_BODY_TIMEOUT`, from the
+        head, within ``total_timeout``) and up to :data:`ERROR_BODY_LIMIT` decoded bytes."""
         provider = self._parser.provider
-        timeout = self._limit(self.options.connection_timeout)
+        options = self.options
+        limits = (options.connection_timeout, options.read_timeout, ERROR_BODY_TIMEOUT)
+        timeout = self._limit(min(t for t in limits if t is not None))
         deadline = None if timeout is None else self._clock() + timeout
         try:
             decoder: BodyDecoder | None = BodyDecoder(head.headers.get("content-encoding"))

@@ -18,13 +18,15 @@ import socket
 from typing import Any
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from steer_common.chunked import ChunkedDecoder
-from steer_common.errors import APIConnectionError, SteerError, redact_logs
+from steer_common.errors import APIConnectionError, SteerError, StreamTimeoutError, redact_logs
 from steer_common.http import ResponseHead
 from steer_common.request import HTTPRequest
 from steer_sync._exceptions import map_exceptions, mapped
+from steer_sync._watchdog import POOL_CLASSES, phase
 
 __all__ = ["RequestsTransport", "TransportResponse"]
 
@@ -152,6 +154,28 @@ class TransportResponse:
             self._response.close()  # closes the socket: the server sees the client go
 
 
+class _KeepHeaders(requests.auth.AuthBase):
+    """The request's own headers are its auth: nothing replaces the configured key (not a
+    netrc entry, not a session's ``auth``, not credentials in a URL)."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
+
+
+class _Adapter(HTTPAdapter):
+    """urllib3's adapter, with connections whose head phase the watchdog bounds."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = POOL_CLASSES
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        if type(manager) is urllib3.ProxyManager:  # (a SOCKS manager has pools of its own)
+            manager.pool_classes_by_scheme = POOL_CLASSES
+        return manager
+
+
 class RequestsTransport:
     """Sends requests on one pooled :class:`requests.Session`.
 
@@ -159,6 +183,13 @@ class RequestsTransport:
         max_connections: connections kept per host (extra ones are opened and dropped).
         session: a session of the caller's (proxies, certificates, mounted adapters); it
             is used as it is and not closed by :meth:`close`.
+
+    Whatever the session: redirects are never followed, the request's headers are its only
+    auth (no netrc, no session or URL credentials), and proxies from the environment
+    (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY``) and CA bundles
+    (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``) are honoured, as requests does. With the
+    transport's own session, ``connection_timeout`` bounds connecting and the whole head
+    (:mod:`steer_sync._watchdog`); a caller's session bounds each socket operation.
     """
 
     def __init__(
@@ -168,23 +199,37 @@ class RequestsTransport:
         if session is None:
             session = requests.Session()
             session.cookies = _NoCookies()
-            adapter = HTTPAdapter(pool_connections=16, pool_maxsize=max_connections, max_retries=0)
+            adapter = _Adapter(pool_connections=16, pool_maxsize=max_connections, max_retries=0)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
         self._session = session
 
+    def __reduce__(self) -> Any:
+        raise TypeError("a SteerLLMClient cannot be pickled (see docs/errors.md)")
+
     def open(self, request: HTTPRequest, timeout: float | None) -> TransportResponse:
-        """Send ``request``; return once the response head has arrived."""
-        with map_exceptions():
-            response = self._session.request(
-                request.method,
-                request.url,
-                data=request.body,
-                headers=request.headers,
-                stream=True,
-                timeout=(timeout, timeout),
-                allow_redirects=False,
-            )
+        """Send ``request``; return once the whole response head has arrived, within
+        ``timeout`` seconds in all."""
+        with phase(timeout) as watched:
+            try:
+                with map_exceptions():
+                    response = self._session.request(
+                        request.method,
+                        request.url,
+                        data=request.body,
+                        headers=request.headers,
+                        stream=True,
+                        timeout=(timeout, timeout),
+                        allow_redirects=False,
+                        auth=_KEEP_HEADERS,
+                    )
+            except SteerError as exc:
+                if watched is not None and watched.fired:
+                    raise StreamTimeoutError("the response head did not arrive in time") from exc
+                raise
+            if watched is not None and watched.fired:
+                response.close()  # the deadline struck as the head arrived: it stands
+                raise StreamTimeoutError("the response head did not arrive in time")
         return TransportResponse(response)
 
     def close(self) -> None:
@@ -202,3 +247,6 @@ class RequestsTransport:
                 if pool is not None:
                     pool.close()
         self._session.close()
+
+
+_KEEP_HEADERS = _KeepHeaders()
