@@ -69,7 +69,7 @@ from steer_common.models.events import (
     TOOL_CALL_START,
     StreamEvent,
 )
-from steer_common.models.response import StreamMetrics, StreamResponse
+from steer_common.models.response import Attempt, StreamMetrics, StreamResponse
 from steer_common.models.streaming import StreamingOptions
 from steer_common.parser import StreamParser
 from steer_common.request import HTTPRequest
@@ -177,6 +177,7 @@ class StreamSession:
         self._started = False  # on_start was called
         self._head: ResponseHead | None = None
         self._metrics = StreamMetrics(attempts=0)
+        self._attempts: list[Attempt] = []
         self._bytes = 0
         self._json_on = options.enable_json_stream_handler or options.validate_json_incrementally
         self._follower: JSONFollower | None = None
@@ -215,9 +216,12 @@ class StreamSession:
         while True:
             attempt += 1
             self._metrics.attempts = attempt
-            error = yield from self._attempt(attempt)
+            self._head = None
+            began = self._clock()
+            error = yield from self._attempt(attempt, began)
             if error is None:
                 return
+            self._record(attempt, began, error)
             delay = retry_delay(
                 error,
                 attempt,
@@ -237,9 +241,27 @@ class StreamSession:
                 delay,
                 error,
             )
+            self._attempts[-1].wait = delay
             yield Sleep(delay)
 
-    def _attempt(self, attempt: int) -> Generator[Command, Any, SteerError | None]:
+    def _record(self, number: int, began: float, error: SteerError | None) -> None:
+        """Keep the record of an attempt that ended (see :class:`Attempt`)."""
+        text = ""
+        if error is not None and self.options.preserve_partial_response and self.keep_text:
+            text = self._parser.accumulator.text
+        if self._attempts and self._attempts[-1].number == number:
+            self._attempts.pop()  # it completed, then a callback failed it: the failure stands
+        self._attempts.append(
+            Attempt(
+                number=number,
+                status=None if self._head is None else self._head.status,
+                duration=self._clock() - began,
+                error=None if error is None else f"{type(error).__name__}: {error}",
+                text=text,
+            )
+        )
+
+    def _attempt(self, attempt: int, began: float) -> Generator[Command, Any, SteerError | None]:
         options = self.options
         parser = self._parser = StreamParser(
             self.wire_format, max_event_size=options.max_event_size, keep_text=self.keep_text
@@ -284,7 +306,7 @@ class StreamSession:
             yield Close(False)  # a failure inside a body leaves the connection in doubt
             return error
         yield Close(self._drained)
-        return (yield from self._complete())
+        return (yield from self._complete(attempt, began))
 
     def _body(
         self, parser: StreamParser, decoder: BodyDecoder
@@ -471,7 +493,7 @@ class StreamSession:
             events = [*events, StreamEvent(JSON_PARTIAL, metadata={"value": follower.partial()})]
         return events, failure
 
-    def _complete(self) -> Generator[Command, Any, SteerError | None]:
+    def _complete(self, attempt: int, began: float) -> Generator[Command, Any, SteerError | None]:
         value = JSONFollower.NONE
         follower = self._follower
         if follower is not None:
@@ -481,6 +503,7 @@ class StreamSession:
             value, invalid = follower.close(text=text)
             if invalid is not None:
                 return invalid
+        self._record(attempt, began, None)
         response = yield from self._finish_response()
         if value is not JSONFollower.NONE:
             response._json = value
@@ -625,6 +648,7 @@ class StreamSession:
         metrics.deltas = response.metrics.deltas
         metrics.duration = self._clock() - self._start
         response.metrics = metrics.model_copy()
+        response.attempts = [a.model_copy() for a in self._attempts]
         response._response_format = self.response_format
         if self._head is not None:
             response.request_id = self._head.request_id

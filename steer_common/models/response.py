@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from steer_common.errors import JSONModeError
 
-__all__ = ["StreamMetrics", "StreamResponse", "ToolCall"]
+__all__ = ["Attempt", "StreamMetrics", "StreamResponse", "ToolCall"]
 
 _NO_JSON: Any = object()  # get_json() has no value from the stream: parse the text
 
@@ -64,6 +64,28 @@ class StreamMetrics(BaseModel):
         return self.deltas / self.duration
 
 
+class Attempt(BaseModel):
+    """One attempt of a call: what it got, how long it took, how it ended.
+
+    Attributes:
+        number: 1 for the first attempt, 2 for the first retry, ...
+        status: the HTTP status of its response head (``None``: no head arrived).
+        duration: seconds from sending the request to the attempt's end.
+        error: ``"RateLimitError: ..."``, how it failed (``None``: it succeeded).
+        wait: the seconds waited after it, before the next attempt (``None``: the last).
+        text: the text it streamed before it failed, kept with
+            ``preserve_partial_response`` (a retry starts the reply again: this is what the
+            failed attempt had said).
+    """
+
+    number: int
+    status: int | None = None
+    duration: float = 0.0
+    error: str | None = None
+    wait: float | None = None
+    text: str = ""
+
+
 class StreamResponse(BaseModel):
     """The reply of one stream: text, reasoning, tool calls, usage, cost, finish, timing.
 
@@ -71,6 +93,7 @@ class StreamResponse(BaseModel):
     ``partial_response`` on an error has it ``False``. ``response_id`` is the id the
     provider gave the reply (``chatcmpl-...``, ``msg_...``); ``request_id`` the id of the
     HTTP request that brought it (``x-request-id`` / ``request-id``), for support tickets.
+    ``attempts`` has one :class:`Attempt` per try, so the retries that happened can be seen.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -92,6 +115,7 @@ class StreamResponse(BaseModel):
     complete: bool = False
     error: dict[str, Any] | None = None
     metrics: StreamMetrics = Field(default_factory=StreamMetrics)
+    attempts: list[Attempt] = Field(default_factory=list)
 
     _response_format: Any = PrivateAttr(default=None)
     _json: Any = PrivateAttr(default_factory=lambda: _NO_JSON)  # a factory: defaults are copied
