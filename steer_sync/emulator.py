@@ -53,6 +53,7 @@ streams a client abandoned (a failed write, or the peer closing during a pause o
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import select
@@ -239,6 +240,14 @@ class Emulator:
 
     def __enter__(self) -> Emulator:
         return self
+
+    async def __aenter__(self) -> Emulator:
+        """``async with Emulator() as emulator:``, for asyncio tests (it serves from its own
+        thread either way; importing it loads no HTTP client)."""
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await asyncio.to_thread(self.close)  # joining the server thread: off the loop
 
     def __exit__(
         self,
