@@ -15,7 +15,7 @@ from typing import Any
 
 from steer_async.streaming import StreamingHelper
 from steer_async.transport import HttpxTransport
-from steer_common.calls import OpenAIAPI, prepare_session, resolve_input
+from steer_common.calls import ClientSettings, OpenAIAPI, StreamCall, open_session
 from steer_common.models.events import StreamEvent
 from steer_common.models.response import StreamResponse
 from steer_common.models.streaming import StreamingOptions, coerce_options
@@ -58,16 +58,19 @@ class SteerLLMClient:
         max_connections: int = 64,
         http_client: Any = None,
     ) -> None:
-        # Held so that no repr shows them (a traceback's locals, a debugger's dump).
-        self._api_keys = {p: None if k is None else Secret(k) for p, k in (api_keys or {}).items()}
-        self._base_urls = dict(base_urls or {})
-        self._openai_api: OpenAIAPI = openai_api
-        self._options = coerce_options(streaming_options)
+        self._settings = ClientSettings(
+            # Held so that no repr shows them (a traceback's locals, a debugger's dump).
+            {p: None if k is None else Secret(k) for p, k in (api_keys or {}).items()},
+            dict(base_urls or {}),
+            openai_api,
+            coerce_options(streaming_options),
+        )
         self._transport = HttpxTransport(max_connections=max_connections, client=http_client)
-        self._helper = StreamingHelper(self._transport)
+        #: The guide's ``StreamingHelper``: drives a session's flow over the transport.
+        self.helper = StreamingHelper(self._transport)
 
     def __repr__(self) -> str:
-        return f"SteerLLMClient(openai_api={self._openai_api!r})"
+        return f"SteerLLMClient(openai_api={self._settings.openai_api!r})"
 
     def __reduce__(self) -> Any:
         # Refused rather than pickled without its keys: a client that unpickles with no
@@ -106,23 +109,19 @@ class SteerLLMClient:
             SteerError: see docs/errors.md; errors after the first chunk carry
                 ``partial_response``.
         """
+        call = StreamCall.of(
+            prompt_or_messages, model, prompt=prompt, messages=messages,
+            streaming_options=streaming_options, response_format=response_format, tools=tools,
+            temperature=temperature, max_tokens=max_tokens, openai_api=openai_api, extras=extras,
+        )  # fmt: skip
         if return_usage:
             warnings.warn(
                 "stream(..., return_usage=True) is deprecated; use stream_with_usage(...)",
                 DeprecationWarning,
                 stacklevel=2,
             )
-            return self.stream_with_usage(
-                prompt_or_messages, model, prompt=prompt, messages=messages,
-                streaming_options=streaming_options, response_format=response_format,
-                tools=tools, temperature=temperature, max_tokens=max_tokens,
-                openai_api=openai_api, **extras,
-            )  # fmt: skip
-        session = self._session(
-            prompt_or_messages, model, prompt, messages, streaming_options, response_format,
-            tools, temperature, max_tokens, openai_api, extras, consumer="text",
-        )  # fmt: skip
-        return self._helper.text(session)
+            return self.helper.response(self.prepare(call, "response"))
+        return self.helper.text(self.prepare(call, "text"))
 
     async def stream_with_usage(
         self,
@@ -144,11 +143,12 @@ class SteerLLMClient:
         The response has ``get_text()``, ``get_json()``, ``usage``, ``cost_usd``,
         ``finish_reason``, ``tool_calls``, ``reasoning`` and ``metrics``.
         """
-        session = self._session(
-            prompt_or_messages, model, prompt, messages, streaming_options, response_format,
-            tools, temperature, max_tokens, openai_api, extras, consumer="response",
+        call = StreamCall.of(
+            prompt_or_messages, model, prompt=prompt, messages=messages,
+            streaming_options=streaming_options, response_format=response_format, tools=tools,
+            temperature=temperature, max_tokens=max_tokens, openai_api=openai_api, extras=extras,
         )  # fmt: skip
-        return await self._helper.response(session)
+        return await self.helper.response(self.prepare(call, "response"))
 
     def stream_events(
         self,
@@ -166,11 +166,12 @@ class SteerLLMClient:
         **extras: Any,
     ) -> AsyncIterator[StreamEvent]:
         """Stream normalized :class:`StreamEvent` objects (docs/streaming-events.md)."""
-        session = self._session(
-            prompt_or_messages, model, prompt, messages, streaming_options, response_format,
-            tools, temperature, max_tokens, openai_api, extras, consumer="events",
+        call = StreamCall.of(
+            prompt_or_messages, model, prompt=prompt, messages=messages,
+            streaming_options=streaming_options, response_format=response_format, tools=tools,
+            temperature=temperature, max_tokens=max_tokens, openai_api=openai_api, extras=extras,
         )  # fmt: skip
-        return self._helper.events(session)
+        return self.helper.events(self.prepare(call, "events"))
 
     async def aclose(self) -> None:
         """Close the pooled connections."""
@@ -186,36 +187,13 @@ class SteerLLMClient:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    # -- internals ----------------------------------------------------------------------
+    # -- for drivers: the agent runners, your own orchestration ---------------------------
 
-    def _session(
-        self,
-        prompt_or_messages: str | Messages | None,
-        model: str | None,
-        prompt: str | None,
-        messages: Messages | None,
-        streaming_options: StreamingOptions | Mapping[str, Any] | None,
-        response_format: Any,
-        tools: Sequence[Any] | None,
-        temperature: float | None,
-        max_tokens: int | None,
-        openai_api: OpenAIAPI | None,
-        extras: Mapping[str, Any],
-        *,
-        consumer: Consumer,
-    ) -> StreamSession:
-        return prepare_session(
-            resolve_input(prompt_or_messages, prompt, messages),
-            model=model,
-            api_keys=self._api_keys,
-            base_urls=self._base_urls,
-            environ=os.environ,
-            openai_api=openai_api or self._openai_api,
-            streaming_options=streaming_options or self._options,
-            response_format=response_format,
-            tools=tools,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            extras=extras,
-            consumer=consumer,
-        )
+    def prepare(self, call: StreamCall, consumer: Consumer = "events") -> StreamSession:
+        """The session for ``call`` with this client's keys, base URLs and defaults; drive it
+        with :attr:`helper` (``helper.events(session)``, ``text``, ``response``).
+
+        Raises:
+            ConfigurationError: an unknown model, a missing key, malformed arguments.
+        """
+        return open_session(call, self._settings, environ=os.environ, consumer=consumer)

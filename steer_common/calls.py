@@ -1,43 +1,159 @@
 """From the public arguments of a streaming call to a :class:`~steer_common.session.StreamSession`.
 
-Both clients' ``stream``, ``stream_with_usage`` and ``stream_events`` take the same
-arguments; :func:`prepare_session` checks them, routes the model, resolves the key and
-base URL, builds the request and creates the session. The clients add only I/O.
+The public methods (``stream``, ``stream_with_usage``, ``stream_events`` of both clients)
+build one frozen :class:`StreamCall` at the edge, from their arguments, and pass it whole;
+the client's own configuration is one frozen :class:`ClientSettings`. :func:`open_session`
+turns the two into a session: it checks the arguments, routes the model, resolves the key
+and base URL, builds the request and creates the session. The clients add only I/O.
+:func:`prepare_session` does the same from keyword arguments, for code that drives the
+core itself (docs/bring-your-own-transport.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from steer_common.errors import ConfigurationError
 from steer_common.models.streaming import DEFAULT_OPTIONS, StreamingOptions, coerce_options
+from steer_common.providers import format_for
 from steer_common.request import build_request, prepare_call
 from steer_common.routing import Route, resolve_credentials, route_model
 from steer_common.session import Consumer, StreamSession
 
-__all__ = ["OpenAIAPI", "prepare_session", "resolve_input"]
+__all__ = ["ClientSettings", "OpenAIAPI", "StreamCall", "open_session", "prepare_session"]
 
 #: Which OpenAI streaming API serves ``gpt-*``/``o*`` models: Chat Completions or Responses.
 OpenAIAPI = Literal["chat", "responses"]
 
+Messages = Sequence[Mapping[str, Any]]
 
-def resolve_input(
-    prompt_or_messages: str | Sequence[Mapping[str, Any]] | None,
-    prompt: str | None,
-    messages: Sequence[Mapping[str, Any]] | None,
-) -> str | Sequence[Mapping[str, Any]]:
-    """The one input among the positional argument, ``prompt=`` and ``messages=``."""
-    given = [v for v in (prompt_or_messages, prompt, messages) if v is not None]
-    if len(given) != 1:
-        raise ConfigurationError(
-            "pass exactly one of a prompt or messages (positionally, prompt=... or messages=...)"
+
+@dataclass(frozen=True, slots=True)
+class StreamCall:
+    """One call, as a public method received it (see the clients' ``stream_with_usage``).
+
+    Build it with :meth:`of`, which takes the methods' own arguments and checks that
+    exactly one input was given.
+    """
+
+    input: str | Messages
+    model: str | None
+    streaming_options: StreamingOptions | Mapping[str, Any] | None = None
+    response_format: Any = None
+    tools: Sequence[Any] | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    openai_api: OpenAIAPI | None = None
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        prompt_or_messages: str | Messages | None = None,
+        model: str | None = None,
+        *,
+        prompt: str | None = None,
+        messages: Messages | None = None,
+        streaming_options: StreamingOptions | Mapping[str, Any] | None = None,
+        response_format: Any = None,
+        tools: Sequence[Any] | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        openai_api: OpenAIAPI | None = None,
+        extras: Mapping[str, Any] | None = None,
+    ) -> StreamCall:
+        """The call for a public method's arguments.
+
+        Raises:
+            ConfigurationError: no input, or more than one (positional, ``prompt=``,
+                ``messages=``).
+        """
+        given = [v for v in (prompt_or_messages, prompt, messages) if v is not None]
+        if len(given) != 1:
+            raise ConfigurationError(
+                "pass exactly one of a prompt or messages (positionally, prompt=... or "
+                "messages=...)"
+            )
+        return cls(
+            given[0],
+            model,
+            streaming_options,
+            response_format,
+            tools,
+            temperature,
+            max_tokens,
+            openai_api,
+            dict(extras or {}),
         )
-    return given[0]
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSettings:
+    """A client's configuration: keys and base URLs by provider (missing ones come from
+    the environment), the OpenAI API to use, the default options of every call."""
+
+    api_keys: Mapping[str, str | None] = field(default_factory=dict)
+    base_urls: Mapping[str, str | None] = field(default_factory=dict)
+    openai_api: OpenAIAPI = "chat"
+    streaming_options: StreamingOptions | None = None
+
+    def __repr__(self) -> str:  # the keys stay out of reprs
+        return f"ClientSettings(openai_api={self.openai_api!r}, providers={sorted(self.api_keys)})"
+
+
+def open_session(
+    call: StreamCall,
+    settings: ClientSettings,
+    *,
+    environ: Mapping[str, str],
+    consumer: Consumer = "events",
+) -> StreamSession:
+    """The session for ``call`` made with ``settings`` (see the module docstring).
+
+    ``environ`` is where keys and base URLs not given are looked up (the front ends pass
+    ``os.environ``; the core reads nothing by itself).
+
+    Raises:
+        ConfigurationError: an unknown model, a missing key, malformed arguments.
+    """
+    model = call.model
+    if model is None:
+        raise ConfigurationError("model is required, for example model='gpt-4o-mini'")
+    openai_api = call.openai_api or settings.openai_api
+    if openai_api not in ("chat", "responses"):
+        raise ConfigurationError(f"openai_api must be 'chat' or 'responses', not {openai_api!r}")
+    provider, name = route_model(model)
+    key, base_url = resolve_credentials(
+        provider, api_keys=settings.api_keys, base_urls=settings.base_urls, environ=environ
+    )
+    wire = format_for(provider, openai_api)
+    route = Route(provider, name, wire.name, key, base_url)
+    spec = prepare_call(
+        call.input,
+        model=name,
+        temperature=call.temperature,
+        max_tokens=call.max_tokens,
+        response_format=call.response_format,
+        tools=call.tools,
+        extras=call.extras,
+    )
+    options = coerce_options(call.streaming_options) or settings.streaming_options
+    options = options or DEFAULT_OPTIONS
+    request = build_request(route, spec, compression=options.enable_compression)
+    return StreamSession(
+        request,
+        wire_format=wire.name,
+        options=options,
+        consumer=consumer,
+        response_format=spec.response_format.model if spec.response_format else None,
+        model=name,
+    )
 
 
 def prepare_session(
-    prompt_or_messages: str | Sequence[Mapping[str, Any]],
+    prompt_or_messages: str | Messages,
     *,
     model: str | None,
     api_keys: Mapping[str, str | None] | None = None,
@@ -52,45 +168,22 @@ def prepare_session(
     extras: Mapping[str, Any] | None = None,
     consumer: Consumer = "events",
 ) -> StreamSession:
-    """Everything a front end needs to drive one call (see the module docstring).
-
-    The arguments are the clients' (``stream_with_usage``'s); ``environ`` is where keys
-    and base URLs not given are looked up (pass ``os.environ``; the core reads nothing by
-    itself). ``session.request`` is the HTTP request to send, ``session.wire_format`` the
-    :class:`~steer_common.StreamParser` format of the reply, and ``session.flow()`` the
-    generator that decides everything else (docs/bring-your-own-transport.md).
+    """:func:`open_session` from keyword arguments: ``session.request`` is the HTTP request
+    to send, ``session.wire_format`` the :class:`~steer_common.StreamParser` format of the
+    reply, and ``session.flow()`` the generator that decides everything else.
 
     Raises:
         ConfigurationError: an unknown model, a missing key, malformed arguments.
     """
-    if model is None:
-        raise ConfigurationError("model is required, for example model='gpt-4o-mini'")
-    if openai_api not in ("chat", "responses"):
-        raise ConfigurationError(f"openai_api must be 'chat' or 'responses', not {openai_api!r}")
-    provider, name = route_model(model)
-    key, base_url = resolve_credentials(
-        provider, api_keys=api_keys, base_urls=base_urls, environ=environ or {}
-    )
-    wire_format: str = provider
-    if provider == "openai" and openai_api == "responses":
-        wire_format = "openai_responses"
-    route = Route(provider, name, wire_format, key, base_url)
-    call = prepare_call(
+    call = StreamCall.of(
         prompt_or_messages,
-        model=name,
-        temperature=temperature,
-        max_tokens=max_tokens,
+        model,
+        streaming_options=streaming_options,
         response_format=response_format,
         tools=tools,
-        extras=extras or {},
+        temperature=temperature,
+        max_tokens=max_tokens,
+        extras=extras,
     )
-    options = coerce_options(streaming_options) or DEFAULT_OPTIONS
-    request = build_request(route, call, compression=options.enable_compression)
-    return StreamSession(
-        request,
-        wire_format=wire_format,
-        options=options,
-        consumer=consumer,
-        response_format=call.response_format.model if call.response_format else None,
-        model=name,
-    )
+    settings = ClientSettings(api_keys or {}, base_urls or {}, openai_api)
+    return open_session(call, settings, environ=environ or {}, consumer=consumer)

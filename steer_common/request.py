@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from types import ModuleType
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
 from steer_common._version import __version__
 from steer_common.errors import ConfigurationError, register_secret
-from steer_common.providers import anthropic, openai_chat, openai_responses
+from steer_common.providers import get_format
 from steer_common.routing import Route
 from steer_common.secrets import Secret
+from steer_common.spec import CallSpec, ResponseFormat, ToolSpec
 
 __all__ = [
     "USER_AGENT",
@@ -61,45 +61,6 @@ class HTTPRequest:
         return f"HTTPRequest({self.method} {self.url}, {len(self.body)} bytes)"
 
 
-@dataclass(frozen=True, slots=True)
-class ToolSpec:
-    """A function tool the model may call, provider-neutral.
-
-    ``raw`` holds a provider-specific tool (a server tool such as web search) sent as is.
-    """
-
-    name: str
-    description: str = ""
-    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
-    strict: bool | None = None
-    cache_control: dict[str, Any] | None = None
-    raw: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ResponseFormat:
-    """JSON mode (``kind="json_object"``) or structured output (``kind="json_schema"``)."""
-
-    kind: str
-    name: str = "response"
-    schema: dict[str, Any] | None = None
-    strict: bool = True
-    model: type[BaseModel] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CallSpec:
-    """One request, provider-neutral: what :func:`build_request` renders per wire format."""
-
-    model: str
-    messages: list[dict[str, Any]]
-    temperature: float | None = None
-    max_tokens: int | None = None
-    response_format: ResponseFormat | None = None
-    tools: list[ToolSpec] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
-
-
 def prepare_call(
     prompt_or_messages: str | Sequence[Mapping[str, Any]],
     *,
@@ -129,9 +90,9 @@ def prepare_call(
 
 def build_request(route: Route, call: CallSpec, *, compression: bool = True) -> HTTPRequest:
     """The HTTP request for ``call`` on ``route`` (URL, headers, JSON body)."""
-    module = _module(route.wire_format)
+    wire = get_format(route.wire_format)
     register_secret(route.api_key)
-    body = module.build_body(call, route)
+    body = wire.build_body(call, route)
     body.update(call.extras)
     body["stream"] = True
     headers = {
@@ -142,22 +103,14 @@ def build_request(route: Route, call: CallSpec, *, compression: bool = True) -> 
     }
     # Header values that carry the key hide it from every repr (a traceback's locals).
     key = route.api_key
-    for name, value in module.auth_headers(key).items():
+    for name, value in wire.auth_headers(key).items():
         headers[name] = Secret(value) if key and key in value else value
     return HTTPRequest(
         "POST",
-        route.base_url + module.PATH,
+        route.base_url + wire.path,
         headers,
         json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
     )
-
-
-def _module(wire_format: str) -> ModuleType:
-    if wire_format == "anthropic":
-        return anthropic
-    if wire_format == "openai_responses":
-        return openai_responses
-    return openai_chat
 
 
 def _messages(value: str | Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

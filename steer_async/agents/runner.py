@@ -1,22 +1,32 @@
-"""The asyncio agent runner: the core's :class:`~steer_common.agents.AgentLoop`, each step
-streamed by a :class:`~steer_async.SteerLLMClient`, the tool calls of one step run at once
-(coroutine tools as tasks, plain functions in worker threads, off the event loop).
+"""The asyncio agent runner: a driver of :meth:`steer_common.agents.AgentLoop.flow`.
+
+The twin of ``steer_sync/agents/runner.py``. The loop decides everything (the steps,
+the limits, what a failed tool means, the events); :func:`_drive` performs its commands:
+each step streamed by a :class:`~steer_async.SteerLLMClient`, the tool calls of a step run
+at once (coroutine tools as tasks, plain functions in worker threads, off the event loop).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from steer_async.client import SteerLLMClient
 from steer_common.agents import (
+    DEFAULT_MAX_CONCURRENT_TOOLS,
     AgentDefinition,
     AgentEvent,
+    AgentFlow,
     AgentLoop,
     AgentResult,
+    Deliver,
+    NextResult,
     PreparedCall,
-    ToolResult,
+    StartTools,
+    StopTools,
+    StreamStep,
 )
 from steer_common.errors import SteerError
 from steer_common.models.streaming import StreamingOptions, coerce_options
@@ -30,15 +40,22 @@ class AgentRunner:
     Args:
         client: the client that streams each step (its connection pool is shared); a new
             one (keys and base URLs from the environment) when ``None``.
+        max_concurrent_tools: the most tool calls of one step run at once.
 
     Cancelling the task that iterates :meth:`stream` (or awaits :meth:`run`) cancels the
     step's coroutine tools at once; a plain-function tool already running in its thread
     finishes there, and its result is dropped.
     """
 
-    def __init__(self, client: SteerLLMClient | None = None) -> None:
+    def __init__(
+        self,
+        client: SteerLLMClient | None = None,
+        *,
+        max_concurrent_tools: int = DEFAULT_MAX_CONCURRENT_TOOLS,
+    ) -> None:
         self._owned = client is None
         self.client = client or SteerLLMClient()
+        self.max_concurrent_tools = max_concurrent_tools
 
     def stream(
         self,
@@ -50,9 +67,18 @@ class AgentRunner:
 
         An error ends the run: an ``error`` event is yielded, then the error is raised
         (with ``agent_steps``, the steps completed before it).
+
+        Raises:
+            ConfigurationError: a template variable is missing, or the options are wrong
+                (at the call, before anything runs).
         """
-        loop = AgentLoop(definition, variables)  # a bad template fails here, at the call
-        return self._stream(loop, coerce_options(options))
+        loop = AgentLoop(
+            definition,
+            variables,
+            options=coerce_options(options),
+            max_concurrent_tools=self.max_concurrent_tools,
+        )
+        return _drive(self.client, _Tools(), loop.flow())
 
     async def run(
         self,
@@ -72,87 +98,92 @@ class AgentRunner:
         if self._owned:
             await self.client.aclose()
 
+    async def close(self) -> None:
+        """Same as :meth:`aclose` (the name the blocking runner uses)."""
+        await self.aclose()
+
     async def __aenter__(self) -> AgentRunner:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    # -- internals ----------------------------------------------------------------------
 
-    async def _stream(
-        self, loop: AgentLoop, options: StreamingOptions | None
-    ) -> AsyncIterator[AgentEvent]:
-        client = self.client
-        try:
-            while True:
-                call = loop.call()
-                session = client._session(
-                    call.pop("messages"), call.pop("model"), None, None, options,
-                    call.pop("response_format"), call.pop("tools"), call.pop("temperature"),
-                    call.pop("max_tokens"), None, call, consumer="events",
-                )  # fmt: skip
-                events = client._helper.events(session)
-                try:
-                    async for event in events:
-                        agent_event = loop.translate(event)
-                        if agent_event is not None:
-                            yield agent_event
-                finally:
-                    await events.aclose()  # a consumer that stops closes the response at once
-                response = session.response
-                assert response is not None
-                yield loop.usage_event(response)
-                calls = loop.step_finished(response)
-                if calls:
-                    results: list[ToolResult] = []
-                    async for tool_event in _run_tools(
-                        loop, [loop.prepare(c) for c in calls], results
-                    ):
-                        yield tool_event
-                    loop.add_results(results)
-                yield loop.step_event()
-                if not calls:
-                    break
-            result = loop.result()
-        except SteerError as exc:
-            if not exc.agent_steps:
-                loop.failed(exc)
-            yield loop.error_event(exc)
-            raise
-        yield loop.complete_event(result)
-
-
-async def _run_tools(
-    loop: AgentLoop, prepared: list[PreparedCall | ToolResult], out: list[ToolResult]
+async def _drive(
+    client: SteerLLMClient, tools: _Tools, flow: AgentFlow
 ) -> AsyncIterator[AgentEvent]:
-    """Run the step's calls at once; yield each result as it comes; ``out`` gets them in
-    the order of the calls."""
-    done: dict[int, ToolResult] = {}
-    running: dict[asyncio.Task[Any], int] = {}
+    """Perform the commands of the agent flow; yield the events it hands on."""
     try:
-        for i, item in enumerate(prepared):
-            if isinstance(item, ToolResult):
-                done[i] = item
-                yield loop.result_event(item)
-            else:
-                running[asyncio.ensure_future(_call(item))] = i
-        while running:
-            finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for task in finished:
-                i = running.pop(task)
-                item = prepared[i]
-                assert isinstance(item, PreparedCall)
-                error = task.exception()
-                result = loop.tool_result(item, None if error else task.result(), error)
-                done[i] = result
-                yield loop.result_event(result)
+        command: Any = next(flow)
+        while True:
+            kind = type(command)
+            reply: Any = None
+            try:
+                if kind is StreamStep:
+                    session = client.prepare(command.call, "events")
+                    events = client.helper.events(session)
+                    translate = command.translate
+                    try:
+                        async for event in events:
+                            agent_event = translate(event)
+                            if agent_event is not None:
+                                yield agent_event
+                    finally:
+                        await events.aclose()  # a consumer that stops closes the response at once
+                    reply = session.response
+                elif kind is Deliver:
+                    for agent_event in command.events:
+                        yield agent_event
+                elif kind is StartTools:
+                    tools.start(command.calls, command.limit)
+                elif kind is NextResult:
+                    reply = await tools.next()
+                elif kind is StopTools:
+                    await tools.stop()
+            except SteerError as exc:  # a step's stream failed: the loop decides
+                command = flow.throw(exc)
+                continue
+            command = flow.send(reply)
+    except StopIteration:
+        return
     finally:
-        if running:  # cancelled or closed early: cancel the calls still running
-            for task in running:
-                task.cancel()
+        flow.close()
+        await tools.stop()
+
+
+class _Tools:
+    """The tool calls of one step, as tasks, at most ``limit`` at once."""
+
+    def __init__(self) -> None:
+        self._waiting: deque[tuple[int, PreparedCall]] = deque()
+        self._running: dict[asyncio.Task[Any], int] = {}
+        self._limit = 1
+
+    def start(self, calls: list[PreparedCall], limit: int) -> None:
+        self._waiting = deque(enumerate(calls))
+        self._limit = max(1, limit)
+        self._fill()
+
+    async def next(self) -> tuple[int, Any, BaseException | None]:
+        finished, _ = await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
+        task = next(iter(finished))
+        index = self._running.pop(task)
+        self._fill()
+        error = task.exception()
+        return index, None if error is not None else task.result(), error
+
+    async def stop(self) -> None:
+        self._waiting.clear()
+        running, self._running = list(self._running), {}
+        for task in running:  # cancelled or closed early: cancel the calls still running
+            task.cancel()
+        if running:
             await asyncio.gather(*running, return_exceptions=True)
-    out.extend(done[i] for i in range(len(prepared)))
+
+    def _fill(self) -> None:
+        while self._waiting and len(self._running) < self._limit:
+            index, prepared = self._waiting.popleft()
+            self._running[asyncio.ensure_future(_call(prepared))] = index
 
 
 async def _call(prepared: PreparedCall) -> Any:

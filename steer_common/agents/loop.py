@@ -1,17 +1,22 @@
-"""The agent loop as a state machine: no I/O, no threads; both runners drive it.
+"""The agent loop as a flow, like the session's: no I/O, no threads; both runners drive it.
 
 One run is a list of steps. Each step is one model call (streamed by a client) followed,
-when the model asked for tools, by the tool calls::
+when the model asked for tools, by the tool calls. :meth:`AgentLoop.flow` is a generator
+that asks for the I/O and decides everything else (the order, the limits, what a failed
+tool means, the events and the result). It yields these commands; a runner performs each
+and sends the answer back, or throws a stream's failure in::
 
-    loop = AgentLoop(definition, variables)
-    while True:
-        response = <stream loop.call() with a client>
-        calls = loop.step_finished(response)     # [] when this was the final answer
-        if not calls:
-            break
-        results = [<run each prepared call>]      # loop.prepare(call), loop.tool_result(...)
-        loop.add_results(results)
-    result = loop.result()
+    StreamStep(call, translate) -> stream the model call; hand each event to translate and
+                                   the agent event it returns (if any) to the consumer;
+                                   answer with the step's StreamResponse
+    StartTools(calls, limit)    -> start running the prepared calls, at most limit at once
+    NextResult()                -> wait for the next started call to end; answer with
+                                   (its index in calls, its value, its exception)
+    StopTools()                 -> give up the calls not finished (a tool failed the run)
+    Deliver(events)             -> hand these agent events to the consumer
+
+The flow returns the :class:`AgentResult`; a failure yields an ``error`` event and then
+raises (with ``agent_steps``, the steps completed before it).
 
 The conversation is kept as provider-neutral (Chat-style) messages; each provider module
 of the core renders them in its own shape when the request is built: Chat ``tool``
@@ -23,10 +28,10 @@ blocks (and their signatures) first, as the API requires.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from steer_common.agents.definition import (
     AgentDefinition,
@@ -34,19 +39,32 @@ from steer_common.agents.definition import (
     ToolArgumentsError,
     format_output,
 )
+from steer_common.calls import StreamCall
 from steer_common.errors import MaxStepsError, SteerError, ToolExecutionError
 from steer_common.models.events import REASONING_DELTA, TEXT_DELTA, TOOL_CALL_END, StreamEvent
 from steer_common.models.response import StreamResponse, ToolCall
+from steer_common.models.streaming import StreamingOptions
 
 __all__ = [
+    "DEFAULT_MAX_CONCURRENT_TOOLS",
+    "AgentCommand",
     "AgentEvent",
+    "AgentFlow",
     "AgentLoop",
     "AgentResult",
     "AgentStep",
+    "Deliver",
+    "NextResult",
     "PreparedCall",
+    "StartTools",
+    "StopTools",
+    "StreamStep",
     "ToolResult",
     "sum_usage",
 ]
+
+#: The most tool calls of one step run at once (both runners), unless the runner says.
+DEFAULT_MAX_CONCURRENT_TOOLS = 8
 
 
 @dataclass(frozen=True)
@@ -144,17 +162,121 @@ class AgentEvent:
         return self.delta
 
 
+class StreamStep(NamedTuple):
+    """Stream ``call``; give each of its events to ``translate`` and hand the agent event it
+    returns (when it returns one) to the consumer; answer with the step's StreamResponse."""
+
+    call: StreamCall
+    translate: Callable[[StreamEvent], AgentEvent | None]
+
+
+class StartTools(NamedTuple):
+    """Start running ``calls``, at most ``limit`` at once (the rest as others end)."""
+
+    calls: list[PreparedCall]
+    limit: int
+
+
+class NextResult(NamedTuple):
+    """Wait for the next started call to end; answer ``(index, value, exception)``."""
+
+
+class StopTools(NamedTuple):
+    """Give up the calls not finished: those not started never start, running coroutine
+    tools are cancelled (a function already running in a thread finishes there)."""
+
+
+class Deliver(NamedTuple):
+    """Hand these agent events to the consumer."""
+
+    events: list[AgentEvent]
+
+
+AgentCommand = StreamStep | StartTools | NextResult | StopTools | Deliver
+AgentFlow = Generator[AgentCommand, Any, "AgentResult"]
+
+
 class AgentLoop:
-    """The state of one agent run (see the module docstring)."""
+    """The state of one agent run (see the module docstring).
+
+    Args:
+        definition: the agent.
+        variables: the values of its prompt templates.
+        options: the streaming options of every model call.
+        max_concurrent_tools: the most tool calls of a step run at once.
+
+    Raises:
+        ConfigurationError: a template variable is missing.
+    """
 
     def __init__(
-        self, definition: AgentDefinition, variables: Mapping[str, Any] | None = None
+        self,
+        definition: AgentDefinition,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        options: StreamingOptions | None = None,
+        max_concurrent_tools: int = DEFAULT_MAX_CONCURRENT_TOOLS,
     ) -> None:
         self.definition = definition
         self.messages: list[dict[str, Any]] = definition.messages(variables)
         self.steps: list[AgentStep] = []
+        self.options = options
+        self.max_concurrent_tools = max_concurrent_tools
         self._final: StreamResponse | None = None
         self._number = 1
+
+    def flow(self) -> AgentFlow:
+        """The generator a runner drives (see the module docstring)."""
+        try:
+            while True:
+                response = yield StreamStep(self.call(), self.translate)
+                yield Deliver([self.usage_event(response)])
+                calls = self.step_finished(response)
+                if calls:
+                    results = yield from self._run_tools(calls)
+                    self.add_results(results)
+                yield Deliver([self.step_event()])
+                if not calls:
+                    break
+            result = self.result()
+        except SteerError as exc:
+            if not exc.agent_steps:
+                self.failed(exc)
+            yield Deliver([self.error_event(exc)])
+            raise
+        yield Deliver([self.complete_event(result)])
+        return result
+
+    def _run_tools(self, calls: list[ToolCall]) -> Generator[AgentCommand, Any, list[ToolResult]]:
+        """The step's calls run at once (up to the limit), each result handed on as it
+        comes; the results in the order of the calls."""
+        done: dict[int, ToolResult] = {}
+        started: list[int] = []
+        ready: list[AgentEvent] = []
+        prepared = [self.prepare(c) for c in calls]
+        for i, item in enumerate(prepared):
+            if isinstance(item, ToolResult):  # refused before it ran: reported at once
+                done[i] = item
+                ready.append(self.result_event(item))
+            else:
+                started.append(i)
+        if ready:
+            yield Deliver(ready)
+        if started:
+            runs = [prepared[i] for i in started]
+            yield StartTools(runs, self.max_concurrent_tools)  # type: ignore[arg-type]
+            for _ in started:
+                index, value, error = yield NextResult()
+                run = runs[index]
+                assert isinstance(run, PreparedCall)
+                try:
+                    result = self.tool_result(run, value, error)
+                except SteerError:
+                    yield StopTools()  # the run fails: the other calls are given up
+                    raise
+                done[started[index]] = result
+                yield Deliver([self.result_event(result)])
+        return [done[i] for i in range(len(prepared))]
 
     @property
     def step(self) -> int:
@@ -162,19 +284,20 @@ class AgentLoop:
         tool calls."""
         return self._number
 
-    def call(self) -> dict[str, Any]:
-        """The keyword arguments of the next model call (a client's ``stream_*`` takes them)."""
+    def call(self) -> StreamCall:
+        """The next model call: the conversation so far, with the definition's settings."""
         definition = self.definition
         tools = [t.spec for t in definition.tools if isinstance(t, Tool)]
-        return {
-            "messages": list(self.messages),
-            "model": definition.model,
-            "tools": tools or None,
-            "response_format": definition.response_format,
-            "temperature": definition.temperature,
-            "max_tokens": definition.max_tokens,
-            **dict(definition.extras),
-        }
+        return StreamCall(
+            list(self.messages),
+            definition.model,
+            streaming_options=self.options,
+            response_format=definition.response_format,
+            tools=tools or None,
+            temperature=definition.temperature,
+            max_tokens=definition.max_tokens,
+            extras=dict(definition.extras),
+        )
 
     def translate(self, event: StreamEvent) -> AgentEvent | None:
         """The agent event for a model event of the current step, or ``None``."""

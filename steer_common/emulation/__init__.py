@@ -15,24 +15,21 @@ of the prompt, a tool call, a JSON document or a tool-result answer, and exactly
 ``[[emulator:{...}]]`` directive in the last user message asks for (see
 :mod:`steer_common.emulation.derive`).
 
-=======================  ============================================  =========================
-wire format              what it is                                    renderer module
-=======================  ============================================  =========================
-``openai``               OpenAI Chat Completions                       :mod:`.render_openai_chat`
-``xai``                  xAI's Chat Completions dialect                :mod:`.render_openai_chat`
-``openai_compatible``    OpenRouter-style Chat Completions             :mod:`.render_openai_chat`
-``openai_responses``     OpenAI Responses API                          :mod:`.render_openai_responses`
-``anthropic``            Anthropic Messages                            :mod:`.render_anthropic`
-=======================  ============================================  =========================
+Which renderer speaks which wire format is part of each format's record in the registry
+(:data:`steer_common.providers.FORMATS`); :func:`render` and :func:`keepalive` look it up.
 """
 
 from __future__ import annotations
 
-from steer_common.emulation import render_anthropic, render_openai_chat, render_openai_responses
+from typing import TYPE_CHECKING, Any
+
 from steer_common.emulation.derive import fit_to_request, reply_for_request
 from steer_common.emulation.error_bodies import error_body, error_type_for
 from steer_common.emulation.request_text import DIRECTIVE_PREFIX, parse_directive
 from steer_common.emulation.script import ScriptedCall, ScriptedReply, Usage
+
+if TYPE_CHECKING:
+    from steer_common.providers.base import WireFormat
 
 __all__ = [
     "DIRECTIVE_PREFIX",
@@ -49,38 +46,37 @@ __all__ = [
     "reply_for_request",
 ]
 
-#: Every wire format the renderers speak.
-WIRE_FORMATS = ("openai", "openai_responses", "anthropic", "xai", "openai_compatible")
-
 
 def render(wire_format: str, reply: ScriptedReply) -> list[bytes]:
     """The body a provider streams for ``reply``: one ``bytes`` per server-sent event.
 
     Args:
-        wire_format: one of :data:`WIRE_FORMATS`.
+        wire_format: a registered wire format (:data:`WIRE_FORMATS`).
         reply: what to send, faults included (an in-band error ends the list; a
             truncation drops the terminal events).
 
     Raises:
-        ValueError: an unknown wire format.
+        ConfigurationError: an unknown wire format (also a ``ValueError``).
     """
-    if wire_format == "anthropic":
-        return render_anthropic.render(reply)
-    if wire_format == "openai_responses":
-        return render_openai_responses.render(reply)
-    if wire_format in render_openai_chat.DIALECTS:
-        return render_openai_chat.render(reply, wire_format)
-    raise ValueError(f"unknown wire format {wire_format!r}; expected one of {WIRE_FORMATS}")
+    events: list[bytes] = _format(wire_format).emulation.render(reply)
+    return events
 
 
 def keepalive(wire_format: str) -> bytes:
-    """What the provider sends to keep a silent stream open.
+    """What the provider sends to keep a silent stream open (Anthropic ``ping`` events;
+    OpenAI-style servers SSE comment lines, which a parser must skip)."""
+    return _format(wire_format).emulation.keepalive
 
-    Anthropic sends ``ping`` events; OpenAI-style servers send SSE comment lines (OpenRouter
-    writes ``: OPENROUTER PROCESSING``), which a parser must skip.
-    """
-    if wire_format == "anthropic":
-        return b'event: ping\ndata: {"type": "ping"}\n\n'
-    if wire_format == "openai_compatible":
-        return b": OPENROUTER PROCESSING\n\n"
-    return b": keep-alive\n\n"
+
+def _format(wire_format: str) -> WireFormat:
+    from steer_common.providers import get_format  # noqa: PLC0415 - the registry imports this package
+
+    return get_format(wire_format)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "WIRE_FORMATS":  # every wire format the renderers speak: the registry's
+        from steer_common.providers import FORMATS  # noqa: PLC0415
+
+        return tuple(FORMATS)
+    raise AttributeError(f"module 'steer_common.emulation' has no attribute {name!r}")

@@ -32,46 +32,49 @@ from steer_common.emulation.script import ScriptedReply
 
 __all__ = ["ReplySource", "Step", "authorized", "schedule", "wire_format_for"]
 
-_CHAT = "/v1/chat/completions"
-
 
 def wire_format_for(path: str, model: str = "") -> str | None:
     """The wire format of a ``POST`` to ``path`` (query string removed), else ``None``.
 
-    ``/v1/messages`` is Anthropic, ``/v1/responses`` the Responses API, and
-    ``/v1/chat/completions`` Chat Completions: the xAI dialect under ``/xai`` or for a
-    ``grok*`` model, the OpenAI-compatible one under ``/compat`` (or
-    ``/openai_compatible``), else OpenAI's. A ``xai/`` or ``openai_compatible/`` model
-    prefix, should a client send one, picks the dialect too.
+    Each format is served at its record's prefix plus its endpoint path
+    (``/v1/messages``, ``/v1/responses``, ``/v1/chat/completions``, ``/xai/v1/...``,
+    ``/compat/v1/...``); where formats share an endpoint, a model name one of them claims
+    picks it (``grok*`` and ``xai/...`` for xAI, ``openai_compatible/...``), else the one
+    whose prefix matches.
     """
+    from steer_common.providers import FORMATS  # noqa: PLC0415 - the registry imports this package
+
     path = path.rstrip("/")
-    if path.endswith("/v1/messages"):
-        return "anthropic"
-    if path.endswith("/v1/responses"):
-        return "openai_responses"
-    if not path.endswith(_CHAT):
+    shared = [w for w in FORMATS.values() if path.endswith(w.path)]
+    if not shared:
         return None
-    prefix = path[: -len(_CHAT)].strip("/")
-    if prefix == "xai" or model.startswith(("grok", "xai/")):
-        return "xai"
-    if prefix in ("compat", "openai_compatible") or model.startswith("openai_compatible/"):
-        return "openai_compatible"
-    return "openai"
+    for wire in shared:
+        if wire.emulation.claims and model.startswith(wire.emulation.claims):
+            return wire.name
+    for wire in shared:
+        if path == wire.emulation.prefix + wire.path:
+            return wire.name
+    prefixed = [w for w in shared if w.emulation.prefix and path.startswith(w.emulation.prefix)]
+    return (prefixed or shared)[0].name
 
 
 def authorized(wire_format: str, headers: Mapping[str, str]) -> bool:
-    """The request carries a key: ``Authorization: Bearer <key>`` (Anthropic: or ``x-api-key``).
+    """The request carries a key in a header its format takes one in (``headers`` have
+    lowercased names): ``Authorization: Bearer <key>``, or Anthropic's ``x-api-key``. A
+    format whose key is optional (keyless local servers) needs none."""
+    from steer_common.providers import get_format  # noqa: PLC0415 - the registry imports this package
 
-    ``headers`` has lowercased names. OpenAI-compatible requests need none: keyless local
-    servers (vLLM, proxies) are common.
-    """
-    if wire_format == "openai_compatible":
+    wire = get_format(wire_format)
+    if wire.key_optional:
         return True
-    bearer = headers.get("authorization", "")
-    has_bearer = bearer[:7].lower() == "bearer " and bool(bearer[7:].strip())
-    if wire_format == "anthropic":
-        return has_bearer or bool(headers.get("x-api-key", "").strip())
-    return has_bearer
+    for name in wire.key_headers:
+        value = headers.get(name, "").strip()
+        if name == "authorization":
+            if value[:7].lower() == "bearer " and value[7:].strip():
+                return True
+        elif value:
+            return True
+    return False
 
 
 class Step(NamedTuple):

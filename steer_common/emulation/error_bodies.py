@@ -15,9 +15,19 @@ HTTP error bodies, as each provider sends them (JSON, not SSE):
 
 from __future__ import annotations
 
+import json
+
 from steer_common.emulation._wire import dumps
 
-__all__ = ["error_body", "error_type_for", "in_band_defaults"]
+__all__ = [
+    "ANTHROPIC_IN_BAND",
+    "OPENAI_IN_BAND",
+    "anthropic_error_body",
+    "error_body",
+    "error_type_for",
+    "openai_error_body",
+    "xai_error_body",
+]
 
 _OPENAI: dict[int, tuple[str, str | None, str]] = {
     400: ("invalid_request_error", None, "Invalid request."),
@@ -59,9 +69,9 @@ _XAI_CODES = {
 
 def error_type_for(wire_format: str, status: int) -> str:
     """The provider's error type string for an HTTP status."""
-    if wire_format == "anthropic":
-        return _ANTHROPIC.get(status, ("api_error", ""))[0]
-    return _OPENAI.get(status, _OPENAI_SERVER)[0]
+    body = json.loads(error_body(wire_format, status))
+    error = body.get("error")
+    return str(error.get("type")) if isinstance(error, dict) else "api_error"
 
 
 def error_body(
@@ -70,34 +80,52 @@ def error_body(
     message: str | None = None,
     *,
     error_type: str | None = None,
-    request_id: str = "req_011CEmulatorRequest0000",
 ) -> bytes:
-    """The JSON body a provider sends with an HTTP error status.
+    """The JSON body a provider sends with an HTTP error status (its format's shape).
 
     Args:
-        wire_format: ``openai``, ``openai_responses``, ``anthropic``, ``xai`` or
-            ``openai_compatible``.
+        wire_format: a registered wire format (``steer_common.providers.FORMATS``).
         status: the HTTP status.
         message: the error message (default: the provider's usual words for the status).
         error_type: the provider error type (default: the one the provider uses for the
             status).
-        request_id: Anthropic puts the request id in the body.
 
     Returns:
         The UTF-8 JSON body.
     """
-    if wire_format == "anthropic":
-        kind, default = _ANTHROPIC.get(status, ("api_error", "Internal server error"))
-        return dumps(
-            {
-                "type": "error",
-                "error": {"type": error_type or kind, "message": message or default},
-                "request_id": request_id,
-            }
-        ).encode()
-    if wire_format == "xai":
-        status_text = _XAI_CODES.get(status, "Internal error")
-        return dumps({"code": status_text, "error": message or status_text}).encode()
+    from steer_common.providers import get_format  # noqa: PLC0415 - the registry imports this module
+
+    return get_format(wire_format).emulation.error_body(status, message, error_type)
+
+
+def anthropic_error_body(
+    status: int,
+    message: str | None = None,
+    error_type: str | None = None,
+    request_id: str = "req_011CEmulatorRequest0000",
+) -> bytes:
+    """Anthropic's ``{"type": "error", "error": {...}, "request_id"}``."""
+    kind, default = _ANTHROPIC.get(status, ("api_error", "Internal server error"))
+    return dumps(
+        {
+            "type": "error",
+            "error": {"type": error_type or kind, "message": message or default},
+            "request_id": request_id,
+        }
+    ).encode()
+
+
+def xai_error_body(status: int, message: str | None = None, error_type: str | None = None) -> bytes:
+    """xAI's ``{"code": "<status text>", "error": "<message>"}``."""
+    status_text = _XAI_CODES.get(status, "Internal error")
+    return dumps({"code": status_text, "error": message or status_text}).encode()
+
+
+def openai_error_body(
+    status: int, message: str | None = None, error_type: str | None = None
+) -> bytes:
+    """OpenAI's ``{"error": {"message", "type", "param", "code"}}`` (Chat, Responses and
+    compatible servers)."""
     kind, code, default = _OPENAI.get(status, _OPENAI_SERVER)
     if error_type is not None:
         kind, code = error_type, None
@@ -106,12 +134,8 @@ def error_body(
     ).encode()
 
 
-def in_band_defaults(wire_format: str) -> tuple[str, str]:
-    """``(error_type, message)`` of an injected in-band error when the script names none.
-
-    Anthropic's is the overload it sends after HTTP 200 (the streaming form of 529); the
-    OpenAI formats send a server error.
-    """
-    if wire_format == "anthropic":
-        return "overloaded_error", "Overloaded"
-    return _OPENAI_SERVER[0], _OPENAI_SERVER[2]
+#: An injected in-band error's ``(error_type, message)`` when the script names none: the
+#: overload Anthropic sends after HTTP 200 (the streaming form of 529)...
+ANTHROPIC_IN_BAND = ("overloaded_error", "Overloaded")
+#: ... and the server error the OpenAI formats send.
+OPENAI_IN_BAND = (_OPENAI_SERVER[0], _OPENAI_SERVER[2])

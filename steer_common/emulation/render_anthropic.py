@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from steer_common.emulation._wire import Ids, cut, dumps, frame
-from steer_common.emulation.error_bodies import in_band_defaults
+from steer_common.emulation.error_bodies import ANTHROPIC_IN_BAND
 from steer_common.emulation.script import ScriptedReply, split_text
 
 __all__ = ["render"]
@@ -148,7 +148,7 @@ class _MessagesStream:
 
     def _error(self) -> list[bytes]:
         reply = self.reply
-        default_type, default_message = in_band_defaults("anthropic")
+        default_type, default_message = ANTHROPIC_IN_BAND
         error = {
             "details": None,
             "type": reply.error_type or default_type,

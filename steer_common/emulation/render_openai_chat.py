@@ -29,108 +29,80 @@ from __future__ import annotations
 from typing import Any
 
 from steer_common.emulation._wire import Ids, cut, dumps, frame
-from steer_common.emulation.error_bodies import in_band_defaults
+from steer_common.emulation.error_bodies import OPENAI_IN_BAND
 from steer_common.emulation.script import ScriptedCall, ScriptedReply, split_text
 
-__all__ = ["DIALECTS", "render"]
+__all__ = ["render_compat", "render_openai", "render_xai"]
 
-#: The wire formats this renderer speaks.
-DIALECTS = ("openai", "xai", "openai_compatible")
-
-_DEFAULT_MODEL = {
-    "openai": "gpt-4o-mini-2024-07-18",
-    "xai": "grok-3-mini",
-    "openai_compatible": "emulator/chat-model",
-}
-_REASONING_FIELD = {"xai": "reasoning_content", "openai_compatible": "reasoning"}
 _DONE = b"data: [DONE]\n\n"
 
 
-def render(reply: ScriptedReply, wire_format: str = "openai") -> list[bytes]:
-    """The Chat Completions body for ``reply``, one element per SSE event.
+def render_openai(reply: ScriptedReply) -> list[bytes]:
+    """OpenAI's Chat Completions body for ``reply``, one element per SSE event."""
+    return _OpenAIStream(reply).events()
 
-    Args:
-        reply: what to send.
-        wire_format: ``openai``, ``xai`` or ``openai_compatible``.
 
-    Raises:
-        ValueError: another wire format.
-    """
-    if wire_format not in DIALECTS:
-        raise ValueError(f"the Chat Completions renderer does not speak {wire_format!r}")
-    return _ChatStream(reply, wire_format).events()
+def render_xai(reply: ScriptedReply) -> list[bytes]:
+    """xAI's dialect of it."""
+    return _XAIStream(reply).events()
+
+
+def render_compat(reply: ScriptedReply) -> list[bytes]:
+    """An OpenAI-compatible server's (OpenRouter's) dialect of it."""
+    return _CompatStream(reply).events()
 
 
 class _ChatStream:
-    """One reply's chunks in one dialect."""
+    """One reply's chunks; each dialect overrides what it does differently."""
 
-    def __init__(self, reply: ScriptedReply, dialect: str) -> None:
+    seed = "openai"  # the ids of a dialect differ even for the same reply
+    default_model = "gpt-4o-mini-2024-07-18"
+    reasoning_field: str | None = None  # where reasoning text streams (None: it does not)
+
+    def __init__(self, reply: ScriptedReply) -> None:
         self.reply = reply
-        self.dialect = dialect
-        self.ids = Ids(reply, dialect)
-        if dialect == "xai":
-            self.id = self.ids.uuid()
-        elif dialect == "openai_compatible":
-            self.id = f"gen-{reply.created}-{self.ids.alnum(20)}"
-        else:
-            self.id = "chatcmpl-" + self.ids.alnum(29)
+        self.ids = Ids(reply, self.seed)
+        self.id = self.new_id()
         self.fingerprint = "fp_" + self.ids.hex(10)
-        self.model = reply.model or _DEFAULT_MODEL[dialect]
+        self.model = reply.model or self.default_model
         self.include_usage = reply.include_usage is not False
+
+    def new_id(self) -> str:
+        return "chatcmpl-" + self.ids.alnum(29)
 
     def events(self) -> list[bytes]:
         reply = self.reply
-        deltas = self._deltas()
-        if self.dialect == "xai":
-            first = deltas[0] if deltas else {"content": ""}
-            # The role rides on the first delta; xAI puts it first only before tool calls.
-            role = (
-                {"role": "assistant", **first}
-                if "tool_calls" in first
-                else {**first, "role": "assistant"}
-            )
-            deltas = [role, *deltas[1:]]
-        else:
-            content = "" if reply.text or not reply.tool_calls or reply.in_band_error else None
-            role = {"role": "assistant", "content": content}
-            if self.dialect == "openai" and content is not None:
-                role["refusal"] = None
-            deltas = [role, *deltas]
-        events = [self._chunk([self._choice(d)]) for d in deltas]
+        events = [self._chunk([self._choice(d)]) for d in self.with_role(self._deltas())]
         if reply.in_band_error:
-            events.append(self._error())
-            if self.dialect == "openai_compatible":
-                events.append(_DONE)
+            events.extend(self.error_events())
             return cut(events, len(events), reply)
         terminal_at = len(events)
         events.append(self._chunk([self._choice({}, reply.finish)]))
         if self.include_usage:
-            events.append(self._chunk([], usage=self._usage()))
+            events.append(self._chunk([], usage=self.usage()))
         events.append(_DONE)
         return cut(events, terminal_at, reply)
+
+    def with_role(self, deltas: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A role-only first delta (``content: null`` when only tools follow)."""
+        reply = self.reply
+        content = "" if reply.text or not reply.tool_calls or reply.in_band_error else None
+        return [{"role": "assistant", "content": content}, *deltas]
 
     def _deltas(self) -> list[dict[str, Any]]:
         reply = self.reply
         out: list[dict[str, Any]] = []
-        field = _REASONING_FIELD.get(self.dialect)
+        field = self.reasoning_field
         if field is not None and not reply.error_before_content:
             out.extend({field: piece} for piece in reply.reasoning_deltas())
         out.extend({"content": piece} for piece in reply.streamed_text_deltas())
         if not reply.in_band_error:
             for index, call in enumerate(reply.tool_calls):
-                out.extend(self._call_deltas(index, call))
+                out.extend(self.call_deltas(index, call))
         return out
 
-    def _call_deltas(self, index: int, call: ScriptedCall) -> list[dict[str, Any]]:
-        if self.dialect == "xai":
-            arguments = self.reply.arguments_json(call, compact=True)
-            fragment = {
-                "id": call.id or "call_" + self.ids.digits(8),
-                "function": {"name": call.name, "arguments": arguments},
-                "index": index,
-                "type": "function",
-            }
-            return [{"tool_calls": [fragment]}]
+    def call_deltas(self, index: int, call: ScriptedCall) -> list[dict[str, Any]]:
+        """A call opened with its id, type and name, then its argument fragments."""
         arguments = self.reply.arguments_json(call, compact=False)
         opening = {
             "index": index,
@@ -146,94 +118,172 @@ class _ChatStream:
         return out
 
     def _choice(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        if self.dialect == "xai":
-            choice: dict[str, Any] = {"index": 0, "delta": delta}
-            if finish is not None:
-                choice["finish_reason"] = finish
-            return choice
-        if self.dialect == "openai_compatible":
-            return {
-                "index": 0,
-                "delta": delta,
-                "finish_reason": finish,
-                "native_finish_reason": finish,
-                "logprobs": None,
-            }
         return {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
 
+    def head(self) -> dict[str, Any]:
+        return {"id": self.id}
+
     def _chunk(self, choices: list[dict[str, Any]], usage: dict[str, Any] | None = None) -> bytes:
-        head: dict[str, Any] = {"id": self.id}
-        if self.dialect == "openai_compatible":
-            head["provider"] = "Emulator"
+        head = self.head()
         head.update(
-            {
-                "object": "chat.completion.chunk",
-                "created": self.reply.created,
-                "model": self.model,
-            }
+            {"object": "chat.completion.chunk", "created": self.reply.created, "model": self.model}
         )
-        if self.dialect == "openai":
-            head["service_tier"] = "default"
-            head["system_fingerprint"] = self.fingerprint
+        self.before_choices(head)
         head["choices"] = choices
         if usage is not None:
             head["usage"] = usage
-        elif self.dialect == "openai" and self.include_usage:
-            head["usage"] = None  # every chunk says so when usage was asked for
-        if self.dialect == "xai":
-            head["system_fingerprint"] = self.fingerprint
+        self.after_choices(head, usage)
         return frame(dumps(head))
 
-    def _usage(self) -> dict[str, Any]:
+    def before_choices(self, head: dict[str, Any]) -> None:
+        pass
+
+    def after_choices(self, head: dict[str, Any], usage: dict[str, Any] | None) -> None:
+        pass
+
+    def usage(self) -> dict[str, Any]:
         prompt, completion, cached, reasoning = self.reply.usage()
-        if self.dialect == "xai":
-            # xAI leaves reasoning out of completion_tokens; the total still counts it.
-            return {
-                "prompt_tokens": prompt,
-                "completion_tokens": completion - reasoning,
-                "total_tokens": prompt + completion,
-                "prompt_tokens_details": {
-                    "text_tokens": prompt,
-                    "audio_tokens": 0,
-                    "image_tokens": 0,
-                    "cached_tokens": cached,
-                },
-                "completion_tokens_details": _completion_details(reasoning),
-                "num_sources_used": 0,
-                "cost_in_usd_ticks": 0,
-            }
-        usage: dict[str, Any] = {
+        return {
             "prompt_tokens": prompt,
             "completion_tokens": completion,
             "total_tokens": prompt + completion,
             "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
             "completion_tokens_details": _completion_details(reasoning),
         }
-        if self.dialect == "openai_compatible":
-            usage["cost"] = 0
-            usage["is_byok"] = False
-        return usage
 
-    def _error(self) -> bytes:
+    def error_events(self) -> list[bytes]:
+        """An in-band error: ``data: {"error": {...}}``, and the body ends."""
         reply = self.reply
-        default_type, default_message = in_band_defaults(self.dialect)
-        message = reply.error_message or default_message
-        error_type = reply.error_type or default_type
-        if self.dialect == "openai_compatible":
-            # OpenRouter: the error rides on a chunk (a numeric code), [DONE] follows.
-            head = {
-                "id": self.id,
-                "provider": "Emulator",
-                "error": {"code": 502, "message": message},
-                "model": self.model,
-                "object": "chat.completion.chunk",
-                "created": reply.created,
-                "choices": [self._choice({"content": ""}, "error")],
-            }
-            return frame(dumps(head))
-        return frame(
-            dumps({"error": {"message": message, "type": error_type, "param": None, "code": None}})
+        default_type, default_message = OPENAI_IN_BAND
+        error = {
+            "message": reply.error_message or default_message,
+            "type": reply.error_type or default_type,
+            "param": None,
+            "code": None,
+        }
+        return [frame(dumps({"error": error}))]
+
+
+class _OpenAIStream(_ChatStream):
+    """OpenAI: ``service_tier`` and ``system_fingerprint`` on every chunk, ``refusal:
+    null`` with the role, ``"usage": null`` on every chunk when usage was asked for."""
+
+    def with_role(self, deltas: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = super().with_role(deltas)
+        if out[0]["content"] is not None:
+            out[0]["refusal"] = None
+        return out
+
+    def before_choices(self, head: dict[str, Any]) -> None:
+        head["service_tier"] = "default"
+        head["system_fingerprint"] = self.fingerprint
+
+    def after_choices(self, head: dict[str, Any], usage: dict[str, Any] | None) -> None:
+        if usage is None and self.include_usage:
+            head["usage"] = None  # every chunk says so when usage was asked for
+
+
+class _XAIStream(_ChatStream):
+    """xAI: UUID ids, the role riding on the first delta, keys only when set, each call
+    whole in one fragment, reasoning left out of ``completion_tokens``."""
+
+    seed = "xai"
+    default_model = "grok-3-mini"
+    reasoning_field = "reasoning_content"
+
+    def new_id(self) -> str:
+        return self.ids.uuid()
+
+    def with_role(self, deltas: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        first = deltas[0] if deltas else {"content": ""}
+        # The role rides on the first delta; xAI puts it first only before tool calls.
+        role = (
+            {"role": "assistant", **first}
+            if "tool_calls" in first
+            else {**first, "role": "assistant"}
         )
+        return [role, *deltas[1:]]
+
+    def call_deltas(self, index: int, call: ScriptedCall) -> list[dict[str, Any]]:
+        fragment = {
+            "id": call.id or "call_" + self.ids.digits(8),
+            "function": {
+                "name": call.name,
+                "arguments": self.reply.arguments_json(call, compact=True),
+            },
+            "index": index,
+            "type": "function",
+        }
+        return [{"tool_calls": [fragment]}]
+
+    def _choice(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        choice: dict[str, Any] = {"index": 0, "delta": delta}
+        if finish is not None:
+            choice["finish_reason"] = finish
+        return choice
+
+    def after_choices(self, head: dict[str, Any], usage: dict[str, Any] | None) -> None:
+        head["system_fingerprint"] = self.fingerprint
+
+    def usage(self) -> dict[str, Any]:
+        prompt, completion, cached, reasoning = self.reply.usage()
+        # xAI leaves reasoning out of completion_tokens; the total still counts it.
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion - reasoning,
+            "total_tokens": prompt + completion,
+            "prompt_tokens_details": {
+                "text_tokens": prompt,
+                "audio_tokens": 0,
+                "image_tokens": 0,
+                "cached_tokens": cached,
+            },
+            "completion_tokens_details": _completion_details(reasoning),
+            "num_sources_used": 0,
+            "cost_in_usd_ticks": 0,
+        }
+
+
+class _CompatStream(_ChatStream):
+    """OpenRouter: ``gen-`` ids, a ``provider`` field, ``native_finish_reason``, reasoning
+    as ``delta.reasoning``; an in-band error rides on a chunk with ``choices``, then
+    ``[DONE]``."""
+
+    seed = "openai_compatible"
+    default_model = "emulator/chat-model"
+    reasoning_field = "reasoning"
+
+    def new_id(self) -> str:
+        return f"gen-{self.reply.created}-{self.ids.alnum(20)}"
+
+    def head(self) -> dict[str, Any]:
+        return {"id": self.id, "provider": "Emulator"}
+
+    def _choice(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {
+            "index": 0,
+            "delta": delta,
+            "finish_reason": finish,
+            "native_finish_reason": finish,
+            "logprobs": None,
+        }
+
+    def usage(self) -> dict[str, Any]:
+        return {**super().usage(), "cost": 0, "is_byok": False}
+
+    def error_events(self) -> list[bytes]:
+        reply = self.reply
+        message = reply.error_message or OPENAI_IN_BAND[1]
+        head = {
+            "id": self.id,
+            "provider": "Emulator",
+            "error": {"code": 502, "message": message},
+            "model": self.model,
+            "object": "chat.completion.chunk",
+            "created": reply.created,
+            "choices": [self._choice({"content": ""}, "error")],
+        }
+        return [frame(dumps(head)), _DONE]
 
 
 def _completion_details(reasoning: int) -> dict[str, int]:

@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from steer_common.emulation._wire import Ids, cut, dumps, frame
-from steer_common.emulation.error_bodies import in_band_defaults
+from steer_common.emulation.error_bodies import OPENAI_IN_BAND
 from steer_common.emulation.script import ScriptedReply, split_text
 
 __all__ = ["render"]
@@ -194,7 +194,7 @@ class _ResponsesStream:
 
     def _error(self) -> None:
         reply = self.reply
-        default_type, default_message = in_band_defaults("openai_responses")
+        default_type, default_message = OPENAI_IN_BAND
         kind = reply.error_type or default_type
         message = reply.error_message or default_message
         self.emit("error", error={"type": kind, "code": kind, "message": message, "param": None})

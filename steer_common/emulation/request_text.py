@@ -1,7 +1,7 @@
 """Read what the emulator needs from a request body, whatever its wire format.
 
-:func:`read_conversation` turns a Chat Completions, Responses or Messages request into a
-:class:`Conversation`: the last user text (with its ``[[emulator:...]]`` directive taken
+:func:`read_conversation` turns a request of any wire format into a :class:`Conversation`
+(each format's provider module reads its own shape with the helpers here): the last user text (with its ``[[emulator:...]]`` directive taken
 out and parsed), the tool results the conversation ends with, the tools offered, the JSON
 format asked for, the token cap, whether reasoning was asked for, and the amount of text
 (for the prompt token estimate).
@@ -13,9 +13,18 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from steer_common.providers.anthropic import JSON_OBJECT_INSTRUCTION
-
-__all__ = ["DIRECTIVE_PREFIX", "Conversation", "parse_directive", "read_conversation"]
+__all__ = [
+    "DIRECTIVE_PREFIX",
+    "Conversation",
+    "is_tool_result",
+    "parse_directive",
+    "positive_int",
+    "read_conversation",
+    "read_json_format",
+    "schema_of",
+    "text_of",
+    "trailing",
+]
 
 #: What opens a directive in a user message: ``[[emulator:{"text": "hi"}]]``.
 DIRECTIVE_PREFIX = "[[emulator:"
@@ -65,103 +74,25 @@ def parse_directive(text: str) -> tuple[str, dict[str, Any] | None]:
 
 
 def read_conversation(wire_format: str, body: dict[str, Any]) -> Conversation:
-    """Read a request body (see the module docstring).
+    """Read a request body (see the module docstring): the format's own reader (its
+    provider module's ``read_request``), then the directive and the size.
 
     Raises:
         ValueError: a malformed directive in the last user message.
     """
-    if wire_format == "anthropic":
-        convo = _anthropic(body)
-    elif wire_format == "openai_responses":
-        convo = _responses(body)
-    else:
-        convo = _chat(body)
+    from steer_common.providers import get_format  # noqa: PLC0415 - the registry imports the emulation
+
+    convo: Conversation = get_format(wire_format).emulation.read_request(body)
     prompt, convo.directive = parse_directive(convo.prompt)
     convo.prompt = prompt.strip()
-    model = body.get("model")
-    if wire_format == "xai" and isinstance(model, str):
-        convo.wants_reasoning = model.startswith(("grok-3-mini", "grok-code-fast"))
     convo.size = sum(
         _text_size(body.get(key)) for key in ("messages", "input", "system", "instructions")
     ) + len(json.dumps(body.get("tools") or []) if body.get("tools") else "")
     return convo
 
 
-def _chat(body: dict[str, Any]) -> Conversation:
-    convo = Conversation()
-    messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
-    for message in messages:
-        if message.get("role") == "user":
-            convo.prompt = _text(message.get("content"))
-    trailing = _trailing(messages, lambda m: m.get("role") == "tool")
-    convo.tool_results = [_text(m.get("content")) for m in trailing]
-    for tool in body.get("tools") or []:
-        function = tool.get("function") if isinstance(tool, dict) else None
-        if isinstance(function, dict) and isinstance(function.get("name"), str):
-            convo.tools.append((function["name"], _schema(function.get("parameters"))))
-    _json_format(convo, body.get("response_format"), nested=True)
-    convo.max_tokens = _int(body.get("max_completion_tokens")) or _int(body.get("max_tokens"))
-    return convo
-
-
-def _responses(body: dict[str, Any]) -> Conversation:
-    convo = Conversation()
-    items = body.get("input")
-    if isinstance(items, str):
-        items = [{"role": "user", "content": items}]
-    items = [i for i in items or [] if isinstance(i, dict)]
-    for item in items:
-        if item.get("role") == "user":
-            convo.prompt = _text(item.get("content"))
-    trailing = _trailing(items, lambda i: i.get("type") == "function_call_output")
-    convo.tool_results = [_text(i.get("output")) for i in trailing]
-    for tool in body.get("tools") or []:
-        if (
-            isinstance(tool, dict)
-            and tool.get("type") == "function"
-            and isinstance(tool.get("name"), str)
-        ):
-            convo.tools.append((tool["name"], _schema(tool.get("parameters"))))
-    text = body.get("text")
-    _json_format(convo, text.get("format") if isinstance(text, dict) else None, nested=False)
-    convo.max_tokens = _int(body.get("max_output_tokens"))
-    reasoning = body.get("reasoning")
-    convo.wants_reasoning = isinstance(reasoning, dict) and bool(reasoning.get("summary"))
-    return convo
-
-
-def _anthropic(body: dict[str, Any]) -> Conversation:
-    convo = Conversation()
-    messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
-    for message in messages:
-        if message.get("role") != "user":
-            continue
-        content = message.get("content")
-        blocks = content if isinstance(content, list) else [content]
-        text = "".join(_text(b) for b in blocks if not _is_tool_result(b))
-        if text:
-            convo.prompt = text
-    last = messages[-1] if messages else {}
-    if last.get("role") == "user" and isinstance(last.get("content"), list):
-        convo.tool_results = [
-            _text(b.get("content")) for b in last["content"] if _is_tool_result(b)
-        ]
-    for tool in body.get("tools") or []:
-        if isinstance(tool, dict) and isinstance(tool.get("name"), str):
-            convo.tools.append((tool["name"], _schema(tool.get("input_schema"))))
-    output = body.get("output_config")
-    _json_format(convo, output.get("format") if isinstance(output, dict) else None, nested=False)
-    convo.json_object = JSON_OBJECT_INSTRUCTION in _text(body.get("system"))
-    convo.max_tokens = _int(body.get("max_tokens"))
-    thinking = body.get("thinking")
-    convo.wants_reasoning = isinstance(thinking, dict) and thinking.get("type") in (
-        "enabled",
-        "adaptive",
-    )
-    return convo
-
-
-def _json_format(convo: Conversation, fmt: Any, *, nested: bool) -> None:
+def read_json_format(convo: Conversation, fmt: Any, *, nested: bool) -> None:
+    """Note the JSON mode ``fmt`` asks for (Chat nests the schema under ``json_schema``)."""
     if not isinstance(fmt, dict):
         return
     if fmt.get("type") == "json_object":
@@ -173,7 +104,8 @@ def _json_format(convo: Conversation, fmt: Any, *, nested: bool) -> None:
         convo.json_schema = schema if isinstance(schema, dict) else {}
 
 
-def _trailing(items: list[dict[str, Any]], is_result: Any) -> list[dict[str, Any]]:
+def trailing(items: list[dict[str, Any]], is_result: Any) -> list[dict[str, Any]]:
+    """The items the list ends with that are results."""
     out: list[dict[str, Any]] = []
     for item in reversed(items):
         if not is_result(item):
@@ -182,21 +114,22 @@ def _trailing(items: list[dict[str, Any]], is_result: Any) -> list[dict[str, Any
     return out[::-1]
 
 
-def _is_tool_result(block: Any) -> bool:
+def is_tool_result(block: Any) -> bool:
+    """An Anthropic ``tool_result`` block."""
     return isinstance(block, dict) and block.get("type") == "tool_result"
 
 
-def _text(content: Any) -> str:
+def text_of(content: Any) -> str:
     """The text of a message content: a string, or the text of its parts/blocks."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(_text(part) for part in content)
+        return "".join(text_of(part) for part in content)
     if isinstance(content, dict):
         text = content.get("text")
         if isinstance(text, str):
             return text
-        return _text(content.get("content"))
+        return text_of(content.get("content"))
     return ""
 
 
@@ -210,9 +143,11 @@ def _text_size(value: Any) -> int:
     return 0
 
 
-def _schema(value: Any) -> dict[str, Any]:
+def schema_of(value: Any) -> dict[str, Any]:
+    """A tool's schema, or ``{}``."""
     return value if isinstance(value, dict) else {}
 
 
-def _int(value: Any) -> int | None:
+def positive_int(value: Any) -> int | None:
+    """A positive ``int``, else ``None``."""
     return value if type(value) is int and value > 0 else None

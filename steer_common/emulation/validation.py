@@ -3,9 +3,10 @@
 A misspelt field (``temprature``), a value of the wrong type, a number out of range or a
 message without content gets the provider's own 400 error body, with its own wording, as
 the real API would send it, so a test that passes against the emulator means the request
-is one the provider accepts. :data:`FIELDS` is the one table of what each endpoint takes
-(docs/testing.md shows it); ``openai_compatible`` servers differ in what they add, so
-there only the known fields are checked and unknown ones pass.
+is one the provider accepts. Each wire format's record (``steer_common.providers``) names
+its table of fields, its rules for messages and its refusal wording, all defined here;
+:func:`fields` gathers the tables (docs/testing.md shows them). OpenAI-compatible servers
+differ in what they add, so there only the known fields are checked and unknown ones pass.
 """
 
 from __future__ import annotations
@@ -16,7 +17,24 @@ from typing import Any
 
 from steer_common.emulation._wire import dumps
 
-__all__ = ["FIELDS", "Field", "check_request"]
+__all__ = [
+    "CHAT_FIELDS",
+    "COMPAT_FIELDS",
+    "MESSAGES_FIELDS",
+    "RESPONSES_FIELDS",
+    "XAI_FIELDS",
+    "Field",
+    "Problem",
+    "anthropic_messages",
+    "anthropic_refusal",
+    "chat_messages",
+    "chat_refusal",
+    "check_request",
+    "fields",
+    "responses_input",
+    "responses_refusal",
+    "xai_refusal",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +56,7 @@ _S, _N, _I, _B, _O, _A = (
     ("array",),
 )
 
-_CHAT: dict[str, Field] = {
+CHAT_FIELDS: dict[str, Field] = {
     "model": Field(_S, required=True),
     "messages": Field(_A, required=True),
     "stream": Field(_B),
@@ -73,75 +91,81 @@ _CHAT: dict[str, Field] = {
     "safety_identifier": Field(_S),
 }
 
-#: Every field each endpoint accepts (by wire format), with its types and bounds.
-FIELDS: dict[str, dict[str, Field]] = {
-    "openai": _CHAT,
-    "xai": {
-        **{k: v for k, v in _CHAT.items() if k not in ("modalities", "audio", "prediction")},
-        "search_parameters": Field(_O),
-    },
-    "openai_compatible": {
-        **_CHAT,
-        "top_k": Field(_I),
-        "min_p": Field(_N, 0, 1),
-        "repetition_penalty": Field(_N, 0),
-        "reasoning": Field(_O),
-        "include_reasoning": Field(_B),
-        "provider": Field(_O),
-        "transforms": Field(_A),
-        "models": Field(_A),
-        "usage": Field(_O),
-    },
-    "openai_responses": {
-        "model": Field(_S, required=True),
-        "input": Field(("string", "array")),
-        "instructions": Field(("string", "null")),
-        "stream": Field(_B),
-        "stream_options": Field(_O),
-        "temperature": Field(_N, 0, 2),
-        "top_p": Field(_N, 0, 1),
-        "max_output_tokens": Field(_I, 16),
-        "max_tool_calls": Field(_I, 1),
-        "tools": Field(_A),
-        "tool_choice": Field(("string", "object")),
-        "parallel_tool_calls": Field(_B),
-        "text": Field(_O),
-        "reasoning": Field(_O),
-        "store": Field(_B),
-        "metadata": Field(_O),
-        "previous_response_id": Field(("string", "null")),
-        "conversation": Field(("string", "object")),
-        "include": Field(_A),
-        "truncation": Field(_S),
-        "user": Field(_S),
-        "service_tier": Field(_S),
-        "background": Field(_B),
-        "prompt": Field(_O),
-        "prompt_cache_key": Field(_S),
-        "safety_identifier": Field(_S),
-        "top_logprobs": Field(_I, 0, 20),
-    },
-    "anthropic": {
-        "model": Field(_S, required=True),
-        "messages": Field(_A, required=True),
-        "max_tokens": Field(_I, 1, required=True),
-        "system": Field(("string", "array")),
-        "stream": Field(_B),
-        "temperature": Field(_N, 0, 1),
-        "top_p": Field(_N, 0, 1),
-        "top_k": Field(_I, 0),
-        "stop_sequences": Field(_A),
-        "metadata": Field(_O),
-        "tools": Field(_A),
-        "tool_choice": Field(_O),
-        "thinking": Field(_O),
-        "service_tier": Field(_S),
-        "container": Field(("string", "null")),
-        "mcp_servers": Field(_A),
-        "context_management": Field(_O),
-        "output_config": Field(_O),
-    },
+#: The fields of each endpoint, with their types and bounds (each wire format's record in
+#: ``steer_common.providers`` names its table).
+XAI_FIELDS: dict[str, Field] = {
+    **{k: v for k, v in CHAT_FIELDS.items() if k not in ("modalities", "audio", "prediction")},
+    "search_parameters": Field(_O),
 }
+COMPAT_FIELDS: dict[str, Field] = {
+    **CHAT_FIELDS,
+    "top_k": Field(_I),
+    "min_p": Field(_N, 0, 1),
+    "repetition_penalty": Field(_N, 0),
+    "reasoning": Field(_O),
+    "include_reasoning": Field(_B),
+    "provider": Field(_O),
+    "transforms": Field(_A),
+    "models": Field(_A),
+    "usage": Field(_O),
+}
+RESPONSES_FIELDS: dict[str, Field] = {
+    "model": Field(_S, required=True),
+    "input": Field(("string", "array")),
+    "instructions": Field(("string", "null")),
+    "stream": Field(_B),
+    "stream_options": Field(_O),
+    "temperature": Field(_N, 0, 2),
+    "top_p": Field(_N, 0, 1),
+    "max_output_tokens": Field(_I, 16),
+    "max_tool_calls": Field(_I, 1),
+    "tools": Field(_A),
+    "tool_choice": Field(("string", "object")),
+    "parallel_tool_calls": Field(_B),
+    "text": Field(_O),
+    "reasoning": Field(_O),
+    "store": Field(_B),
+    "metadata": Field(_O),
+    "previous_response_id": Field(("string", "null")),
+    "conversation": Field(("string", "object")),
+    "include": Field(_A),
+    "truncation": Field(_S),
+    "user": Field(_S),
+    "service_tier": Field(_S),
+    "background": Field(_B),
+    "prompt": Field(_O),
+    "prompt_cache_key": Field(_S),
+    "safety_identifier": Field(_S),
+    "top_logprobs": Field(_I, 0, 20),
+}
+MESSAGES_FIELDS: dict[str, Field] = {
+    "model": Field(_S, required=True),
+    "messages": Field(_A, required=True),
+    "max_tokens": Field(_I, 1, required=True),
+    "system": Field(("string", "array")),
+    "stream": Field(_B),
+    "temperature": Field(_N, 0, 1),
+    "top_p": Field(_N, 0, 1),
+    "top_k": Field(_I, 0),
+    "stop_sequences": Field(_A),
+    "metadata": Field(_O),
+    "tools": Field(_A),
+    "tool_choice": Field(_O),
+    "thinking": Field(_O),
+    "service_tier": Field(_S),
+    "container": Field(("string", "null")),
+    "mcp_servers": Field(_A),
+    "context_management": Field(_O),
+    "output_config": Field(_O),
+}
+
+
+def fields() -> dict[str, Mapping[str, Field]]:
+    """Every wire format's table of fields (docs/testing.md shows them)."""
+    from steer_common.providers import FORMATS  # noqa: PLC0415 - the registry imports this module
+
+    return {name: wire.emulation.fields for name, wire in FORMATS.items()}
+
 
 _OPENAI_TYPE_WORDS = {
     "string": "a string",
@@ -166,27 +190,31 @@ _ANTHROPIC_TYPE_WORDS = {
 def check_request(wire_format: str, body: Mapping[str, Any]) -> bytes | None:
     """The provider's 400 error body for a request it would refuse, else ``None``.
 
-    Checks every field against :data:`FIELDS` (unknown fields, types, bounds, required
-    ones) and the messages (roles, and content where the provider requires it).
+    Checks every field against the format's table (unknown fields, types, bounds,
+    required ones) and the messages (roles, and content where the provider requires it).
     """
-    fields = FIELDS.get(wire_format)
-    if fields is None:
-        return None
-    problem = _fields(wire_format, fields, body) or _messages(wire_format, body)
+    from steer_common.providers import get_format  # noqa: PLC0415 - the registry imports this module
+
+    emulation = get_format(wire_format).emulation
+    problem = _fields(emulation.fields, body, lenient=emulation.lenient)
+    problem = problem or emulation.check_messages(body)
     if problem is None:
         return None
-    return _error(wire_format, *problem)
+    refusal: bytes = emulation.refusal(*problem)
+    return refusal
 
 
-# A problem: (kind, the field's path, the OpenAI-style message details).
-_Problem = tuple[str, str, dict[str, Any]]
+#: A problem: (kind, the field's path, details for the message).
+Problem = tuple[str, str, dict[str, Any]]
 
 
-def _fields(wire_format: str, fields: dict[str, Field], body: Mapping[str, Any]) -> _Problem | None:
+def _fields(
+    fields: Mapping[str, Field], body: Mapping[str, Any], *, lenient: bool
+) -> Problem | None:
     for name, value in body.items():
         field = fields.get(name)
         if field is None:
-            if wire_format == "openai_compatible":
+            if lenient:
                 continue  # servers add their own fields; unknown ones are theirs
             return ("unknown", name, {})
         kinds = [_kind(value)]
@@ -209,29 +237,41 @@ def _fields(wire_format: str, fields: dict[str, Field], body: Mapping[str, Any])
     return None
 
 
-def _messages(wire_format: str, body: Mapping[str, Any]) -> _Problem | None:
-    if wire_format == "openai_responses":
-        items = body.get("input")
-        for i, item in enumerate(items if isinstance(items, list) else []):
-            if isinstance(item, dict) and "role" in item and item.get("content") is None:
-                return ("missing", f"input[{i}].content", {})
-        return None
+def responses_input(body: Mapping[str, Any]) -> Problem | None:
+    """The Responses API: an input item with a role needs content."""
+    items = body.get("input")
+    for i, item in enumerate(items if isinstance(items, list) else []):
+        if isinstance(item, dict) and "role" in item and item.get("content") is None:
+            return ("missing", f"input[{i}].content", {})
+    return None
+
+
+def anthropic_messages(body: Mapping[str, Any]) -> Problem | None:
+    """The Messages API: roles user and assistant only, content required and not empty."""
+    for i, message in enumerate(body.get("messages") or []):
+        if not isinstance(message, dict):
+            return ("type", f"messages.{i}", {"expected": "object", "got": _kind(message)})
+        content = message.get("content")
+        if message.get("role") not in ("user", "assistant"):
+            return ("role", f"messages.{i}.role", {"got": message.get("role")})
+        if content is None:
+            return ("missing", f"messages.{i}.content", {})
+        if content in ("", []):
+            return ("empty", f"messages.{i}.content", {})
+    return None
+
+
+def chat_messages(body: Mapping[str, Any]) -> Problem | None:
+    """Chat Completions: a known role, and content (but an assistant turn of tool calls)."""
     for i, message in enumerate(body.get("messages") or []):
         if not isinstance(message, dict):
             return ("type", f"messages[{i}]", {"expected": "object", "got": _kind(message)})
         role = message.get("role")
-        content = message.get("content")
-        if wire_format == "anthropic":
-            if role not in ("user", "assistant"):
-                return ("role", f"messages.{i}.role", {"got": role})
-            if content is None:
-                return ("missing", f"messages.{i}.content", {})
-            if content in ("", []):
-                return ("empty", f"messages.{i}.content", {})
-            continue
         if role not in ("system", "developer", "user", "assistant", "tool", "function"):
             return ("role", f"messages[{i}].role", {"got": role})
-        if content is None and not (role == "assistant" and message.get("tool_calls")):
+        if message.get("content") is None and not (
+            role == "assistant" and message.get("tool_calls")
+        ):
             return ("missing", f"messages[{i}].content", {})
     return None
 
@@ -252,28 +292,43 @@ def _kind(value: Any) -> str:
     return "object"
 
 
-def _error(wire_format: str, kind: str, path: str, details: dict[str, Any]) -> bytes:
-    """The 400 body, in the provider's shape and words."""
-    if wire_format == "anthropic":
-        dotted = path.replace("[", ".").replace("]", "")
-        words = {
-            "unknown": "Extra inputs are not permitted",
-            "missing": "Field required",
-            "empty": "text content blocks must be non-empty"
-            if "content" in dotted
-            else "Field required",
-            "role": f"Input should be 'user' or 'assistant' (got {details.get('got')!r})",
-            "type": f"Input should be {_ANTHROPIC_TYPE_WORDS.get(details.get('expected', ''), 'valid')}",
-            "below": f"Input should be greater than or equal to {_number(details.get('bound'))}",
-            "above": f"Input should be less than or equal to {_number(details.get('bound'))}",
-        }[kind]
-        refusal = {"type": "invalid_request_error", "message": f"{dotted}: {words}"}
-        return dumps(
-            {"type": "error", "error": refusal, "request_id": "req_011CEmulatorRequest0000"}
-        ).encode()
-    message, code = _openai_words(wire_format, kind, path, details)
-    if wire_format == "xai":
-        return dumps({"code": "Client specified an invalid argument", "error": message}).encode()
+def anthropic_refusal(kind: str, path: str, details: dict[str, Any]) -> bytes:
+    """Anthropic's 400: ``{"type": "error", "error": {"type": "invalid_request_error", ...}}``."""
+    dotted = path.replace("[", ".").replace("]", "")
+    words = {
+        "unknown": "Extra inputs are not permitted",
+        "missing": "Field required",
+        "empty": "text content blocks must be non-empty"
+        if "content" in dotted
+        else "Field required",
+        "role": f"Input should be 'user' or 'assistant' (got {details.get('got')!r})",
+        "type": f"Input should be {_ANTHROPIC_TYPE_WORDS.get(details.get('expected', ''), 'valid')}",
+        "below": f"Input should be greater than or equal to {_number(details.get('bound'))}",
+        "above": f"Input should be less than or equal to {_number(details.get('bound'))}",
+    }[kind]
+    refusal = {"type": "invalid_request_error", "message": f"{dotted}: {words}"}
+    return dumps(
+        {"type": "error", "error": refusal, "request_id": "req_011CEmulatorRequest0000"}
+    ).encode()
+
+
+def chat_refusal(kind: str, path: str, details: dict[str, Any]) -> bytes:
+    """OpenAI Chat Completions' 400 (and OpenAI-compatible servers')."""
+    return _openai_refusal(*_openai_words(kind, path, details, responses=False), path)
+
+
+def responses_refusal(kind: str, path: str, details: dict[str, Any]) -> bytes:
+    """The Responses API's 400 (its unknown parameters are worded apart)."""
+    return _openai_refusal(*_openai_words(kind, path, details, responses=True), path)
+
+
+def xai_refusal(kind: str, path: str, details: dict[str, Any]) -> bytes:
+    """xAI's 400: ``{"code": "Client specified an invalid argument", "error": ...}``."""
+    message, _ = _openai_words(kind, path, details, responses=False)
+    return dumps({"code": "Client specified an invalid argument", "error": message}).encode()
+
+
+def _openai_refusal(message: str, code: str | None, path: str) -> bytes:
     error: dict[str, str | None] = {
         "message": message,
         "type": "invalid_request_error",
@@ -284,10 +339,10 @@ def _error(wire_format: str, kind: str, path: str, details: dict[str, Any]) -> b
 
 
 def _openai_words(
-    wire_format: str, kind: str, path: str, details: dict[str, Any]
+    kind: str, path: str, details: dict[str, Any], *, responses: bool
 ) -> tuple[str, str | None]:
     if kind == "unknown":
-        if wire_format == "openai_responses":
+        if responses:
             return f"Unknown parameter: '{path}'.", "unknown_parameter"
         return f"Unrecognized request argument supplied: {path}", None
     if kind == "missing":

@@ -1,50 +1,79 @@
-"""Provider adapters, one module per wire format, and the registry that names them.
+"""The registry of wire formats: one :class:`~steer_common.providers.base.WireFormat` record
+per format, each defined by its own module here.
 
-========================  =====================================  ===========================
-name                      wire format                            module
-========================  =====================================  ===========================
-``openai``                OpenAI Chat Completions                :mod:`.openai_chat`
-``openai_responses``      OpenAI Responses API                   :mod:`.openai_responses`
-``anthropic``             Anthropic Messages                     :mod:`.anthropic`
-``xai``                   xAI Chat Completions dialect           :mod:`.xai`
-``openai_compatible``     OpenAI-compatible servers (OpenRouter) :mod:`.compat`
-========================  =====================================  ===========================
-
-Adding a provider touches its own module, its fixtures and this table, nothing else.
+A record holds everything the library knows of a format: its adapter (bytes to events,
+with its terminal signal and its usage arithmetic), its request builder, auth headers and
+endpoint path, and how the emulator speaks it (renderer, keep-alive, request reader,
+error bodies, accepted fields). The parser, the request builder, the router, the emulator
+and the docs' tables read it; nothing else names a format. Adding one is adding a module
+and a line below (docs/architecture/adding-a-provider.md).
 """
 
 from __future__ import annotations
 
 from steer_common.errors import ConfigurationError
-from steer_common.providers.anthropic import AnthropicAdapter
-from steer_common.providers.base import ProviderAdapter, StreamAdapter
-from steer_common.providers.compat import OpenAICompatibleAdapter
-from steer_common.providers.openai_chat import OpenAIChatAdapter
-from steer_common.providers.openai_responses import OpenAIResponsesAdapter
-from steer_common.providers.xai import XAIAdapter
+from steer_common.providers import anthropic, compat, openai_chat, openai_responses, xai
+from steer_common.providers.base import Emulation, ProviderAdapter, StreamAdapter, WireFormat
 
-__all__ = ["ADAPTERS", "ProviderAdapter", "StreamAdapter", "get_adapter"]
+__all__ = [
+    "ADAPTERS",
+    "FORMATS",
+    "Emulation",
+    "ProviderAdapter",
+    "StreamAdapter",
+    "WireFormat",
+    "format_for",
+    "get_adapter",
+    "get_format",
+]
 
-#: Wire-format name -> adapter class.
-ADAPTERS: dict[str, type[StreamAdapter]] = {
-    "openai": OpenAIChatAdapter,
-    "openai_responses": OpenAIResponsesAdapter,
-    "anthropic": AnthropicAdapter,
-    "xai": XAIAdapter,
-    "openai_compatible": OpenAICompatibleAdapter,
+#: Every wire format, by its :class:`~steer_common.StreamParser` name.
+FORMATS: dict[str, WireFormat] = {
+    wire.name: wire
+    for wire in (
+        openai_chat.FORMAT,
+        openai_responses.FORMAT,
+        anthropic.FORMAT,
+        xai.FORMAT,
+        compat.FORMAT,
+    )
 }
 
+#: Wire-format name -> adapter class (read from :data:`FORMATS`).
+ADAPTERS: dict[str, type[StreamAdapter]] = {name: w.adapter for name, w in FORMATS.items()}
 
-def get_adapter(wire_format: str) -> type[StreamAdapter]:
-    """The adapter class for a wire-format name (see the table above).
+
+def get_format(wire_format: str) -> WireFormat:
+    """The record of a wire format.
 
     Raises:
-        ConfigurationError: the name is not one of :data:`ADAPTERS`.
+        ConfigurationError: no format has that name.
     """
     try:
-        return ADAPTERS[wire_format]
+        return FORMATS[wire_format]
     except KeyError:
-        names = ", ".join(repr(n) for n in ADAPTERS)
+        names = ", ".join(repr(n) for n in FORMATS)
         raise ConfigurationError(
             f"unknown wire format {wire_format!r}; expected one of {names}"
         ) from None
+
+
+def get_adapter(wire_format: str) -> type[StreamAdapter]:
+    """The adapter class of a wire format (see :func:`get_format`)."""
+    return get_format(wire_format).adapter
+
+
+def format_for(provider: str, api: str = "chat") -> WireFormat:
+    """The format a provider streams in: its ``api`` one when it has several (OpenAI's
+    ``"responses"``), else its only one.
+
+    Raises:
+        ConfigurationError: no format for the provider.
+    """
+    matches = [w for w in FORMATS.values() if w.provider == provider]
+    for wire in matches:
+        if wire.api == api:
+            return wire
+    if matches:
+        return matches[0]
+    raise ConfigurationError(f"no wire format is known for provider {provider!r}")

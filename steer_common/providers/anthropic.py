@@ -26,8 +26,18 @@ strings). ``message_start`` -> per content block ``content_block_start`` /
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
+from steer_common.emulation import render_anthropic, validation
+from steer_common.emulation.error_bodies import anthropic_error_body
+from steer_common.emulation.request_text import (
+    Conversation,
+    is_tool_result,
+    positive_int,
+    read_json_format,
+    schema_of,
+    text_of,
+)
 from steer_common.errors import redact
 from steer_common.models.events import (
     ERROR,
@@ -40,21 +50,21 @@ from steer_common.models.events import (
     StreamEvent,
 )
 from steer_common.providers.base import (
+    Emulation,
     StreamAdapter,
     ToolCallBuilder,
+    WireFormat,
     api_error,
     integer,
     load_json_object,
     string,
 )
+from steer_common.routing import Route
+from steer_common.spec import CallSpec, ToolSpec
 from steer_common.sse import ServerSentEvent
 from steer_common.usage import as_int, make_usage
 
-if TYPE_CHECKING:
-    from steer_common.request import CallSpec, ToolSpec
-    from steer_common.routing import Route
-
-__all__ = ["PATH", "AnthropicAdapter", "auth_headers", "build_body"]
+__all__ = ["FORMAT", "PATH", "AnthropicAdapter", "auth_headers", "build_body"]
 
 _STOP = {
     "end_turn": "stop",
@@ -368,3 +378,64 @@ def _tool(tool: ToolSpec) -> dict[str, Any]:
     if tool.cache_control:
         out["cache_control"] = tool.cache_control
     return out
+
+
+# -- the emulator's side: reading a request -------------------------------------------------
+
+
+def read_request(body: dict[str, Any]) -> Conversation:
+    """A Messages request as the emulator reads it."""
+    convo = Conversation()
+    messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+    for message in messages:
+        if message.get("role") != "user":
+            continue
+        content = message.get("content")
+        blocks = content if isinstance(content, list) else [content]
+        text = "".join(text_of(b) for b in blocks if not is_tool_result(b))
+        if text:
+            convo.prompt = text
+    last = messages[-1] if messages else {}
+    if last.get("role") == "user" and isinstance(last.get("content"), list):
+        convo.tool_results = [
+            text_of(b.get("content")) for b in last["content"] if is_tool_result(b)
+        ]
+    for tool in body.get("tools") or []:
+        if isinstance(tool, dict) and isinstance(tool.get("name"), str):
+            convo.tools.append((tool["name"], schema_of(tool.get("input_schema"))))
+    output = body.get("output_config")
+    read_json_format(
+        convo, output.get("format") if isinstance(output, dict) else None, nested=False
+    )
+    convo.json_object = JSON_OBJECT_INSTRUCTION in text_of(body.get("system"))
+    convo.max_tokens = positive_int(body.get("max_tokens"))
+    thinking = body.get("thinking")
+    convo.wants_reasoning = isinstance(thinking, dict) and thinking.get("type") in (
+        "enabled",
+        "adaptive",
+    )
+    return convo
+
+
+FORMAT = WireFormat(
+    name="anthropic",
+    title="Anthropic Messages",
+    provider="anthropic",
+    adapter=AnthropicAdapter,
+    path=PATH,
+    build_body=build_body,
+    auth_headers=auth_headers,
+    auth="`x-api-key` + `anthropic-version: 2023-06-01`",
+    usage="`input_tokens` leaves cache reads and writes out: added in",
+    key_headers=("x-api-key", "authorization"),
+    emulation=Emulation(
+        render=render_anthropic.render,
+        keepalive=b'event: ping\ndata: {"type": "ping"}\n\n',
+        read_request=read_request,
+        error_body=anthropic_error_body,
+        fields=validation.MESSAGES_FIELDS,
+        check_messages=validation.anthropic_messages,
+        refusal=validation.anthropic_refusal,
+        prefix="",
+    ),
+)

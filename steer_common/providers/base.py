@@ -14,6 +14,8 @@ what arrived before it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from steer_common.errors import (
@@ -34,9 +36,11 @@ from steer_common.models.response import ToolCall
 from steer_common.sse import ServerSentEvent
 
 __all__ = [
+    "Emulation",
     "ProviderAdapter",
     "StreamAdapter",
     "ToolCallBuilder",
+    "WireFormat",
     "api_error",
     "error_class",
     "integer",
@@ -257,3 +261,75 @@ class StreamAdapter:
 
 #: The name earlier releases used for :class:`StreamAdapter`.
 ProviderAdapter = StreamAdapter
+
+
+@dataclass(frozen=True)
+class Emulation:
+    """How the loopback emulator speaks one wire format (``steer_common.emulation``).
+
+    Attributes:
+        render: a scripted reply as the provider streams it, one ``bytes`` per event.
+        keepalive: what the provider sends to keep a silent stream open.
+        read_request: a request body read as a neutral ``Conversation``.
+        error_body: the JSON a provider sends with an HTTP error,
+            ``(status, message, error_type) -> bytes``.
+        fields: every body field the endpoint accepts, with its types and bounds.
+        lenient: unknown fields pass (servers that each add their own).
+        check_messages: the endpoint's rules for messages: a problem, or ``None``.
+        refusal: the provider's 400 body for a problem, in its own words.
+        prefix: the path prefix the emulator serves the format under (its base URL).
+        claims: model-name prefixes that pick this format on a path another shares.
+    """
+
+    render: Callable[[Any], list[bytes]]
+    keepalive: bytes
+    read_request: Callable[[dict[str, Any]], Any]
+    error_body: Callable[..., bytes]
+    fields: Mapping[str, Any]
+    check_messages: Callable[[Mapping[str, Any]], Any]
+    refusal: Callable[..., bytes]
+    prefix: str
+    lenient: bool = False
+    claims: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WireFormat:
+    """One wire format: everything the library knows of it, in one record.
+
+    The registry (:data:`steer_common.providers.FORMATS`) holds one per format, each
+    defined by its provider module; the parser, the request builder, the router, the
+    emulator and the docs' tables all read it, so adding a wire format is adding a module
+    (docs/architecture/adding-a-provider.md).
+
+    Attributes:
+        name: its :class:`~steer_common.StreamParser` name.
+        title: what it is, in words.
+        provider: who speaks it: the name for routing, ``api_keys`` and ``base_urls``.
+        api: which of the provider's APIs it is, for a provider with several (OpenAI's
+            ``"chat"`` and ``"responses"``); ``"chat"`` otherwise.
+        adapter: the events of its bytes; ``adapter.terminal_signal`` names what ends a
+            complete stream, ``adapter.normalize_usage`` is its usage arithmetic.
+        path: the endpoint, appended to the base URL.
+        build_body: the JSON body for a provider-neutral call.
+        auth_headers: the headers that carry the key.
+        auth: how the key travels, in words (the docs' tables).
+        usage: its usage arithmetic, in words (the docs' tables).
+        emulation: how the emulator speaks it.
+        key_headers: the request headers that may carry the key (the emulator checks them).
+        key_optional: the servers often take no key (local OpenAI-compatible servers).
+    """
+
+    name: str
+    title: str
+    provider: str
+    adapter: type[StreamAdapter]
+    path: str
+    build_body: Callable[[Any, Any], dict[str, Any]]
+    auth_headers: Callable[[str], dict[str, str]]
+    auth: str
+    usage: str
+    emulation: Emulation
+    api: str = "chat"
+    key_headers: tuple[str, ...] = ("authorization",)
+    key_optional: bool = False

@@ -21,9 +21,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from steer_common.emulation import render_openai_chat, validation
+from steer_common.emulation.error_bodies import openai_error_body
+from steer_common.providers import openai_chat
+from steer_common.providers.base import Emulation, WireFormat
 from steer_common.providers.openai_chat import ChatCompletionsAdapter
 
-__all__ = ["OpenAICompatibleAdapter"]
+__all__ = ["FORMAT", "OpenAICompatibleAdapter"]
 
 
 class OpenAICompatibleAdapter(ChatCompletionsAdapter):
@@ -31,3 +35,29 @@ class OpenAICompatibleAdapter(ChatCompletionsAdapter):
 
     provider: ClassVar[str] = "openai_compatible"
     reasoning_fields: ClassVar[tuple[str, ...]] = ("reasoning_content", "reasoning")
+
+
+FORMAT = WireFormat(
+    name="openai_compatible",
+    title="OpenAI-compatible servers (OpenRouter, vLLM, Ollama, LiteLLM proxies)",
+    provider="openai_compatible",
+    adapter=OpenAICompatibleAdapter,
+    path=openai_chat.PATH,
+    build_body=openai_chat.build_body,
+    auth_headers=openai_chat.auth_headers,
+    auth="`Authorization: Bearer` (none for a keyless server)",
+    usage="as OpenAI counts it, when the server reports it; else estimated",
+    key_optional=True,
+    emulation=Emulation(
+        render=render_openai_chat.render_compat,
+        keepalive=b": OPENROUTER PROCESSING\n\n",
+        read_request=openai_chat.read_request,
+        error_body=openai_error_body,
+        fields=validation.COMPAT_FIELDS,
+        lenient=True,
+        check_messages=validation.chat_messages,
+        refusal=validation.chat_refusal,
+        prefix="/compat/v1",
+        claims=("openai_compatible/",),
+    ),
+)

@@ -23,8 +23,18 @@ Wire format (research/wire-formats.md section 2): unnamed events, one
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
+from steer_common.emulation import render_openai_chat, validation
+from steer_common.emulation.error_bodies import openai_error_body
+from steer_common.emulation.request_text import (
+    Conversation,
+    positive_int,
+    read_json_format,
+    schema_of,
+    text_of,
+    trailing,
+)
 from steer_common.errors import redact
 from steer_common.models.events import (
     ERROR,
@@ -37,21 +47,28 @@ from steer_common.models.events import (
     StreamEvent,
 )
 from steer_common.providers.base import (
+    Emulation,
     StreamAdapter,
     ToolCallBuilder,
+    WireFormat,
     api_error,
     integer,
     load_json_object,
     string,
 )
+from steer_common.routing import Route
+from steer_common.spec import CallSpec, ToolSpec
 from steer_common.sse import ServerSentEvent
 from steer_common.usage import as_int, make_usage
 
-if TYPE_CHECKING:
-    from steer_common.request import CallSpec, ToolSpec
-    from steer_common.routing import Route
-
-__all__ = ["PATH", "ChatCompletionsAdapter", "OpenAIChatAdapter", "auth_headers", "build_body"]
+__all__ = [
+    "FORMAT",
+    "PATH",
+    "ChatCompletionsAdapter",
+    "OpenAIChatAdapter",
+    "auth_headers",
+    "build_body",
+]
 
 _FINISH = {"function_call": "tool_calls"}
 
@@ -287,3 +304,49 @@ def _tool(tool: ToolSpec) -> dict[str, Any]:
     if tool.strict is not None:
         function["strict"] = tool.strict
     return {"type": "function", "function": function}
+
+
+# -- the emulator's side: reading a request -------------------------------------------------
+
+
+def read_request(body: dict[str, Any]) -> Conversation:
+    """A Chat Completions request as the emulator reads it (any dialect)."""
+    convo = Conversation()
+    messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+    for message in messages:
+        if message.get("role") == "user":
+            convo.prompt = text_of(message.get("content"))
+    results = trailing(messages, lambda m: m.get("role") == "tool")
+    convo.tool_results = [text_of(m.get("content")) for m in results]
+    for tool in body.get("tools") or []:
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if isinstance(function, dict) and isinstance(function.get("name"), str):
+            convo.tools.append((function["name"], schema_of(function.get("parameters"))))
+    read_json_format(convo, body.get("response_format"), nested=True)
+    convo.max_tokens = positive_int(body.get("max_completion_tokens")) or positive_int(
+        body.get("max_tokens")
+    )
+    return convo
+
+
+FORMAT = WireFormat(
+    name="openai",
+    title="OpenAI Chat Completions",
+    provider="openai",
+    adapter=OpenAIChatAdapter,
+    path=PATH,
+    build_body=build_body,
+    auth_headers=auth_headers,
+    auth="`Authorization: Bearer`",
+    usage="`prompt_tokens` includes cached tokens, `completion_tokens` reasoning tokens",
+    emulation=Emulation(
+        render=render_openai_chat.render_openai,
+        keepalive=b": keep-alive\n\n",
+        read_request=read_request,
+        error_body=openai_error_body,
+        fields=validation.CHAT_FIELDS,
+        check_messages=validation.chat_messages,
+        refusal=validation.chat_refusal,
+        prefix="/v1",
+    ),
+)

@@ -23,8 +23,18 @@ and its JSON repeats the name in ``type``. No ``[DONE]``: the stream ends after 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
+from steer_common.emulation import render_openai_responses, validation
+from steer_common.emulation.error_bodies import openai_error_body
+from steer_common.emulation.request_text import (
+    Conversation,
+    positive_int,
+    read_json_format,
+    schema_of,
+    text_of,
+    trailing,
+)
 from steer_common.errors import redact
 from steer_common.models.events import (
     ERROR,
@@ -37,21 +47,21 @@ from steer_common.models.events import (
     StreamEvent,
 )
 from steer_common.providers.base import (
+    Emulation,
     StreamAdapter,
     ToolCallBuilder,
+    WireFormat,
     api_error,
     integer,
     load_json_object,
     string,
 )
+from steer_common.routing import Route
+from steer_common.spec import CallSpec, ToolSpec
 from steer_common.sse import ServerSentEvent
 from steer_common.usage import as_int, make_usage
 
-if TYPE_CHECKING:
-    from steer_common.request import CallSpec, ToolSpec
-    from steer_common.routing import Route
-
-__all__ = ["PATH", "OpenAIResponsesAdapter", "auth_headers", "build_body"]
+__all__ = ["FORMAT", "PATH", "OpenAIResponsesAdapter", "auth_headers", "build_body"]
 
 _INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"}
 
@@ -305,3 +315,57 @@ def _tool(tool: ToolSpec) -> dict[str, Any]:
     if tool.strict is not None:
         out["strict"] = tool.strict
     return out
+
+
+# -- the emulator's side: reading a request -------------------------------------------------
+
+
+def read_request(body: dict[str, Any]) -> Conversation:
+    """A Responses request as the emulator reads it."""
+    convo = Conversation()
+    items = body.get("input")
+    if isinstance(items, str):
+        items = [{"role": "user", "content": items}]
+    items = [i for i in items or [] if isinstance(i, dict)]
+    for item in items:
+        if item.get("role") == "user":
+            convo.prompt = text_of(item.get("content"))
+    results = trailing(items, lambda i: i.get("type") == "function_call_output")
+    convo.tool_results = [text_of(i.get("output")) for i in results]
+    for tool in body.get("tools") or []:
+        if (
+            isinstance(tool, dict)
+            and tool.get("type") == "function"
+            and isinstance(tool.get("name"), str)
+        ):
+            convo.tools.append((tool["name"], schema_of(tool.get("parameters"))))
+    text = body.get("text")
+    read_json_format(convo, text.get("format") if isinstance(text, dict) else None, nested=False)
+    convo.max_tokens = positive_int(body.get("max_output_tokens"))
+    reasoning = body.get("reasoning")
+    convo.wants_reasoning = isinstance(reasoning, dict) and bool(reasoning.get("summary"))
+    return convo
+
+
+FORMAT = WireFormat(
+    name="openai_responses",
+    title="OpenAI Responses API",
+    provider="openai",
+    api="responses",
+    adapter=OpenAIResponsesAdapter,
+    path=PATH,
+    build_body=build_body,
+    auth_headers=auth_headers,
+    auth="`Authorization: Bearer`",
+    usage="`input_tokens` includes cached tokens, `output_tokens` reasoning tokens",
+    emulation=Emulation(
+        render=render_openai_responses.render,
+        keepalive=b": keep-alive\n\n",
+        read_request=read_request,
+        error_body=openai_error_body,
+        fields=validation.RESPONSES_FIELDS,
+        check_messages=validation.responses_input,
+        refusal=validation.responses_refusal,
+        prefix="/v1",
+    ),
+)

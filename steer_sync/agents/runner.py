@@ -1,22 +1,32 @@
-"""The blocking agent runner: the core's :class:`~steer_common.agents.AgentLoop`, each
-step streamed by a :class:`~steer_sync.SteerLLMClient`, the tool calls of one step run
-at once in a thread pool (a coroutine tool runs on its worker thread's own event loop).
+"""The blocking agent runner: a driver of :meth:`steer_common.agents.AgentLoop.flow`.
+
+The twin of ``steer_async/agents/runner.py``. The loop decides everything (the steps,
+the limits, what a failed tool means, the events); :func:`_drive` performs its commands:
+each step streamed by a :class:`~steer_sync.SteerLLMClient`, the tool calls of a step run
+at once in a thread pool (a coroutine tool on its worker thread's own event loop).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from steer_common.agents import (
+    DEFAULT_MAX_CONCURRENT_TOOLS,
     AgentDefinition,
     AgentEvent,
+    AgentFlow,
     AgentLoop,
     AgentResult,
+    Deliver,
+    NextResult,
     PreparedCall,
-    ToolResult,
+    StartTools,
+    StopTools,
+    StreamStep,
 )
 from steer_common.errors import SteerError
 from steer_common.models.streaming import StreamingOptions, coerce_options
@@ -31,15 +41,24 @@ class AgentRunner:
     Args:
         client: the client that streams each step (its connection pool is shared); a new
             one (keys and base URLs from the environment) when ``None``.
-        max_workers: the most tool calls run at once.
+        max_concurrent_tools: the most tool calls of one step run at once.
 
-    One runner can be shared by threads, like its client.
+    One runner can be shared by threads, like its client. Closing the iterator of
+    :meth:`stream` closes the step's stream at once and gives up the tool calls not
+    started; a function already running in its thread finishes there (threads cannot be
+    interrupted) and its result is dropped.
     """
 
-    def __init__(self, client: SteerLLMClient | None = None, *, max_workers: int = 8) -> None:
+    def __init__(
+        self,
+        client: SteerLLMClient | None = None,
+        *,
+        max_concurrent_tools: int = DEFAULT_MAX_CONCURRENT_TOOLS,
+    ) -> None:
         self._owned = client is None
         self.client = client or SteerLLMClient()
-        self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="steer-agent-tool")
+        self.max_concurrent_tools = max_concurrent_tools
+        self._pool = ThreadPoolExecutor(max_concurrent_tools, thread_name_prefix="steer-agent-tool")
 
     def stream(
         self,
@@ -51,9 +70,18 @@ class AgentRunner:
 
         An error ends the run: an ``error`` event is yielded, then the error is raised
         (with ``agent_steps``, the steps completed before it).
+
+        Raises:
+            ConfigurationError: a template variable is missing, or the options are wrong
+                (at the call, before anything runs).
         """
-        loop = AgentLoop(definition, variables)  # a bad template fails here, at the call
-        return self._stream(loop, coerce_options(options))
+        loop = AgentLoop(
+            definition,
+            variables,
+            options=coerce_options(options),
+            max_concurrent_tools=self.max_concurrent_tools,
+        )
+        return _drive(self.client, _Tools(self._pool), loop.flow())
 
     def run(
         self,
@@ -80,73 +108,78 @@ class AgentRunner:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    # -- internals ----------------------------------------------------------------------
 
-    def _stream(self, loop: AgentLoop, options: StreamingOptions | None) -> Iterator[AgentEvent]:
-        client = self.client
-        try:
-            while True:
-                call = loop.call()
-                session = client._session(
-                    call.pop("messages"), call.pop("model"), None, None, options,
-                    call.pop("response_format"), call.pop("tools"), call.pop("temperature"),
-                    call.pop("max_tokens"), None, call, consumer="events",
-                )  # fmt: skip
-                events = client._helper.events(session)
-                try:
-                    for event in events:
-                        agent_event = loop.translate(event)
-                        if agent_event is not None:
-                            yield agent_event
-                finally:
-                    events.close()  # a consumer that stops closes the step's response at once
-                response = session.response
-                assert response is not None
-                yield loop.usage_event(response)
-                calls = loop.step_finished(response)
-                if calls:
-                    results: list[ToolResult] = []
-                    yield from self._run_tools(loop, [loop.prepare(c) for c in calls], results)
-                    loop.add_results(results)
-                yield loop.step_event()
-                if not calls:
-                    break
-            result = loop.result()
-        except SteerError as exc:
-            if not exc.agent_steps:
-                loop.failed(exc)
-            yield loop.error_event(exc)
-            raise
-        yield loop.complete_event(result)
+def _drive(client: SteerLLMClient, tools: _Tools, flow: AgentFlow) -> Iterator[AgentEvent]:
+    """Perform the commands of the agent flow; yield the events it hands on."""
+    try:
+        command: Any = next(flow)
+        while True:
+            kind = type(command)
+            reply: Any = None
+            try:
+                if kind is StreamStep:
+                    session = client.prepare(command.call, "events")
+                    events = client.helper.events(session)
+                    translate = command.translate
+                    try:
+                        for event in events:
+                            agent_event = translate(event)
+                            if agent_event is not None:
+                                yield agent_event
+                    finally:
+                        events.close()  # a consumer that stops closes the response at once
+                    reply = session.response
+                elif kind is Deliver:
+                    yield from command.events
+                elif kind is StartTools:
+                    tools.start(command.calls, command.limit)
+                elif kind is NextResult:
+                    reply = tools.next()
+                elif kind is StopTools:
+                    tools.stop()
+            except SteerError as exc:  # a step's stream failed: the loop decides
+                command = flow.throw(exc)
+                continue
+            command = flow.send(reply)
+    except StopIteration:
+        return
+    finally:
+        flow.close()
+        tools.stop()
 
-    def _run_tools(
-        self, loop: AgentLoop, prepared: list[PreparedCall | ToolResult], out: list[ToolResult]
-    ) -> Iterator[AgentEvent]:
-        """Run the step's calls at once; yield each result as it comes; ``out`` gets them
-        in the order of the calls."""
-        done: dict[int, ToolResult] = {}
-        running: dict[Future[Any], int] = {}
-        try:
-            for i, item in enumerate(prepared):
-                if isinstance(item, ToolResult):
-                    done[i] = item
-                    yield loop.result_event(item)
-                else:
-                    running[self._pool.submit(_call, item)] = i
-            while running:
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    i = running.pop(future)
-                    item = prepared[i]
-                    assert isinstance(item, PreparedCall)
-                    error = future.exception()
-                    result = loop.tool_result(item, None if error else future.result(), error)
-                    done[i] = result
-                    yield loop.result_event(result)
-        finally:
-            for future in running:  # closed early: calls not started never start
-                future.cancel()
-        out.extend(done[i] for i in range(len(prepared)))
+
+class _Tools:
+    """The tool calls of one step, on the runner's thread pool, at most ``limit`` at once."""
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        self._pool = pool
+        self._waiting: deque[tuple[int, PreparedCall]] = deque()
+        self._running: dict[Future[Any], int] = {}
+        self._limit = 1
+
+    def start(self, calls: list[PreparedCall], limit: int) -> None:
+        self._waiting = deque(enumerate(calls))
+        self._limit = max(1, limit)
+        self._fill()
+
+    def next(self) -> tuple[int, Any, BaseException | None]:
+        finished, _ = wait(self._running, return_when=FIRST_COMPLETED)
+        future = next(iter(finished))
+        index = self._running.pop(future)
+        self._fill()
+        error = future.exception()
+        return index, None if error is not None else future.result(), error
+
+    def stop(self) -> None:
+        self._waiting.clear()
+        for future in self._running:  # closed early: calls not started never start
+            future.cancel()
+        self._running.clear()
+
+    def _fill(self) -> None:
+        while self._waiting and len(self._running) < self._limit:
+            index, prepared = self._waiting.popleft()
+            self._running[self._pool.submit(_call, prepared)] = index
 
 
 def _call(prepared: PreparedCall) -> Any:

@@ -119,8 +119,16 @@ def test_a_reader_that_leaves_ends_it_quietly() -> None:
 def test_ctrl_c_exits_130_without_a_traceback() -> None:
     import signal
 
+    def default_sigint() -> None:
+        # A job started in the background inherits SIGINT ignored, and Python then leaves
+        # it ignored: give the child the default a terminal gives it.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
     with subprocess.Popen(
-        [STEER, f"go {SLOW}", "--emulate"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [STEER, f"go {SLOW}", "--emulate"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=default_sigint,  # noqa: PLW1509 - no threads in this process's child yet
     ) as proc:
         assert proc.stdout is not None and proc.stderr is not None
         assert proc.stdout.read(5) == b"word0"  # streaming has begun
