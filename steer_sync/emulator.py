@@ -70,6 +70,7 @@ from typing import Any, NamedTuple
 from steer_common.emulation import ScriptedReply, error_body, keepalive, render
 from steer_common.emulation.dispatch import ReplySource, authorized, schedule, wire_format_for
 from steer_common.emulation.validation import check_request
+from steer_common.providers import FORMATS, get_format
 from steer_common.routing import API_KEY_ENV, BASE_URL_ENV
 
 __all__ = ["Emulator", "RecordedRequest", "main"]
@@ -157,12 +158,10 @@ class Emulator:
     @property
     def base_urls(self) -> dict[str, str]:
         """Base URLs per provider, in the official SDKs' conventions."""
-        return {
-            "openai": f"{self.url}/v1",
-            "anthropic": self.url,
-            "xai": f"{self.url}/v1",
-            "openai_compatible": f"{self.url}/compat/v1",
-        }
+        urls: dict[str, str] = {}
+        for wire in FORMATS.values():
+            urls.setdefault(wire.provider, self.url + wire.emulation.prefix)
+        return urls
 
     def environ(self, api_key: str = "steer-emulator-key") -> dict[str, str]:
         """The environment variables that point every provider at this emulator (a base URL
@@ -399,8 +398,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
-        request_id = "request-id" if fmt == "anthropic" else "x-request-id"
-        self.send_header(request_id, f"req_{script.seed or 'emulator'}")
+        self.send_header(
+            get_format(fmt).emulation.request_id_header, f"req_{script.seed or 'emulator'}"
+        )
         if compressor is not None:
             self.send_header("Content-Encoding", "gzip")
         self.end_headers()

@@ -151,9 +151,12 @@ def fit_to_request(
         changes["model"] = body["model"]
     if reply.prompt_tokens is None:
         changes["prompt_tokens"] = max(convo.size // 4 + 1, reply.cached_tokens)
-    if reply.include_usage is None and wire_format in ("openai", "xai", "openai_compatible"):
-        options = body.get("stream_options")
-        changes["include_usage"] = isinstance(options, dict) and bool(options.get("include_usage"))
+    if reply.include_usage is None:
+        from steer_common.providers import get_format  # noqa: PLC0415 - the registry imports this package
+
+        asked = get_format(wire_format).emulation.usage_asked
+        if asked is not None:
+            changes["include_usage"] = asked(body)
     return reply.replace(**changes) if changes else reply
 
 

@@ -202,46 +202,20 @@ class ReplySource:
 
 
 def _prefill(wire_format: str, body: dict[str, Any]) -> str:
-    """The text of an Anthropic request's trailing assistant message (a prefill), or ``""``."""
-    messages = body.get("messages")
-    if wire_format != "anthropic" or not isinstance(messages, list) or not messages:
-        return ""
-    last = messages[-1]
-    if not isinstance(last, dict) or last.get("role") != "assistant":
-        return ""
-    content = last.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            str(block.get("text", ""))
-            for block in content
-            if isinstance(block, dict) and block.get("type") == "text"
-        )
-    return ""
+    """The prefill the request's format continues, or ``""``."""
+    read = _emulation(wire_format).prefill
+    return "" if read is None else read(body)
 
 
 def _cache_prefix(wire_format: str, body: dict[str, Any]) -> str | None:
-    """The Messages request up to its last ``cache_control`` breakpoint (tools, then the
-    system prompt, then the messages, as the API orders its cache), or ``None``."""
-    if wire_format != "anthropic":
-        return None
-    pieces: list[Any] = []
-    last = -1
-    system = body.get("system")
-    blocks = [*(body.get("tools") or []), *(system if isinstance(system, list) else [system])]
-    for message in body.get("messages") or []:
-        content = message.get("content") if isinstance(message, dict) else None
-        blocks.extend(content if isinstance(content, list) else [content])
-    for block in blocks:
-        if block is None:
-            continue
-        pieces.append(block)
-        if isinstance(block, dict) and block.get("cache_control"):
-            last = len(pieces) - 1
-    if last < 0:
-        return None
-    return json.dumps(pieces[: last + 1], sort_keys=True, default=str)
+    read = _emulation(wire_format).cache_prefix
+    return None if read is None else read(body)
+
+
+def _emulation(wire_format: str) -> Any:
+    from steer_common.providers import get_format  # noqa: PLC0415 - the registry imports this package
+
+    return get_format(wire_format).emulation
 
 
 def _conversation_key(wire_format: str, body: dict[str, Any]) -> str:

@@ -38,18 +38,8 @@ _STOP = {
 _PING = b'event: ping\ndata: {"type": "ping"}\n\n'
 
 
-def render(reply: ScriptedReply, wire_format: str = "anthropic") -> list[bytes]:
-    """The Messages API body for ``reply``, one element per SSE event.
-
-    Args:
-        reply: what to send.
-        wire_format: ``anthropic`` (the only one this renderer speaks).
-
-    Raises:
-        ValueError: another wire format.
-    """
-    if wire_format != "anthropic":
-        raise ValueError(f"the Anthropic renderer does not speak {wire_format!r}")
+def render(reply: ScriptedReply) -> list[bytes]:
+    """The Messages API body for ``reply``, one element per SSE event."""
     return _MessagesStream(reply).events()
 
 

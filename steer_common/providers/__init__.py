@@ -25,6 +25,7 @@ __all__ = [
     "format_for",
     "get_adapter",
     "get_format",
+    "markdown_table",
 ]
 
 #: Every wire format, by its :class:`~steer_common.StreamParser` name.
@@ -77,3 +78,19 @@ def format_for(provider: str, api: str = "chat") -> WireFormat:
     if matches:
         return matches[0]
     raise ConfigurationError(f"no wire format is known for provider {provider!r}")
+
+
+def markdown_table() -> str:
+    """The registry as the docs show it (docs/providers.md and
+    docs/architecture/adding-a-provider.md carry this table; a test keeps them equal)."""
+    rows = [
+        "| format | what it is | provider | endpoint | key | ends with | usage | keep-alive |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for wire in FORMATS.values():
+        keepalive = wire.emulation.keepalive.decode().strip().splitlines()[0]
+        rows.append(
+            f"| `{wire.name}` | {wire.title} | `{wire.provider}` | `{wire.path}` | {wire.auth} "
+            f"| {wire.adapter.terminal_signal} | {wire.usage} | `{keepalive}` |"
+        )
+    return "\n".join(rows)

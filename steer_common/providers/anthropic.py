@@ -26,6 +26,7 @@ strings). ``message_start`` -> per content block ``content_block_start`` /
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from steer_common.emulation import render_anthropic, validation
@@ -417,6 +418,47 @@ def read_request(body: dict[str, Any]) -> Conversation:
     return convo
 
 
+def read_prefill(body: Mapping[str, Any]) -> str:
+    """The text of a request's trailing assistant message (a prefill), or ``""``."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return ""
+    last = messages[-1]
+    if not isinstance(last, dict) or last.get("role") != "assistant":
+        return ""
+    content = last.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            str(block.get("text", ""))
+            for block in content
+            if isinstance(block, dict) and block.get("type") == "text"
+        )
+    return ""
+
+
+def cache_prefix(body: Mapping[str, Any]) -> str | None:
+    """The request up to its last ``cache_control`` breakpoint (tools, then the system
+    prompt, then the messages, as the API orders its cache), or ``None``."""
+    pieces: list[Any] = []
+    last = -1
+    system = body.get("system")
+    blocks = [*(body.get("tools") or []), *(system if isinstance(system, list) else [system])]
+    for message in body.get("messages") or []:
+        content = message.get("content") if isinstance(message, dict) else None
+        blocks.extend(content if isinstance(content, list) else [content])
+    for block in blocks:
+        if block is None:
+            continue
+        pieces.append(block)
+        if isinstance(block, dict) and block.get("cache_control"):
+            last = len(pieces) - 1
+    if last < 0:
+        return None
+    return json.dumps(pieces[: last + 1], sort_keys=True, default=str)
+
+
 FORMAT = WireFormat(
     name="anthropic",
     title="Anthropic Messages",
@@ -437,5 +479,8 @@ FORMAT = WireFormat(
         check_messages=validation.anthropic_messages,
         refusal=validation.anthropic_refusal,
         prefix="",
+        request_id_header="request-id",
+        prefill=read_prefill,
+        cache_prefix=cache_prefix,
     ),
 )

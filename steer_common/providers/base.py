@@ -279,6 +279,13 @@ class Emulation:
         refusal: the provider's 400 body for a problem, in its own words.
         prefix: the path prefix the emulator serves the format under (its base URL).
         claims: model-name prefixes that pick this format on a path another shares.
+        request_id_header: the response header the provider puts its request id in.
+        usage_asked: whether a request asks for usage in the stream (``None``: the
+            format always sends it).
+        prefill: the text of a request's trailing assistant message, which the reply
+            continues (``None``: the format has no prefill).
+        cache_prefix: the part of a request marked for the prompt cache (``None``: no
+            explicit cache marks).
     """
 
     render: Callable[[Any], list[bytes]]
@@ -291,6 +298,10 @@ class Emulation:
     prefix: str
     lenient: bool = False
     claims: tuple[str, ...] = ()
+    request_id_header: str = "x-request-id"
+    usage_asked: Callable[[Mapping[str, Any]], bool] | None = None
+    prefill: Callable[[Mapping[str, Any]], str] | None = None
+    cache_prefix: Callable[[Mapping[str, Any]], str | None] | None = None
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ FORMAT = WireFormat(
         fields=validation.COMPAT_FIELDS,
         lenient=True,
         check_messages=validation.chat_messages,
+        usage_asked=openai_chat.usage_asked,
         refusal=validation.chat_refusal,
         prefix="/compat/v1",
         claims=("openai_compatible/",),

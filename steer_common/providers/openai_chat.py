@@ -23,6 +23,7 @@ Wire format (research/wire-formats.md section 2): unnamed events, one
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from steer_common.emulation import render_openai_chat, validation
@@ -329,6 +330,12 @@ def read_request(body: dict[str, Any]) -> Conversation:
     return convo
 
 
+def usage_asked(body: Mapping[str, Any]) -> bool:
+    """Chat Completions streams usage only when ``stream_options.include_usage`` asks."""
+    options = body.get("stream_options")
+    return isinstance(options, dict) and bool(options.get("include_usage"))
+
+
 FORMAT = WireFormat(
     name="openai",
     title="OpenAI Chat Completions",
@@ -348,5 +355,6 @@ FORMAT = WireFormat(
         check_messages=validation.chat_messages,
         refusal=validation.chat_refusal,
         prefix="/v1",
+        usage_asked=usage_asked,
     ),
 )

@@ -76,6 +76,7 @@ FORMAT = WireFormat(
         error_body=xai_error_body,
         fields=validation.XAI_FIELDS,
         check_messages=validation.chat_messages,
+        usage_asked=openai_chat.usage_asked,
         refusal=validation.xai_refusal,
         prefix="/xai/v1",
         claims=("grok", "xai/"),

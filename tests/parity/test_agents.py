@@ -8,6 +8,7 @@ import asyncio
 import json
 import math
 import threading
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -53,12 +54,12 @@ AGENT = AgentDefinition(
 
 
 def events_of(
-    runner: Any, definition: AgentDefinition, **kwargs: Any
+    runner: Any, definition: AgentDefinition, *, limit: int = 8, **kwargs: Any
 ) -> tuple[list[AgentEvent], Any]:
     """Every event of a run, and the error that ended it (or ``None``)."""
     seen: list[AgentEvent] = []
     if isinstance(runner, AsyncRunner):
-        agents = steer_async.agents.runner.AgentRunner(runner.client)
+        agents = steer_async.agents.runner.AgentRunner(runner.client, max_concurrent_tools=limit)
 
         async def main() -> Any:
             try:
@@ -69,7 +70,7 @@ def events_of(
             return None
 
         return seen, runner.run(main())
-    sync_agents = steer_sync.agents.runner.AgentRunner(runner.client)
+    sync_agents = steer_sync.agents.runner.AgentRunner(runner.client, max_concurrent_tools=limit)
     try:
         for event in sync_agents.stream(definition=definition, **kwargs):
             seen.append(event)
@@ -227,6 +228,47 @@ def test_parallel_tool_calls_run_at_once(
     assert tool_results_in(wire_format, last_body(emulator)) == list(
         zip(ids, ["a met", "b met", "c met"], strict=True)
     )
+
+
+def test_no_more_tool_calls_run_at_once_than_the_limit(
+    make_runner: Any, emulator: Emulator
+) -> None:
+    runner = make_runner(**emulator_kwargs(emulator))
+    lock = threading.Lock()
+    now = [0]
+    most = [0]
+
+    def track(change: int) -> None:
+        with lock:
+            now[0] += change
+            most[0] = max(most[0], now[0])
+
+    if runner.kind == "sync":
+
+        def slow(who: str) -> str:
+            """Takes a while."""
+            track(1)
+            time.sleep(0.05)
+            track(-1)
+            return who
+
+    else:
+
+        async def slow(who: str) -> str:  # type: ignore[misc]
+            """Takes a while."""
+            track(1)
+            await asyncio.sleep(0.05)
+            track(-1)
+            return who
+
+    calls = [{"who": w} for w in "abcdef"]
+    agent = AgentDefinition(
+        model="gpt-4o-mini", user_prompt=two_calls("slow", *calls), tools=[slow]
+    )
+    seen, error = events_of(runner, agent, limit=2)
+    assert error is None
+    assert sorted(e.metadata["output"] for e in seen if e.type == "tool_result") == list("abcdef")
+    assert most[0] == 2  # both runners: at most the limit at once, and the limit used
 
 
 def broken(n: int) -> int:

@@ -57,3 +57,31 @@ def test_both_front_ends_export_the_same_names() -> None:
     for name in steer_sync.__all__:
         if name != "SteerLLMClient":
             assert getattr(steer_sync, name) is getattr(steer_async, name), name
+
+
+def test_the_runners_have_the_same_surface() -> None:
+    from steer_async.agents.runner import AgentRunner as AsyncRunner
+    from steer_sync.agents.runner import AgentRunner as SyncRunner
+
+    sync_methods, async_methods = public(SyncRunner), public(AsyncRunner)
+    assert set(async_methods) - set(sync_methods) == {"aclose"}
+    assert set(sync_methods) <= set(async_methods)
+    for name in [*sync_methods, "__init__"]:
+        sync_sig = inspect.signature(getattr(SyncRunner, name))
+        async_sig = inspect.signature(getattr(AsyncRunner, name))
+        assert [(p.name, p.kind, p.default) for p in sync_sig.parameters.values()] == [
+            (p.name, p.kind, p.default) for p in async_sig.parameters.values()
+        ], name
+    for name in ("run", "close", "aclose", "__aenter__", "__aexit__"):
+        assert inspect.iscoroutinefunction(getattr(AsyncRunner, name)), name
+    assert not inspect.iscoroutinefunction(AsyncRunner.stream)
+    assert hasattr(SyncRunner, "__enter__") and hasattr(AsyncRunner, "__aenter__")
+
+
+def test_the_runners_drive_the_loop_and_touch_nothing_private_of_the_client() -> None:
+    from pathlib import Path
+
+    for twin in ("steer_sync", "steer_async"):
+        source = (Path(__file__).resolve().parents[2] / twin / "agents" / "runner.py").read_text()
+        assert "client._" not in source, twin
+        assert "loop.flow()" in source, twin
