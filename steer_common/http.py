@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from steer_common.errors import APIConnectionError, APIError, RedirectError
+from steer_common.commands import Read
+from steer_common.errors import APIConnectionError, APIError, RedirectError, SteerError
 from steer_common.providers.base import api_error
 from steer_common.routing import API_KEY_ENV
 
@@ -28,6 +29,7 @@ __all__ = [
     "BodyDecoder",
     "ResponseHead",
     "error_from_response",
+    "read_error_body",
     "retry_after_seconds",
 ]
 
@@ -143,6 +145,45 @@ def error_from_response(
 #: that parsing a step of the worst bytes (16 KB of keep-alive comments, about 4 ms) never
 #: holds an event loop for long.
 INFLATE_STEP = 16 * 1024
+
+
+def read_error_body(
+    head: ResponseHead, limit: int, deadline: float | None, clock: Callable[[], float]
+) -> Generator[Read, bytes, tuple[bytes, bool]]:
+    """Read an error body through the flow (``Read`` commands): decoded as it arrives, at
+    most ``limit`` decoded bytes, until ``deadline`` (on ``clock``). Returns the body and
+    whether it was read to its end (the connection may then be pooled)."""
+    try:
+        decoder: BodyDecoder | None = BodyDecoder(head.headers.get("content-encoding"))
+    except SteerError:
+        decoder = None  # an encoding we cannot undo: keep the bytes as they are
+    parts: list[bytes] = []
+    size = 0
+    whole = False
+    while size < limit:
+        left = None if deadline is None else deadline - clock()
+        if left is not None and left <= 0:
+            break
+        try:
+            chunk = yield Read(65536, left)
+        except SteerError:
+            break
+        try:
+            if not chunk:
+                whole = True
+                if decoder is not None:
+                    parts.append(decoder.close())
+                break
+            data = chunk if decoder is None else decoder.feed(chunk)
+            while True:
+                parts.append(data)
+                size += len(data)
+                if decoder is None or not decoder.pending or size >= limit:
+                    break
+                data = decoder.feed(b"")
+        except SteerError:  # a corrupt compressed body: explain with what decoded
+            break
+    return b"".join(parts)[:limit], whole
 
 
 def _public(url: str) -> str:

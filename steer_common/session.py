@@ -35,10 +35,9 @@ import logging
 import random
 import time
 from collections.abc import Callable, Generator, Sequence
-from functools import partial
 from typing import Any, Literal
 
-from steer_common.commands import Await, Close, Command, Compute, Connect, Read, Sleep
+from steer_common.commands import Await, Close, Command, Connect, Read, Sleep
 from steer_common.cost import cost_of
 from steer_common.errors import (
     APIConnectionError,
@@ -56,7 +55,7 @@ from steer_common.errors import (
 )
 from steer_common.following import JSONFollower
 from steer_common.guard import RunawayGuard
-from steer_common.http import BodyDecoder, ResponseHead, error_from_response
+from steer_common.http import BodyDecoder, ResponseHead, error_from_response, read_error_body
 from steer_common.models.events import (
     ERROR,
     JSON_PARTIAL,
@@ -74,12 +73,10 @@ from steer_common.models.streaming import StreamingOptions
 from steer_common.parser import StreamParser
 from steer_common.request import HTTPRequest
 from steer_common.retry import retry_delay
-from steer_common.tokens import encoding_file, encoding_for, load_encoding, loaded_encoding
-from steer_common.usage import REPORTED, fill_usage, request_text
+from steer_common.usage import REPORTED, complete_usage
 
 __all__ = [
     "DRAIN_TIMEOUT",
-    "ENCODING_LOAD_TIMEOUT",
     "ERROR_BODY_LIMIT",
     "ERROR_BODY_TIMEOUT",
     "MAX_HEADER_FIELDS",
@@ -97,8 +94,6 @@ ERROR_BODY_TIMEOUT = 30.0
 #: blank one that ends the head included), which the blocking client cannot lift without
 #: changing it for the whole process, so both clients refuse more, with a ProtocolError.
 MAX_HEADER_FIELDS = 99
-#: The longest wait for a tiktoken encoding to load before estimating from characters.
-ENCODING_LOAD_TIMEOUT = 5.0
 #: After the terminal signal, how long to wait for the end of the body so that the
 #: connection can go back to the pool; past it the connection is closed instead.
 DRAIN_TIMEOUT = 2.0
@@ -519,46 +514,15 @@ class StreamSession:
 
     def _head_error(self, head: ResponseHead) -> Generator[Command, Any, tuple[SteerError, bool]]:
         """The typed error for a head that is not a 200 event stream, and whether its body
-        was read to its end. The body is decoded as it arrives (a compressed error still
-        gives its provider type and message), read within its own deadline (the shortest
-        of ``connection_timeout``, ``read_timeout`` and :data:`ERROR_BODY_TIMEOUT`, from the
-        head, within ``total_timeout``) and up to :data:`ERROR_BODY_LIMIT` decoded bytes."""
+        was read to its end (:func:`~steer_common.http.read_error_body`: decoded, bounded,
+        within its own deadline: the shortest of ``connection_timeout``, ``read_timeout``
+        and :data:`ERROR_BODY_TIMEOUT`, from the head, within ``total_timeout``)."""
         provider = self._parser.provider
         options = self.options
         limits = (options.connection_timeout, options.read_timeout, ERROR_BODY_TIMEOUT)
         timeout = self._limit(min(t for t in limits if t is not None))
         deadline = None if timeout is None else self._clock() + timeout
-        try:
-            decoder: BodyDecoder | None = BodyDecoder(head.headers.get("content-encoding"))
-        except SteerError:
-            decoder = None  # an encoding we cannot undo: keep the bytes as they are
-        parts: list[bytes] = []
-        size = 0
-        whole = False
-        while size < ERROR_BODY_LIMIT:
-            left = None if deadline is None else deadline - self._clock()
-            if left is not None and left <= 0:
-                break
-            try:
-                chunk = yield Read(65536, left)
-            except SteerError:
-                break
-            try:
-                if not chunk:
-                    whole = True
-                    if decoder is not None:
-                        parts.append(decoder.close())
-                    break
-                data = chunk if decoder is None else decoder.feed(chunk)
-                while True:
-                    parts.append(data)
-                    size += len(data)
-                    if decoder is None or not decoder.pending or size >= ERROR_BODY_LIMIT:
-                        break
-                    data = decoder.feed(b"")
-            except SteerError:  # a corrupt compressed body: explain with what decoded
-                break
-        body = b"".join(parts)[:ERROR_BODY_LIMIT]
+        body, whole = yield from read_error_body(head, ERROR_BODY_LIMIT, deadline, self._clock)
         if not 200 <= head.status < 300:
             return error_from_response(provider, head, body, now=time.time()), whole
         snippet = " ".join(body[:300].decode("utf-8", "replace").split())
@@ -654,7 +618,14 @@ class StreamSession:
             response.request_id = self._head.request_id
         priced = response.usage  # what the accumulator already priced
         if self.options.enable_usage_aggregation:
-            response.usage = yield from self._fill_usage(response)
+            response.usage = yield from complete_usage(
+                response,
+                model=self.model,
+                aggregator=self.options.aggregator_type,
+                text_chars=self._parser.accumulator.text_chars,
+                text_kept=self.keep_text,
+                prompt=self.request.json(),
+            )
         usage = response.usage
         estimated = (
             usage is not None
@@ -668,33 +639,6 @@ class StreamSession:
                 usage, response.model, response.provider, fallback_model=self.model
             )
         return response
-
-    def _fill_usage(self, response: StreamResponse) -> Generator[Command, Any, dict[str, Any]]:
-        """The response's usage with nothing missing and each number's provenance."""
-        usage = response.usage
-        encoding = name = None
-        if (usage is None or not response.complete) and self.options.aggregator_type != "character":
-            name = encoding_for(response.model or self.model, response.provider)
-            encoding = loaded_encoding(name)
-            if encoding is None and encoding_file(name) is not None:
-                try:
-                    encoding = yield Compute(partial(load_encoding, name), ENCODING_LOAD_TIMEOUT)
-                except Exception:  # too slow, or unreadable: characters it is
-                    encoding = None
-        arguments = "".join(call.arguments_raw for call in response.tool_calls)
-        reasoning = response.reasoning or ""
-        text = response.text if self.keep_text else None
-        chars = self._parser.accumulator.text_chars + len(reasoning) + len(arguments)
-        return fill_usage(
-            usage,
-            complete=response.complete,
-            provider=response.provider,
-            prompt_text=request_text(self.request.json()),
-            completion_text=None if text is None else text + reasoning + arguments,
-            completion_chars=chars,
-            encoding=encoding,
-            encoding_name=name,
-        )
 
 
 def _coalesce(events: list[StreamEvent], limit: int) -> list[StreamEvent]:

@@ -19,11 +19,32 @@ always mean the same thing, and the provider's own object stays beside them as `
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Generator
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
-from steer_common.tokens import count_with_encoding, estimate_chars
+from steer_common.commands import Compute
+from steer_common.tokens import (
+    count_with_encoding,
+    encoding_file,
+    encoding_for,
+    estimate_chars,
+    load_encoding,
+    loaded_encoding,
+)
 
-__all__ = ["REPORTED", "as_int", "fill_usage", "make_usage", "request_text"]
+if TYPE_CHECKING:
+    from steer_common.models.response import StreamResponse
+
+__all__ = [
+    "ENCODING_LOAD_TIMEOUT",
+    "REPORTED",
+    "as_int",
+    "complete_usage",
+    "fill_usage",
+    "make_usage",
+    "request_text",
+]
 
 
 def make_usage(
@@ -135,3 +156,53 @@ def request_text(body: Any) -> str:
         for key in ("system", "instructions", "messages", "input", "tools"):
             walk(body.get(key))
     return "\n".join(parts)
+
+
+#: The longest wait for a tiktoken encoding to load before estimating from characters.
+ENCODING_LOAD_TIMEOUT = 5.0
+
+
+def complete_usage(
+    response: StreamResponse,
+    *,
+    model: str | None,
+    aggregator: str,
+    text_chars: int,
+    text_kept: bool,
+    prompt: Any,
+) -> Generator[Compute, Any, dict[str, Any]]:
+    """The response's usage with nothing missing and each number's provenance (a flow
+    step: loading a tiktoken encoding is asked of the front end as a ``Compute``, so it
+    never blocks an event loop, and is given up after :data:`ENCODING_LOAD_TIMEOUT`).
+
+    Args:
+        response: the stream's response so far.
+        model: the model asked for (its encoding when the response names none).
+        aggregator: ``StreamingOptions.aggregator_type``.
+        text_chars: the characters of reply text (counted even when the text is not kept).
+        text_kept: the reply text is in ``response.text`` (else estimated from its length).
+        prompt: the request body (its text is the prompt's estimate).
+    """
+    usage = response.usage
+    encoding = name = None
+    if (usage is None or not response.complete) and aggregator != "character":
+        name = encoding_for(response.model or model, response.provider)
+        encoding = loaded_encoding(name)
+        if encoding is None and encoding_file(name) is not None:
+            try:
+                encoding = yield Compute(partial(load_encoding, name), ENCODING_LOAD_TIMEOUT)
+            except Exception:  # too slow, or unreadable: characters it is
+                encoding = None
+    arguments = "".join(call.arguments_raw for call in response.tool_calls)
+    reasoning = response.reasoning or ""
+    text = response.text if text_kept else None
+    return fill_usage(
+        usage,
+        complete=response.complete,
+        provider=response.provider,
+        prompt_text=request_text(prompt),
+        completion_text=None if text is None else text + reasoning + arguments,
+        completion_chars=text_chars + len(reasoning) + len(arguments),
+        encoding=encoding,
+        encoding_name=name,
+    )
