@@ -61,13 +61,17 @@ class _Watchdog:
 
     def start(self, watched: Phase) -> None:
         with self._lock:
+            # The thread sleeps until the earliest deadline: wake it only for an earlier one
+            # (calls with the same timeout never do: no thread switch per call).
+            earlier = not self._heap or watched.deadline < self._heap[0][0]
             heapq.heappush(self._heap, (watched.deadline, next(self._count), watched))
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="steer-deadlines", daemon=True
                 )
                 self._thread.start()
-            self._wake.notify()
+            elif earlier:
+                self._wake.notify()
 
     def add(self, watched: Phase, sock: socket.socket) -> None:
         with self._lock:
