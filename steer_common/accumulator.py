@@ -48,6 +48,7 @@ class StreamAccumulator:
     __slots__ = (
         "_block_meta",
         "_calls",
+        "_data",
         "_done_calls",
         "_error",
         "_finish",
@@ -83,6 +84,7 @@ class StreamAccumulator:
         self._model: str | None = None
         self._id: str | None = None
         self._error: dict[str, Any] | None = None
+        self._data: dict[str, Any] = {}  # provider_data from stream_start and stream_end
         #: The terminal event arrived.
         self.complete = False
         #: Events and deltas seen, and characters of text (kept or not).
@@ -135,10 +137,15 @@ class StreamAccumulator:
         elif kind == STREAM_START:
             self._id = event.id
             self._model = event.model
+            if event.metadata and "provider_data" in event.metadata:
+                self._data.update(event.metadata["provider_data"])
         elif kind == STREAM_END:
             self.complete = True
             self._finish = event.finish_reason
-            self._native_finish = (event.metadata or {}).get("native_finish_reason")
+            metadata = event.metadata or {}
+            self._native_finish = metadata.get("native_finish_reason")
+            if "provider_data" in metadata:
+                self._data.update(metadata["provider_data"])
         elif kind == ERROR:
             self._error = event.error
             if event.finish_reason and self._finish is None:
@@ -221,4 +228,5 @@ class StreamAccumulator:
             complete=self.complete,
             error=self._error,
             metrics=StreamMetrics(events=self.events, deltas=self.deltas),
+            provider_data=dict(self._data),
         )

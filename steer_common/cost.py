@@ -25,14 +25,6 @@ from typing import Any
 
 __all__ = ["Price", "cost_of", "register_price", "update_prices"]
 
-# genai-prices names xAI "x-ai"; compatible servers are looked up by model name alone.
-_PROVIDER_IDS: dict[str, str | None] = {
-    "openai": "openai",
-    "anthropic": "anthropic",
-    "xai": "x-ai",
-    "openai_compatible": None,
-}
-
 
 @dataclass(frozen=True, slots=True)
 class Price:
@@ -119,8 +111,11 @@ def cost_of(
         custom = _CUSTOM.get(name)
         if custom is not None:
             return _custom_cost(custom, name, prompt, completion, cache_read, cache_write)
-    provider_ids = [_PROVIDER_IDS.get(provider or "")]
-    if provider == "openai_compatible":
+    from steer_common.providers import PROVIDERS  # noqa: PLC0415 - the registry imports this module
+
+    spec = PROVIDERS.get(provider or "")
+    provider_ids = [None if spec is None else spec.price_id]
+    if spec is not None and spec.price_id is None:
         provider_ids.append("openrouter")  # "vendor/model" names, as OpenRouter prices them
     for name in candidates:
         for provider_id in provider_ids:

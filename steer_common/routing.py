@@ -24,8 +24,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 from steer_common.errors import (
@@ -34,7 +33,9 @@ from steer_common.errors import (
     UnknownModelError,
     register_secret,
 )
+from steer_common.providers import PROVIDERS as REGISTRY
 from steer_common.secrets import Secret
+from steer_common.spec import Route
 
 __all__ = [
     "API_KEY_ENV",
@@ -46,68 +47,23 @@ __all__ = [
     "route_model",
 ]
 
-Provider = Literal["openai", "anthropic", "xai", "openai_compatible"]
-PROVIDERS: tuple[Provider, ...] = ("openai", "anthropic", "xai", "openai_compatible")
-
-API_KEY_ENV: dict[str, str] = {
-    "openai": "OPENAI_API_KEY",
-    "anthropic": "ANTHROPIC_API_KEY",
-    "xai": "XAI_API_KEY",
-    "openai_compatible": "OPENAI_COMPATIBLE_API_KEY",
-}
-BASE_URL_ENV: dict[str, str] = {
-    "openai": "OPENAI_BASE_URL",
-    "anthropic": "ANTHROPIC_BASE_URL",
-    "xai": "XAI_BASE_URL",
-    "openai_compatible": "OPENAI_COMPATIBLE_BASE_URL",
-}
+#: Every provider's name, in the registry's order.
+PROVIDERS: tuple[str, ...] = tuple(REGISTRY)
+#: The first key variable of each provider (messages name it).
+API_KEY_ENV: dict[str, str] = {name: p.key_env[0] for name, p in REGISTRY.items() if p.key_env}
+#: The base-URL variable of each provider.
+BASE_URL_ENV: dict[str, str] = {name: p.base_url_env for name, p in REGISTRY.items()}
+#: The fixed default base URL of each provider that has one.
 DEFAULT_BASE_URLS: dict[str, str] = {
-    "openai": "https://api.openai.com/v1",
-    "anthropic": "https://api.anthropic.com",
-    "xai": "https://api.x.ai/v1",
+    name: p.default_base_url for name, p in REGISTRY.items() if isinstance(p.default_base_url, str)
 }
 
 logger = logging.getLogger("steer_common.routing")
 # Origins already warned about (copy-on-write: the core takes no locks).
 _WARNED: frozenset[str] = frozenset()
 
-_PREFIXES: tuple[tuple[str, Provider], ...] = (
-    ("gpt-", "openai"),
-    ("chatgpt-", "openai"),
-    ("o1", "openai"),
-    ("o3", "openai"),
-    ("o4", "openai"),
-    ("claude-", "anthropic"),
-    ("grok-", "xai"),
-)
 
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    """Where one call goes.
-
-    Attributes:
-        provider: ``openai``, ``anthropic``, ``xai`` or ``openai_compatible``.
-        model: the model name to send (without any ``provider/`` prefix).
-        wire_format: the :class:`~steer_common.StreamParser` format of the reply.
-        api_key: the key (never printed: errors redact it).
-        base_url: the base URL, without a trailing slash.
-    """
-
-    provider: Provider
-    model: str
-    wire_format: str
-    api_key: str
-    base_url: str
-
-    def __repr__(self) -> str:  # the key stays out of reprs and logs
-        return (
-            f"Route(provider={self.provider!r}, model={self.model!r}, "
-            f"wire_format={self.wire_format!r}, base_url={self.base_url!r})"
-        )
-
-
-def route_model(model: str) -> tuple[Provider, str]:
+def route_model(model: str) -> tuple[str, str]:
     """The provider of a model name and the name to send.
 
     Raises:
@@ -116,53 +72,63 @@ def route_model(model: str) -> tuple[Provider, str]:
     if not model or not isinstance(model, str):
         raise ConfigurationError("model is required, for example model='gpt-4o-mini'")
     head, sep, rest = model.partition("/")
-    for provider_name in PROVIDERS:
-        if sep and head == provider_name and rest:
-            return provider_name, rest
-    for prefix, provider in _PREFIXES:
-        if model.startswith(prefix):
-            return provider, model
+    if sep and rest:
+        for provider in REGISTRY.values():
+            if head in provider.prefixes:
+                return provider.name, rest
+    for provider in REGISTRY.values():
+        if model.startswith(provider.model_prefixes):
+            return provider.name, model
+    examples = ", ".join(f"'{name}/{model}'" for name in list(REGISTRY)[:3])
     raise UnknownModelError(
         f"no provider is known for model {model!r}: prefix it with the provider, for "
-        f"example 'openai/{model}', 'anthropic/{model}', 'xai/{model}' or "
-        f"'openai_compatible/{model}' (with OPENAI_COMPATIBLE_BASE_URL set)"
+        f"example {examples} or 'openai_compatible/{model}' (with "
+        "OPENAI_COMPATIBLE_BASE_URL set)"
     )
 
 
 def resolve_credentials(
-    provider: Provider,
+    provider: str,
     *,
-    api_keys: Mapping[str, str | None] | None,
+    api_keys: Mapping[str, Any] | None,
     base_urls: Mapping[str, str | None] | None,
     environ: Mapping[str, str],
 ) -> tuple[str, str]:
-    """The API key and base URL for a provider: explicit values, then the environment.
+    """The API key (or token) and base URL for a provider: explicit values, then the
+    environment, then the provider's own defaults (a token from its credential chain).
+
+    A key may be a callable that returns one (a token provider: OAuth tokens expire),
+    called for each call.
 
     Raises:
         MissingAPIKeyError: no key; the message names the environment variable to set.
-        ConfigurationError: ``openai_compatible`` without a base URL.
+        ConfigurationError: no base URL where the provider needs one.
     """
-    key = (api_keys or {}).get(provider) or environ.get(API_KEY_ENV[provider])
-    base = (base_urls or {}).get(provider) or environ.get(BASE_URL_ENV[provider])
-    if base:
-        _check_base_url(provider, base, keyed=bool(key))
+    spec = REGISTRY[provider]
+    key: Any = (api_keys or {}).get(provider)
+    if not key:
+        key = next((environ[name] for name in spec.key_env if environ.get(name)), None)
+    base = (base_urls or {}).get(provider) or environ.get(spec.base_url_env)
     if not base:
-        if provider not in DEFAULT_BASE_URLS:
-            raise ConfigurationError(
-                f"{provider} needs a base URL: pass base_urls={{'{provider}': 'https://host/v1'}} "
-                f"or set {BASE_URL_ENV[provider]}",
-                provider=provider,
-            )
-        base = DEFAULT_BASE_URLS[provider]
-    if not key and provider == "openai_compatible":
-        key = ""  # local servers (vLLM, llama.cpp, Ollama) often take no key at all
-    elif not key:
-        env = API_KEY_ENV[provider]
+        default = spec.default_base_url
+        base = default(environ) if callable(default) else default
+    if not base:
+        raise ConfigurationError(
+            f"{provider} needs a base URL: {spec.base_url_help or 'set ' + spec.base_url_env}",
+            provider=provider,
+        )
+    if not key and spec.token is not None:
+        key = spec.token
+    if callable(key):
+        key = key()  # a token provider
+    if not key and not spec.key_optional:
+        env = spec.key_env[0] if spec.key_env else "the key"
         raise MissingAPIKeyError(
             f"no API key for {provider}: set {env} or pass api_keys={{'{provider}': ...}}",
             provider=provider,
             env_var=env,
         )
+    _check_base_url(provider, base, keyed=bool(key))
     return Secret(key or ""), base.rstrip("/")
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["CallSpec", "ResponseFormat", "ToolSpec"]
+__all__ = ["CallSpec", "ResponseFormat", "Route", "ToolSpec"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,3 +50,28 @@ class CallSpec:
     response_format: ResponseFormat | None = None
     tools: list[ToolSpec] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where one call goes.
+
+    Attributes:
+        provider: the provider (``openai``, ``anthropic``, ``gemini``, ...).
+        model: the model name to send (without any ``provider/`` prefix).
+        wire_format: the :class:`~steer_common.StreamParser` format of the reply.
+        api_key: the key or token (never printed: errors redact it).
+        base_url: the base URL, without a trailing slash.
+    """
+
+    provider: str
+    model: str
+    wire_format: str
+    api_key: str
+    base_url: str
+
+    def __repr__(self) -> str:  # the key stays out of reprs and logs
+        return (
+            f"Route(provider={self.provider!r}, model={self.model!r}, "
+            f"wire_format={self.wire_format!r}, base_url={self.base_url!r})"
+        )

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
-    "CHARS_PER_TOKEN",
+    "DEFAULT_CHARS_PER_TOKEN",
     "count_with_encoding",
     "encoding_file",
     "encoding_for",
@@ -38,17 +38,12 @@ __all__ = [
 
 logger = logging.getLogger("steer_common.tokens")
 
-#: Characters per output token, measured on the recorded plain-text replies in
-#: tests/fixtures/sse against the tokens each provider reported for them (complete, no tool
-#: calls, no hidden thinking or server-tool blocks; reasoning tokens left out). Samples are
-#: small: tests/common/test_tokens.py measures again and states the error per recording.
-CHARS_PER_TOKEN: dict[str, float] = {
-    "openai": 5.39,  # 5 replies, 1,832 characters / 340 tokens
-    "anthropic": 2.89,  # 1 reply, 110 / 38
-    "xai": 3.25,  # 4 replies, 52 / 16
-    # One 6-character reply is no sample: the pool of every provider's replies instead.
-    "openai_compatible": 5.01,  # 11 replies, 2,000 / 399
-}
+#: Characters per output token when a provider's own ratio is not known: the pool of every
+#: recorded plain-text reply (11 replies, 2,000 characters / 399 tokens). Each provider's
+#: record has its own ratio (``Provider.chars_per_token``), measured on the recorded
+#: replies in tests/fixtures/sse against the tokens the provider reported for them
+#: (tests/common/test_tokens.py measures again and states the error per recording).
+DEFAULT_CHARS_PER_TOKEN = 5.01
 
 _URL = "https://openaipublic.blob.core.windows.net/encodings/{}.tiktoken"
 # Encodings loaded in this process (copy-on-write: no locks in the core).
@@ -60,9 +55,10 @@ def estimate_chars(chars: int, provider: str | None) -> int:
     """Tokens for ``chars`` characters by the provider's measured ratio (0 for none)."""
     if chars <= 0:
         return 0
-    return math.ceil(
-        chars / CHARS_PER_TOKEN.get(provider or "", CHARS_PER_TOKEN["openai_compatible"])
-    )
+    from steer_common.providers import PROVIDERS  # noqa: PLC0415 - the registry imports this module
+
+    spec = PROVIDERS.get(provider or "")
+    return math.ceil(chars / (DEFAULT_CHARS_PER_TOKEN if spec is None else spec.chars_per_token))
 
 
 def encoding_for(model: str | None, provider: str | None) -> str:

@@ -31,6 +31,8 @@ class ToolCall(BaseModel):
         item_id: the Responses output item id (``fc_...``), which is not the ``call_id``.
         parse_error: why ``arguments`` is ``None``, else ``None``.
         complete: ``False`` for a call the stream was cut inside (on a ``partial_response``).
+        signature: the provider's opaque signature of the call, which must go back with it
+            (Gemini's ``thoughtSignature``), else ``None``.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -43,6 +45,7 @@ class ToolCall(BaseModel):
     item_id: str | None = None
     parse_error: str | None = None
     complete: bool = True
+    signature: str | None = None
 
 
 class StreamMetrics(BaseModel):
@@ -94,6 +97,9 @@ class StreamResponse(BaseModel):
     provider gave the reply (``chatcmpl-...``, ``msg_...``); ``request_id`` the id of the
     HTTP request that brought it (``x-request-id`` / ``request-id``), for support tickets.
     ``attempts`` has one :class:`Attempt` per try, so the retries that happened can be seen.
+    ``provider_data`` keeps what a provider sends beside the reply and nothing else
+    carries: Gemini's grounding, citation and safety metadata and its raw finish reason,
+    Azure's content-filter results.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -116,6 +122,7 @@ class StreamResponse(BaseModel):
     error: dict[str, Any] | None = None
     metrics: StreamMetrics = Field(default_factory=StreamMetrics)
     attempts: list[Attempt] = Field(default_factory=list)
+    provider_data: dict[str, Any] = Field(default_factory=dict)
 
     _response_format: Any = PrivateAttr(default=None)
     _json: Any = PrivateAttr(default_factory=lambda: _NO_JSON)  # a factory: defaults are copied

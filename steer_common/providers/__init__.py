@@ -13,12 +13,20 @@ from __future__ import annotations
 
 from steer_common.errors import ConfigurationError
 from steer_common.providers import anthropic, compat, openai_chat, openai_responses, xai
-from steer_common.providers.base import Emulation, ProviderAdapter, StreamAdapter, WireFormat
+from steer_common.providers.base import (
+    Emulation,
+    Provider,
+    ProviderAdapter,
+    StreamAdapter,
+    WireFormat,
+)
 
 __all__ = [
     "ADAPTERS",
     "FORMATS",
+    "PROVIDERS",
     "Emulation",
+    "Provider",
     "ProviderAdapter",
     "StreamAdapter",
     "WireFormat",
@@ -38,6 +46,12 @@ FORMATS: dict[str, WireFormat] = {
         xai.FORMAT,
         compat.FORMAT,
     )
+}
+
+#: Every provider, by name: routing, keys, base URLs, prices.
+PROVIDERS: dict[str, Provider] = {
+    provider.name: provider
+    for provider in (openai_chat.PROVIDER, anthropic.PROVIDER, xai.PROVIDER, compat.PROVIDER)
 }
 
 #: Wire-format name -> adapter class (read from :data:`FORMATS`).

@@ -52,6 +52,7 @@ from steer_common.models.events import (
 )
 from steer_common.providers.base import (
     Emulation,
+    Provider,
     StreamAdapter,
     ToolCallBuilder,
     WireFormat,
@@ -60,12 +61,11 @@ from steer_common.providers.base import (
     load_json_object,
     string,
 )
-from steer_common.routing import Route
-from steer_common.spec import CallSpec, ToolSpec
+from steer_common.spec import CallSpec, Route, ToolSpec
 from steer_common.sse import ServerSentEvent
 from steer_common.usage import as_int, make_usage
 
-__all__ = ["FORMAT", "PATH", "AnthropicAdapter", "auth_headers", "build_body"]
+__all__ = ["FORMAT", "PATH", "PROVIDER", "AnthropicAdapter", "auth_headers", "build_body"]
 
 _STOP = {
     "end_turn": "stop",
@@ -483,4 +483,15 @@ FORMAT = WireFormat(
         prefill=read_prefill,
         cache_prefix=cache_prefix,
     ),
+)
+
+
+PROVIDER = Provider(
+    name="anthropic",
+    key_env=("ANTHROPIC_API_KEY",),
+    base_url_env="ANTHROPIC_BASE_URL",
+    default_base_url="https://api.anthropic.com",
+    model_prefixes=("claude-",),
+    price_id="anthropic",
+    chars_per_token=2.89,  # 1 reply, 110 / 38
 )

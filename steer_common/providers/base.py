@@ -37,6 +37,7 @@ from steer_common.sse import ServerSentEvent
 
 __all__ = [
     "Emulation",
+    "Provider",
     "ProviderAdapter",
     "StreamAdapter",
     "ToolCallBuilder",
@@ -261,6 +262,44 @@ class StreamAdapter:
 
 #: The name earlier releases used for :class:`StreamAdapter`.
 ProviderAdapter = StreamAdapter
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One provider: how calls find it (routing, keys, base URLs) and what it charges.
+
+    Attributes:
+        name: the name for routing, ``api_keys`` and ``base_urls``.
+        key_env: the environment variables its key may come from, in order.
+        base_url_env: the environment variable of its base URL.
+        default_base_url: the base URL when none is given: a URL, or a function of the
+            environment (``None``: the provider needs one, see ``base_url_help``).
+        base_url_help: what to set when no base URL can be found.
+        model_prefixes: model names starting with these route here (``gpt-``).
+        route_prefixes: the explicit ``<prefix>/<model>`` names that route here.
+        key_optional: its servers often take no key.
+        token: where a token comes from when no key is given (a cloud SDK's credential
+            chain), called for each call; ``None``: a key is required.
+        price_id: its provider id in genai-prices (``None``: look the model up alone).
+        chars_per_token: characters per output token, to estimate what it did not report.
+    """
+
+    name: str
+    key_env: tuple[str, ...]
+    base_url_env: str
+    default_base_url: str | Callable[[Mapping[str, str]], str | None] | None
+    model_prefixes: tuple[str, ...] = ()
+    route_prefixes: tuple[str, ...] = ()
+    base_url_help: str = ""
+    key_optional: bool = False
+    token: Callable[[], str] | None = None
+    price_id: str | None = None
+    chars_per_token: float = 5.01
+
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        """The explicit prefixes: its name, and the other names it answers to."""
+        return (self.name, *self.route_prefixes)
 
 
 @dataclass(frozen=True)

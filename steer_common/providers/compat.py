@@ -24,10 +24,10 @@ from typing import ClassVar
 from steer_common.emulation import render_openai_chat, validation
 from steer_common.emulation.error_bodies import openai_error_body
 from steer_common.providers import openai_chat
-from steer_common.providers.base import Emulation, WireFormat
+from steer_common.providers.base import Emulation, Provider, WireFormat
 from steer_common.providers.openai_chat import ChatCompletionsAdapter
 
-__all__ = ["FORMAT", "OpenAICompatibleAdapter"]
+__all__ = ["FORMAT", "PROVIDER", "OpenAICompatibleAdapter"]
 
 
 class OpenAICompatibleAdapter(ChatCompletionsAdapter):
@@ -61,4 +61,17 @@ FORMAT = WireFormat(
         prefix="/compat/v1",
         claims=("openai_compatible/",),
     ),
+)
+
+
+PROVIDER = Provider(
+    name="openai_compatible",
+    key_env=("OPENAI_COMPATIBLE_API_KEY",),
+    base_url_env="OPENAI_COMPATIBLE_BASE_URL",
+    default_base_url=None,
+    base_url_help="pass base_urls={'openai_compatible': 'https://host/v1'} or set "
+    "OPENAI_COMPATIBLE_BASE_URL",
+    key_optional=True,  # local servers (vLLM, llama.cpp, Ollama) often take no key at all
+    price_id=None,  # "vendor/model" names, looked up alone and as OpenRouter prices them
+    chars_per_token=5.01,  # a 6-character reply is no sample: the pool of every provider's
 )

@@ -49,6 +49,7 @@ from steer_common.models.events import (
 )
 from steer_common.providers.base import (
     Emulation,
+    Provider,
     StreamAdapter,
     ToolCallBuilder,
     WireFormat,
@@ -57,8 +58,7 @@ from steer_common.providers.base import (
     load_json_object,
     string,
 )
-from steer_common.routing import Route
-from steer_common.spec import CallSpec, ToolSpec
+from steer_common.spec import CallSpec, Route, ToolSpec
 from steer_common.sse import ServerSentEvent
 from steer_common.usage import as_int, make_usage
 
@@ -357,4 +357,16 @@ FORMAT = WireFormat(
         prefix="/v1",
         usage_asked=usage_asked,
     ),
+)
+
+
+#: OpenAI (both of its formats: Chat Completions here, Responses in :mod:`.openai_responses`).
+PROVIDER = Provider(
+    name="openai",
+    key_env=("OPENAI_API_KEY",),
+    base_url_env="OPENAI_BASE_URL",
+    default_base_url="https://api.openai.com/v1",
+    model_prefixes=("gpt-", "chatgpt-", "o1", "o3", "o4"),
+    price_id="openai",
+    chars_per_token=5.39,  # 5 replies, 1,832 characters / 340 tokens
 )

@@ -56,8 +56,7 @@ from steer_common.providers.base import (
     load_json_object,
     string,
 )
-from steer_common.routing import Route
-from steer_common.spec import CallSpec, ToolSpec
+from steer_common.spec import CallSpec, Route, ToolSpec
 from steer_common.sse import ServerSentEvent
 from steer_common.usage import as_int, make_usage
 

@@ -20,11 +20,11 @@ from steer_common.emulation import render_openai_chat, validation
 from steer_common.emulation.error_bodies import xai_error_body
 from steer_common.emulation.request_text import Conversation
 from steer_common.providers import openai_chat
-from steer_common.providers.base import Emulation, WireFormat
+from steer_common.providers.base import Emulation, Provider, WireFormat
 from steer_common.providers.openai_chat import ChatCompletionsAdapter
 from steer_common.usage import as_int, make_usage
 
-__all__ = ["FORMAT", "XAIAdapter"]
+__all__ = ["FORMAT", "PROVIDER", "XAIAdapter"]
 
 
 class XAIAdapter(ChatCompletionsAdapter):
@@ -81,4 +81,15 @@ FORMAT = WireFormat(
         prefix="/xai/v1",
         claims=("grok", "xai/"),
     ),
+)
+
+
+PROVIDER = Provider(
+    name="xai",
+    key_env=("XAI_API_KEY",),
+    base_url_env="XAI_BASE_URL",
+    default_base_url="https://api.x.ai/v1",
+    model_prefixes=("grok-",),
+    price_id="x-ai",  # genai-prices' name
+    chars_per_token=3.25,  # 4 replies, 52 / 16
 )
