@@ -15,12 +15,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from steer_common.errors import ConfigurationError
+from steer_common.errors import ConfigurationError, MissingAPIKeyError
 from steer_common.models.streaming import DEFAULT_OPTIONS, StreamingOptions, coerce_options
-from steer_common.providers import format_for
+from steer_common.providers import format_for, get_format
 from steer_common.request import build_request, prepare_call
-from steer_common.routing import Route, resolve_credentials, route_model
+from steer_common.routing import Credentials, Route, resolve_credentials, route_model
 from steer_common.session import Consumer, StreamSession
+from steer_common.spec import Authorizer, CredentialChain
 
 __all__ = ["ClientSettings", "OpenAIAPI", "StreamCall", "open_session", "prepare_session"]
 
@@ -94,10 +95,11 @@ class ClientSettings:
     """A client's configuration: keys and base URLs by provider (missing ones come from
     the environment), the OpenAI API to use, the default options of every call."""
 
-    api_keys: Mapping[str, str | None] = field(default_factory=dict)
+    api_keys: Mapping[str, Any] = field(default_factory=dict)
     base_urls: Mapping[str, str | None] = field(default_factory=dict)
     openai_api: OpenAIAPI = "chat"
     streaming_options: StreamingOptions | None = None
+    credentials: CredentialChain | None = None
 
     def __repr__(self) -> str:  # the keys stay out of reprs
         return f"ClientSettings(openai_api={self.openai_api!r}, providers={sorted(self.api_keys)})"
@@ -125,11 +127,12 @@ def open_session(
     if openai_api not in ("chat", "responses"):
         raise ConfigurationError(f"openai_api must be 'chat' or 'responses', not {openai_api!r}")
     provider, name = route_model(model)
-    key, base_url = resolve_credentials(
+    found = resolve_credentials(
         provider, api_keys=settings.api_keys, base_urls=settings.base_urls, environ=environ
     )
     wire = format_for(provider, openai_api)
-    route = Route(provider, name, wire.name, key, base_url)
+    route = Route(provider, name, wire.name, found.key, found.base_url)
+    authorize = _authorizer(found, route, settings.credentials)
     spec = prepare_call(
         call.input,
         model=name,
@@ -149,7 +152,29 @@ def open_session(
         consumer=consumer,
         response_format=spec.response_format.model if spec.response_format else None,
         model=name,
+        authorize=authorize,
     )
+
+
+def _authorizer(
+    found: Credentials, route: Route, chains: CredentialChain | None
+) -> Authorizer | None:
+    """What authorizes the call when no fixed key does: the user's token callable (its
+    token sent as the format's ``token_headers`` say), or the provider's cloud chain."""
+    token = found.token
+    if token is not None:
+        wire = get_format(route.wire_format)
+        headers = wire.token_headers or wire.auth_headers
+        return lambda request: headers(token())
+    if found.chain is None:
+        return None
+    if chains is None:
+        raise MissingAPIKeyError(
+            f"no key for {route.provider}: pass api_keys={{'{route.provider}': ...}} (a key "
+            "or a token callable); its cloud credential chain is used by the clients only",
+            provider=route.provider,
+        )
+    return chains(found.chain, route, found.given)
 
 
 def prepare_session(

@@ -9,6 +9,8 @@ Catch :class:`SteerError` to catch everything; catch a branch to handle one kind
     ├── InvalidStateError           an object was used after it failed or closed (a bug in the caller)
     ├── APIError                    the provider said no: an HTTP error status or an in-band error event
     │   ├── BadRequestError           400, 413, 422 and in-band invalid_request_error
+    │   │   └── ContentFilterError      the prompt was blocked (Gemini promptFeedback, Azure's 400
+    │   │                               content_filter); carries the provider's filter results
     │   ├── AuthenticationError       401
     │   ├── PermissionDeniedError     403
     │   ├── NotFoundError             404 (an unknown model, usually)
@@ -61,6 +63,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ConnectTimeoutError",
+    "ContentFilterError",
     "InternalServerError",
     "InvalidStateError",
     "JSONModeError",
@@ -258,6 +261,27 @@ class APIError(SteerError):
 
 class BadRequestError(APIError):
     """400, 413 or 422: the provider rejected the request body. Not retried."""
+
+
+class ContentFilterError(BadRequestError):
+    """The provider's safety filter blocked the prompt before any reply: Gemini's
+    ``promptFeedback.blockReason``, Azure OpenAI's 400 with code ``content_filter``. Not
+    retried (the same prompt is blocked again). A reply cut by the filter is not this error:
+    it ends with ``finish_reason == "content_filter"``.
+
+    Attributes:
+        reason: the provider's reason (``"SAFETY"``, ``"PROHIBITED_CONTENT"``,
+            ``"content_filter"``...).
+        filter_results: what the provider said about each category (Gemini's
+            ``promptFeedback``, Azure's ``content_filter_result``), redacted.
+    """
+
+    def __init__(
+        self, message: str, *, reason: str | None = None, filter_results: Any = None, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.reason = reason
+        self.filter_results = redact_value(filter_results)
 
 
 class AuthenticationError(APIError):

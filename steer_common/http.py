@@ -1,10 +1,10 @@
 """HTTP knowledge that is not I/O: response heads, error bodies, Retry-After, decoding.
 
 - :func:`error_from_response` turns an error status and its body into the typed
-  :class:`~steer_common.errors.APIError` (the provider's error type and message parsed
-  from OpenAI-style ``{"error": {...}}`` and Anthropic-style ``{"type": "error",
-  "error": {...}}`` bodies; the request id from ``request-id`` / ``x-request-id``;
-  ``Retry-After`` and ``retry-after-ms`` read).
+  :class:`~steer_common.errors.APIError` (the provider's error type, code and message
+  parsed from each provider's error body; the request id from ``request-id`` /
+  ``x-request-id`` and the other providers' headers; ``Retry-After``, ``retry-after-ms``
+  and Google's ``RetryInfo`` read).
 - :class:`BodyDecoder` undoes ``Content-Encoding: gzip`` / ``deflate`` incrementally, in
   bounded steps, so both front ends read raw bytes and decode them the same way.
 """
@@ -20,7 +20,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from steer_common.commands import Read
-from steer_common.errors import APIConnectionError, APIError, RedirectError, SteerError
+from steer_common.errors import (
+    APIConnectionError,
+    APIError,
+    AuthenticationError,
+    ContentFilterError,
+    PermissionDeniedError,
+    RedirectError,
+    SteerError,
+    redact_value,
+)
 from steer_common.providers.base import api_error
 from steer_common.routing import API_KEY_ENV
 
@@ -49,7 +58,11 @@ class ResponseHead:
     @property
     def request_id(self) -> str | None:
         """The provider's request id, for support tickets."""
-        return self.headers.get("request-id") or self.headers.get("x-request-id")
+        headers = self.headers
+        for name in ("request-id", "x-request-id", "x-amzn-requestid", "apim-request-id"):
+            if name in headers:
+                return headers[name]
+        return None
 
     @property
     def content_type(self) -> str:
@@ -104,41 +117,93 @@ def error_from_response(
         )
     text = body.decode("utf-8", "replace")
     payload: Any = None
-    error_type = code = None
-    message = ""
     try:
         payload = json.loads(text) if text.strip() else None
     except ValueError:
         payload = None
-    if isinstance(payload, dict):
-        error = payload.get("error")
-        if isinstance(error, dict):
-            error_type = error.get("type") if isinstance(error.get("type"), str) else None
-            raw_code = error.get("code")
-            code = raw_code if isinstance(raw_code, str) else None
-            message = str(error.get("message") or "")
-        elif isinstance(error, str):
-            message = error
-        if not message and isinstance(payload.get("message"), str):
-            message = payload["message"]
+    fields = _error_fields(payload, head.headers)
+    message = fields.message
     if not message:
         snippet = " ".join(text.split())[:200]
         message = snippet or "(empty body)"
-    if head.status in (401, 403) and provider in API_KEY_ENV:
-        message += (
-            f" (the key comes from api_keys={{'{provider}': ...}} or the "
-            f"{API_KEY_ENV[provider]} environment variable)"
-        )
-    return api_error(
+    retry_after = retry_after_seconds(head.headers, now)
+    error = api_error(
         provider,
         message,
         status=head.status,
-        error_type=error_type,
-        code=code,
+        error_type=fields.error_type,
+        code=fields.code,
         request_id=head.request_id,
-        retry_after=retry_after_seconds(head.headers, now),
+        retry_after=fields.retry_after if retry_after is None else retry_after,
         body=payload if payload is not None else text[:2000],
     )
+    if isinstance(error, AuthenticationError | PermissionDeniedError) and provider in API_KEY_ENV:
+        error.message += (
+            f" (the key comes from api_keys={{'{provider}': ...}} or the "
+            f"{API_KEY_ENV[provider]} environment variable)"
+        )
+        error.args = (error.message,)
+    if isinstance(error, ContentFilterError):
+        error.reason = fields.code
+        error.filter_results = redact_value(fields.filter_results)
+    return error
+
+
+@dataclass(frozen=True, slots=True)
+class _ErrorFields:
+    message: str = ""
+    error_type: str | None = None
+    code: str | None = None
+    retry_after: float | None = None
+    filter_results: Any = None
+
+
+def _error_fields(payload: Any, headers: Mapping[str, str]) -> _ErrorFields:
+    """What an error body says, in each provider's shape: OpenAI's and Azure's
+    ``{"error": {message, type, code, innererror}}``, Anthropic's ``{"type": "error",
+    "error": {type, message}}``, xAI's ``{"error": "<message>"}``, Google's ``{"error":
+    {code, message, status, details}}`` (an ``ErrorInfo`` reason, a ``RetryInfo`` delay),
+    Bedrock's ``{"message"}`` with its type in the ``x-amzn-ErrorType`` header."""
+    message, error_type, code, delay, filters = "", None, None, None, None
+    if isinstance(payload, dict):
+        error = payload.get("error")
+        if isinstance(error, dict):
+            error_type = _string(error.get("type")) or _string(error.get("status"))
+            code = _string(error.get("code"))
+            message = str(error.get("message") or "")
+            for detail in error.get("details") or []:
+                if not isinstance(detail, dict):
+                    continue
+                code = code or _string(detail.get("reason"))
+                if str(detail.get("@type", "")).endswith("RetryInfo"):
+                    delay = _duration(detail.get("retryDelay"))
+            inner = error.get("innererror")
+            if isinstance(inner, dict):
+                code = code or _string(inner.get("code"))
+                filters = inner.get("content_filter_result")
+        elif isinstance(error, str):
+            message = error
+        if not message:
+            message = str(payload.get("message") or payload.get("Message") or "")
+    amazon = headers.get("x-amzn-errortype")
+    if amazon and error_type is None:
+        error_type = amazon.split(":", 1)[0]
+    return _ErrorFields(message, error_type, code, delay, filters)
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _duration(value: Any) -> float | None:
+    """A protobuf Duration in JSON (``"13s"``, ``"1.5s"``), in seconds."""
+    if isinstance(value, str) and value.endswith("s"):
+        try:
+            seconds = float(value[:-1])
+        except ValueError:
+            return None
+        return seconds if seconds >= 0 else None
+    return None
 
 
 #: The most bytes one step of inflating produces (see :class:`BodyDecoder`): small enough

@@ -14,6 +14,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import BaseModel
 
@@ -94,7 +95,8 @@ def build_request(route: Route, call: CallSpec, *, compression: bool = True) -> 
     register_secret(route.api_key)
     body = wire.build_body(call, route)
     body.update(call.extras)
-    body["stream"] = True
+    if wire.stream_flag:
+        body["stream"] = True
     headers = {
         "content-type": "application/json",
         "accept": "text/event-stream",
@@ -107,7 +109,7 @@ def build_request(route: Route, call: CallSpec, *, compression: bool = True) -> 
         headers[name] = Secret(value) if key and key in value else value
     return HTTPRequest(
         "POST",
-        route.base_url + wire.path,
+        route.base_url + wire.path.replace("{model}", quote(route.model, safe="")),
         headers,
         json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
     )

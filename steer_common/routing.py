@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from steer_common.errors import (
@@ -42,6 +42,7 @@ __all__ = [
     "BASE_URL_ENV",
     "DEFAULT_BASE_URLS",
     "PROVIDERS",
+    "Credentials",
     "Route",
     "resolve_credentials",
     "route_model",
@@ -87,18 +88,38 @@ def route_model(model: str) -> tuple[str, str]:
     )
 
 
+class Credentials(NamedTuple):
+    """How a call is authorized (:func:`resolve_credentials`).
+
+    Attributes:
+        key: the key, or ``""`` when a token or a chain authorizes the call instead.
+        base_url: the base URL, without a trailing slash.
+        token: a callable the user gave that returns a token, called before each attempt.
+        chain: the cloud credential chain to use (the provider's ``credential``).
+        given: what the user gave for the chain (an azure-identity credential), else ``None``.
+    """
+
+    key: str
+    base_url: str
+    token: Callable[[], str] | None = None
+    chain: str | None = None
+    given: Any = None
+
+
 def resolve_credentials(
     provider: str,
     *,
     api_keys: Mapping[str, Any] | None,
     base_urls: Mapping[str, str | None] | None,
     environ: Mapping[str, str],
-) -> tuple[str, str]:
-    """The API key (or token) and base URL for a provider: explicit values, then the
-    environment, then the provider's own defaults (a token from its credential chain).
+) -> Credentials:
+    """The key and base URL for a provider: explicit values, then the environment, then
+    the provider's own defaults (its cloud credential chain, when it has one).
 
-    A key may be a callable that returns one (a token provider: OAuth tokens expire),
-    called for each call.
+    A key may be a callable that returns one (a token provider: OAuth tokens expire), or,
+    for a provider with a cloud credential chain, a credential object of its SDK (a
+    google-auth ``Credentials``, an azure-identity credential, a boto3 ``Session``);
+    either is used before each attempt, not now.
 
     Raises:
         MissingAPIKeyError: no key; the message names the environment variable to set.
@@ -117,10 +138,14 @@ def resolve_credentials(
             f"{provider} needs a base URL: {spec.base_url_help or 'set ' + spec.base_url_env}",
             provider=provider,
         )
-    if not key and spec.token is not None:
-        key = spec.token
+    _check_base_url(provider, base, keyed=bool(key) or spec.credential is not None)
+    base = base.rstrip("/")
+    if key and not isinstance(key, str) and not callable(key) and spec.credential is not None:
+        return Credentials("", base, chain=spec.credential, given=key)
     if callable(key):
-        key = key()  # a token provider
+        return Credentials("", base, token=key)
+    if not key and spec.credential is not None:
+        return Credentials("", base, chain=spec.credential)
     if not key and not spec.key_optional:
         env = spec.key_env[0] if spec.key_env else "the key"
         raise MissingAPIKeyError(
@@ -128,8 +153,7 @@ def resolve_credentials(
             provider=provider,
             env_var=env,
         )
-    _check_base_url(provider, base, keyed=bool(key))
-    return Secret(key or ""), base.rstrip("/")
+    return Credentials(Secret(key or ""), base)
 
 
 def _check_base_url(provider: str, base: str, *, keyed: bool) -> None:

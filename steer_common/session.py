@@ -35,9 +35,10 @@ import logging
 import random
 import time
 from collections.abc import Callable, Generator, Sequence
+from functools import partial
 from typing import Any, Literal
 
-from steer_common.commands import Await, Close, Command, Connect, Read, Sleep
+from steer_common.commands import Await, Close, Command, Compute, Connect, Read, Sleep
 from steer_common.cost import cost_of
 from steer_common.errors import (
     APIConnectionError,
@@ -52,6 +53,7 @@ from steer_common.errors import (
     StreamTimeoutError,
     TotalTimeoutError,
     TransportError,
+    register_secret,
 )
 from steer_common.following import JSONFollower
 from steer_common.guard import RunawayGuard
@@ -73,9 +75,12 @@ from steer_common.models.streaming import StreamingOptions
 from steer_common.parser import StreamParser
 from steer_common.request import HTTPRequest
 from steer_common.retry import retry_delay
+from steer_common.secrets import Secret
+from steer_common.spec import Authorizer
 from steer_common.usage import REPORTED, complete_usage
 
 __all__ = [
+    "CREDENTIAL_TIMEOUT",
     "DRAIN_TIMEOUT",
     "ERROR_BODY_LIMIT",
     "ERROR_BODY_TIMEOUT",
@@ -94,6 +99,10 @@ ERROR_BODY_TIMEOUT = 30.0
 #: blank one that ends the head included), which the blocking client cannot lift without
 #: changing it for the whole process, so both clients refuse more, with a ProtocolError.
 MAX_HEADER_FIELDS = 99
+#: The longest a credential (an OAuth token refresh, a cloud SDK's chain) is waited for
+#: before an attempt (shorter when total_timeout is): past it the attempt fails with a
+#: ConnectTimeoutError, and is retried as one.
+CREDENTIAL_TIMEOUT = 30.0
 #: After the terminal signal, how long to wait for the end of the body so that the
 #: connection can go back to the pool; past it the connection is closed instead.
 DRAIN_TIMEOUT = 2.0
@@ -108,6 +117,9 @@ _CONTENT = frozenset(
     {TEXT_DELTA, REASONING_DELTA, REFUSAL_DELTA, TOOL_CALL_START, TOOL_CALL_DELTA, TOOL_CALL_END}
 )
 _NOTHING: Sequence[StreamEvent] = ()
+# Headers an authorizer may set whose whole value is a secret (a SigV4 signature is not:
+# it is new for every request, and proves nothing once the request is sent).
+_TOKEN_HEADERS = frozenset({"api-key", "x-api-key", "x-goog-api-key", "x-amz-security-token"})
 
 
 class StreamSession:
@@ -129,6 +141,9 @@ class StreamSession:
         clock: a monotonic clock in seconds (``time.monotonic``; the front ends pass the
             one their sleeps use; tests pass one they move by hand).
         rand: a ``[0, 1)`` random source for the backoff jitter.
+        authorize: what authorizes each attempt when no fixed key does (an OAuth token, a
+            SigV4 signature): its headers are added to the request before each attempt.
+            It may block, so it is asked of the front end as a ``Compute``.
 
     A session drives one call: :meth:`flow` may be started once.
     """
@@ -144,8 +159,10 @@ class StreamSession:
         model: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
+        authorize: Authorizer | None = None,
     ) -> None:
         self.request = request
+        self._authorize = authorize
         self.wire_format = wire_format
         self.options = options
         self.consumer = consumer
@@ -261,9 +278,15 @@ class StreamSession:
         parser = self._parser = StreamParser(
             self.wire_format, max_event_size=options.max_event_size, keep_text=self.keep_text
         )
+        request = self.request
+        if self._authorize is not None:
+            try:
+                request = yield from self._authorized(request)
+            except SteerError as exc:
+                return exc
         try:
             head: ResponseHead = yield Connect(
-                self.request, self._limit(options.connection_timeout), attempt
+                request, self._limit(options.connection_timeout), attempt
             )
         except StreamTimeoutError as exc:
             return self._timeout_error(exc, connecting=True)
@@ -572,6 +595,45 @@ class StreamSession:
         if self._total_deadline is None:
             return None
         return self._total_deadline - self._clock()
+
+    def _authorized(self, request: HTTPRequest) -> Generator[Command, Any, HTTPRequest]:
+        """``request`` with the authorizer's headers for this attempt (see ``authorize``).
+
+        Raises:
+            SteerError: the authorizer's own (a missing credential is a
+                ``MissingAPIKeyError``), a ``ConnectTimeoutError`` when it was too slow, an
+                ``APIConnectionError`` for any other failure (a token endpoint unreachable).
+        """
+        authorize = self._authorize
+        assert authorize is not None
+        limit = self._limit(CREDENTIAL_TIMEOUT) or CREDENTIAL_TIMEOUT
+        provider = self._parser.provider
+        try:
+            headers = yield Compute(partial(authorize, request), limit)
+        except SteerError:
+            raise
+        except Exception as exc:
+            timed_out = isinstance(exc, TimeoutError) or type(exc).__name__ == "TimeoutError"
+            if timed_out:
+                error: SteerError = ConnectTimeoutError(
+                    f"{provider}: no credential within {limit:g}s", timeout=limit
+                )
+            else:
+                error = APIConnectionError(
+                    f"{provider}: could not get a credential: {type(exc).__name__}: {exc}",
+                    provider=provider,
+                )
+            error.__cause__ = exc
+            raise error from exc
+        merged = dict(request.headers)
+        for name, value in headers.items():
+            scheme, _, token = value.partition(" ")
+            if scheme.lower() == "bearer":
+                register_secret(token)  # a token lives an hour or so: a new one is rare
+            elif name.lower() in _TOKEN_HEADERS:
+                register_secret(value)
+            merged[name.lower()] = Secret(value)
+        return HTTPRequest(request.method, request.url, merged, request.body)
 
     def _limit(self, timeout: float | None) -> float | None:
         """``timeout`` shortened to what is left of ``total_timeout``."""

@@ -5,12 +5,28 @@ provider modules and the request module can both use it without importing each o
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-__all__ = ["CallSpec", "ResponseFormat", "Route", "ToolSpec"]
+if TYPE_CHECKING:
+    from steer_common.request import HTTPRequest
+
+__all__ = ["Authorizer", "CallSpec", "CredentialChain", "ResponseFormat", "Route", "ToolSpec"]
+
+#: What authorizes a request where a fixed key cannot: the headers for the request about
+#: to be sent (an OAuth token, a SigV4 signature over the request), asked for before each
+#: attempt. It may block (a token refresh): the session flow asks its front end to run it
+#: off the event loop (a ``Compute`` command).
+Authorizer = Callable[["HTTPRequest"], Mapping[str, str]]
+
+#: A front end's cloud credential chains (``steer_cloud.authorizer``): the authorizer for
+#: a chain name (a provider's ``credential``), a route, and the object the user gave in
+#: ``api_keys`` when it is not a key (an azure-identity credential), else ``None``. It
+#: builds the authorizer without I/O; the authorizer does the I/O when called.
+CredentialChain = Callable[[str, "Route", Any], Authorizer]
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from steer_cloud import authorizer
 from steer_common.calls import ClientSettings, OpenAIAPI, StreamCall, open_session
 from steer_common.models.events import StreamEvent
 from steer_common.models.response import StreamResponse
@@ -28,15 +29,17 @@ Messages = Sequence[Mapping[str, Any]]
 
 
 class SteerLLMClient:
-    """Streams replies from OpenAI, Anthropic, xAI and OpenAI-compatible servers.
+    """Streams replies from every provider of the registry (docs/providers.md).
 
     Args:
         api_keys: keys by provider (``"openai"``, ``"anthropic"``, ``"xai"``,
-            ``"openai_compatible"``); missing ones come from ``OPENAI_API_KEY``,
-            ``ANTHROPIC_API_KEY``, ``XAI_API_KEY``, ``OPENAI_COMPATIBLE_API_KEY``.
-        base_urls: base URLs by provider; missing ones come from ``OPENAI_BASE_URL``,
-            ``ANTHROPIC_BASE_URL``, ``XAI_BASE_URL``, ``OPENAI_COMPATIBLE_BASE_URL``, then
-            the official defaults.
+            ``"openai_compatible"``, ``"gemini"``, ``"vertex_ai"``...; docs/providers.md);
+            missing ones come from each provider's environment variable
+            (``OPENAI_API_KEY``, ``GEMINI_API_KEY``...). A value may also be a callable that
+            returns a token, or a cloud SDK's credential object, used before each attempt;
+            with none, a cloud provider's own credential chain is used (``steer_cloud``).
+        base_urls: base URLs by provider; missing ones come from each provider's variable
+            (``OPENAI_BASE_URL``...), then the official defaults.
         openai_api: ``"chat"`` (Chat Completions, the default) or ``"responses"`` for
             OpenAI models; each call may override it.
         streaming_options: the default options of every call.
@@ -50,7 +53,7 @@ class SteerLLMClient:
 
     def __init__(
         self,
-        api_keys: Mapping[str, str | None] | None = None,
+        api_keys: Mapping[str, Any] | None = None,
         base_urls: Mapping[str, str | None] | None = None,
         *,
         openai_api: OpenAIAPI = "chat",
@@ -60,10 +63,11 @@ class SteerLLMClient:
     ) -> None:
         self._settings = ClientSettings(
             # Held so that no repr shows them (a traceback's locals, a debugger's dump).
-            {p: None if k is None else Secret(k) for p, k in (api_keys or {}).items()},
+            {p: Secret(k) if isinstance(k, str) else k for p, k in (api_keys or {}).items()},
             dict(base_urls or {}),
             openai_api,
             coerce_options(streaming_options),
+            credentials=authorizer,  # the cloud chains: Google, Azure, AWS
         )
         self._transport = RequestsTransport(max_connections=max_connections, session=http_client)
         #: The guide's ``StreamingHelper``: drives a session's flow over the transport.

@@ -68,13 +68,22 @@ from types import TracebackType
 from typing import Any, NamedTuple
 
 from steer_common.emulation import ScriptedReply, error_body, keepalive, render
-from steer_common.emulation.dispatch import ReplySource, authorized, schedule, wire_format_for
+from steer_common.emulation.dispatch import (
+    ReplySource,
+    authorized,
+    path_model,
+    schedule,
+    streams,
+    wire_format_for,
+)
 from steer_common.emulation.validation import check_request
 from steer_common.providers import FORMATS, get_format
 from steer_common.routing import API_KEY_ENV, BASE_URL_ENV
 
-__all__ = ["Emulator", "RecordedRequest", "main"]
+__all__ = ["TOKEN_PATH", "Emulator", "RecordedRequest", "main"]
 
+#: The emulator's OAuth token endpoint: point test credentials' ``token_uri`` here.
+TOKEN_PATH = "/oauth2/token"
 _MAX_BODY = 32 * 1024 * 1024
 # What a write or a read raises when the client has gone (TimeoutError: it stopped reading).
 _PEER_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError)
@@ -119,6 +128,8 @@ class Emulator:
         self.require_auth = require_auth
         self.verbose = verbose
         self.requests: list[RecordedRequest] = []
+        #: How many OAuth tokens :data:`TOKEN_PATH` has issued.
+        self.tokens_issued = 0
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._replies = ReplySource()
@@ -335,9 +346,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         emu = self.emulator
-        path = self.path.split("?")[0]
+        path, _, query = self.path.partition("?")
         raw = self._read_body()
         if raw is None:
+            return
+        if path == TOKEN_PATH:
+            self._token()
             return
         try:
             body = json.loads(raw) if raw else None
@@ -356,12 +370,22 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(401, error_body(fmt, 401))
         elif (refused := check_request(fmt, body)) is not None:
             self._json(400, refused)  # what the real endpoint says about this body
-        elif body.get("stream") is not True:
-            self._json(400, error_body(fmt, 400, 'this emulator only streams: send "stream": true'))
+        elif not streams(fmt, query, body):
+            self._json(400, error_body(fmt, 400, "this emulator only streams: ask for a stream"))
         else:
-            self._reply(fmt, body)
+            self._reply(fmt, body, path_model(fmt, path))
 
-    def _reply(self, fmt: str, body: dict[str, Any]) -> None:
+    def _token(self) -> None:
+        """An OAuth token endpoint (the ``token_uri`` of test credentials: google-auth
+        refreshes through it): a new token each time, valid for an hour."""
+        emu = self.emulator
+        with emu._lock:
+            emu.tokens_issued += 1
+            token = f"ya29.emulator-token-{emu.tokens_issued}"
+        body = {"access_token": token, "expires_in": 3600, "token_type": "Bearer"}
+        self._json(200, json.dumps(body).encode())
+
+    def _reply(self, fmt: str, body: dict[str, Any], model: str | None) -> None:
         emu = self.emulator
         try:
             with emu._lock:
@@ -369,6 +393,8 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError as exc:  # a malformed directive
             self._json(400, error_body(fmt, 400, str(exc)))
             return
+        if model is not None and script.model is None:
+            script = script.replace(model=model)  # the model the path named
         if fail:
             status = script.status or 500
             extra = {}
@@ -409,7 +435,10 @@ class _Handler(BaseHTTPRequestHandler):
             if step.data is not None:
                 send(step.data)
             else:
-                self._pause(step.seconds, step.keepalive_every, lambda: send(ping))
+                # A format with no keep-alive (Gemini) stays silent: an empty write would
+                # be the chunked body's last chunk.
+                every = step.keepalive_every if ping else None
+                self._pause(step.seconds, every, lambda: send(ping))
         if script.truncate_after_events is not None:
             self.close_connection = True  # no zero-length chunk: the body is cut
             return

@@ -89,8 +89,10 @@ def http_error(status: int, body: dict[str, Any], headers: dict[str, str] | None
 
 
 def fixture_events(body: bytes) -> list[bytes]:
-    """A recorded ``.sse`` body cut into its events (blank-line separated, LF framing)."""
-    return [part + b"\n\n" for part in body.split(b"\n\n") if part.strip()]
+    """A recorded ``.sse`` body cut into its events, each with its own blank line (LF
+    framing, or CRLF as Gemini's)."""
+    end = b"\r\n\r\n" if b"\r\n\r\n" in body else b"\n\n"
+    return [part + end for part in body.split(end) if part.strip()]
 
 
 class FaultServer:

@@ -37,6 +37,11 @@ class Fixture:
     def wire_format(self) -> str:
         """The StreamParser wire format this recording is in."""
         base = self.name.split("/")[1]
+        if self.group == "gemini":
+            # The Gemini API and Vertex AI send the same chunks (one adapter).
+            return "vertex_ai" if base.startswith("vertex-") else "gemini"
+        if self.group == "bedrock":
+            return "bedrock_anthropic" if base.startswith("invoke-") else "bedrock"
         if self.group == "anthropic":
             return "anthropic"
         if self.group == "xai":
@@ -48,23 +53,33 @@ class Fixture:
         return "openai"
 
     @property
+    def is_http_error(self) -> bool:
+        """A recorded HTTP error reply: a JSON body, not a stream."""
+        return self.expected.get("terminated_by") == "http_error" or "http_status" in self.expected
+
+    @property
     def is_sse_vector(self) -> bool:
         """A synthetic WHATWG conformance vector, checked at the SSE layer only."""
         return "events" in self.expected
 
 
 def load_fixtures() -> list[Fixture]:
+    """Every recording: ``.sse`` bodies, Bedrock's binary ``.eventstream`` bodies, and the
+    recorded HTTP error bodies (``.json.body`` beside Bedrock's)."""
     out = []
-    for path in sorted(FIXTURES.glob("*/*.sse")):
-        meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
-        name = f"{path.parent.name}/{path.stem}"
-        out.append(Fixture(name, path.read_bytes(), meta))
+    bodies = [*FIXTURES.glob("*/*.sse")]
+    bodies += FIXTURES.glob("*/*.json.body")
+    for path in sorted(bodies):
+        stem = path.name.removesuffix(".body").rsplit(".", 1)[0]
+        meta = json.loads((path.parent / f"{stem}.json").read_text(encoding="utf-8"))
+        out.append(Fixture(f"{path.parent.name}/{stem}", path.read_bytes(), meta))
     return out
 
 
 ALL = load_fixtures()
-STREAMS = [f for f in ALL if not f.is_sse_vector]
+STREAMS = [f for f in ALL if not f.is_sse_vector and not f.is_http_error]
 SSE_VECTORS = [f for f in ALL if f.is_sse_vector]
+HTTP_ERRORS = [f for f in ALL if f.is_http_error]
 
 
 def split_at(data: bytes, cuts: list[int]) -> list[bytes]:

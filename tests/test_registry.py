@@ -37,4 +37,7 @@ def test_each_provider_has_its_formats() -> None:
         "anthropic",
         "xai",
         "openai_compatible",
+        "gemini",
+        "vertex_ai",
     }
+    assert format_for("vertex_ai").name == "vertex_ai"

@@ -23,7 +23,9 @@ of the core renders them in its own shape when the request is built: Chat ``tool
 messages with ``tool_call_id`` after an assistant message with ``tool_calls``; Responses
 ``function_call`` and ``function_call_output`` items, with the reasoning items of the step
 before them; Anthropic ``tool_use`` and ``tool_result`` blocks, with the step's thinking
-blocks (and their signatures) first, as the API requires.
+blocks (and their signatures) first, as the API requires; Gemini ``functionCall`` parts
+with each call's ``thoughtSignature`` (kept as ``thought_signature`` on the call) and
+``functionResponse`` parts.
 """
 
 from __future__ import annotations
@@ -432,17 +434,18 @@ class AgentLoop:
         thinking = [b for b in response.reasoning_blocks if b.get("type") != "reasoning"]
         # Responses: reasoning items go back as items, before the calls they led to.
         self.messages.extend(b for b in response.reasoning_blocks if b.get("type") == "reasoning")
-        assistant: dict[str, Any] = {
-            "role": "assistant",
-            "tool_calls": [
-                {
-                    "id": r.call.id,
-                    "type": "function",
-                    "function": {"name": r.call.name, "arguments": r.call.arguments_raw or "{}"},
-                }
-                for r in results
-            ],
-        }
+        calls: list[dict[str, Any]] = []
+        for result in results:
+            call = result.call
+            entry = {
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments_raw or "{}"},
+            }
+            if call.signature:
+                entry["thought_signature"] = call.signature  # Gemini: it goes back with the call
+            calls.append(entry)
+        assistant: dict[str, Any] = {"role": "assistant", "tool_calls": calls}
         if thinking:
             # Anthropic: the thinking blocks (with their signatures) open the turn.
             text = [{"type": "text", "text": response.text}] if response.text else []

@@ -3,6 +3,8 @@
 ``steer_sync.emulator`` reads a request, asks this module what to do, and does it:
 
 - :func:`wire_format_for`: which wire format a ``POST`` path (and model) speaks;
+  :func:`path_model`: the model a path names (Gemini's); :func:`streams`: whether the
+  request asks for a stream (``"stream": true``, or the endpoint's ``alt=sse``);
 - :func:`authorized`: whether the request carries a key the way its provider expects;
 - :class:`ReplySource`: the reply for a request (a test's queued script first, else
   :func:`~steer_common.emulation.reply_for_request`), served with its fault (an HTTP
@@ -21,16 +23,27 @@
 from __future__ import annotations
 
 import collections
+import functools
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
+from urllib.parse import unquote
 
 from steer_common.emulation.derive import fit_to_request, reply_for_request
 from steer_common.emulation.script import ScriptedReply
 
-__all__ = ["ReplySource", "Step", "authorized", "schedule", "wire_format_for"]
+__all__ = [
+    "ReplySource",
+    "Step",
+    "authorized",
+    "path_model",
+    "schedule",
+    "streams",
+    "wire_format_for",
+]
 
 
 def wire_format_for(path: str, model: str = "") -> str | None:
@@ -38,24 +51,53 @@ def wire_format_for(path: str, model: str = "") -> str | None:
 
     Each format is served at its record's prefix plus its endpoint path
     (``/v1/messages``, ``/v1/responses``, ``/v1/chat/completions``, ``/xai/v1/...``,
-    ``/compat/v1/...``); where formats share an endpoint, a model name one of them claims
-    picks it (``grok*`` and ``xai/...`` for xAI, ``openai_compatible/...``), else the one
-    whose prefix matches.
+    ``/compat/v1/...``, ``/v1beta/models/{model}:streamGenerateContent``); where formats
+    share an endpoint, a model name one of them claims picks it (``grok*`` and ``xai/...``
+    for xAI, ``openai_compatible/...``), else the one whose prefix matches.
     """
     from steer_common.providers import FORMATS  # noqa: PLC0415 - the registry imports this package
 
     path = path.rstrip("/")
-    shared = [w for w in FORMATS.values() if path.endswith(w.path)]
+    shared = [w for w in FORMATS.values() if _endpoint(w.path).search(path)]
     if not shared:
         return None
     for wire in shared:
         if wire.emulation.claims and model.startswith(wire.emulation.claims):
             return wire.name
     for wire in shared:
-        if path == wire.emulation.prefix + wire.path:
+        if _endpoint(wire.emulation.prefix + wire.path).fullmatch(path):
             return wire.name
     prefixed = [w for w in shared if w.emulation.prefix and path.startswith(w.emulation.prefix)]
     return (prefixed or shared)[0].name
+
+
+def path_model(wire_format: str, path: str) -> str | None:
+    """The model named in the path, for a format whose endpoint names it (Gemini's
+    ``models/{model}:streamGenerateContent``), unquoted; else ``None``."""
+    from steer_common.providers import get_format  # noqa: PLC0415 - the registry imports this package
+
+    match = _endpoint(get_format(wire_format).path).search(path.rstrip("/"))
+    return unquote(match.group("model")) if match and "model" in match.groupdict() else None
+
+
+def streams(wire_format: str, query: str, body: Mapping[str, Any]) -> bool:
+    """The request asks for a stream: ``"stream": true`` in the body, or, for a format
+    that streams by its endpoint, the endpoint's query (Gemini's ``alt=sse``)."""
+    from steer_common.providers import get_format  # noqa: PLC0415 - the registry imports this package
+
+    wire = get_format(wire_format)
+    if wire.stream_flag:
+        return body.get("stream") is True
+    wanted = wire.path.partition("?")[2]
+    return not wanted or all(pair in query.split("&") for pair in wanted.split("&"))
+
+
+@functools.lru_cache(maxsize=64)
+def _endpoint(template: str) -> re.Pattern[str]:
+    """A path template (query left out) as a pattern: ``{model}`` is one path segment."""
+    path = template.partition("?")[0]
+    pattern = re.escape(path).replace(re.escape("{model}"), "(?P<model>[^/]+)")
+    return re.compile(pattern + "$")
 
 
 def authorized(wire_format: str, headers: Mapping[str, str]) -> bool:
@@ -222,6 +264,7 @@ def _conversation_key(wire_format: str, body: dict[str, Any]) -> str:
     if _prefill(wire_format, body):
         # A continuation (prefill) is the same conversation: its fault was served already.
         body = {**body, "messages": body["messages"][:-1]}
-    conversation = [body.get(k) for k in ("model", "messages", "input", "system", "instructions")]
+    keys = ("model", "messages", "input", "system", "instructions", "contents")
+    conversation = [body.get(k) for k in keys]
     encoded = json.dumps([wire_format, conversation], sort_keys=True, default=str)
     return hashlib.sha256(encoded.encode()).hexdigest()

@@ -11,6 +11,8 @@ HTTP error bodies, as each provider sends them (JSON, not SSE):
   ``overloaded_error`` for 529, ...).
 - xAI: ``{"code": "<status text>", "error": "<message>"}`` (its error is a string; the
   issue reports quoting ``400 "Incorrect API key provided: ..."`` show it).
+- Google (the Gemini API and Vertex AI): ``{"error": {"code", "message", "status"}}`` with
+  the gRPC status name (``gemini/http-404-model-not-found``).
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from steer_common.emulation._wire import dumps
 
 __all__ = [
     "ANTHROPIC_IN_BAND",
+    "GOOGLE_STATUS",
     "OPENAI_IN_BAND",
     "anthropic_error_body",
     "error_body",
     "error_type_for",
+    "google_error_body",
     "openai_error_body",
     "xai_error_body",
 ]
@@ -67,11 +71,34 @@ _XAI_CODES = {
 }
 
 
+#: HTTP status -> (gRPC status name, the Google APIs' usual message).
+GOOGLE_STATUS: dict[int, tuple[str, str]] = {
+    400: ("INVALID_ARGUMENT", "Request contains an invalid argument."),
+    401: (
+        "UNAUTHENTICATED",
+        "Request had invalid authentication credentials. Expected OAuth 2 access token, "
+        "login cookie or other valid authentication credential.",
+    ),
+    403: ("PERMISSION_DENIED", "The caller does not have permission"),
+    404: ("NOT_FOUND", "Requested entity was not found."),
+    409: ("ABORTED", "The operation was aborted."),
+    429: ("RESOURCE_EXHAUSTED", "Resource has been exhausted (e.g. check quota)."),
+    500: (
+        "INTERNAL",
+        "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting",
+    ),
+    503: ("UNAVAILABLE", "The model is overloaded. Please try again later."),
+    504: ("DEADLINE_EXCEEDED", "Deadline expired before operation could complete."),
+}
+
+
 def error_type_for(wire_format: str, status: int) -> str:
     """The provider's error type string for an HTTP status."""
     body = json.loads(error_body(wire_format, status))
     error = body.get("error")
-    return str(error.get("type")) if isinstance(error, dict) else "api_error"
+    if not isinstance(error, dict):
+        return "api_error"
+    return str(error.get("type") or error.get("status") or "api_error")
 
 
 def error_body(
@@ -132,6 +159,15 @@ def openai_error_body(
     return dumps(
         {"error": {"message": message or default, "type": kind, "param": None, "code": code}}
     ).encode()
+
+
+def google_error_body(
+    status: int, message: str | None = None, error_type: str | None = None
+) -> bytes:
+    """Google's ``{"error": {"code", "message", "status"}}``."""
+    name, default = GOOGLE_STATUS.get(status, ("INTERNAL", GOOGLE_STATUS[500][1]))
+    error = {"code": status, "message": message or default, "status": error_type or name}
+    return dumps({"error": error}).encode()
 
 
 #: An injected in-band error's ``(error_type, message)`` when the script names none: the

@@ -10,6 +10,7 @@ format asked for, the token cap, whether reasoning was asked for, and the amount
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,6 +147,16 @@ def _text_size(value: Any) -> int:
 def schema_of(value: Any) -> dict[str, Any]:
     """A tool's schema, or ``{}``."""
     return value if isinstance(value, dict) else {}
+
+
+def proto_field(holder: Any, camel: str) -> Any:
+    """A protobuf JSON field (Gemini's requests), in lowerCamelCase or in its proto
+    snake_case name: parsers take both, and the official SDK sends some of each."""
+    if not isinstance(holder, dict):
+        return None
+    if camel in holder:
+        return holder[camel]
+    return holder.get(re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), camel))
 
 
 def positive_int(value: Any) -> int | None:

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from steer_common.emulation._wire import dumps
+from steer_common.emulation.request_text import proto_field
 
 __all__ = [
     "CHAT_FIELDS",
     "COMPAT_FIELDS",
+    "GEMINI_FIELDS",
     "MESSAGES_FIELDS",
     "RESPONSES_FIELDS",
     "XAI_FIELDS",
@@ -31,6 +33,8 @@ __all__ = [
     "chat_refusal",
     "check_request",
     "fields",
+    "gemini_contents",
+    "google_refusal",
     "responses_input",
     "responses_refusal",
     "xai_refusal",
@@ -159,6 +163,24 @@ MESSAGES_FIELDS: dict[str, Field] = {
     "output_config": Field(_O),
 }
 
+#: ``generateContent`` (the Gemini API; Vertex AI adds ``labels``). Protobuf JSON takes
+#: each field in lowerCamelCase or in its proto snake_case name.
+GEMINI_FIELDS: dict[str, Field] = {
+    "contents": Field(_A, required=True),
+    "systemInstruction": Field(_O),
+    "system_instruction": Field(_O),
+    "tools": Field(_A),
+    "toolConfig": Field(_O),
+    "tool_config": Field(_O),
+    "safetySettings": Field(_A),
+    "safety_settings": Field(_A),
+    "generationConfig": Field(_O),
+    "generation_config": Field(_O),
+    "cachedContent": Field(_S),
+    "cached_content": Field(_S),
+    "labels": Field(_O),
+}
+
 
 def fields() -> dict[str, Mapping[str, Field]]:
     """Every wire format's table of fields (docs/testing.md shows them)."""
@@ -274,6 +296,61 @@ def chat_messages(body: Mapping[str, Any]) -> Problem | None:
         ):
             return ("missing", f"messages[{i}].content", {})
     return None
+
+
+#: What the Gemini API says when a model turn's first function call lacks its signature.
+MISSING_SIGNATURE = (
+    "Function call is missing a thought_signature in functionCall parts. This is required "
+    "for tools to work correctly, and missing thought_signature may lead to degraded model "
+    "performance. Additional data, function call `{name}` , position {position}. Please "
+    "refer to https://ai.google.dev/gemini-api/docs/thought-signatures for more details."
+)
+
+
+def gemini_contents(body: Mapping[str, Any]) -> Problem | None:
+    """``generateContent``: roles ``user`` and ``model``, parts in every turn, the first
+    function call of a model turn signed (Gemini 3's rule, held for every model), and as
+    many function responses as the turn before made calls."""
+    calls = 0
+    for i, turn in enumerate(body.get("contents") or []):
+        if not isinstance(turn, dict):
+            return ("type", f"contents[{i}]", {"expected": "object", "got": _kind(turn)})
+        role = turn.get("role", "user")
+        if role not in ("user", "model"):
+            return ("role", f"contents[{i}].role", {"got": role})
+        parts = turn.get("parts")
+        if not isinstance(parts, list) or not parts:
+            return ("empty", f"contents[{i}].parts", {})
+        called = [p for p in parts if proto_field(p, "functionCall")]
+        if role == "model" and called and not proto_field(called[0], "thoughtSignature"):
+            name = proto_field(called[0], "functionCall").get("name")
+            return ("signature", f"contents[{i}]", {"name": name, "position": i + 1})
+        answered = sum(1 for p in parts if proto_field(p, "functionResponse"))
+        if answered and answered != calls:
+            return ("responses", f"contents[{i}]", {"calls": calls, "answered": answered})
+        calls = len(called)
+    return None
+
+
+def google_refusal(kind: str, path: str, details: dict[str, Any]) -> bytes:
+    """Google's 400: ``{"error": {"code": 400, "message", "status": "INVALID_ARGUMENT"}}``."""
+    snake = "".join("_" + c.lower() if c.isupper() else c for c in path)
+    message = {
+        "unknown": f'Invalid JSON payload received. Unknown name "{path}": Cannot find field.',
+        "missing": "* GenerateContentRequest.contents: contents is not specified",
+        "type": f"Invalid value at '{snake}' ({details.get('expected')}), {details.get('got')!r}",
+        "role": "Please use a valid role: user, model.",
+        "empty": f"* GenerateContentRequest.{snake}: contents.parts must not be empty.",
+        "signature": MISSING_SIGNATURE.format(
+            name=details.get("name"), position=details.get("position")
+        ),
+        "responses": "Please ensure that the number of function response parts is equal to "
+        "the number of function call parts of the function call turn.",
+        "below": f"Invalid value at '{snake}': {details.get('got')} is below the minimum",
+        "above": f"Invalid value at '{snake}': {details.get('got')} is above the maximum",
+    }[kind]
+    error = {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}
+    return dumps({"error": error}).encode()
 
 
 def _kind(value: Any) -> str:

@@ -12,7 +12,7 @@ and a line below (docs/architecture/adding-a-provider.md).
 from __future__ import annotations
 
 from steer_common.errors import ConfigurationError
-from steer_common.providers import anthropic, compat, openai_chat, openai_responses, xai
+from steer_common.providers import anthropic, compat, gemini, openai_chat, openai_responses, xai
 from steer_common.providers.base import (
     Emulation,
     Provider,
@@ -45,13 +45,22 @@ FORMATS: dict[str, WireFormat] = {
         anthropic.FORMAT,
         xai.FORMAT,
         compat.FORMAT,
+        gemini.FORMAT,
+        gemini.VERTEX_FORMAT,
     )
 }
 
 #: Every provider, by name: routing, keys, base URLs, prices.
 PROVIDERS: dict[str, Provider] = {
     provider.name: provider
-    for provider in (openai_chat.PROVIDER, anthropic.PROVIDER, xai.PROVIDER, compat.PROVIDER)
+    for provider in (
+        openai_chat.PROVIDER,
+        anthropic.PROVIDER,
+        xai.PROVIDER,
+        compat.PROVIDER,
+        gemini.PROVIDER,
+        gemini.VERTEX_PROVIDER,
+    )
 }
 
 #: Wire-format name -> adapter class (read from :data:`FORMATS`).
@@ -102,9 +111,10 @@ def markdown_table() -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for wire in FORMATS.values():
-        keepalive = wire.emulation.keepalive.decode().strip().splitlines()[0]
+        lines = wire.emulation.keepalive.decode().strip().splitlines()
+        keepalive = f"`{lines[0]}`" if lines else "none"
         rows.append(
             f"| `{wire.name}` | {wire.title} | `{wire.provider}` | `{wire.path}` | {wire.auth} "
-            f"| {wire.adapter.terminal_signal} | {wire.usage} | `{keepalive}` |"
+            f"| {wire.adapter.terminal_signal} | {wire.usage} | {keepalive} |"
         )
     return "\n".join(rows)

@@ -23,6 +23,7 @@ from steer_common.errors import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    ContentFilterError,
     InternalServerError,
     NotFoundError,
     OverloadedError,
@@ -66,8 +67,10 @@ _BY_STATUS: dict[int, type[APIError]] = {
     529: OverloadedError,
 }
 
-# Error type strings in the providers' error bodies and in-band error events
-# (Anthropic: docs "Errors"; OpenAI: the ``error.type`` / ``error.code`` of its bodies).
+# Error type strings in the providers' error bodies and in-band error events, matched
+# case-insensitively: Anthropic's (docs "Errors"), OpenAI's ``error.type`` / ``error.code``,
+# Google's gRPC status names (``error.status``), Bedrock's exception types (the
+# ``:exception-type`` of an eventstream message, the ``x-amzn-ErrorType`` header).
 _BY_TYPE: dict[str, type[APIError]] = {
     "invalid_request_error": BadRequestError,
     "request_too_large": BadRequestError,
@@ -84,11 +87,42 @@ _BY_TYPE: dict[str, type[APIError]] = {
     "server_error": InternalServerError,
     "timeout_error": InternalServerError,
     "overloaded_error": OverloadedError,
+    # Google
+    "invalid_argument": BadRequestError,
+    "failed_precondition": BadRequestError,
+    "unauthenticated": AuthenticationError,
+    "permission_denied": PermissionDeniedError,
+    "not_found": NotFoundError,
+    "resource_exhausted": RateLimitError,
+    "internal": InternalServerError,
+    "unavailable": OverloadedError,
+    "deadline_exceeded": InternalServerError,
+    # Bedrock
+    "validationexception": BadRequestError,
+    "accessdeniedexception": PermissionDeniedError,
+    "unrecognizedclientexception": AuthenticationError,
+    "resourcenotfoundexception": NotFoundError,
+    "throttlingexception": RateLimitError,
+    "servicequotaexceededexception": RateLimitError,
+    "internalserverexception": InternalServerError,
+    "modelstreamerrorexception": InternalServerError,
+    "modeltimeoutexception": InternalServerError,
+    "modelnotreadyexception": InternalServerError,
+    "serviceunavailableexception": OverloadedError,
+}
+# Codes that decide the class over the HTTP status: Google answers a bad key with 400 and
+# reason API_KEY_INVALID; Azure a filtered prompt with 400 and code content_filter.
+_BY_CODE_FIRST: dict[str, type[APIError]] = {
+    "api_key_invalid": AuthenticationError,
+    "content_filter": ContentFilterError,
+    "responsibleaipolicyviolation": ContentFilterError,
 }
 
 _RETRYABLE = (ConflictError, RateLimitError, InternalServerError, OverloadedError)
 # Errors of a retryable class that no retry can fix.
-_NEVER_RETRY_TYPES = frozenset({"insufficient_quota", "billing_hard_limit_reached"})
+_NEVER_RETRY_TYPES = frozenset(
+    {"insufficient_quota", "billing_hard_limit_reached", "servicequotaexceededexception"}
+)
 
 
 def error_class(
@@ -99,11 +133,13 @@ def error_class(
     The status wins because providers reuse broad types (OpenAI answers a bad key with
     401 and ``invalid_request_error``); in-band errors have no status, so their type decides.
     """
+    if code and code.lower() in _BY_CODE_FIRST:
+        return _BY_CODE_FIRST[code.lower()]
     if status is not None and status in _BY_STATUS:
         return _BY_STATUS[status]
     for key in (error_type, code):
-        if key and key in _BY_TYPE:
-            return _BY_TYPE[key]
+        if key and key.lower() in _BY_TYPE:
+            return _BY_TYPE[key.lower()]
     if status is not None and status >= 500:
         return InternalServerError
     return APIError
@@ -124,7 +160,7 @@ def api_error(
     """Build the typed error for a provider failure, deciding whether a retry can help."""
     cls = error_class(status, error_type, code)
     retryable = issubclass(cls, _RETRYABLE) or status == 408
-    if error_type in _NEVER_RETRY_TYPES or code in _NEVER_RETRY_TYPES:
+    if {(error_type or "").lower(), (code or "").lower()} & _NEVER_RETRY_TYPES:
         retryable = False
     where = f"HTTP {status}" if status is not None else "in-band error"
     label = error_type or code or "error"
@@ -191,13 +227,21 @@ def parse_arguments(raw: str) -> tuple[Any, str | None]:
 class ToolCallBuilder:
     """Assembles one streamed tool call: its fragments, then one parse at the end."""
 
-    __slots__ = ("done", "id", "index", "item_id", "name", "parts")
+    __slots__ = ("done", "id", "index", "item_id", "name", "parts", "signature")
 
-    def __init__(self, index: int, id: str | None, name: str | None, item_id: str | None = None):
+    def __init__(
+        self,
+        index: int,
+        id: str | None,
+        name: str | None,
+        item_id: str | None = None,
+        signature: str | None = None,
+    ):
         self.index = index
         self.id = id
         self.name = name
         self.item_id = item_id
+        self.signature = signature
         self.parts: list[str] = []
         self.done = False
 
@@ -224,6 +268,7 @@ class ToolCallBuilder:
             index=self.index,
             item_id=self.item_id,
             parse_error=error,
+            signature=self.signature,
         )
         return StreamEvent(
             TOOL_CALL_END, index=self.index, id=self.id, name=self.name, tool_call=call
@@ -278,8 +323,10 @@ class Provider:
         model_prefixes: model names starting with these route here (``gpt-``).
         route_prefixes: the explicit ``<prefix>/<model>`` names that route here.
         key_optional: its servers often take no key.
-        token: where a token comes from when no key is given (a cloud SDK's credential
-            chain), called for each call; ``None``: a key is required.
+        credential: the cloud credential chain tried when no key is given (``"google"``:
+            google-auth's application default credentials, ``"azure"``: azure-identity,
+            ``"aws"``: botocore's chain and a SigV4 signature); the front ends hold the
+            chains (``steer_cloud``), the core only names them. ``None``: a key is required.
         price_id: its provider id in genai-prices (``None``: look the model up alone).
         chars_per_token: characters per output token, to estimate what it did not report.
     """
@@ -292,9 +339,9 @@ class Provider:
     route_prefixes: tuple[str, ...] = ()
     base_url_help: str = ""
     key_optional: bool = False
-    token: Callable[[], str] | None = None
+    credential: str | None = None
     price_id: str | None = None
-    chars_per_token: float = 5.01
+    chars_per_token: float = 4.0
 
     @property
     def prefixes(self) -> tuple[str, ...]:
@@ -360,7 +407,7 @@ class WireFormat:
             ``"chat"`` and ``"responses"``); ``"chat"`` otherwise.
         adapter: the events of its bytes; ``adapter.terminal_signal`` names what ends a
             complete stream, ``adapter.normalize_usage`` is its usage arithmetic.
-        path: the endpoint, appended to the base URL.
+        path: the endpoint, appended to the base URL (``{model}`` is the model name, quoted).
         build_body: the JSON body for a provider-neutral call.
         auth_headers: the headers that carry the key.
         auth: how the key travels, in words (the docs' tables).
@@ -368,6 +415,11 @@ class WireFormat:
         emulation: how the emulator speaks it.
         key_headers: the request headers that may carry the key (the emulator checks them).
         key_optional: the servers often take no key (local OpenAI-compatible servers).
+        stream_flag: the body says ``"stream": true`` (the OpenAI and Anthropic APIs); a
+            format that streams by its endpoint sends no such field.
+        token_headers: the headers that carry a token from a callable (``api_keys=
+            {provider: fn}``); ``None``: as a key (``auth_headers``). Azure's keys go in
+            ``api-key``, its Entra ID tokens in ``Authorization: Bearer``.
     """
 
     name: str
@@ -383,3 +435,5 @@ class WireFormat:
     api: str = "chat"
     key_headers: tuple[str, ...] = ("authorization",)
     key_optional: bool = False
+    stream_flag: bool = True
+    token_headers: Callable[[str], dict[str, str]] | None = None

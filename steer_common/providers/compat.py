@@ -73,5 +73,5 @@ PROVIDER = Provider(
     "OPENAI_COMPATIBLE_BASE_URL",
     key_optional=True,  # local servers (vLLM, llama.cpp, Ollama) often take no key at all
     price_id=None,  # "vendor/model" names, looked up alone and as OpenRouter prices them
-    chars_per_token=5.01,  # a 6-character reply is no sample: the pool of every provider's
+    chars_per_token=4.0,  # a 6-character reply is no sample: the pool of every provider's
 )

@@ -39,13 +39,22 @@ from steer_common.providers.anthropic import JSON_OBJECT_INSTRUCTION
 from steer_common.providers.base import error_class
 from steer_common.sse import ServerSentEvent
 
-STREAMS_REASONING = {"xai", "openai_compatible", "openai_responses", "anthropic"}
+STREAMS_REASONING = {
+    "xai",
+    "openai_compatible",
+    "openai_responses",
+    "anthropic",
+    "gemini",
+    "vertex_ai",
+}
 TOOL_ID = {
     "openai": r"call_[A-Za-z0-9]{24}",
     "openai_compatible": r"call_[A-Za-z0-9]{24}",
     "xai": r"call_\d{8}",
     "openai_responses": r"call_[A-Za-z0-9]{24}",
     "anthropic": r"toolu_01[A-Za-z0-9]{22}",
+    "gemini": r"gemini-call-\d+",  # the API gives none: made up by the adapter
+    "vertex_ai": r"gemini-call-\d+",
 }
 RESPONSE_ID = {
     "openai": r"chatcmpl-[A-Za-z0-9]{29}",
@@ -53,6 +62,8 @@ RESPONSE_ID = {
     "xai": r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
     "openai_responses": r"resp_[0-9a-f]{50}",
     "anthropic": r"msg_01[A-Za-z0-9]{22}",
+    "gemini": r"[A-Za-z0-9]{23}",
+    "vertex_ai": r"[A-Za-z0-9]{23}",
 }
 
 SCRIPTS: dict[str, ScriptedReply] = {
@@ -156,6 +167,12 @@ def check_raw_usage(
         assert raw["completion_tokens"] == completion - reasoning
         assert raw["total_tokens"] == raw["prompt_tokens"] + raw["completion_tokens"] + reasoning
         assert raw["prompt_tokens_details"]["cached_tokens"] == cached
+    elif fmt in ("gemini", "vertex_ai"):  # thoughts outside candidatesTokenCount
+        assert raw["promptTokenCount"] == prompt
+        assert raw["candidatesTokenCount"] == completion - reasoning
+        assert raw.get("thoughtsTokenCount", 0) == reasoning
+        assert raw.get("cachedContentTokenCount", 0) == cached
+        assert raw["totalTokenCount"] == prompt + completion
     else:  # OpenAI and OpenRouter: reasoning inside completion_tokens
         assert (raw["prompt_tokens"], raw["completion_tokens"]) == (prompt, completion)
         assert raw["completion_tokens_details"]["reasoning_tokens"] == reasoning
@@ -170,7 +187,7 @@ def test_one_element_is_one_sse_event(fmt: str) -> None:
         decoded = decoder.feed(element)
         decoder.close()
         assert len(decoded) == 1, element
-        assert element.endswith(b"\n\n")
+        assert element.endswith(b"\r\n\r\n" if fmt in ("gemini", "vertex_ai") else b"\n\n")
         event = decoded[0]
         if isinstance(event, ServerSentEvent) and fmt in ("anthropic", "openai_responses"):
             assert json.loads(event.data)["type"] == event.event  # named events repeat the name

@@ -19,11 +19,14 @@ from steer_common import StreamEvent, StreamResponse
 from steer_common.errors import (
     APIError,
     BadRequestError,
+    NotFoundError,
     OverloadedError,
     RateLimitError,
     SteerError,
 )
-from tests.fixtures import STREAMS, Fixture, byte_at_a_time, parse, split_at
+from steer_common.http import ResponseHead, error_from_response
+from steer_common.providers import get_format
+from tests.fixtures import HTTP_ERRORS, STREAMS, Fixture, byte_at_a_time, parse, split_at
 
 Outcome = tuple[list[StreamEvent], StreamResponse, SteerError | None]
 
@@ -199,12 +202,63 @@ def check_anthropic(fx: Fixture, response: StreamResponse, error: SteerError | N
     }
 
 
+def check_gemini(fx: Fixture, response: StreamResponse, error: SteerError | None) -> None:
+    exp = fx.expected
+    assert error is None and response.complete
+    assert response.text == exp["text"]
+    assert (response.reasoning or "") == exp["thinking_text"]
+    # Every signature is kept: a call's on its ToolCall (it goes back with the call), the
+    # others on the reasoning blocks, in order.
+    signatures = [b["signature"] for b in response.reasoning_blocks]
+    signatures += [c.signature for c in response.tool_calls if c.signature]
+    assert sorted(signatures) == sorted(exp["thought_signatures"])
+    assert [
+        {"name": c.name, "arguments": c.arguments, "thought_signature": c.signature}
+        for c in response.tool_calls
+    ] == [
+        {k: call.get(k) for k in ("name", "arguments", "thought_signature")}
+        for call in exp["tool_calls"]
+    ]
+    for index, (call, wanted) in enumerate(
+        zip(response.tool_calls, exp["tool_calls"], strict=True)
+    ):
+        # No id on the Gemini API: one is made up, unique in the reply.
+        assert call.id == (wanted["id"] or f"gemini-call-{index}")
+        assert call.complete and call.parse_error is None
+    assert response.native_finish_reason == exp["finish_reason"]
+    native = exp["finish_reason"]
+    wanted_finish = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter"}[native]
+    if wanted_finish == "stop" and exp["tool_calls"]:
+        wanted_finish = "tool_calls"
+    assert response.finish_reason == wanted_finish
+    assert response.response_id == exp["response_id"]
+    assert response.model == exp["model_version"]
+    data = response.provider_data
+    assert data.get("code_execution") == exp["code_execution"]
+    assert data.get("groundingMetadata") == exp["grounding_metadata_last"]
+    assert data.get("safetyRatings") == exp["safety_ratings_last"]
+    assert data.get("citationMetadata") == exp["citation_metadata"]
+    assert data.get("finishMessage") == exp["finish_message"]
+    raw, numbers = exp["usage_raw"], exp["usage"]
+    usage = response.usage
+    assert usage is not None and usage["raw"] == raw
+    # Thoughts are outside candidatesTokenCount, the built-in tools' prompt apart from
+    # promptTokenCount: both are added in, so the three counts sum.
+    assert usage["prompt_tokens"] == numbers["input"] + numbers["tool_use_prompt"]
+    assert usage["completion_tokens"] == numbers["output"]
+    assert usage["total_tokens"] == numbers["total"] == raw["totalTokenCount"]
+    assert usage.get("reasoning_tokens", 0) == numbers["reasoning"]
+    assert exp["usage_arithmetic"]["matches"]
+
+
 CHECKS = {
     "openai": check_chat,
     "xai": check_chat,
     "openai_compatible": check_chat,
     "openai_responses": check_responses,
     "anthropic": check_anthropic,
+    "gemini": check_gemini,
+    "vertex_ai": check_gemini,
 }
 
 
@@ -235,7 +289,7 @@ def test_fixture_random_cuts(fixture: Fixture, data: st.DataObject) -> None:
 
 
 def test_every_recording_is_covered() -> None:
-    assert len(STREAMS) + 10 == 49
+    assert len(STREAMS) + 10 == 49 + 17  # the first corpus, and Gemini's
     assert {f.wire_format for f in STREAMS} == set(CHECKS)
 
 
@@ -249,3 +303,18 @@ def test_openrouter_error_chunk_is_a_typed_error_with_everything_before_it() -> 
     # 17 keep-alive comments before the first data line: pings, not content.
     assert sum(e.type == "ping" for e in events) == 17
     assert response.usage is not None and response.usage["total_tokens"] == 53
+
+
+@pytest.mark.parametrize("fixture", HTTP_ERRORS, ids=lambda f: f.name)
+def test_recorded_http_error_is_typed_with_the_providers_words(fixture: Fixture) -> None:
+    exp = fixture.expected
+    provider = get_format(fixture.wire_format).provider
+    head = ResponseHead(exp["http_status"], {"content-type": "application/json"})
+    error = error_from_response(provider, head, fixture.body)
+    wanted = exp["error"]
+    assert error.status_code == exp["http_status"]
+    assert wanted["message"] in str(error)
+    if fixture.group == "gemini":
+        assert isinstance(error, NotFoundError) and not error.retryable
+        assert error.error_type == wanted["status"]  # Google's gRPC status name
+        assert error.body == {"error": wanted}

@@ -206,8 +206,8 @@ def test_feed_after_close_is_misuse() -> None:
 
 
 def test_unknown_wire_format_is_a_configuration_error() -> None:
-    with pytest.raises(ValueError, match="unknown wire format 'gemini'"):
-        StreamParser("gemini")
+    with pytest.raises(ValueError, match="unknown wire format 'cohere'"):
+        StreamParser("cohere")
 
 
 @pytest.mark.parametrize("fixture", STREAMS, ids=lambda f: f.name)

@@ -67,6 +67,8 @@ ENV_VARS = {
     "anthropic": "ANTHROPIC_API_KEY",
     "xai": "XAI_API_KEY",
     "openai_compatible": "OPENAI_COMPATIBLE_API_KEY",
+    "gemini": "GEMINI_API_KEY",
+    "vertex_ai": "VERTEX_AI_ACCESS_TOKEN",
 }
 
 
@@ -275,8 +277,9 @@ def only_keepalives(wire: Wire, server: FaultServer) -> Expect:
 
 def trickle_past_total_timeout(wire: Wire, server: FaultServer) -> Expect:
     steps: list[tuple[Any, ...]] = [("send", head())]
+    pause = max(0.3, 2.0 / len(wire.events))  # the whole stream takes past the 1 s bound
     for event in wire.events:
-        steps += [("chunk", event), ("sleep", 0.3)]
+        steps += [("chunk", event), ("sleep", pause)]
     server.handler = lambda request: Play(steps)
 
     def check(error: SteerError) -> None:

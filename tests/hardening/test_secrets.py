@@ -25,9 +25,17 @@ def stream(runner: Any, wire: Wire, options: StreamingOptions) -> Any:
         return exc
 
 
+def sent_key(request: Request) -> str:
+    """The credential as the client sent it, in whichever header its format uses."""
+    for name in ("authorization", "x-api-key", "x-goog-api-key", "api-key"):
+        if name in request.headers:
+            return str(request.headers[name])
+    return ""
+
+
 def echo_the_key(request: Request) -> Play:
     """A server that repeats the key everywhere it can: an in-band error after content."""
-    secret = request.headers.get("authorization") or request.headers.get("x-api-key", "")
+    secret = sent_key(request)
     message = f"upstream rejected credentials {secret} (x-api-key={secret})"
     content = {"id": "c", "choices": [{"index": 0, "delta": {"content": "Hello"}}]}
     error = {"error": {"message": message, "type": "server_error", "code": 500}}
@@ -41,7 +49,7 @@ def echo_the_key(request: Request) -> Play:
 
 
 def html_with_the_key(request: Request) -> Play:
-    secret = request.headers.get("authorization") or request.headers.get("x-api-key", "")
+    secret = sent_key(request)
     page = f"<html>Forbidden for {secret}</html>".encode()
     headers = {"content-type": "text/html", "content-length": str(len(page))}
     return Play([("send", head(200, headers, chunked=False) + page)])

@@ -1,7 +1,8 @@
 """Our clients and the official SDKs read the same emulator streams and agree.
 
 For each wire format the emulator is asked (by directive) for a reply with text, parallel
-tool calls and exact usage; the official ``openai`` / ``anthropic`` SDK, ``steer_sync`` and
+tool calls and exact usage; the official ``openai`` / ``anthropic`` / ``google-genai`` SDK,
+``steer_sync`` and
 ``steer_async`` stream it, and their text, tool calls and usage must be the same.
 """
 
@@ -166,3 +167,39 @@ def test_anthropic_messages(emu: Emulator) -> None:
         assert of_ours(response) == official
         assert response.finish_reason == "tool_calls"
         assert response.native_finish_reason == message.stop_reason == "tool_use"
+
+
+def test_google_genai(emu: Emulator) -> None:
+    from google import genai
+    from google.genai import types
+
+    client = genai.Client(api_key="test", http_options=types.HttpOptions(base_url=emu.url))
+    tool = types.Tool(
+        function_declarations=[
+            types.FunctionDeclaration(
+                name="get_weather",
+                description="Weather for a city",
+                parameters_json_schema=TOOL["function"]["parameters"],  # type: ignore[index]
+            )
+        ]
+    )
+    text, calls, last = "", [], None
+    for chunk in client.models.generate_content_stream(
+        model="gemini-2.5-flash", contents=PROMPT, config=types.GenerateContentConfig(tools=[tool])
+    ):
+        last = chunk
+        for part in chunk.candidates[0].content.parts or []:  # type: ignore[index,union-attr]
+            text += part.text or ""
+            if part.function_call is not None:
+                call = part.function_call
+                calls.append((call.id, call.name, call.args))
+    client.close()
+    assert last is not None and last.usage_metadata is not None
+    usage = last.usage_metadata
+    completion = (usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0)
+    official = summary(text, calls, usage.prompt_token_count, completion)
+    assert official["text"] == REPLY["text"] and len(official["calls"]) == 2
+    assert last.candidates[0].finish_reason == types.FinishReason.STOP  # type: ignore[index]
+    for response in ours(emu, "gemini-2.5-flash", "chat"):
+        assert of_ours(response) == official
+        assert response.finish_reason == "tool_calls"

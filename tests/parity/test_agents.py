@@ -101,6 +101,14 @@ def tool_results_in(wire_format: str, body: dict[str, Any]) -> list[tuple[str, A
             for item in body["input"]
             if item.get("type") == "function_call_output"
         ]
+    if wire_format in ("gemini", "vertex_ai"):
+        # By name: the Gemini API gives calls no id (the ones made up never go back).
+        return [
+            (part["functionResponse"]["name"], part["functionResponse"]["response"]["result"])
+            for turn in body["contents"]
+            for part in turn["parts"]
+            if "functionResponse" in part
+        ]
     return [(m["tool_call_id"], m["content"]) for m in body["messages"] if m["role"] == "tool"]
 
 
@@ -129,8 +137,9 @@ def test_the_guides_factorial_example(
     results = [e for e in seen if e.type == "tool_result"]
     assert [r.metadata["output"] for r in results] == ["3628800"]
     # The result reached the model in its provider's own shape, quoting the call's id.
+    quoted = "tool" if wire_format in ("gemini", "vertex_ai") else "id"
     assert tool_results_in(wire_format, last_body(emulator)) == [
-        (calls[0].metadata["id"], "3628800")
+        (calls[0].metadata[quoted], "3628800")
     ]
 
     kinds = [e.type for e in seen]
@@ -449,6 +458,8 @@ RECORDED_CALLS = {
     "openai/responses-function-call": ("gpt-4o-mini", "responses"),
     "anthropic/thinking-tool-use": ("claude-sonnet-4-5", "chat"),
     "xai/grok-4-fast-parallel-tool-calls": ("grok-4-fast", "chat"),
+    "gemini/parallel-function-calls-2.5-flash": ("gemini-2.5-flash", "chat"),
+    "gemini/thinking-function-call-3-pro": ("gemini-3-pro-preview", "chat"),
 }
 
 
@@ -464,7 +475,7 @@ def test_follow_up_bodies_have_each_providers_documented_shape(name: str) -> Non
     session = prepare_session(
         loop.messages,
         model=model,
-        api_keys=dict.fromkeys(["openai", "anthropic", "xai"], "k"),
+        api_keys=dict.fromkeys(["openai", "anthropic", "xai", "gemini"], "k"),
         base_urls=None,
         environ={},
         openai_api=api,
@@ -492,6 +503,27 @@ def test_follow_up_bodies_have_each_providers_documented_shape(name: str) -> Non
         assert [(b["type"], b["tool_use_id"]) for b in results["content"]] == [
             ("tool_result", i) for i in ids
         ]
+    elif fixture.wire_format == "gemini":
+        user, model_turn, results = body["contents"]
+        assert user == {"role": "user", "parts": [{"text": "go"}]}
+        assert model_turn["role"] == "model"
+        calls = [p["functionCall"] for p in model_turn["parts"]]
+        assert [(c["name"], c["args"]) for c in calls] == [
+            (c.name, c.arguments) for c in response.tool_calls
+        ]
+        # Each call's signature goes back on its part (Gemini 3 refuses a turn without).
+        assert [p.get("thoughtSignature") for p in model_turn["parts"]] == [
+            c.signature for c in response.tool_calls
+        ]
+        assert model_turn["parts"][0]["thoughtSignature"]
+        # Ids the API gave go back; ids made up for it (gemini-call-N) do not.
+        given = [c.id if not c.id.startswith("gemini-call-") else None for c in response.tool_calls]
+        assert [c.get("id") for c in calls] == given
+        assert results["role"] == "user"
+        assert [
+            (r["functionResponse"]["name"], r["functionResponse"]["response"])
+            for r in results["parts"]
+        ] == [(c.name, {"result": f"result {n}"}) for n, c in enumerate(response.tool_calls)]
     elif fixture.wire_format == "openai_responses":
         items = body["input"]
         calls = [i for i in items if i.get("type") == "function_call"]

@@ -36,12 +36,18 @@ RECORDED = {
         "compat/openrouter-anthropic-bedrock-text",
         "/v1/chat/completions",
     ),
+    "gemini": (
+        "gemini-2.5-flash",
+        "gemini/usage-every-chunk-2.5-flash",
+        "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
+    ),
 }
 KEYS = {
     "openai": "sk-test-openai",
     "anthropic": "sk-ant-test",
     "xai": "xai-test",
     "openai_compatible": "k-compat",
+    "gemini": "AIza-test-gemini",
 }
 
 
@@ -58,6 +64,7 @@ def client_kwargs(server: FaultServer, **extra: Any) -> dict[str, Any]:
             "anthropic": base,
             "xai": f"{base}/v1",
             "openai_compatible": f"{base}/v1",
+            "gemini": f"{base}/v1beta",
         },
         **extra,
     }
@@ -97,8 +104,15 @@ def test_each_provider_format_streams_its_recording(
     assert "".join(e.delta or "" for e in events if e.type == "text_delta") == response.text
     request = server.requests[0]
     assert request.path == path
-    assert request.json()["stream"] is True
-    if wire_format == "anthropic":
+    if wire_format == "gemini":
+        assert "stream" not in request.json()  # it streams by its endpoint
+        assert request.headers["x-goog-api-key"] == KEYS["gemini"]
+        assert "authorization" not in request.headers
+    else:
+        assert request.json()["stream"] is True
+    if wire_format == "gemini":
+        pass
+    elif wire_format == "anthropic":
         assert request.headers["x-api-key"] == KEYS["anthropic"]
         assert request.headers["anthropic-version"] == "2023-06-01"
     else:

@@ -17,9 +17,18 @@ MODELS = {
     "anthropic": ("claude-sonnet-5", "chat"),
     "xai": ("grok-3-mini", "chat"),
     "openai_compatible": ("openai_compatible/deepseek-r1", "chat"),
+    "gemini": ("gemini-2.5-flash", "chat"),
+    "vertex_ai": ("vertex_ai/gemini-2.5-flash", "chat"),
 }
 # Where each format streams reasoning text (OpenAI Chat Completions never does).
-STREAMS_REASONING = {"openai_responses", "anthropic", "xai", "openai_compatible"}
+STREAMS_REASONING = {
+    "openai_responses",
+    "anthropic",
+    "xai",
+    "openai_compatible",
+    "gemini",
+    "vertex_ai",
+}
 TOOL = {"name": "lookup", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}
 
 
@@ -112,6 +121,11 @@ def test_a_prompt_given_as_messages_or_keywords(
         ("xai", {"temprature": 0.5}, "Unrecognized request argument supplied: temprature"),
         ("openai", {"max_tokens": -3}, "Invalid 'max_completion_tokens': integer below minimum"),
         ("anthropic", {"top_k": "ten"}, "top_k: Input should be a valid integer"),
+        (
+            "gemini",
+            {"temprature": 0.5},
+            'Invalid JSON payload received. Unknown name "temprature": Cannot find field.',
+        ),
     ],
 )
 def test_the_emulator_refuses_what_the_api_refuses(

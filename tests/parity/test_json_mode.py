@@ -20,6 +20,7 @@ MODELS = [
     ("gpt-5-mini", "responses"),
     ("claude-sonnet-5", "chat"),
     ("grok-4-fast", "chat"),
+    ("gemini-2.5-flash", "chat"),
 ]
 
 
@@ -84,6 +85,10 @@ def test_a_pydantic_model_gives_a_validated_instance(
         assert body["output_config"]["format"]["type"] == "json_schema"
     elif api == "responses":
         assert body["text"]["format"]["type"] == "json_schema" and body["text"]["format"]["strict"]
+    elif "gemini" in model:
+        config = body["generationConfig"]
+        assert config["responseMimeType"] == "application/json"
+        assert config["responseJsonSchema"]["properties"]["population"]
     else:
         assert body["response_format"]["json_schema"]["name"] == "City"
 

@@ -1,0 +1,121 @@
+"""The cloud credential chains in both clients, over loopback: a token fetched before the
+first attempt, cached, sent as the provider takes it; the chains' own errors typed.
+
+Google's chain runs for real: a service-account key made for the test, whose ``token_uri``
+is the emulator's OAuth endpoint, so google-auth signs a JWT and refreshes over loopback.
+Nothing here may reach a cloud: no instance metadata, no token service.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import steer_cloud
+from steer_common.errors import MissingAPIKeyError
+from steer_sync.emulator import TOKEN_PATH, Emulator
+
+
+@pytest.fixture(autouse=True)
+def fresh_chains(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # No real cloud: never the instance metadata services, never a user's own files.
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("NO_GCE_CHECK", "true")
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    steer_cloud.forget()
+    yield
+    steer_cloud.forget()
+
+
+def service_account(emu: Emulator, directory: Path) -> Path:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    path = directory / "service-account.json"
+    info = {
+        "type": "service_account",
+        "project_id": "emulator",
+        "private_key_id": "test-key-1",
+        "private_key": pem,
+        "client_email": "steer-test@emulator.iam.gserviceaccount.com",
+        "client_id": "1",
+        "token_uri": emu.url + TOKEN_PATH,
+    }
+    path.write_text(json.dumps(info), encoding="utf-8")
+    return path
+
+
+def vertex_kwargs(emu: Emulator, **api_keys: Any) -> dict[str, Any]:
+    return {"api_keys": api_keys, "base_urls": {"vertex_ai": emu.base_urls["vertex_ai"]}}
+
+
+def test_vertex_takes_a_token_from_application_default_credentials(
+    make_runner: Any, emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(service_account(emulator, tmp_path)))
+    monkeypatch.delenv("VERTEX_AI_ACCESS_TOKEN", raising=False)
+    runner = make_runner(**vertex_kwargs(emulator))
+    before = emulator.tokens_issued
+    first = runner.response("hello", model="vertex_ai/gemini-2.5-flash")
+    sent = emulator.requests[-1].headers["authorization"]
+    second = runner.response("again", model="vertex_ai/gemini-2.5-flash")
+    assert first.text == "Echo: hello" and second.text == "Echo: again"
+    assert sent == f"Bearer ya29.emulator-token-{before + 1}"
+    assert emulator.requests[-1].headers["authorization"] == sent  # cached, not fetched again
+    assert emulator.tokens_issued == before + 1
+
+
+def test_vertex_takes_given_google_credentials(make_runner: Any, emulator: Emulator) -> None:
+    from google.oauth2.credentials import Credentials
+
+    credentials = Credentials(
+        token=None,
+        refresh_token="refresh-me",
+        token_uri=emulator.url + TOKEN_PATH,
+        client_id="c",
+        client_secret="s",
+    )
+    runner = make_runner(**vertex_kwargs(emulator, vertex_ai=credentials))
+    response = runner.response("hi", model="vertex_ai/gemini-2.5-flash")
+    assert response.text == "Echo: hi"
+    assert emulator.requests[-1].headers["authorization"] == f"Bearer {credentials.token}"
+
+
+def test_a_token_callable_is_asked_before_each_attempt(
+    make_runner: Any, emulator: Emulator
+) -> None:
+    issued: list[str] = []
+
+    def token() -> str:
+        issued.append(f"ya29.callable-{len(issued) + 1}")
+        return issued[-1]
+
+    runner = make_runner(**vertex_kwargs(emulator, vertex_ai=token))
+    # The first attempt is refused (a 503), the retry streams: each got its own token.
+    prompt = f'hi {runner.kind} [[emulator:{{"status": 503, "fail_times": 1}}]]'
+    response = runner.response(prompt, model="vertex_ai/gemini-2.5-flash")
+    assert response.text == f"Echo: hi {runner.kind}" and len(response.attempts) == 2
+    assert issued == ["ya29.callable-1", "ya29.callable-2"]
+    assert emulator.requests[-1].headers["authorization"] == "Bearer ya29.callable-2"
+
+
+def test_without_any_google_credential_the_error_says_what_to_set(
+    make_runner: Any, emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("VERTEX_AI_ACCESS_TOKEN", raising=False)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    runner = make_runner(**vertex_kwargs(emulator))
+    with pytest.raises(MissingAPIKeyError) as caught:
+        runner.response("hi", model="vertex_ai/gemini-2.5-flash")
+    assert "VERTEX_AI_ACCESS_TOKEN" in str(caught.value)
+    assert "steer-llm-sdk[vertex]" in str(caught.value)
