@@ -43,6 +43,9 @@ class SteerLLMClient:
         openai_api: ``"chat"`` (Chat Completions, the default) or ``"responses"`` for
             OpenAI models; each call may override it.
         streaming_options: the default options of every call.
+        deployments: the model each deployment or alias name serves
+            (``{"prod-chat": "gpt-4.1-mini"}`` for ``model="azure/prod-chat"``): priced
+            and token-counted as that model when the stream names no model with a price.
         max_connections: pooled connections kept per host.
         http_client: your own ``httpx.AsyncClient`` to send with (proxies, certificates,
             mounted adapters); used as it is, never closed by the client.
@@ -58,6 +61,7 @@ class SteerLLMClient:
         *,
         openai_api: OpenAIAPI = "chat",
         streaming_options: StreamingOptions | Mapping[str, Any] | None = None,
+        deployments: Mapping[str, str] | None = None,
         max_connections: int = 64,
         http_client: Any = None,
     ) -> None:
@@ -68,6 +72,7 @@ class SteerLLMClient:
             openai_api,
             coerce_options(streaming_options),
             credentials=authorizer,  # the cloud chains: Google, Azure, AWS
+            deployments=dict(deployments or {}),
         )
         self._transport = HttpxTransport(max_connections=max_connections, client=http_client)
         #: The guide's ``StreamingHelper``: drives a session's flow over the transport.

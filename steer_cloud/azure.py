@@ -37,8 +37,25 @@ class EntraToken:
         with self._lock:
             token = self._token
             if token is None or token.expires_on - RENEW_BEFORE < time.time():
-                token = self._token = self._get_credential().get_token(SCOPE)
+                token = self._token = self._fetch()
             return {"authorization": f"Bearer {token.token}"}
+
+    def _fetch(self) -> Any:
+        from azure.core.exceptions import ClientAuthenticationError  # noqa: PLC0415 - an extra
+
+        credential = self._get_credential()
+        try:
+            return credential.get_token(SCOPE)
+        except ClientAuthenticationError as exc:  # CredentialUnavailableError among them
+            first_line = (
+                str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            )
+            raise MissingAPIKeyError(
+                f"no credential for azure: {type(credential).__name__} found none "
+                f"({first_line}); {_HELP}",
+                provider="azure",
+                env_var="AZURE_OPENAI_API_KEY",
+            ) from exc
 
     def _get_credential(self) -> Any:
         if self._credential is None:

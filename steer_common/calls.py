@@ -19,7 +19,13 @@ from steer_common.errors import ConfigurationError, MissingAPIKeyError
 from steer_common.models.streaming import DEFAULT_OPTIONS, StreamingOptions, coerce_options
 from steer_common.providers import format_for, get_format
 from steer_common.request import build_request, prepare_call
-from steer_common.routing import Credentials, Route, resolve_credentials, route_model
+from steer_common.routing import (
+    API_KEY_ENV,
+    Credentials,
+    Route,
+    resolve_credentials,
+    route_model,
+)
 from steer_common.session import Consumer, StreamSession
 from steer_common.spec import Authorizer, CredentialChain
 
@@ -100,6 +106,7 @@ class ClientSettings:
     openai_api: OpenAIAPI = "chat"
     streaming_options: StreamingOptions | None = None
     credentials: CredentialChain | None = None
+    deployments: Mapping[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # the keys stay out of reprs
         return f"ClientSettings(openai_api={self.openai_api!r}, providers={sorted(self.api_keys)})"
@@ -151,7 +158,7 @@ def open_session(
         options=options,
         consumer=consumer,
         response_format=spec.response_format.model if spec.response_format else None,
-        model=name,
+        model=settings.deployments.get(name, name),  # for prices and token estimates
         authorize=authorize,
     )
 
@@ -169,9 +176,12 @@ def _authorizer(
     if found.chain is None:
         return None
     if chains is None:
+        variable = API_KEY_ENV.get(route.provider)
         raise MissingAPIKeyError(
             f"no key for {route.provider}: pass api_keys={{'{route.provider}': ...}} (a key "
-            "or a token callable); its cloud credential chain is used by the clients only",
+            "or a token callable)"
+            + (f" or set {variable}" if variable else "")
+            + "; its cloud credential chain is used by the clients only",
             provider=route.provider,
         )
     return chains(found.chain, route, found.given)

@@ -107,9 +107,13 @@ def build_request(route: Route, call: CallSpec, *, compression: bool = True) -> 
     key = route.api_key
     for name, value in wire.auth_headers(key).items():
         headers[name] = Secret(value) if key and key in value else value
+    if wire.url is not None:
+        url = wire.url(route)
+    else:
+        url = route.base_url + wire.path.replace("{model}", quote(route.model, safe=""))
     return HTTPRequest(
         "POST",
-        route.base_url + wire.path.replace("{model}", quote(route.model, safe="")),
+        url,
         headers,
         json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
     )

@@ -39,11 +39,11 @@ __all__ = [
 logger = logging.getLogger("steer_common.tokens")
 
 #: Characters per output token when a provider's own ratio is not known: the pool of every
-#: recorded plain-text reply (19 replies, 3,296 characters / 824 tokens). Each provider's
+#: recorded plain-text reply (24 replies, 5,055 characters / 1,297 tokens). Each provider's
 #: record has its own ratio (``Provider.chars_per_token``), measured on the recorded
 #: replies in tests/fixtures/sse against the tokens the provider reported for them
 #: (tests/common/test_tokens.py measures again and states the error per recording).
-DEFAULT_CHARS_PER_TOKEN = 4.0
+DEFAULT_CHARS_PER_TOKEN = 3.9
 
 _URL = "https://openaipublic.blob.core.windows.net/encodings/{}.tiktoken"
 # Encodings loaded in this process (copy-on-write: no locks in the core).

@@ -71,6 +71,7 @@ from steer_common.emulation import ScriptedReply, error_body, keepalive, render
 from steer_common.emulation.dispatch import (
     ReplySource,
     authorized,
+    missing_query,
     path_model,
     schedule,
     streams,
@@ -364,6 +365,9 @@ class _Handler(BaseHTTPRequestHandler):
         fmt = wire_format_for(path, model if isinstance(model, str) else "")
         if fmt is None:
             self._json(404, error_body("openai", 404, f"no route for POST {path}"))
+        elif (lacking := missing_query(fmt, path, query)) is not None:
+            message = f"Resource not found (the {lacking} query parameter is required)"
+            self._json(404, error_body(fmt, 404, message))
         elif not isinstance(body, dict):
             self._json(400, error_body(fmt, 400, "the request body is not a JSON object"))
         elif emu.require_auth and not authorized(fmt, headers):

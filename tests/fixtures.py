@@ -40,6 +40,9 @@ class Fixture:
         if self.group == "gemini":
             # The Gemini API and Vertex AI send the same chunks (one adapter).
             return "vertex_ai" if base.startswith("vertex-") else "gemini"
+        if self.group == "azure":
+            # OpenAI's formats: StreamParser("openai"/"openai_responses") reads them too.
+            return "azure_responses" if base.startswith("responses-") else "azure"
         if self.group == "bedrock":
             return "bedrock_anthropic" if base.startswith("invoke-") else "bedrock"
         if self.group == "anthropic":
@@ -98,10 +101,11 @@ def by_name(name: str) -> Fixture:
 
 
 def parse(
-    fixture: Fixture, pieces: list[bytes] | None = None
+    fixture: Fixture, pieces: list[bytes] | None = None, *, wire_format: str | None = None
 ) -> tuple[list[StreamEvent], StreamResponse, SteerError | None]:
-    """A recording through StreamParser: its events, its (partial) response, its error."""
-    parser = StreamParser(fixture.wire_format)
+    """A recording through StreamParser (in its own format, or ``wire_format``): its
+    events, its (partial) response, its error."""
+    parser = StreamParser(wire_format or fixture.wire_format)
     events: list[StreamEvent] = []
     try:
         for piece in [fixture.body] if pieces is None else pieces:

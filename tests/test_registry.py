@@ -39,5 +39,7 @@ def test_each_provider_has_its_formats() -> None:
         "openai_compatible",
         "gemini",
         "vertex_ai",
+        "azure",
     }
     assert format_for("vertex_ai").name == "vertex_ai"
+    assert format_for("azure", "responses").name == "azure_responses"

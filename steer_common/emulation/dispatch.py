@@ -39,6 +39,7 @@ __all__ = [
     "ReplySource",
     "Step",
     "authorized",
+    "missing_query",
     "path_model",
     "schedule",
     "streams",
@@ -58,6 +59,9 @@ def wire_format_for(path: str, model: str = "") -> str | None:
     from steer_common.providers import FORMATS  # noqa: PLC0415 - the registry imports this package
 
     path = path.rstrip("/")
+    for wire in FORMATS.values():
+        if any(_endpoint(template).fullmatch(path) for template, _ in wire.emulation.paths):
+            return wire.name
     shared = [w for w in FORMATS.values() if _endpoint(w.path).search(path)]
     if not shared:
         return None
@@ -76,8 +80,24 @@ def path_model(wire_format: str, path: str) -> str | None:
     ``models/{model}:streamGenerateContent``), unquoted; else ``None``."""
     from steer_common.providers import get_format  # noqa: PLC0415 - the registry imports this package
 
-    match = _endpoint(get_format(wire_format).path).search(path.rstrip("/"))
+    wire = get_format(wire_format)
+    path = path.rstrip("/")
+    match = _endpoint(wire.path).search(path)
+    for template, _ in wire.emulation.paths:
+        match = _endpoint(template).fullmatch(path) or match
     return unquote(match.group("model")) if match and "model" in match.groupdict() else None
+
+
+def missing_query(wire_format: str, path: str, query: str) -> str | None:
+    """The query parameter an endpoint requires that the request lacks (Azure's
+    ``api-version`` on its deployment URLs), else ``None``."""
+    from steer_common.providers import get_format  # noqa: PLC0415 - the registry imports this package
+
+    given = {pair.partition("=")[0] for pair in query.split("&") if pair}
+    for template, required in get_format(wire_format).emulation.paths:
+        if _endpoint(template).fullmatch(path.rstrip("/")):
+            return next((name for name in required if name not in given), None)
+    return None
 
 
 def streams(wire_format: str, query: str, body: Mapping[str, Any]) -> bool:

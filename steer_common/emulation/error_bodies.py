@@ -23,9 +23,11 @@ from steer_common.emulation._wire import dumps
 
 __all__ = [
     "ANTHROPIC_IN_BAND",
+    "AZURE_PROMPT_FILTERED",
     "GOOGLE_STATUS",
     "OPENAI_IN_BAND",
     "anthropic_error_body",
+    "azure_error_body",
     "error_body",
     "error_type_for",
     "google_error_body",
@@ -159,6 +161,39 @@ def openai_error_body(
     return dumps(
         {"error": {"message": message or default, "type": kind, "param": None, "code": code}}
     ).encode()
+
+
+#: The filter results of a prompt Azure refused.
+AZURE_PROMPT_FILTERED = {
+    "hate": {"filtered": False, "severity": "safe"},
+    "jailbreak": {"filtered": False, "detected": False},
+    "self_harm": {"filtered": False, "severity": "safe"},
+    "sexual": {"filtered": False, "severity": "safe"},
+    "violence": {"filtered": True, "severity": "high"},
+}
+
+
+def azure_error_body(
+    status: int, message: str | None = None, error_type: str | None = None
+) -> bytes:
+    """Azure OpenAI's: OpenAI's shape; a refused prompt (``error_type="content_filter"``)
+    is a 400 with ``code: content_filter`` and the filter results in ``innererror``."""
+    if error_type != "content_filter":
+        return openai_error_body(status, message, error_type)
+    error = {
+        "message": message
+        or "The response was filtered due to the prompt triggering Azure OpenAI's content "
+        "management policy. Please modify your prompt and retry.",
+        "type": None,
+        "param": "prompt",
+        "code": "content_filter",
+        "status": 400,
+        "innererror": {
+            "code": "ResponsibleAIPolicyViolation",
+            "content_filter_result": AZURE_PROMPT_FILTERED,
+        },
+    }
+    return dumps({"error": error}).encode()
 
 
 def google_error_body(

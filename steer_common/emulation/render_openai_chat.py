@@ -47,6 +47,12 @@ def render_xai(reply: ScriptedReply) -> list[bytes]:
     return _XAIStream(reply).events()
 
 
+def render_azure(reply: ScriptedReply) -> list[bytes]:
+    """Azure OpenAI's: OpenAI's chunks after a first one of prompt filter results, and
+    each choice's content filter results."""
+    return _AzureStream(reply).events()
+
+
 def render_compat(reply: ScriptedReply) -> list[bytes]:
     """An OpenAI-compatible server's (OpenRouter's) dialect of it."""
     return _CompatStream(reply).events()
@@ -72,7 +78,8 @@ class _ChatStream:
 
     def events(self) -> list[bytes]:
         reply = self.reply
-        events = [self._chunk([self._choice(d)]) for d in self.with_role(self._deltas())]
+        events = self.preamble()
+        events += [self._chunk([self._choice(d)]) for d in self.with_role(self._deltas())]
         if reply.in_band_error:
             events.extend(self.error_events())
             return cut(events, len(events), reply)
@@ -82,6 +89,10 @@ class _ChatStream:
             events.append(self._chunk([], usage=self.usage()))
         events.append(_DONE)
         return cut(events, terminal_at, reply)
+
+    def preamble(self) -> list[bytes]:
+        """What comes before the first choice (Azure's prompt filter results)."""
+        return []
 
     def with_role(self, deltas: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """A role-only first delta (``content: null`` when only tools follow)."""
@@ -241,6 +252,44 @@ class _XAIStream(_ChatStream):
             "completion_tokens_details": _completion_details(reasoning),
             "num_sources_used": 0,
             "cost_in_usd_ticks": 0,
+        }
+
+
+#: Azure's default filter: every category checked, nothing filtered.
+AZURE_FILTERS = {
+    name: {"filtered": False, "severity": "safe"}
+    for name in ("hate", "self_harm", "sexual", "violence")
+}
+
+
+class _AzureStream(_ChatStream):
+    """Azure OpenAI (research/wire-formats-more.md section 2): a first chunk with empty
+    ``id``/``model``, ``choices: []`` and ``prompt_filter_results``; ``content_filter_results``
+    on every choice; the usage chunk with ``choices: []``; ``[DONE]``."""
+
+    seed = "azure"
+    default_model = "gpt-4o-mini-2024-07-18"
+
+    def preamble(self) -> list[bytes]:
+        filters = {**AZURE_FILTERS, "jailbreak": {"filtered": False, "detected": False}}
+        first = {
+            "choices": [],
+            "created": 0,
+            "id": "",
+            "model": "",
+            "object": "",
+            "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": filters}],
+        }
+        return [frame(dumps(first))]
+
+    def _choice(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        results = AZURE_FILTERS if delta.get("content") else {}
+        return {
+            "content_filter_results": results,
+            "delta": delta,
+            "finish_reason": finish,
+            "index": 0,
+            "logprobs": None,
         }
 
 

@@ -12,7 +12,15 @@ and a line below (docs/architecture/adding-a-provider.md).
 from __future__ import annotations
 
 from steer_common.errors import ConfigurationError
-from steer_common.providers import anthropic, compat, gemini, openai_chat, openai_responses, xai
+from steer_common.providers import (
+    anthropic,
+    azure,
+    compat,
+    gemini,
+    openai_chat,
+    openai_responses,
+    xai,
+)
 from steer_common.providers.base import (
     Emulation,
     Provider,
@@ -47,6 +55,8 @@ FORMATS: dict[str, WireFormat] = {
         compat.FORMAT,
         gemini.FORMAT,
         gemini.VERTEX_FORMAT,
+        azure.FORMAT,
+        azure.RESPONSES_FORMAT,
     )
 }
 
@@ -60,6 +70,7 @@ PROVIDERS: dict[str, Provider] = {
         compat.PROVIDER,
         gemini.PROVIDER,
         gemini.VERTEX_PROVIDER,
+        azure.PROVIDER,
     )
 }
 

@@ -341,7 +341,7 @@ class Provider:
     key_optional: bool = False
     credential: str | None = None
     price_id: str | None = None
-    chars_per_token: float = 4.0
+    chars_per_token: float = 3.9
 
     @property
     def prefixes(self) -> tuple[str, ...]:
@@ -372,6 +372,9 @@ class Emulation:
             continues (``None``: the format has no prefill).
         cache_prefix: the part of a request marked for the prompt cache (``None``: no
             explicit cache marks).
+        paths: more endpoint templates it is served on, whole (prefix included), with
+            the query parameters each requires: Azure's deployment URLs and
+            ``api-version``.
     """
 
     render: Callable[[Any], list[bytes]]
@@ -388,6 +391,7 @@ class Emulation:
     usage_asked: Callable[[Mapping[str, Any]], bool] | None = None
     prefill: Callable[[Mapping[str, Any]], str] | None = None
     cache_prefix: Callable[[Mapping[str, Any]], str | None] | None = None
+    paths: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -420,6 +424,8 @@ class WireFormat:
         token_headers: the headers that carry a token from a callable (``api_keys=
             {provider: fn}``); ``None``: as a key (``auth_headers``). Azure's keys go in
             ``api-key``, its Entra ID tokens in ``Authorization: Bearer``.
+        url: the request URL from the route, for a format whose URL is not the base URL
+            plus ``path`` (Azure's deployment URLs); ``None``: base URL plus ``path``.
     """
 
     name: str
@@ -437,3 +443,4 @@ class WireFormat:
     key_optional: bool = False
     stream_flag: bool = True
     token_headers: Callable[[str], dict[str, str]] | None = None
+    url: Callable[[Any], str] | None = None

@@ -6,8 +6,11 @@ servers speak it (research/wire-formats.md sections 2 and 7):
 - ``: keep-alive`` comment lines before and between events (OpenRouter sends
   ``: OPENROUTER PROCESSING``; fixture ``compat/openrouter-keepalive-comments-midstream-error``):
   the SSE layer turns them into ``ping`` events, which do not reset the read timeout.
-- Reasoning text in ``delta.reasoning`` (OpenRouter) or ``delta.reasoning_content``
-  (DeepSeek, vLLM).
+- Reasoning text in ``delta.reasoning`` (OpenRouter, Groq) or ``delta.reasoning_content``
+  (DeepSeek, vLLM); ``delta.content`` as a list of typed parts (Mistral's ``text`` and
+  ``thinking``); usage only in Groq's ``x_groq.usage``. These are read by
+  :class:`~steer_common.providers.openai_chat.ChatCompletionsAdapter` for every dialect,
+  as general rules.
 - A chunk with a top-level ``{"error": {"code": 400, "message": ...}}``, possibly with a
   numeric HTTP-like code and followed by ``[DONE]``: an in-band error.
 - Tool-call indices that start at 1 (``compat/claude-via-openai-compatible-tool-index-1``),
@@ -34,7 +37,6 @@ class OpenAICompatibleAdapter(ChatCompletionsAdapter):
     """Chat Completions from any OpenAI-compatible server (see the module docstring)."""
 
     provider: ClassVar[str] = "openai_compatible"
-    reasoning_fields: ClassVar[tuple[str, ...]] = ("reasoning_content", "reasoning")
 
 
 FORMAT = WireFormat(
@@ -73,5 +75,5 @@ PROVIDER = Provider(
     "OPENAI_COMPATIBLE_BASE_URL",
     key_optional=True,  # local servers (vLLM, llama.cpp, Ollama) often take no key at all
     price_id=None,  # "vendor/model" names, looked up alone and as OpenRouter prices them
-    chars_per_token=4.0,  # a 6-character reply is no sample: the pool of every provider's
+    chars_per_token=3.9,  # a 6-character reply is no sample: the pool of every provider's
 )

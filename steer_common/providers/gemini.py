@@ -461,6 +461,7 @@ FORMAT = WireFormat(
     emulation=_EMULATION,
 )
 
+
 class VertexAdapter(GeminiAdapter):
     """The same chunks, reported as Vertex AI's."""
 

@@ -15,6 +15,12 @@ Wire format (research/wire-formats.md section 2): unnamed events, one
   (``openai/chat-moderation-chunk-after-usage``), which must not erase it. Cached tokens
   are inside ``prompt_tokens``, reasoning tokens inside ``completion_tokens``.
 - A chunk holding ``{"error": ...}`` is an in-band error.
+- What other servers add, read as general rules for every dialect: reasoning text in
+  ``delta.reasoning_content`` or ``delta.reasoning``; ``delta.content`` as a list of typed
+  parts (``text``; ``thinking``/``reasoning`` as reasoning; any other type kept in
+  ``provider_data["unread_content"]`` and logged once); usage in ``x_groq.usage``; Azure's
+  first chunk (empty ``id``/``model``, ``choices: []``, ``prompt_filter_results``) and its
+  per-choice ``content_filter_results``, kept in ``provider_data``.
 - Complete means ``[DONE]`` or a ``finish_reason`` arrived; the end of the body before
   either is an interrupted stream.
 
@@ -23,6 +29,7 @@ Wire format (research/wire-formats.md section 2): unnamed events, one
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -72,6 +79,18 @@ __all__ = [
 ]
 
 _FINISH = {"function_call": "tool_calls"}
+#: Who serves OpenAI's reasoning models, which reject ``max_tokens``.
+_REASONING_HOSTS = ("openai", "azure")
+logger = logging.getLogger("steer_common.providers")
+
+
+def _text_of_parts(value: Any) -> str:
+    """The text of a reasoning part's content: a string, or a list of ``text`` parts."""
+    if type(value) is str:
+        return value
+    if type(value) is list:
+        return "".join(p["text"] for p in value if type(p) is dict and type(p.get("text")) is str)
+    return ""
 
 
 class ChatCompletionsAdapter(StreamAdapter):
@@ -79,14 +98,16 @@ class ChatCompletionsAdapter(StreamAdapter):
 
     provider: ClassVar[str] = "openai"
     terminal_signal: ClassVar[str] = "a finish_reason or [DONE]"
-    #: ``delta`` fields that carry reasoning text in this dialect.
-    reasoning_fields: ClassVar[tuple[str, ...]] = ()
+    #: ``delta`` fields that carry reasoning text: DeepSeek's and vLLM's
+    #: ``reasoning_content``, OpenRouter's and Groq's ``reasoning`` (OpenAI sends neither).
+    reasoning_fields: ClassVar[tuple[str, ...]] = ("reasoning_content", "reasoning")
 
     def __init__(self) -> None:
         super().__init__()
         self._started = False
         self._finish: str | None = None
         self._calls: dict[int, ToolCallBuilder] = {}
+        self._data: dict[str, Any] = {}  # provider_data: Azure's filter results, unread parts
 
     def handle(self, sse: ServerSentEvent, out: list[StreamEvent]) -> None:
         if self.done:
@@ -98,26 +119,40 @@ class ChatCompletionsAdapter(StreamAdapter):
         if not data:
             return  # ``data:`` with nothing: not a chunk (wpt-field-data-empty-and-bare)
         chunk = load_json_object(data, self.provider, "a chunk")
-        if not self._started:
-            self._started = True
-            out.append(
-                StreamEvent(
-                    STREAM_START, id=string(chunk.get("id")), model=string(chunk.get("model"))
-                )
-            )
+        if not self._started and (chunk.get("id") or chunk.get("model") or "choices" not in chunk):
+            self._start(out, chunk)  # Azure's first chunk has an empty id and model: not it
+        prompt_filter = chunk.get("prompt_filter_results") or chunk.get("prompt_annotations")
+        if prompt_filter:
+            self._data["prompt_filter_results"] = prompt_filter
         choices = chunk.get("choices")
         if choices:
             for choice in choices:
                 if choice.get("index", 0) == 0:
                     self._choice(choice, out)
         usage = chunk.get("usage")
+        if not usage and type(chunk.get("x_groq")) is dict:
+            usage = chunk["x_groq"].get("usage")  # Groq: usage only in its extension
         if usage and type(usage) is dict:
             out.append(StreamEvent(USAGE, usage=self.normalize_usage(usage)))
         if sse.event == "error" or chunk.get("error"):
             self._raise_in_band(chunk.get("error") or chunk, out)
 
+    def _start(self, out: list[StreamEvent], chunk: Mapping[str, Any]) -> None:
+        self._started = True
+        out.append(
+            StreamEvent(STREAM_START, id=string(chunk.get("id")), model=string(chunk.get("model")))
+        )
+
     def _choice(self, choice: dict[str, Any], out: list[StreamEvent]) -> None:
         delta = choice.get("delta")
+        if not self._started and delta is not None:
+            self._start(out, {})
+        filtered = choice.get("content_filter_results")
+        if filtered:  # Azure's per-choice results (with offsets, in asynchronous mode)
+            kept = {"content_filter_results": filtered}
+            if choice.get("content_filter_offsets"):
+                kept["content_filter_offsets"] = choice["content_filter_offsets"]
+            self._data.setdefault("content_filter_results", []).append(kept)
         if delta:
             for field in self.reasoning_fields:
                 reasoning = delta.get(field)
@@ -126,6 +161,8 @@ class ChatCompletionsAdapter(StreamAdapter):
             content = delta.get("content")
             if content and type(content) is str:
                 out.append(StreamEvent(TEXT_DELTA, content))
+            elif content and type(content) is list:
+                self._parts(content, out)
             refusal = delta.get("refusal")
             if refusal and type(refusal) is str:
                 out.append(StreamEvent(REFUSAL_DELTA, refusal))
@@ -138,6 +175,30 @@ class ChatCompletionsAdapter(StreamAdapter):
         if finish and self._finish is None and type(finish) is str:
             self._finish = finish
             self._end_calls(out)
+
+    def _parts(self, parts: list[Any], out: list[StreamEvent]) -> None:
+        """``delta.content`` as a list of typed parts (Mistral): read by part type. A part
+        of a type not known here is kept in ``provider_data["unread_content"]`` and logged
+        once per stream, never dropped in silence."""
+        for part in parts:
+            kind = part.get("type") if type(part) is dict else None
+            if kind == "text" and type(part.get("text")) is str:
+                if part["text"]:
+                    out.append(StreamEvent(TEXT_DELTA, part["text"]))
+            elif kind in ("thinking", "reasoning"):
+                text = _text_of_parts(part.get(kind) or part.get("text"))
+                if text:
+                    out.append(StreamEvent(REASONING_DELTA, text))
+            else:
+                unread = self._data.setdefault("unread_content", [])
+                if not unread:
+                    logger.warning(
+                        "%s: a content part of type %r was not read as text; it is kept in "
+                        "provider_data['unread_content']",
+                        self.provider,
+                        kind,
+                    )
+                unread.append(part)
 
     def _tool_calls(self, fragments: list[dict[str, Any]], out: list[StreamEvent]) -> None:
         calls = self._calls
@@ -171,14 +232,19 @@ class ChatCompletionsAdapter(StreamAdapter):
         out.extend(call.end_event() for call in self._calls.values() if not call.done)
 
     def _end(self, out: list[StreamEvent]) -> None:
+        if not self._started:
+            self._start(out, {})
         self._end_calls(out)
         self.done = True
         native = self._finish
+        metadata: dict[str, Any] = {"native_finish_reason": native}
+        if self._data:
+            metadata["provider_data"] = self._data
         out.append(
             StreamEvent(
                 STREAM_END,
                 finish_reason=_FINISH.get(native, native) if native else None,
-                metadata={"native_finish_reason": native},
+                metadata=metadata,
             )
         )
 
@@ -246,7 +312,7 @@ def build_body(call: CallSpec, route: Route) -> dict[str, Any]:
     """The Chat Completions body (OpenAI, xAI and compatible dialects).
 
     Usage is requested (``stream_options.include_usage``). OpenAI takes
-    ``max_completion_tokens`` (reasoning models reject ``max_tokens``); xAI and compatible
+    ``max_completion_tokens`` (reasoning models reject ``max_tokens``), as does Azure; xAI and compatible
     servers take ``max_tokens``. ``cache_control`` marks are Anthropic's: they are dropped
     for OpenAI and xAI and kept for compatible servers (OpenRouter forwards them to Claude).
     """
@@ -259,7 +325,7 @@ def build_body(call: CallSpec, route: Route) -> dict[str, Any]:
     if call.temperature is not None:
         body["temperature"] = call.temperature
     if call.max_tokens is not None:
-        body["max_completion_tokens" if route.provider == "openai" else "max_tokens"] = (
+        body["max_completion_tokens" if route.provider in _REASONING_HOSTS else "max_tokens"] = (
             call.max_tokens
         )
     if call.tools:
@@ -368,5 +434,5 @@ PROVIDER = Provider(
     default_base_url="https://api.openai.com/v1",
     model_prefixes=("gpt-", "chatgpt-", "o1", "o3", "o4"),
     price_id="openai",
-    chars_per_token=5.39,  # 5 replies, 1,832 characters / 340 tokens
+    chars_per_token=4.42,  # 10 OpenAI and Azure replies, 3,591 characters / 813 tokens
 )

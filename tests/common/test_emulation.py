@@ -46,6 +46,7 @@ STREAMS_REASONING = {
     "anthropic",
     "gemini",
     "vertex_ai",
+    "azure_responses",
 }
 TOOL_ID = {
     "openai": r"call_[A-Za-z0-9]{24}",
@@ -55,6 +56,8 @@ TOOL_ID = {
     "anthropic": r"toolu_01[A-Za-z0-9]{22}",
     "gemini": r"gemini-call-\d+",  # the API gives none: made up by the adapter
     "vertex_ai": r"gemini-call-\d+",
+    "azure": r"call_[A-Za-z0-9]{24}",
+    "azure_responses": r"call_[A-Za-z0-9]{24}",
 }
 RESPONSE_ID = {
     "openai": r"chatcmpl-[A-Za-z0-9]{29}",
@@ -64,6 +67,8 @@ RESPONSE_ID = {
     "anthropic": r"msg_01[A-Za-z0-9]{22}",
     "gemini": r"[A-Za-z0-9]{23}",
     "vertex_ai": r"[A-Za-z0-9]{23}",
+    "azure": r"chatcmpl-[A-Za-z0-9]{29}",
+    "azure_responses": r"resp_[0-9a-f]{50}",
 }
 
 SCRIPTS: dict[str, ScriptedReply] = {
@@ -158,7 +163,7 @@ def check_raw_usage(
         assert raw["input_tokens"] == prompt - cached
         assert raw["cache_read_input_tokens"] == cached
         assert raw["output_tokens"] == completion
-    elif fmt == "openai_responses":  # reasoning inside output_tokens
+    elif fmt in ("openai_responses", "azure_responses"):  # reasoning inside output_tokens
         assert (raw["input_tokens"], raw["output_tokens"]) == (prompt, completion)
         assert raw["output_tokens_details"]["reasoning_tokens"] == reasoning
         assert raw["input_tokens_details"]["cached_tokens"] == cached
@@ -447,7 +452,7 @@ def test_json_schema_requests_get_a_valid_instance(fmt: str) -> None:
             "list cities",
             response_format={"type": "json_schema", "json_schema": {"name": "a", "schema": schema}},
         )
-    elif fmt == "openai_responses":
+    elif fmt in ("openai_responses", "azure_responses"):
         body = {
             "model": "m",
             "input": "list cities",

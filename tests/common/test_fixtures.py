@@ -251,6 +251,43 @@ def check_gemini(fx: Fixture, response: StreamResponse, error: SteerError | None
     assert exp["usage_arithmetic"]["matches"]
 
 
+def check_azure(fx: Fixture, response: StreamResponse, error: SteerError | None) -> None:
+    """Azure's recordings: OpenAI's formats read by OpenAI's parsers, the filter results
+    kept (the first chunk's prompt results, each choice's non-empty results)."""
+    exp = fx.expected
+    assert error is None and response.complete
+    assert response.text == exp["text"]
+    assert (response.reasoning or "") == (
+        exp.get("reasoning_text") or exp.get("reasoning_summary_text") or ""
+    )
+    assert [(c.id, c.name, c.arguments) for c in response.tool_calls] == [
+        (c.get("call_id") or c["id"], c["name"], c["arguments"]) for c in exp["tool_calls"]
+    ]
+    usage = response.usage
+    assert usage is not None and usage["raw"] == exp["usage_raw"]
+    assert (usage["prompt_tokens"], usage["completion_tokens"]) == (
+        exp["usage"]["input"],
+        exp["usage"]["output"],  # reasoning inside, as OpenAI counts it
+    )
+    assert usage.get("reasoning_tokens") == exp["usage"]["reasoning"]
+    data = response.provider_data
+    if fx.wire_format == "azure_responses":
+        assert response.native_finish_reason == exp["status"]
+        return
+    assert response.model == exp["model"]  # from the first chunk that names one
+    assert response.native_finish_reason == exp["finish_reason"]
+    assert data.get("prompt_filter_results") == exp["prompt_filter_results"]
+    kept = data.get("content_filter_results", [])
+    assert len(kept) == exp["content_filter_results_chunks"]
+    filtered = {
+        category
+        for entry in kept
+        for category, result in entry["content_filter_results"].items()
+        if isinstance(result, dict) and result.get("filtered")
+    }
+    assert sorted(filtered) == sorted(exp["content_filter_categories_filtered"])
+
+
 CHECKS = {
     "openai": check_chat,
     "xai": check_chat,
@@ -259,6 +296,8 @@ CHECKS = {
     "anthropic": check_anthropic,
     "gemini": check_gemini,
     "vertex_ai": check_gemini,
+    "azure": check_azure,
+    "azure_responses": check_azure,
 }
 
 
@@ -288,8 +327,19 @@ def test_fixture_random_cuts(fixture: Fixture, data: st.DataObject) -> None:
     assert outcome_key(run(fixture, split_at(fixture.body, cuts))) == outcome_key(whole)
 
 
+@pytest.mark.parametrize("fixture", [f for f in STREAMS if f.group == "azure"], ids=str)
+def test_openais_parsers_read_azures_streams_the_same(fixture: Fixture) -> None:
+    openai = "openai_responses" if fixture.wire_format == "azure_responses" else "openai"
+    _, azure, _ = run(fixture, [fixture.body])
+    _, read, error = parse(fixture, [fixture.body], wire_format=openai)
+    assert error is None and read.provider == "openai" and azure.provider == "azure"
+    assert read.model_dump(exclude={"provider", "cost_breakdown", "cost_usd"}) == (
+        azure.model_dump(exclude={"provider", "cost_breakdown", "cost_usd"})
+    )
+
+
 def test_every_recording_is_covered() -> None:
-    assert len(STREAMS) + 10 == 49 + 17  # the first corpus, and Gemini's
+    assert len(STREAMS) + 10 == 49 + 17 + 10  # the first corpus, Gemini's, Azure's
     assert {f.wire_format for f in STREAMS} == set(CHECKS)
 
 

@@ -22,7 +22,12 @@ from steer_common.usage import fill_usage, make_usage, request_text
 from tests.fixtures import STREAMS, parse
 
 #: Wire formats whose replies come from another provider's models, and so its tokenizer.
-SAME_MODELS = {"openai_responses": "openai", "vertex_ai": "gemini"}
+SAME_MODELS = {
+    "openai_responses": "openai",
+    "vertex_ai": "gemini",
+    "azure": "openai",
+    "azure_responses": "openai",
+}
 
 
 def plain_text_replies() -> dict[str, list[tuple[str, int, int]]]:

@@ -50,6 +50,7 @@ from steer_common.errors import (
     TotalTimeoutError,
 )
 from steer_common.models.events import TEXT_DELTA
+from steer_common.providers import get_format
 from tests.faultserver import FaultServer, Play, chunked_sse, fixture_events, head
 from tests.fixtures import Fixture, by_name, parse
 from tests.hardening.secrets import everything_said, leaks
@@ -69,6 +70,8 @@ ENV_VARS = {
     "openai_compatible": "OPENAI_COMPATIBLE_API_KEY",
     "gemini": "GEMINI_API_KEY",
     "vertex_ai": "VERTEX_AI_ACCESS_TOKEN",
+    "azure": "AZURE_OPENAI_API_KEY",
+    "azure_responses": "AZURE_OPENAI_API_KEY",
 }
 
 
@@ -114,13 +117,10 @@ class Wire:
 
     @property
     def key(self) -> str:
-        provider = "openai" if self.name == "openai_responses" else self.name
-        return KEYS[provider]
+        return KEYS[get_format(self.name).provider]
 
     def client_kwargs(self, server: FaultServer) -> dict[str, Any]:
-        return client_kwargs(
-            server, openai_api="responses" if self.name == "openai_responses" else "chat"
-        )
+        return client_kwargs(server, openai_api=get_format(self.name).api)
 
 
 WIRES = [Wire(name) for name in sorted(RECORDED)]

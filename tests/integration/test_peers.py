@@ -49,10 +49,10 @@ def emu() -> Iterator[Emulator]:
         yield server
 
 
-def ours(emu: Emulator, model: str, openai_api: str) -> list[StreamResponse]:
+def ours(emu: Emulator, model: str, openai_api: str, **base_urls: str) -> list[StreamResponse]:
     kwargs: dict[str, Any] = {
         "api_keys": dict.fromkeys(emu.base_urls, "test"),
-        "base_urls": emu.base_urls,
+        "base_urls": {**emu.base_urls, **base_urls},
         "openai_api": openai_api,
     }
     with steer_sync.SteerLLMClient(**kwargs) as client:
@@ -135,6 +135,81 @@ def test_openai_responses(emu: Emulator) -> None:
     )
     assert official["text"] == REPLY["text"] and len(official["calls"]) == 2
     for response in ours(emu, "gpt-4o-mini", "responses"):
+        assert of_ours(response) == official
+
+
+AZURE_VERSION = "2024-10-21"
+
+
+def test_azure_openai_chat_completions(emu: Emulator) -> None:
+    # The SDK's classic URLs: /openai/deployments/<deployment>/chat/completions?api-version
+    client = openai.AzureOpenAI(
+        azure_endpoint=f"{emu.url}/azure", api_key="test", api_version=AZURE_VERSION
+    )
+    text, calls, usage, filters = "", {}, None, []
+    for chunk in client.chat.completions.create(
+        model="prod-chat",  # the deployment
+        messages=[{"role": "user", "content": PROMPT}],
+        tools=[TOOL],  # type: ignore[list-item]
+        stream=True,
+        stream_options={"include_usage": True},
+    ):
+        extra = chunk.model_extra or {}
+        filters += extra.get("prompt_filter_results") or []
+        if chunk.usage:
+            usage = chunk.usage
+        for choice in chunk.choices:
+            text += choice.delta.content or "" if choice.delta else ""
+            for tc in (choice.delta and choice.delta.tool_calls) or []:
+                entry = calls.setdefault(tc.index, ["", "", ""])
+                entry[0] = tc.id or entry[0]
+                entry[1] = (tc.function and tc.function.name) or entry[1]
+                entry[2] += (tc.function and tc.function.arguments) or ""
+    client.close()
+    assert usage is not None and len(filters) == 1
+    official = summary(
+        text,
+        [(i, n, json.loads(a)) for i, n, a in calls.values()],
+        usage.prompt_tokens,
+        usage.completion_tokens,
+    )
+    assert official["text"] == REPLY["text"] and len(official["calls"]) == 2
+    assert emu.requests[-1].path == "/azure/openai/deployments/prod-chat/chat/completions"
+    deployment_urls = {"azure": f"{emu.url}/azure/openai?api-version={AZURE_VERSION}"}
+    for base_urls in ({}, deployment_urls):  # the v1 API, and the deployment URLs
+        for response in ours(emu, "azure/prod-chat", "chat", **base_urls):
+            assert of_ours(response) == official
+            assert response.provider == "azure"
+            assert response.provider_data["prompt_filter_results"] == filters
+
+
+def test_azure_openai_responses(emu: Emulator) -> None:
+    client = openai.AzureOpenAI(
+        azure_endpoint=f"{emu.url}/azure", api_key="test", api_version="2025-03-01-preview"
+    )
+    tool = {"type": "function", **TOOL["function"]}  # type: ignore[dict-item]
+    final = None
+    for event in client.responses.create(
+        model="prod-reasoner",
+        input=PROMPT,
+        tools=[tool],  # type: ignore[list-item]
+        stream=True,
+    ):
+        if event.type == "response.completed":
+            final = event.response
+    client.close()
+    assert final is not None and final.usage is not None
+    assert emu.requests[-1].path == "/azure/openai/responses"
+    calls = [
+        (i.call_id, i.name, json.loads(i.arguments))
+        for i in final.output
+        if i.type == "function_call"
+    ]
+    official = summary(
+        final.output_text, calls, final.usage.input_tokens, final.usage.output_tokens
+    )
+    assert official["text"] == REPLY["text"] and len(official["calls"]) == 2
+    for response in ours(emu, "azure/prod-reasoner", "responses"):
         assert of_ours(response) == official
 
 

@@ -95,7 +95,7 @@ def tool_results_in(wire_format: str, body: dict[str, Any]) -> list[tuple[str, A
             for block in message["content"]
             if block.get("type") == "tool_result"
         ]
-    if wire_format == "openai_responses":
+    if wire_format in ("openai_responses", "azure_responses"):
         return [
             (item["call_id"], item["output"])
             for item in body["input"]
@@ -524,7 +524,7 @@ def test_follow_up_bodies_have_each_providers_documented_shape(name: str) -> Non
             (r["functionResponse"]["name"], r["functionResponse"]["response"])
             for r in results["parts"]
         ] == [(c.name, {"result": f"result {n}"}) for n, c in enumerate(response.tool_calls)]
-    elif fixture.wire_format == "openai_responses":
+    elif fixture.wire_format in ("openai_responses", "azure_responses"):
         items = body["input"]
         calls = [i for i in items if i.get("type") == "function_call"]
         outputs = [i for i in items if i.get("type") == "function_call_output"]

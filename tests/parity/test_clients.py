@@ -22,6 +22,7 @@ from steer_common.errors import (
     OverloadedError,
     StreamInterruptedError,
 )
+from steer_common.providers import get_format
 from tests.faultserver import FaultServer, Play, Request, chunked_sse, fixture_events, http_error
 from tests.fixtures import STREAMS, Fixture
 from tests.parity.conftest import AsyncRunner, SyncRunner
@@ -36,6 +37,12 @@ RECORDED = {
         "compat/openrouter-anthropic-bedrock-text",
         "/v1/chat/completions",
     ),
+    "azure": ("azure/gpt-5-mini", "azure/chat-text-gpt-5-mini", "/openai/v1/chat/completions"),
+    "azure_responses": (
+        "azure/gpt-5-mini",
+        "azure/responses-text-gpt-5-mini",
+        "/openai/v1/responses",
+    ),
     "gemini": (
         "gemini-2.5-flash",
         "gemini/usage-every-chunk-2.5-flash",
@@ -48,6 +55,7 @@ KEYS = {
     "xai": "xai-test",
     "openai_compatible": "k-compat",
     "gemini": "AIza-test-gemini",
+    "azure": "azure-test-key-0123456789",
 }
 
 
@@ -65,6 +73,7 @@ def client_kwargs(server: FaultServer, **extra: Any) -> dict[str, Any]:
             "xai": f"{base}/v1",
             "openai_compatible": f"{base}/v1",
             "gemini": f"{base}/v1beta",
+            "azure": f"{base}/openai/v1",
         },
         **extra,
     }
@@ -86,9 +95,7 @@ def test_each_provider_format_streams_its_recording(
     model, name, path = RECORDED[wire_format]
     fx = fixture(name)
     server.handler = lambda request: chunked_sse(fixture_events(fx.body))
-    runner = make_runner(
-        **client_kwargs(server, openai_api="responses" if "responses" in wire_format else "chat")
-    )
+    runner = make_runner(**client_kwargs(server, openai_api=get_format(wire_format).api))
 
     chunks = runner.text("Say hi", model=model)
     response = runner.response("Say hi", model=model)
@@ -112,11 +119,14 @@ def test_each_provider_format_streams_its_recording(
         assert request.json()["stream"] is True
     if wire_format == "gemini":
         pass
+    elif wire_format.startswith("azure"):
+        assert request.headers["api-key"] == KEYS["azure"]
+        assert "authorization" not in request.headers
     elif wire_format == "anthropic":
         assert request.headers["x-api-key"] == KEYS["anthropic"]
         assert request.headers["anthropic-version"] == "2023-06-01"
     else:
-        provider = "openai" if wire_format == "openai_responses" else wire_format
+        provider = get_format(wire_format).provider
         assert request.headers["authorization"] == f"Bearer {KEYS[provider]}"
     assert request.headers["user-agent"].startswith("steer-llm-sdk/")
     assert response.metrics.time_to_first_token is not None

@@ -9,6 +9,7 @@ Nothing here may reach a cloud: no instance metadata, no token service.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -119,3 +120,52 @@ def test_without_any_google_credential_the_error_says_what_to_set(
         runner.response("hi", model="vertex_ai/gemini-2.5-flash")
     assert "VERTEX_AI_ACCESS_TOKEN" in str(caught.value)
     assert "steer-llm-sdk[vertex]" in str(caught.value)
+
+
+# -- Azure: Entra ID tokens ----------------------------------------------------------------
+
+
+class Entra:
+    """An azure-identity ``TokenCredential`` as azure-core defines one (``get_token``
+    returning ``AccessToken``): the shape DefaultAzureCredential and every other
+    credential class have, without their token service."""
+
+    def __init__(self) -> None:
+        self.scopes: list[tuple[str, ...]] = []
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.core.credentials import AccessToken
+
+        self.scopes.append(scopes)
+        return AccessToken(f"eyJ.entra-{len(self.scopes)}", int(time.time()) + 3600)
+
+
+def test_azure_takes_an_entra_id_credential(make_runner: Any, emulator: Emulator) -> None:
+    credential = Entra()
+    kwargs = {"api_keys": {"azure": credential}, "base_urls": emulator.base_urls}
+    runner = make_runner(**kwargs)
+    first = runner.response("hi", model="azure/prod-chat")
+    again = runner.response("again", model="azure/prod-chat")
+    assert (first.text, again.text) == ("Echo: hi", "Echo: again")
+    headers = emulator.requests[-1].headers
+    assert headers["authorization"] == "Bearer eyJ.entra-1" and "api-key" not in headers
+    assert credential.scopes == [("https://cognitiveservices.azure.com/.default",)]  # cached
+
+
+def test_an_azure_credential_that_finds_none_is_a_missing_key_error(
+    make_runner: Any, emulator: Emulator
+) -> None:
+    from azure.identity import CredentialUnavailableError
+
+    class Unavailable(Entra):
+        def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+            raise CredentialUnavailableError("EnvironmentCredential authentication unavailable")
+
+    runner = make_runner(api_keys={"azure": Unavailable()}, base_urls=emulator.base_urls)
+    sent = len(emulator.requests)
+    with pytest.raises(MissingAPIKeyError) as caught:
+        runner.response("hi", model="azure/prod-chat")
+    message = str(caught.value)
+    assert "EnvironmentCredential authentication unavailable" in message
+    assert "AZURE_OPENAI_API_KEY" in message and "steer-llm-sdk[azure]" in message
+    assert len(emulator.requests) == sent  # nothing was sent without a credential

@@ -19,6 +19,8 @@ MODELS = {
     "openai_compatible": ("openai_compatible/deepseek-r1", "chat"),
     "gemini": ("gemini-2.5-flash", "chat"),
     "vertex_ai": ("vertex_ai/gemini-2.5-flash", "chat"),
+    "azure": ("azure/gpt-4.1-mini", "chat"),
+    "azure_responses": ("azure/gpt-5-mini", "responses"),
 }
 # Where each format streams reasoning text (OpenAI Chat Completions never does).
 STREAMS_REASONING = {
@@ -28,6 +30,7 @@ STREAMS_REASONING = {
     "openai_compatible",
     "gemini",
     "vertex_ai",
+    "azure_responses",
 }
 TOOL = {"name": "lookup", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}
 

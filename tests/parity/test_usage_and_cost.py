@@ -53,7 +53,7 @@ def test_the_character_method_when_asked(make_runner: Any, emulator: Emulator) -
         ask(text="abcdefghij" * 10, include_usage=False), model="gpt-4", streaming_options=options
     )
     assert response.usage["provenance"]["completion_tokens"] == "estimated:character"
-    assert response.usage["completion_tokens"] == 19  # ceil(100 / 5.39)
+    assert response.usage["completion_tokens"] == 23  # ceil(100 / 4.42)
 
 
 def test_without_aggregation_missing_usage_stays_missing(
