@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from steer_common.errors import ConfigurationError, MissingAPIKeyError
 from steer_common.models.streaming import DEFAULT_OPTIONS, StreamingOptions, coerce_options
-from steer_common.providers import format_for, get_format
+from steer_common.providers import PROVIDERS, format_for, get_format
 from steer_common.request import build_request, prepare_call
 from steer_common.routing import (
     API_KEY_ENV,
@@ -137,7 +137,8 @@ def open_session(
     found = resolve_credentials(
         provider, api_keys=settings.api_keys, base_urls=settings.base_urls, environ=environ
     )
-    wire = format_for(provider, openai_api)
+    api_for = PROVIDERS[provider].api_for
+    wire = format_for(provider, api_for(name) if api_for else openai_api)
     route = Route(provider, name, wire.name, found.key, found.base_url)
     authorize = _authorizer(found, route, settings.credentials)
     spec = prepare_call(

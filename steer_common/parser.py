@@ -26,9 +26,10 @@ from typing import NoReturn
 
 from steer_common.accumulator import StreamAccumulator
 from steer_common.errors import InvalidStateError, ProtocolError, SteerError
+from steer_common.eventstream import EventStreamEvents
 from steer_common.models.events import PING, StreamEvent
 from steer_common.models.response import StreamResponse
-from steer_common.providers import get_adapter
+from steer_common.providers import get_format
 from steer_common.sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder
 
 __all__ = ["StreamParser"]
@@ -58,10 +59,15 @@ class StreamParser:
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
         keep_text: bool = True,
     ) -> None:
-        adapter_class = get_adapter(wire_format)
+        wire = get_format(wire_format)
+        adapter_class = wire.adapter
         self.wire_format = wire_format
         self._adapter = adapter_class()
-        self._sse = SSEDecoder(max_event_size=max_event_size, comments=True)
+        self._sse: SSEDecoder | EventStreamEvents = (
+            EventStreamEvents(max_message_size=max_event_size)
+            if wire.framing == "eventstream"
+            else SSEDecoder(max_event_size=max_event_size, comments=True)
+        )
         self._acc = StreamAccumulator(keep_text=keep_text, provider=adapter_class.provider)
         self._failed: SteerError | None = None
         self._closed = False

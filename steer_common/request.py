@@ -99,7 +99,7 @@ def build_request(route: Route, call: CallSpec, *, compression: bool = True) -> 
         body["stream"] = True
     headers = {
         "content-type": "application/json",
-        "accept": "text/event-stream",
+        "accept": wire.content_type,
         "accept-encoding": "gzip, deflate" if compression else "identity",
         "user-agent": USER_AGENT,
     }

@@ -73,6 +73,7 @@ from steer_common.models.events import (
 from steer_common.models.response import Attempt, StreamMetrics, StreamResponse
 from steer_common.models.streaming import StreamingOptions
 from steer_common.parser import StreamParser
+from steer_common.providers import get_format
 from steer_common.request import HTTPRequest
 from steer_common.retry import retry_delay
 from steer_common.secrets import Secret
@@ -180,6 +181,7 @@ class StreamSession:
         self._clock = clock
         self._rand = rand
         self._parser = StreamParser(wire_format, max_event_size=options.max_event_size)
+        self._content_type = get_format(wire_format).content_type
         self._flowing = False
         self._start = 0.0
         self._total_deadline: float | None = None
@@ -304,7 +306,7 @@ class StreamSession:
                 provider=parser.provider,
             )
         if not 200 <= head.status < 300 or (
-            head.content_type and head.content_type != "text/event-stream"
+            head.content_type and head.content_type != self._content_type
         ):
             refusal, read_whole = yield from self._head_error(head)
             yield Close(read_whole)
@@ -550,7 +552,7 @@ class StreamSession:
             return error_from_response(provider, head, body, now=time.time()), whole
         snippet = " ".join(body[:300].decode("utf-8", "replace").split())
         return ProtocolError(
-            f"{provider}: expected a text/event-stream body, got {head.content_type!r} "
+            f"{provider}: expected a {self._content_type} body, got {head.content_type!r} "
             f"(HTTP {head.status}, from a proxy?): {snippet!r}",
             provider=provider,
         ), whole

@@ -39,7 +39,7 @@ __all__ = [
 logger = logging.getLogger("steer_common.tokens")
 
 #: Characters per output token when a provider's own ratio is not known: the pool of every
-#: recorded plain-text reply (24 replies, 5,055 characters / 1,297 tokens). Each provider's
+#: recorded plain-text reply (27 replies, 5,519 characters / 1,415 tokens). Each provider's
 #: record has its own ratio (``Provider.chars_per_token``), measured on the recorded
 #: replies in tests/fixtures/sse against the tokens the provider reported for them
 #: (tests/common/test_tokens.py measures again and states the error per recording).

@@ -371,9 +371,10 @@ class _Handler(BaseHTTPRequestHandler):
         elif not isinstance(body, dict):
             self._json(400, error_body(fmt, 400, "the request body is not a JSON object"))
         elif emu.require_auth and not authorized(fmt, headers):
-            self._json(401, error_body(fmt, 401))
+            self._json(401, error_body(fmt, 401), _error_headers(fmt, 401, None))
         elif (refused := check_request(fmt, body)) is not None:
-            self._json(400, refused)  # what the real endpoint says about this body
+            # What the real endpoint says about this body.
+            self._json(400, refused, _error_headers(fmt, 400, None))
         elif not streams(fmt, query, body):
             self._json(400, error_body(fmt, 400, "this emulator only streams: ask for a stream"))
         else:
@@ -401,11 +402,11 @@ class _Handler(BaseHTTPRequestHandler):
             script = script.replace(model=model)  # the model the path named
         if fail:
             status = script.status or 500
-            extra = {}
+            extra: dict[str, str] = {}
             if script.retry_after is not None:
                 extra["retry-after"] = _seconds(script.retry_after)
             text = error_body(fmt, status, script.error_message, error_type=script.error_type)
-            self._json(status, text, extra)
+            self._json(status, text, extra | _error_headers(fmt, status, script.error_type))
             return
         try:
             self._stream(fmt, script)
@@ -425,7 +426,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"%X\r\n%s\r\n" % (len(data), data))
 
         self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        content_type = get_format(fmt).content_type
+        if content_type == "text/event-stream":
+            content_type += "; charset=utf-8"
+        self.send_header("Content-Type", content_type)
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header(
@@ -498,6 +502,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+
+
+def _error_headers(fmt: str, status: int, error_type: str | None) -> dict[str, str]:
+    """The headers a format's error replies carry (Bedrock's ``x-amzn-ErrorType``)."""
+    make = get_format(fmt).emulation.error_headers
+    return {} if make is None else make(status, error_type)
 
 
 def _seconds(value: float) -> str:

@@ -70,7 +70,7 @@ def load_fixtures() -> list[Fixture]:
     """Every recording: ``.sse`` bodies, Bedrock's binary ``.eventstream`` bodies, and the
     recorded HTTP error bodies (``.json.body`` beside Bedrock's)."""
     out = []
-    bodies = [*FIXTURES.glob("*/*.sse")]
+    bodies = [*FIXTURES.glob("*/*.sse"), *FIXTURES.glob("*/*.eventstream")]
     bodies += FIXTURES.glob("*/*.json.body")
     for path in sorted(bodies):
         stem = path.name.removesuffix(".body").rsplit(".", 1)[0]

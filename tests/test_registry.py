@@ -40,6 +40,7 @@ def test_each_provider_has_its_formats() -> None:
         "gemini",
         "vertex_ai",
         "azure",
+        "bedrock",
     }
     assert format_for("vertex_ai").name == "vertex_ai"
     assert format_for("azure", "responses").name == "azure_responses"

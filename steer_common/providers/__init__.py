@@ -15,6 +15,7 @@ from steer_common.errors import ConfigurationError
 from steer_common.providers import (
     anthropic,
     azure,
+    bedrock,
     compat,
     gemini,
     openai_chat,
@@ -57,6 +58,8 @@ FORMATS: dict[str, WireFormat] = {
         gemini.VERTEX_FORMAT,
         azure.FORMAT,
         azure.RESPONSES_FORMAT,
+        bedrock.FORMAT,
+        bedrock.ANTHROPIC_FORMAT,
     )
 }
 
@@ -71,6 +74,7 @@ PROVIDERS: dict[str, Provider] = {
         gemini.PROVIDER,
         gemini.VERTEX_PROVIDER,
         azure.PROVIDER,
+        bedrock.PROVIDER,
     )
 }
 

@@ -328,6 +328,8 @@ class Provider:
             ``"aws"``: botocore's chain and a SigV4 signature); the front ends hold the
             chains (``steer_cloud``), the core only names them. ``None``: a key is required.
         price_id: its provider id in genai-prices (``None``: look the model up alone).
+        api_for: which of its formats' APIs a model name uses (Bedrock: ``"invoke"`` for
+            Anthropic models); ``None``: the one the call asks for (``openai_api``).
         chars_per_token: characters per output token, to estimate what it did not report.
     """
 
@@ -341,6 +343,7 @@ class Provider:
     key_optional: bool = False
     credential: str | None = None
     price_id: str | None = None
+    api_for: Callable[[str], str] | None = None
     chars_per_token: float = 3.9
 
     @property
@@ -375,6 +378,10 @@ class Emulation:
         paths: more endpoint templates it is served on, whole (prefix included), with
             the query parameters each requires: Azure's deployment URLs and
             ``api-version``.
+        signed: a SigV4 ``Authorization`` header is a credential (its shape is checked,
+            not its signature).
+        error_headers: the headers of an error reply, ``(status, error_type)``
+            (Bedrock's ``x-amzn-ErrorType``).
     """
 
     render: Callable[[Any], list[bytes]]
@@ -392,6 +399,8 @@ class Emulation:
     prefill: Callable[[Mapping[str, Any]], str] | None = None
     cache_prefix: Callable[[Mapping[str, Any]], str | None] | None = None
     paths: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    signed: bool = False
+    error_headers: Callable[[int, str | None], dict[str, str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -426,6 +435,9 @@ class WireFormat:
             ``api-key``, its Entra ID tokens in ``Authorization: Bearer``.
         url: the request URL from the route, for a format whose URL is not the base URL
             plus ``path`` (Azure's deployment URLs); ``None``: base URL plus ``path``.
+        framing: how events are framed: ``"sse"`` (server-sent events) or
+            ``"eventstream"`` (AWS's binary messages, :mod:`steer_common.eventstream`).
+        content_type: the content type of its streamed body.
     """
 
     name: str
@@ -444,3 +456,5 @@ class WireFormat:
     stream_flag: bool = True
     token_headers: Callable[[str], dict[str, str]] | None = None
     url: Callable[[Any], str] | None = None
+    framing: str = "sse"
+    content_type: str = "text/event-stream"

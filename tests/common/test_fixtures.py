@@ -26,7 +26,7 @@ from steer_common.errors import (
 )
 from steer_common.http import ResponseHead, error_from_response
 from steer_common.providers import get_format
-from tests.fixtures import HTTP_ERRORS, STREAMS, Fixture, byte_at_a_time, parse, split_at
+from tests.fixtures import ALL, HTTP_ERRORS, STREAMS, Fixture, byte_at_a_time, parse, split_at
 
 Outcome = tuple[list[StreamEvent], StreamResponse, SteerError | None]
 
@@ -251,6 +251,59 @@ def check_gemini(fx: Fixture, response: StreamResponse, error: SteerError | None
     assert exp["usage_arithmetic"]["matches"]
 
 
+def check_bedrock(fx: Fixture, response: StreamResponse, error: SteerError | None) -> None:
+    """Bedrock's recordings, both operations: text, reasoning and its signatures, tool
+    calls, the stop reason, usage (cache reads and writes added into the prompt), and a
+    mid-stream exception typed with what came before it."""
+    exp = fx.expected
+    assert response.text == exp["text"]
+    reasoning = exp.get("reasoning_text", exp.get("thinking_text")) or ""
+    assert (response.reasoning or "") == reasoning
+    signatures = exp.get("reasoning_signatures", exp.get("thinking_signatures")) or []
+    assert [b["signature"] for b in response.reasoning_blocks if b.get("signature")] == signatures
+    assert [
+        {
+            "index": c.index,
+            "id": c.id,
+            "name": c.name,
+            "arguments_raw": c.arguments_raw,
+            "arguments": c.arguments,
+        }
+        for c in response.tool_calls
+    ] == exp["tool_calls"]
+    exception = exp.get("exception")
+    if exception is not None:
+        assert isinstance(error, APIError) and error.in_band and not response.complete
+        assert error.error_type == exception["exception_type"]
+        assert error.body == exception["payload"]
+        assert isinstance(error, RateLimitError) and error.retryable  # throttling
+        assert response.usage is None
+        return
+    assert error is None and response.complete
+    assert response.native_finish_reason == exp["stop_reason"]
+    usage, want = response.usage, exp["usage"]
+    assert usage is not None
+    assert (
+        usage["prompt_tokens"] == want["input"] + want["cached_input"] + want["cache_write_input"]
+    )
+    assert usage["completion_tokens"] == want["output"]
+    assert usage["cache_info"] == {
+        "cached_tokens": want["cached_input"],
+        "cache_creation_tokens": want["cache_write_input"],
+    }
+    if fx.wire_format == "bedrock":
+        assert usage["raw"] == exp["usage_raw"]
+        assert usage["total_tokens"] == exp["usage_raw"]["totalTokens"]
+        assert response.provider_data == {"metrics": exp["metrics"]}
+    else:
+        metrics = exp["bedrock_invocation_metrics"]
+        assert response.provider_data == {"invocation_metrics": metrics}
+        assert (metrics["inputTokenCount"], metrics["outputTokenCount"]) == (
+            want["input"],
+            want["output"],
+        )
+
+
 def check_azure(fx: Fixture, response: StreamResponse, error: SteerError | None) -> None:
     """Azure's recordings: OpenAI's formats read by OpenAI's parsers, the filter results
     kept (the first chunk's prompt results, each choice's non-empty results)."""
@@ -298,6 +351,8 @@ CHECKS = {
     "vertex_ai": check_gemini,
     "azure": check_azure,
     "azure_responses": check_azure,
+    "bedrock": check_bedrock,
+    "bedrock_anthropic": check_bedrock,
 }
 
 
@@ -339,7 +394,8 @@ def test_openais_parsers_read_azures_streams_the_same(fixture: Fixture) -> None:
 
 
 def test_every_recording_is_covered() -> None:
-    assert len(STREAMS) + 10 == 49 + 17 + 10  # the first corpus, Gemini's, Azure's
+    # The first corpus, Gemini's, Azure's, Bedrock's.
+    assert len(ALL) == 49 + 18 + 10 + 12
     assert {f.wire_format for f in STREAMS} == set(CHECKS)
 
 
@@ -368,3 +424,6 @@ def test_recorded_http_error_is_typed_with_the_providers_words(fixture: Fixture)
         assert isinstance(error, NotFoundError) and not error.retryable
         assert error.error_type == wanted["status"]  # Google's gRPC status name
         assert error.body == {"error": wanted}
+    if fixture.group == "bedrock":
+        assert isinstance(error, BadRequestError) and not error.retryable
+        assert error.body == wanted  # Bedrock's {"message": ...}

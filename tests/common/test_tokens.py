@@ -27,6 +27,7 @@ SAME_MODELS = {
     "vertex_ai": "gemini",
     "azure": "openai",
     "azure_responses": "openai",
+    "bedrock_anthropic": "bedrock",
 }
 
 

@@ -213,6 +213,108 @@ def test_azure_openai_responses(emu: Emulator) -> None:
         assert of_ours(response) == official
 
 
+def bedrock_client(emu: Emulator) -> Any:
+    import boto3
+
+    return boto3.client(
+        "bedrock-runtime",
+        endpoint_url=emu.base_urls["bedrock"],
+        region_name="us-east-1",
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="secret",
+    )
+
+
+def test_boto3_converse_stream(emu: Emulator) -> None:
+    client = bedrock_client(emu)
+    spec = {
+        "name": "get_weather",
+        "description": "Weather for a city",
+        "inputSchema": {"json": TOOL["function"]["parameters"]},  # type: ignore[index]
+    }
+    response = client.converse_stream(
+        modelId="us.amazon.nova-micro-v1:0",
+        messages=[{"role": "user", "content": [{"text": PROMPT}]}],
+        toolConfig={"tools": [{"toolSpec": spec}]},
+    )
+    text, calls, usage, stop = "", {}, None, None
+    for event in response["stream"]:
+        if "contentBlockStart" in event:
+            start = event["contentBlockStart"]
+            tool = start["start"]["toolUse"]
+            calls[start["contentBlockIndex"]] = [tool["toolUseId"], tool["name"], ""]
+        elif "contentBlockDelta" in event:
+            delta = event["contentBlockDelta"]["delta"]
+            text += delta.get("text", "")
+            if "toolUse" in delta:
+                calls[event["contentBlockDelta"]["contentBlockIndex"]][2] += delta["toolUse"][
+                    "input"
+                ]
+        elif "messageStop" in event:
+            stop = event["messageStop"]["stopReason"]
+        elif "metadata" in event:
+            usage = event["metadata"]["usage"]
+    client.close()
+    assert stop == "tool_use" and usage is not None
+    request = emu.requests[-1]
+    assert request.path == "/bedrock/model/us.amazon.nova-micro-v1%3A0/converse-stream"
+    assert request.headers["authorization"].startswith("AWS4-HMAC-SHA256 ")
+    official = summary(
+        text,
+        [(i, n, json.loads(a)) for i, n, a in calls.values()],
+        usage["inputTokens"],
+        usage["outputTokens"],
+    )
+    assert official["text"] == REPLY["text"] and len(official["calls"]) == 2
+    for ours_response in ours(emu, "bedrock/us.amazon.nova-micro-v1:0", "chat"):
+        assert of_ours(ours_response) == official
+        assert ours_response.finish_reason == "tool_calls"
+
+
+def test_boto3_invoke_model_with_response_stream(emu: Emulator) -> None:
+    client = bedrock_client(emu)
+    model = "us.anthropic.claude-haiku-4-5-20251001-v1:0"
+    body = {
+        "anthropic_version": "bedrock-2023-05-31",
+        "max_tokens": 256,
+        "messages": [{"role": "user", "content": PROMPT}],
+        "tools": [
+            {
+                "name": "get_weather",
+                "description": "Weather for a city",
+                "input_schema": TOOL["function"]["parameters"],  # type: ignore[index]
+            }
+        ],
+    }
+    response = client.invoke_model_with_response_stream(modelId=model, body=json.dumps(body))
+    text, calls, prompt, completion, metrics = "", {}, 0, 0, None
+    for event in response["body"]:
+        decoded = json.loads(event["chunk"]["bytes"])  # botocore undid the base64
+        kind = decoded["type"]
+        if kind == "message_start":
+            prompt = decoded["message"]["usage"]["input_tokens"]
+        elif kind == "content_block_start" and decoded["content_block"]["type"] == "tool_use":
+            block = decoded["content_block"]
+            calls[decoded["index"]] = [block["id"], block["name"], ""]
+        elif kind == "content_block_delta":
+            delta = decoded["delta"]
+            text += delta.get("text", "")
+            calls.get(decoded["index"], ["", "", ""])[2] += delta.get("partial_json", "")
+        elif kind == "message_delta":
+            completion = decoded["usage"]["output_tokens"]
+        elif kind == "message_stop":
+            metrics = decoded["amazon-bedrock-invocationMetrics"]
+    client.close()
+    assert metrics is not None and metrics["outputTokenCount"] == completion
+    official = summary(
+        text, [(i, n, json.loads(a)) for i, n, a in calls.values()], prompt, completion
+    )
+    assert official["text"] == REPLY["text"] and len(official["calls"]) == 2
+    for ours_response in ours(emu, f"bedrock/{model}", "chat"):
+        assert of_ours(ours_response) == official
+        assert ours_response.provider_data["invocation_metrics"] == metrics
+
+
 def test_anthropic_messages(emu: Emulator) -> None:
     client = anthropic.Anthropic(base_url=emu.base_urls["anthropic"], api_key="test", max_retries=0)
     tool = {

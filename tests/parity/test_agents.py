@@ -87,7 +87,15 @@ def last_body(emulator: Emulator) -> dict[str, Any]:
 
 def tool_results_in(wire_format: str, body: dict[str, Any]) -> list[tuple[str, Any]]:
     """(call id, result) pairs in a follow-up body, read the way each provider sends them."""
-    if wire_format == "anthropic":
+    if wire_format == "bedrock":
+        return [
+            (block["toolResult"]["toolUseId"], block["toolResult"]["content"][0]["text"])
+            for message in body["messages"]
+            if message["role"] == "user"
+            for block in message["content"]
+            if "toolResult" in block
+        ]
+    if wire_format in ("anthropic", "bedrock_anthropic"):
         return [
             (block["tool_use_id"], block["content"])
             for message in body["messages"]

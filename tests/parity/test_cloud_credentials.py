@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import steer_cloud
+from steer_common.emulation.dispatch import sigv4_shaped
 from steer_common.errors import MissingAPIKeyError
 from steer_sync.emulator import TOKEN_PATH, Emulator
 
@@ -169,3 +170,53 @@ def test_an_azure_credential_that_finds_none_is_a_missing_key_error(
     assert "EnvironmentCredential authentication unavailable" in message
     assert "AZURE_OPENAI_API_KEY" in message and "steer-llm-sdk[azure]" in message
     assert len(emulator.requests) == sent  # nothing was sent without a credential
+
+
+# -- Bedrock: SigV4 -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "model", ["amazon.nova-micro-v1:0", "anthropic.claude-haiku-4-5-20251001-v1:0"]
+)
+def test_bedrock_signs_each_attempt_with_sigv4(
+    make_runner: Any, emulator: Emulator, monkeypatch: pytest.MonkeyPatch, model: str
+) -> None:
+    from botocore.credentials import Credentials
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")  # the emulator's URL names none
+    credentials = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG", "session-token")
+    runner = make_runner(
+        api_keys={"bedrock": credentials},
+        base_urls={"bedrock": emulator.base_urls["bedrock"]},
+    )
+    prompt = f'hi {runner.kind} [[emulator:{{"status": 503, "fail_times": 1}}]]'
+    response = runner.response(prompt, model=f"bedrock/{model}")
+    assert response.text == f"Echo: hi {runner.kind}" and len(response.attempts) == 2
+    first, second = (r.headers for r in emulator.requests[-2:])
+    for headers in (first, second):
+        value = headers["authorization"]
+        assert value.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+        assert "/us-west-2/bedrock/aws4_request" in value
+        assert headers["x-amz-security-token"] == "session-token"
+        assert sigv4_shaped(value, headers)  # the signed headers were all sent
+    assert response.cost_usd is not None and response.cost_breakdown["provider"] == "aws"
+
+
+def test_without_any_aws_credential_the_error_says_what_to_set(
+    make_runner: Any, emulator: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", "")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", raising=False)
+    monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", raising=False)
+    steer_cloud.forget()
+    runner = make_runner(api_keys={}, base_urls={"bedrock": emulator.base_urls["bedrock"]})
+    sent = len(emulator.requests)
+    with pytest.raises(MissingAPIKeyError) as caught:
+        runner.response("hi", model="bedrock/amazon.nova-micro-v1:0")
+    assert "AWS_BEARER_TOKEN_BEDROCK" in str(caught.value)
+    assert len(emulator.requests) == sent

@@ -21,6 +21,8 @@ MODELS = {
     "vertex_ai": ("vertex_ai/gemini-2.5-flash", "chat"),
     "azure": ("azure/gpt-4.1-mini", "chat"),
     "azure_responses": ("azure/gpt-5-mini", "responses"),
+    "bedrock": ("bedrock/us.amazon.nova-micro-v1:0", "chat"),
+    "bedrock_anthropic": ("bedrock/us.anthropic.claude-haiku-4-5-20251001-v1:0", "chat"),
 }
 # Where each format streams reasoning text (OpenAI Chat Completions never does).
 STREAMS_REASONING = {
@@ -31,6 +33,8 @@ STREAMS_REASONING = {
     "gemini",
     "vertex_ai",
     "azure_responses",
+    "bedrock",
+    "bedrock_anthropic",
 }
 TOOL = {"name": "lookup", "parameters": {"type": "object", "properties": {"q": {"type": "string"}}}}
 
@@ -77,7 +81,7 @@ def test_text_reasoning_tools_and_usage(
         160,
     )
     assert usage["cache_info"]["cached_tokens"] == 100
-    if wire_format != "anthropic":
+    if wire_format not in ("anthropic", "bedrock"):  # Converse reports none apart
         assert usage["reasoning_tokens"] == 12
     events = runner.events(prompt, model=model, tools=[TOOL])
     assert "".join(e.delta or "" for e in events if e.type == "text_delta") == response.text
@@ -128,6 +132,11 @@ def test_a_prompt_given_as_messages_or_keywords(
             "gemini",
             {"temprature": 0.5},
             'Invalid JSON payload received. Unknown name "temprature": Cannot find field.',
+        ),
+        (
+            "bedrock",
+            {"temprature": 0.5},
+            "Malformed input request: extraneous key [temprature] is not permitted",
         ),
     ],
 )
