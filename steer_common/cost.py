@@ -99,6 +99,9 @@ def cost_of(
     """
     if usage is None:
         return None, {"reason": "no usage to price"}
+    by_model = usage.get("by_model")
+    if isinstance(by_model, Mapping) and by_model:
+        return _cost_by_model(by_model, model, provider, fallback_model)
     prompt = int(usage.get("prompt_tokens") or 0)
     completion = int(usage.get("completion_tokens") or 0)
     cache = usage.get("cache_info") or {}
@@ -142,6 +145,40 @@ def cost_of(
     return None, {
         "reason": f"no price known for {' or '.join(repr(m) for m in candidates)} "
         f"(provider {provider!r}); register one with steer_common.cost.register_price",
+    }
+
+
+def _cost_by_model(
+    by_model: Mapping[str, Any], model: str | None, provider: str | None, fallback: str | None
+) -> tuple[float | None, dict[str, Any]]:
+    """Each model's tokens at its own rates (Anthropic's advisor and fallback iterations);
+    the entry with no name is the response's own model."""
+    parts: dict[str, dict[str, Any]] = {}
+    total = Decimal(0)
+    input_usd = output_usd = Decimal(0)
+    for name, counts in by_model.items():
+        cost, breakdown = cost_of(
+            counts, name or model, provider, fallback_model=None if name else fallback
+        )
+        parts[name or model or ""] = breakdown
+        if cost is None:
+            return None, {
+                "reason": f"no price known for {name or model!r}, one of the models this "
+                f"response ran on: {breakdown.get('reason')}",
+                "by_model": parts,
+            }
+        total += Decimal(str(cost))
+        input_usd += Decimal(str(breakdown["input_usd"]))
+        output_usd += Decimal(str(breakdown["output_usd"]))
+    first = next(iter(parts.values()))
+    return float(total), {
+        "input_usd": float(input_usd),
+        "output_usd": float(output_usd),
+        "total_usd": float(total),
+        "model": model,
+        "provider": first["provider"],
+        "by_model": parts,
+        "source": first["source"],
     }
 
 

@@ -180,9 +180,12 @@ class EventStreamEvents:
     ``exception`` as ``event="exception:<:exception-type>"``; an ``error`` as
     ``event="error:<:error-code>"`` with the ``:error-message`` as data.
 
+    Payloads are UTF-8 (Bedrock's are JSON); an invalid byte becomes U+FFFD, as in
+    server-sent events.
+
     Raises:
-        ProtocolError: see :meth:`EventStreamDecoder.feed`; also a payload that is not
-            UTF-8 (Bedrock's are JSON).
+        ProtocolError: see :meth:`EventStreamDecoder.feed`; also a message of an unknown
+            ``:message-type``.
     """
 
     __slots__ = ("_decoder",)
@@ -208,11 +211,8 @@ class EventStreamEvents:
                 continue
             else:
                 raise ProtocolError(f"an event stream message of unknown type {kind!r}")
-            try:
-                text = message.payload.decode("utf-8")
-            except UnicodeDecodeError:
-                raise ProtocolError(f"a {name} message whose payload is not UTF-8") from None
-            out.append(ServerSentEvent(name, text))
+            # An invalid byte becomes U+FFFD, as in server-sent events (and the SDKs).
+            out.append(ServerSentEvent(name, message.payload.decode("utf-8", "replace")))
         return out
 
     def close(self) -> None:

@@ -89,6 +89,7 @@ class AnthropicAdapter(StreamAdapter):
         self._calls: dict[int, ToolCallBuilder] = {}
         self._usage: dict[str, Any] = {}
         self._stop: str | None = None
+        self._model: str | None = None  # message_start's: the model of own iterations
 
     def handle(self, sse: ServerSentEvent, out: list[StreamEvent]) -> None:
         if self.done or not sse.data:
@@ -114,6 +115,7 @@ class AnthropicAdapter(StreamAdapter):
                 out.append(call.end_event())
         elif kind == "message_start":
             message = event.get("message") or {}
+            self._model = string(message.get("model"))
             out.append(
                 StreamEvent(
                     STREAM_START, id=string(message.get("id")), model=string(message.get("model"))
@@ -208,36 +210,69 @@ class AnthropicAdapter(StreamAdapter):
             out.append(StreamEvent(REASONING_DELTA, "", index, metadata={"block": dict(block)}))
 
     def normalize_usage(self, raw: dict[str, Any]) -> dict[str, Any]:
-        """Anthropic arithmetic: cache reads and writes are outside ``input_tokens``."""
-        counted = raw
+        """Anthropic arithmetic: cache reads and writes are outside ``input_tokens``.
+
+        With ``usage.iterations`` the top-level numbers cover the last iteration only, so
+        the iterations are summed (compaction bills every one). An iteration can run on
+        another model (an ``advisor_message`` names its advisor's ``model``; a
+        ``fallback_message``, in place of a ``message``, is the hop of a server-side
+        fallback that served the response, on the fallback model): the response's own
+        counts are every iteration but the advisors' sub-inferences, and
+        ``usage["by_model"]`` reports each model's tokens (advisors' included), so that
+        each is priced at its own model's rates.
+        """
         iterations = raw.get("iterations")
-        if (
+        if not (
             isinstance(iterations, list)
             and iterations
             and all(isinstance(i, dict) for i in iterations)
         ):
-            # Compaction: top-level numbers cover the last iteration only; bill them all.
-            counted = {
-                key: sum(as_int(i.get(key)) for i in iterations)
-                for key in (
-                    "input_tokens",
-                    "output_tokens",
-                    "cache_read_input_tokens",
-                    "cache_creation_input_tokens",
-                )
+            return _usage_of(raw, raw)
+        by_model: dict[str, list[dict[str, Any]]] = {}
+        own = []
+        for iteration in iterations:
+            kind = iteration.get("type")
+            model = iteration.get("model") if kind in _OTHER_MODEL else None
+            by_model.setdefault(string(model) or self._model or "", []).append(iteration)
+            if kind != "advisor_message":
+                own.append(iteration)
+        usage = _usage_of(_summed(own), raw)
+        if set(by_model) != {self._model or ""}:  # some iteration ran on another model
+            usage["by_model"] = {
+                model: _usage_of(_summed(group), None) for model, group in by_model.items()
             }
-        cache_read = as_int(counted.get("cache_read_input_tokens"))
-        cache_write = as_int(counted.get("cache_creation_input_tokens"))
-        details = raw.get("output_tokens_details")
-        thinking = details.get("thinking_tokens") if isinstance(details, dict) else None
-        return make_usage(
-            as_int(counted.get("input_tokens")) + cache_read + cache_write,
-            as_int(counted.get("output_tokens")),
-            cached_tokens=cache_read,
-            cache_creation_tokens=cache_write,
-            reasoning_tokens=as_int(thinking) if thinking is not None else None,
-            raw=dict(raw),
-        )
+            for counts in usage["by_model"].values():
+                del counts["raw"]
+        return usage
+
+
+#: Iteration types that run on a model of their own (``model`` names it).
+_OTHER_MODEL = ("advisor_message", "fallback_message")
+_COUNTS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+)
+
+
+def _summed(iterations: list[dict[str, Any]]) -> dict[str, int]:
+    return {key: sum(as_int(i.get(key)) for i in iterations) for key in _COUNTS}
+
+
+def _usage_of(counted: Mapping[str, Any], raw: dict[str, Any] | None) -> dict[str, Any]:
+    cache_read = as_int(counted.get("cache_read_input_tokens"))
+    cache_write = as_int(counted.get("cache_creation_input_tokens"))
+    details = raw.get("output_tokens_details") if raw is not None else None
+    thinking = details.get("thinking_tokens") if isinstance(details, dict) else None
+    return make_usage(
+        as_int(counted.get("input_tokens")) + cache_read + cache_write,
+        as_int(counted.get("output_tokens")),
+        cached_tokens=cache_read,
+        cache_creation_tokens=cache_write,
+        reasoning_tokens=as_int(thinking) if thinking is not None else None,
+        raw=dict(raw) if raw is not None else None,
+    )
 
 
 # -- request building ----------------------------------------------------------------------

@@ -245,9 +245,10 @@ class BedrockAnthropicAdapter(AnthropicAdapter):
             return
         payload = load_json_object(sse.data, self.provider, "a chunk")
         try:
-            decoded = base64.b64decode(payload["bytes"], validate=True).decode("utf-8")
-        except (KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
-            raise ValueError(f"a chunk whose bytes are not base64 UTF-8: {exc}") from None
+            raw = base64.b64decode(payload["bytes"], validate=True)
+        except (KeyError, TypeError, binascii.Error) as exc:
+            raise ValueError(f"a chunk whose bytes are not base64: {exc}") from None
+        decoded = raw.decode("utf-8", "replace")  # U+FFFD for an invalid byte, as elsewhere
         event = load_json_object(decoded, self.provider, "a Messages API event")
         before = len(out)
         super().handle(ServerSentEvent(str(event.get("type") or ""), decoded), out)

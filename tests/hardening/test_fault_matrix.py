@@ -21,7 +21,9 @@ Set ``STEER_MATRIX_REPORT=path.md`` to write the outcome table (scenario x forma
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
+import json
 import logging
 import os
 import threading
@@ -49,6 +51,7 @@ from steer_common.errors import (
     StreamInterruptedError,
     TotalTimeoutError,
 )
+from steer_common.eventstream import EventStreamDecoder, encode
 from steer_common.models.events import TEXT_DELTA
 from steer_common.providers import get_format
 from tests.faultserver import FaultServer, Play, chunked_sse, fixture_events, head
@@ -72,6 +75,8 @@ ENV_VARS = {
     "vertex_ai": "VERTEX_AI_ACCESS_TOKEN",
     "azure": "AZURE_OPENAI_API_KEY",
     "azure_responses": "AZURE_OPENAI_API_KEY",
+    "bedrock": "AWS_BEARER_TOKEN_BEDROCK",
+    "bedrock_anthropic": "AWS_BEARER_TOKEN_BEDROCK",
 }
 
 
@@ -91,7 +96,23 @@ class Wire:
 
     @cached_property
     def events(self) -> list[bytes]:
+        if self.eventstream:  # Bedrock: one binary message per event
+            messages = EventStreamDecoder().feed(self.fixture.body)
+            return [encode(m.headers, m.payload) for m in messages]
         return fixture_events(self.fixture.body)
+
+    @property
+    def eventstream(self) -> bool:
+        return get_format(self.name).framing == "eventstream"
+
+    def head(self, status: int = 200, headers: dict[str, str] | None = None) -> bytes:
+        """A streaming response head with the format's content type."""
+        return head(status, {"content-type": get_format(self.name).content_type, **(headers or {})})
+
+    def stream(self, events: list[bytes], **kwargs: Any) -> Play:
+        """The events as a chunked response of the format's content type."""
+        headers = {"content-type": get_format(self.name).content_type}
+        return chunked_sse(events, headers=headers, **kwargs)
 
     @cached_property
     def first_content(self) -> int:
@@ -120,7 +141,8 @@ class Wire:
         return KEYS[get_format(self.name).provider]
 
     def client_kwargs(self, server: FaultServer) -> dict[str, Any]:
-        return client_kwargs(server, openai_api=get_format(self.name).api)
+        api = get_format(self.name).api
+        return client_kwargs(server, openai_api="responses" if api == "responses" else "chat")
 
 
 WIRES = [Wire(name) for name in sorted(RECORDED)]
@@ -212,7 +234,7 @@ def _then_success(*statuses: int, retry_after: str | None = None):  # type: igno
         for status in statuses:
             body = error_body(wire.name, status)
             server.queue(Play([("send", _json_head(status, len(body), extra) + body)]))
-        server.queue(chunked_sse(wire.events))
+        server.queue(wire.stream(wire.events))
         wait = float(retry_after or 0) * len(statuses)
         return Expect(
             None,
@@ -240,7 +262,7 @@ def http_529_every_time(wire: Wire, server: FaultServer) -> Expect:
 
 
 def slow_headers(wire: Wire, server: FaultServer) -> Expect:
-    server.handler = lambda request: Play([("sleep", 5.0), ("send", head())])
+    server.handler = lambda request: Play([("sleep", 5.0), ("send", wire.head())])
     # connection_timeout bounds each attempt; the matrix allows two retries.
     return Expect(
         ConnectTimeoutError, None, RETRIES, RETRIES * 0.3, options={"connection_timeout": 0.3}
@@ -260,7 +282,7 @@ def html_from_a_proxy(wire: Wire, server: FaultServer) -> Expect:
 
 def stall_after_first_content(wire: Wire, server: FaultServer) -> Expect:
     sent = wire.events[: wire.first_content]
-    server.handler = lambda request: chunked_sse(
+    server.handler = lambda request: wire.stream(
         wire.events, pause_after=wire.first_content, pause=5.0
     )
     return Expect(ReadTimeoutError, wire.text_of(sent), 1, 0.5, options={"read_timeout": 0.5})
@@ -268,7 +290,7 @@ def stall_after_first_content(wire: Wire, server: FaultServer) -> Expect:
 
 def only_keepalives(wire: Wire, server: FaultServer) -> Expect:
     sent = wire.events[: wire.first_content]
-    steps: list[tuple[Any, ...]] = [("send", head()), *(("chunk", e) for e in sent)]
+    steps: list[tuple[Any, ...]] = [("send", wire.head()), *(("chunk", e) for e in sent)]
     for _ in range(40):  # 4 s of keep-alives, one every 0.1 s
         steps += [("sleep", 0.1), ("chunk", wire.keepalive)]
     server.handler = lambda request: Play(steps)
@@ -276,7 +298,7 @@ def only_keepalives(wire: Wire, server: FaultServer) -> Expect:
 
 
 def trickle_past_total_timeout(wire: Wire, server: FaultServer) -> Expect:
-    steps: list[tuple[Any, ...]] = [("send", head())]
+    steps: list[tuple[Any, ...]] = [("send", wire.head())]
     pause = max(0.3, 2.0 / len(wire.events))  # the whole stream takes past the 1 s bound
     for event in wire.events:
         steps += [("chunk", event), ("sleep", pause)]
@@ -298,13 +320,13 @@ def trickle_past_total_timeout(wire: Wire, server: FaultServer) -> Expect:
 
 def clean_close_without_terminal(wire: Wire, server: FaultServer) -> Expect:
     sent = wire.events[: wire.first_content + 1]
-    server.handler = lambda request: chunked_sse(sent, end=False)
+    server.handler = lambda request: wire.stream(sent, end=False)
     return Expect(StreamInterruptedError, wire.text_of(sent), 1, 1.0)
 
 
 def tcp_reset(wire: Wire, server: FaultServer) -> Expect:
     sent = wire.events[: wire.first_content]
-    steps: list[tuple[Any, ...]] = [("send", head()), *(("chunk", e) for e in sent)]
+    steps: list[tuple[Any, ...]] = [("send", wire.head()), *(("chunk", e) for e in sent)]
     server.handler = lambda request: Play([*steps, ("sleep", 0.1), ("reset",)])
     return Expect(StreamInterruptedError, wire.text_of(sent), 1, 1.0, message=("connection",))
 
@@ -313,7 +335,10 @@ def malformed_chunk(wire: Wire, server: FaultServer) -> Expect:
     sent = wire.events[: wire.first_content]
     bad = b"event: content_block_delta\n" if wire.name == "anthropic" else b""
     bad += b'data: {"choices": [{"delta": {"content": "x"\n\n'
-    server.handler = lambda request: chunked_sse([*sent, bad, *wire.events[len(sent) :]])
+    if wire.eventstream:  # a well-framed message whose JSON is cut short
+        kind = "chunk" if wire.name == "bedrock_anthropic" else "contentBlockDelta"
+        bad = encode({":event-type": kind, ":message-type": "event"}, b'{"bytes": "eyJ0')
+    server.handler = lambda request: wire.stream([*sent, bad, *wire.events[len(sent) :]])
     return Expect(ProtocolError, wire.text_of(sent), 1, 1.0, message=("JSON",))
 
 
@@ -322,9 +347,18 @@ def invalid_utf8(wire: Wire, server: FaultServer) -> Expect:
     i = wire.first_content - 1
     first = wire.text_of(events[: i + 1])
     word = first.encode()[:1]
-    events[i] = events[i].replace(b'"' + word, b'"\xff' + word, 1)
+    if wire.eventstream:  # inside a well-framed message (its checksums made anew)
+        (message,) = EventStreamDecoder().feed(events[i])
+        payload = message.payload.replace(b'"' + word, b'"\xff' + word, 1)
+        if wire.name == "bedrock_anthropic":  # inside the base64 Messages API event
+            chunk = json.loads(message.payload)
+            inner = base64.b64decode(chunk["bytes"]).replace(b'"' + word, b'"\xff' + word, 1)
+            payload = json.dumps({**chunk, "bytes": base64.b64encode(inner).decode()}).encode()
+        events[i] = encode(message.headers, payload)
+    else:
+        events[i] = events[i].replace(b'"' + word, b'"\xff' + word, 1)
     assert events[i] != wire.events[i]
-    server.handler = lambda request: chunked_sse(events)
+    server.handler = lambda request: wire.stream(events)
     text = wire.fixture.expected["text"]
     # Documented: an invalid byte becomes U+FFFD (as the providers' own SDKs decode).
     return Expect(None, "\ufffd" + text, 1, 1.0, pooled=True)
@@ -335,7 +369,7 @@ def corrupt_gzip(wire: Wire, server: FaultServer) -> Expect:
     body[len(body) // 2 : len(body) // 2 + 8] = b"\xde\xad\xbe\xef" * 2
     headers = {"content-encoding": "gzip"}
     server.handler = lambda request: Play(
-        [("send", head(200, headers)), ("chunk", bytes(body)), ("end",)]
+        [("send", wire.head(200, headers)), ("chunk", bytes(body)), ("end",)]
     )
 
     def check(error: SteerError) -> None:
@@ -356,14 +390,14 @@ ANTHROPIC_OVERLOAD = (
 
 
 def anthropic_error_before_content(wire: Wire, server: FaultServer) -> Expect:
-    server.queue(chunked_sse([*wire.events[:2], ANTHROPIC_OVERLOAD], end=False))
-    server.queue(chunked_sse(wire.events))
+    server.queue(wire.stream([*wire.events[:2], ANTHROPIC_OVERLOAD], end=False))
+    server.queue(wire.stream(wire.events))
     return Expect(None, wire.fixture.expected["text"], 2, 1.0, pooled=True)
 
 
 def anthropic_error_after_content(wire: Wire, server: FaultServer) -> Expect:
     fx = by_name("anthropic/mid-stream-overloaded-error")
-    server.handler = lambda request: chunked_sse(fixture_events(fx.body), end=False)
+    server.handler = lambda request: wire.stream(fixture_events(fx.body), end=False)
     return Expect(OverloadedError, fx.expected["partial_text_before_error"], 1, 1.0)
 
 
@@ -372,7 +406,7 @@ def _recorded_in_band(name: str):  # type: ignore[no-untyped-def]
         fx = by_name(name)
         _, partial, error = parse(fx)
         assert error is not None
-        server.handler = lambda request: chunked_sse(fixture_events(fx.body))
+        server.handler = lambda request: wire.stream(fixture_events(fx.body))
         retried = not partial.text and getattr(error, "retryable", False)
         return Expect(
             type(error), partial.text or None, RETRIES if retried else 1, 1.0, pooled=True
@@ -417,9 +451,10 @@ ONE_FORMAT = {
     "openai_compatible": [compat_error_chunk],
     "openai_responses": [responses_error_then_failed],
 }
-CASES = [(s, w) for s in EVERY_FORMAT for w in WIRES] + [
-    (s, w) for w in WIRES for s in ONE_FORMAT.get(w.name, [])
-]
+# Bedrock's event stream has no keep-alives to send.
+CASES = [
+    (s, w) for s in EVERY_FORMAT for w in WIRES if not (s is only_keepalives and w.eventstream)
+] + [(s, w) for w in WIRES for s in ONE_FORMAT.get(w.name, [])]
 OUTCOMES: list[tuple[str, str, str, str, float]] = []
 
 

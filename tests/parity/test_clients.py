@@ -22,6 +22,7 @@ from steer_common.errors import (
     OverloadedError,
     StreamInterruptedError,
 )
+from steer_common.eventstream import EventStreamDecoder, encode
 from steer_common.providers import get_format
 from tests.faultserver import FaultServer, Play, Request, chunked_sse, fixture_events, http_error
 from tests.fixtures import STREAMS, Fixture
@@ -43,6 +44,16 @@ RECORDED = {
         "azure/responses-text-gpt-5-mini",
         "/openai/v1/responses",
     ),
+    "bedrock": (
+        "bedrock/us.amazon.nova-micro-v1:0",
+        "bedrock/converse-text-nova-micro",
+        "/model/us.amazon.nova-micro-v1%3A0/converse-stream",
+    ),
+    "bedrock_anthropic": (
+        "bedrock/us.anthropic.claude-haiku-4-5-20251001-v1:0",
+        "bedrock/invoke-anthropic-text-haiku-4-5",
+        "/model/us.anthropic.claude-haiku-4-5-20251001-v1%3A0/invoke-with-response-stream",
+    ),
     "gemini": (
         "gemini-2.5-flash",
         "gemini/usage-every-chunk-2.5-flash",
@@ -56,6 +67,7 @@ KEYS = {
     "openai_compatible": "k-compat",
     "gemini": "AIza-test-gemini",
     "azure": "azure-test-key-0123456789",
+    "bedrock": "ABSKQmVkcm9ja0FQSUtleS10ZXN0",
 }
 
 
@@ -74,6 +86,7 @@ def client_kwargs(server: FaultServer, **extra: Any) -> dict[str, Any]:
             "openai_compatible": f"{base}/v1",
             "gemini": f"{base}/v1beta",
             "azure": f"{base}/openai/v1",
+            "bedrock": base,
         },
         **extra,
     }
@@ -94,8 +107,16 @@ def test_each_provider_format_streams_its_recording(
 ) -> None:
     model, name, path = RECORDED[wire_format]
     fx = fixture(name)
-    server.handler = lambda request: chunked_sse(fixture_events(fx.body))
-    runner = make_runner(**client_kwargs(server, openai_api=get_format(wire_format).api))
+    wire = get_format(wire_format)
+    if wire.framing == "eventstream":
+        bodies = [encode(m.headers, m.payload) for m in EventStreamDecoder().feed(fx.body)]
+    else:
+        bodies = fixture_events(fx.body)
+    headers = {"content-type": wire.content_type}
+    server.handler = lambda request: chunked_sse(bodies, headers=headers)
+    runner = make_runner(
+        **client_kwargs(server, openai_api="responses" if wire.api == "responses" else "chat")
+    )
 
     chunks = runner.text("Say hi", model=model)
     response = runner.response("Say hi", model=model)
@@ -111,12 +132,13 @@ def test_each_provider_format_streams_its_recording(
     assert "".join(e.delta or "" for e in events if e.type == "text_delta") == response.text
     request = server.requests[0]
     assert request.path == path
-    if wire_format == "gemini":
+    if not wire.stream_flag:
         assert "stream" not in request.json()  # it streams by its endpoint
-        assert request.headers["x-goog-api-key"] == KEYS["gemini"]
-        assert "authorization" not in request.headers
     else:
         assert request.json()["stream"] is True
+    if wire_format == "gemini":
+        assert request.headers["x-goog-api-key"] == KEYS["gemini"]
+        assert "authorization" not in request.headers
     if wire_format == "gemini":
         pass
     elif wire_format.startswith("azure"):
