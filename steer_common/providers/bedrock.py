@@ -274,8 +274,9 @@ def auth_headers(api_key: str) -> dict[str, str]:
 
 def build_body(call: CallSpec, route: Route) -> dict[str, Any]:
     """The ``ConverseStream`` body: ``system`` blocks, ``messages`` of content blocks
-    (``text``, ``toolUse`` from an assistant's ``tool_calls``, ``toolResult`` from
-    ``tool`` messages, consecutive ones sharing a user turn), ``inferenceConfig``,
+    (``text``; ``reasoningContent`` from an agent step's thinking blocks, signature and
+    all; ``toolUse`` from an assistant's ``tool_calls``; ``toolResult`` from ``tool``
+    messages, consecutive ones sharing a user turn), ``inferenceConfig``,
     ``toolConfig``. JSON modes are an instruction (Converse has no JSON mode), then
     validated as for Anthropic."""
     system: list[dict[str, Any]] = []
@@ -335,11 +336,17 @@ def build_body(call: CallSpec, route: Route) -> dict[str, Any]:
 def _blocks(content: Any) -> list[dict[str, Any]]:
     if isinstance(content, str):
         return [{"text": content}] if content else []
-    blocks = []
+    blocks: list[dict[str, Any]] = []
     for part in content or ():
-        if isinstance(part, dict) and part.get("type") == "text":
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text":
             blocks.append({"text": part.get("text") or ""})
-        elif isinstance(part, dict) and "type" not in part:
+        elif kind == "thinking":  # an agent step's reasoning goes back, signed, first
+            text = {"text": part.get("thinking") or "", "signature": part.get("signature")}
+            blocks.append({"reasoningContent": {"reasoningText": text}})
+        elif kind == "redacted_thinking":
+            blocks.append({"reasoningContent": {"redactedContent": part.get("data")}})
+        elif isinstance(part, dict) and kind is None:
             blocks.append(part)  # a Converse-native block, as given
     return blocks
 

@@ -271,3 +271,29 @@ def test_the_emulators_rendering_parses_back(wire_format: str) -> None:
     ]
     assert response.usage is not None and response.usage["prompt_tokens"] == 120
     assert response.usage["cache_info"]["cached_tokens"] == 100
+
+
+def test_an_agent_steps_reasoning_goes_back_signed_before_its_calls() -> None:
+    assistant = {
+        "role": "assistant",
+        "content": [
+            {"type": "thinking", "thinking": "Look it up.", "signature": "EqQBCkgIAx"},
+            {"type": "redacted_thinking", "data": "ZW5jcnlwdGVk"},
+            {"type": "text", "text": "Checking."},
+        ],
+        "tool_calls": [
+            {"id": "t1", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}
+        ],
+    }
+    messages = [
+        {"role": "user", "content": "Weather?"},
+        assistant,
+        {"role": "tool", "tool_call_id": "t1", "content": "sunny"},
+    ]
+    body = session("bedrock/amazon.nova-pro-v1:0", input=messages).request.json()
+    assert body["messages"][1]["content"] == [
+        {"reasoningContent": {"reasoningText": {"text": "Look it up.", "signature": "EqQBCkgIAx"}}},
+        {"reasoningContent": {"redactedContent": "ZW5jcnlwdGVk"}},
+        {"text": "Checking."},
+        {"toolUse": {"toolUseId": "t1", "name": "lookup", "input": {}}},
+    ]

@@ -45,7 +45,7 @@ def test_a_refused_prompt_is_a_content_filter_error(make_runner: Any, emulator: 
     assert len(emulator.requests) == sent + 1  # never retried
 
 
-def test_a_deployment_url_without_api_version_is_not_found(
+def test_the_deployment_urls_carry_the_deployment_and_api_version(
     make_runner: Any, emulator: Emulator
 ) -> None:
     kwargs = emulator_kwargs(emulator)
@@ -55,6 +55,7 @@ def test_a_deployment_url_without_api_version_is_not_found(
     request = emulator.requests[-1]
     assert request.path == "/azure/openai/deployments/prod-chat/chat/completions"
     assert request.headers["api-key"] == "test-key"
+    assert "authorization" not in request.headers
 
 
 def test_the_emulator_answers_404_without_api_version(emulator: Emulator) -> None:
