@@ -59,11 +59,13 @@ class StreamAccumulator:
         "_provider",
         "_reasoning",
         "_refusal",
+        "_serving",
         "_text",
         "_usage",
         "complete",
         "deltas",
         "events",
+        "head",
         "other_chars",
         "text_chars",
     )
@@ -85,6 +87,10 @@ class StreamAccumulator:
         self._id: str | None = None
         self._error: dict[str, Any] | None = None
         self._data: dict[str, Any] = {}  # provider_data from stream_start and stream_end
+        self._serving: dict[str, Any] = {}  # service_tier, system_fingerprint
+        #: What the response head said (``steer_common.metadata.response_metadata``), set
+        #: by the session when the head arrives; merged into ``stream_start``'s metadata.
+        self.head: dict[str, Any] | None = None
         #: The terminal event arrived.
         self.complete = False
         #: Events and deltas seen, and characters of text (kept or not).
@@ -137,8 +143,15 @@ class StreamAccumulator:
         elif kind == STREAM_START:
             self._id = event.id
             self._model = event.model
-            if event.metadata and "provider_data" in event.metadata:
-                self._data.update(event.metadata["provider_data"])
+            metadata = event.metadata
+            if metadata:
+                if "provider_data" in metadata:
+                    self._data.update(metadata["provider_data"])
+                for key in ("service_tier", "system_fingerprint"):
+                    if metadata.get(key):
+                        self._serving[key] = metadata[key]
+            if self.head is not None:
+                event.metadata = {**(metadata or {}), **self.head}
         elif kind == STREAM_END:
             self.complete = True
             self._finish = event.finish_reason
@@ -211,7 +224,8 @@ class StreamAccumulator:
         cost_usd, cost_breakdown = (
             cost_of(self._usage, self._model, self._provider) if self._usage else (None, None)
         )
-        return StreamResponse(
+        head = self.head
+        response = StreamResponse(
             text=self.text,
             reasoning=reasoning or None,
             reasoning_blocks=blocks,
@@ -229,4 +243,10 @@ class StreamAccumulator:
             error=self._error,
             metrics=StreamMetrics(events=self.events, deltas=self.deltas),
             provider_data=dict(self._data),
+            **self._serving,
         )
+        if head is not None:
+            response.headers = head["headers"]  # kept as given: names in any case
+            response.request_id = head["request_id"]
+            response.rate_limit = head["rate_limit"]
+        return response

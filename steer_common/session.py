@@ -58,6 +58,7 @@ from steer_common.errors import (
 from steer_common.following import JSONFollower
 from steer_common.guard import RunawayGuard
 from steer_common.http import BodyDecoder, ResponseHead, error_from_response, read_error_body
+from steer_common.metadata import response_metadata
 from steer_common.models.events import (
     ERROR,
     JSON_PARTIAL,
@@ -311,6 +312,7 @@ class StreamSession:
             refusal, read_whole = yield from self._head_error(head)
             yield Close(read_whole)
             return refusal
+        parser.accumulator.head = response_metadata(head.headers, head.request_id)
         try:
             decoder = BodyDecoder(head.headers.get("content-encoding"))
         except SteerError as exc:

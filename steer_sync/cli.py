@@ -224,7 +224,34 @@ def _details(response: Any) -> str:
     lines.append(
         f"received: {metrics.bytes:,} bytes, {metrics.events} events, {metrics.deltas} deltas"
     )
+    served = [
+        f"model {response.model}" if response.model else "",
+        f"service tier {response.service_tier}" if response.service_tier else "",
+        f"fingerprint {response.system_fingerprint}" if response.system_fingerprint else "",
+    ]
+    if any(served):
+        lines.append("served: " + ", ".join(part for part in served if part))
+    limit = response.rate_limit
+    if limit is not None:
+        lines.append("rate limit: " + _limits(limit))
+    for attempt in response.attempts:
+        ended = attempt.error or f"HTTP {attempt.status}"
+        wait = f", then waited {attempt.wait:.2f} s" if attempt.wait is not None else ""
+        lines.append(f"attempt {attempt.number}: {ended} in {attempt.duration * 1000:.0f} ms{wait}")
     return "\n".join("steer: " + line for line in lines)
+
+
+def _limits(limit: Any) -> str:
+    """``requests 9999/10000 (reset 6 ms), tokens 29999950/30000000 (reset 0 ms)``."""
+    parts = []
+    for kind in ("requests", "tokens"):
+        remaining, cap = getattr(limit, f"{kind}_remaining"), getattr(limit, f"{kind}_limit")
+        if remaining is None and cap is None:
+            continue
+        reset = getattr(limit, f"{kind}_reset")
+        when = f" (reset {reset * 1000:.0f} ms)" if reset is not None else ""
+        parts.append(f"{kind} {remaining if remaining is not None else '?'}/{cap or '?'}{when}")
+    return ", ".join(parts) or "(sent, not understood: see response.rate_limit.raw)"
 
 
 def _reader_left() -> int:

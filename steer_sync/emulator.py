@@ -432,9 +432,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
-        self.send_header(
-            get_format(fmt).emulation.request_id_header, f"req_{script.seed or 'emulator'}"
-        )
+        emulation = get_format(fmt).emulation
+        self.send_header(emulation.request_id_header, f"req_{script.seed or 'emulator'}")
+        if emulation.headers is not None:
+            prompt, completion, _, _ = script.usage()
+            for name, value in emulation.headers(time.time(), prompt + completion).items():
+                self.send_header(name, value)
         if compressor is not None:
             self.send_header("Content-Encoding", "gzip")
         self.end_headers()

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from steer_common.errors import JSONModeError
+from steer_common.metadata import RateLimit
 
 __all__ = ["Attempt", "StreamMetrics", "StreamResponse", "ToolCall"]
 
@@ -97,6 +98,10 @@ class StreamResponse(BaseModel):
     provider gave the reply (``chatcmpl-...``, ``msg_...``); ``request_id`` the id of the
     HTTP request that brought it (``x-request-id`` / ``request-id``), for support tickets.
     ``attempts`` has one :class:`Attempt` per try, so the retries that happened can be seen.
+    ``headers`` are the response's headers (names in any case; credential-like ones
+    ``[REDACTED]``), ``rate_limit`` the provider's limits after this response, normalized
+    (:class:`~steer_common.metadata.RateLimit`, the headers as sent in ``raw``);
+    ``service_tier`` and ``system_fingerprint`` what the provider said of the serving.
     ``provider_data`` keeps what a provider sends beside the reply and nothing else
     carries: Gemini's grounding, citation and safety metadata and its raw finish reason,
     Azure's content-filter results.
@@ -118,6 +123,10 @@ class StreamResponse(BaseModel):
     provider: str | None = None
     response_id: str | None = None
     request_id: str | None = None
+    headers: dict[str, str] | None = None
+    rate_limit: RateLimit | None = None
+    service_tier: str | None = None
+    system_fingerprint: str | None = None
     complete: bool = False
     error: dict[str, Any] | None = None
     metrics: StreamMetrics = Field(default_factory=StreamMetrics)

@@ -29,6 +29,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from steer_common.emulation import headers as emulation_headers
 from steer_common.emulation import render_anthropic, validation
 from steer_common.emulation.error_bodies import anthropic_error_body
 from steer_common.emulation.request_text import (
@@ -116,12 +117,16 @@ class AnthropicAdapter(StreamAdapter):
         elif kind == "message_start":
             message = event.get("message") or {}
             self._model = string(message.get("model"))
+            usage = message.get("usage")
+            tier = usage.get("service_tier") if isinstance(usage, dict) else None
             out.append(
                 StreamEvent(
-                    STREAM_START, id=string(message.get("id")), model=string(message.get("model"))
+                    STREAM_START,
+                    id=string(message.get("id")),
+                    model=self._model,
+                    metadata={"service_tier": tier} if type(tier) is str else None,
                 )
             )
-            usage = message.get("usage")
             if isinstance(usage, dict):
                 self._usage = dict(usage)
                 out.append(StreamEvent(USAGE, usage=self.normalize_usage(self._usage)))
@@ -514,6 +519,7 @@ FORMAT = WireFormat(
         check_messages=validation.anthropic_messages,
         refusal=validation.anthropic_refusal,
         prefix="",
+        headers=emulation_headers.anthropic_headers,
         request_id_header="request-id",
         prefill=read_prefill,
         cache_prefix=cache_prefix,

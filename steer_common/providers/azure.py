@@ -36,6 +36,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from steer_common.emulation import render_openai_chat
 from steer_common.emulation.error_bodies import azure_error_body
+from steer_common.emulation.headers import azure_headers
 from steer_common.providers import openai_chat, openai_responses
 from steer_common.providers.base import Provider, WireFormat
 from steer_common.providers.openai_chat import ChatCompletionsAdapter
@@ -123,6 +124,7 @@ FORMAT = WireFormat(
         error_body=azure_error_body,
         prefix=_EMULATION_PREFIX,
         request_id_header="apim-request-id",
+        headers=azure_headers,
         paths=(("/azure/openai/deployments/{model}/chat/completions", ("api-version",)),),
     ),
     **_COMMON,
@@ -141,6 +143,7 @@ RESPONSES_FORMAT = WireFormat(
         error_body=azure_error_body,
         prefix=_EMULATION_PREFIX,
         request_id_header="apim-request-id",
+        headers=azure_headers,
         paths=(("/azure/openai/responses", ("api-version",)),),
     ),
     **_COMMON,

@@ -382,6 +382,8 @@ class Emulation:
             not its signature).
         error_headers: the headers of an error reply, ``(status, error_type)``
             (Bedrock's ``x-amzn-ErrorType``).
+        headers: the provider's other headers on a stream, ``(now, tokens)``: version,
+            timing and rate-limit headers.
     """
 
     render: Callable[[Any], list[bytes]]
@@ -401,6 +403,7 @@ class Emulation:
     paths: tuple[tuple[str, tuple[str, ...]], ...] = ()
     signed: bool = False
     error_headers: Callable[[int, str | None], dict[str, str]] | None = None
+    headers: Callable[[float, int], dict[str, str]] | None = None
 
 
 @dataclass(frozen=True)

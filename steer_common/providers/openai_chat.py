@@ -33,6 +33,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from steer_common.emulation import headers as emulation_headers
 from steer_common.emulation import render_openai_chat, validation
 from steer_common.emulation.error_bodies import openai_error_body
 from steer_common.emulation.request_text import (
@@ -79,6 +80,8 @@ __all__ = [
 ]
 
 _FINISH = {"function_call": "tool_calls"}
+#: What a chunk says of the serving (``StreamResponse.service_tier``/``system_fingerprint``).
+_SERVING = ("service_tier", "system_fingerprint")
 #: Who serves OpenAI's reasoning models, which reject ``max_tokens``.
 _REASONING_HOSTS = ("openai", "azure")
 logger = logging.getLogger("steer_common.providers")
@@ -139,8 +142,14 @@ class ChatCompletionsAdapter(StreamAdapter):
 
     def _start(self, out: list[StreamEvent], chunk: Mapping[str, Any]) -> None:
         self._started = True
+        serving = {k: chunk[k] for k in _SERVING if type(chunk.get(k)) is str and chunk[k]}
         out.append(
-            StreamEvent(STREAM_START, id=string(chunk.get("id")), model=string(chunk.get("model")))
+            StreamEvent(
+                STREAM_START,
+                id=string(chunk.get("id")),
+                model=string(chunk.get("model")),
+                metadata=serving or None,
+            )
         )
 
     def _choice(self, choice: dict[str, Any], out: list[StreamEvent]) -> None:
@@ -421,6 +430,7 @@ FORMAT = WireFormat(
         check_messages=validation.chat_messages,
         refusal=validation.chat_refusal,
         prefix="/v1",
+        headers=emulation_headers.openai_headers,
         usage_asked=usage_asked,
     ),
 )

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from steer_common.emulation import headers as emulation_headers
 from steer_common.emulation import render_openai_responses, validation
 from steer_common.emulation.error_bodies import openai_error_body
 from steer_common.emulation.request_text import (
@@ -99,9 +100,13 @@ class OpenAIResponsesAdapter(StreamAdapter):
                 out.append(StreamEvent(REFUSAL_DELTA, delta))
         elif kind == "response.created":
             response = event.get("response") or {}
+            tier = response.get("service_tier")
             out.append(
                 StreamEvent(
-                    STREAM_START, id=string(response.get("id")), model=string(response.get("model"))
+                    STREAM_START,
+                    id=string(response.get("id")),
+                    model=string(response.get("model")),
+                    metadata={"service_tier": tier} if type(tier) is str and tier else None,
                 )
             )
         elif kind == "response.output_item.added":
@@ -366,5 +371,6 @@ FORMAT = WireFormat(
         check_messages=validation.responses_input,
         refusal=validation.responses_refusal,
         prefix="/v1",
+        headers=emulation_headers.openai_headers,
     ),
 )
