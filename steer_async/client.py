@@ -19,8 +19,7 @@ from steer_cloud import authorizer
 from steer_common.calls import ClientSettings, OpenAIAPI, StreamCall, open_session
 from steer_common.models.events import StreamEvent
 from steer_common.models.response import StreamResponse
-from steer_common.models.streaming import StreamingOptions, coerce_options
-from steer_common.secrets import Secret
+from steer_common.models.streaming import StreamingOptions
 from steer_common.session import Consumer, StreamSession
 
 __all__ = ["SteerLLMClient"]
@@ -65,14 +64,13 @@ class SteerLLMClient:
         max_connections: int = 64,
         http_client: Any = None,
     ) -> None:
-        self._settings = ClientSettings(
-            # Held so that no repr shows them (a traceback's locals, a debugger's dump).
-            {p: Secret(k) if isinstance(k, str) else k for p, k in (api_keys or {}).items()},
-            dict(base_urls or {}),
+        self._settings = ClientSettings.of(
+            api_keys,
+            base_urls,
             openai_api,
-            coerce_options(streaming_options),
+            streaming_options,
+            deployments,
             credentials=authorizer,  # the cloud chains: Google, Azure, AWS
-            deployments=dict(deployments or {}),
         )
         self._transport = HttpxTransport(max_connections=max_connections, client=http_client)
         #: The guide's ``StreamingHelper``: drives a session's flow over the transport.

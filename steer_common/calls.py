@@ -26,6 +26,7 @@ from steer_common.routing import (
     resolve_credentials,
     route_model,
 )
+from steer_common.secrets import Secret
 from steer_common.session import Consumer, StreamSession
 from steer_common.spec import Authorizer, CredentialChain
 
@@ -110,6 +111,31 @@ class ClientSettings:
 
     def __repr__(self) -> str:  # the keys stay out of reprs
         return f"ClientSettings(openai_api={self.openai_api!r}, providers={sorted(self.api_keys)})"
+
+    @classmethod
+    def of(
+        cls,
+        api_keys: Mapping[str, Any] | None,
+        base_urls: Mapping[str, str | None] | None,
+        openai_api: OpenAIAPI,
+        streaming_options: StreamingOptions | Mapping[str, Any] | None,
+        deployments: Mapping[str, str] | None,
+        credentials: CredentialChain | None,
+    ) -> ClientSettings:
+        """The settings of a client's constructor arguments (both front ends').
+
+        String keys are held as :class:`~steer_common.secrets.Secret` so that no repr shows
+        them (a traceback's locals, a debugger's dump); token callables and cloud
+        credential objects are kept as they are.
+        """
+        return cls(
+            {p: Secret(k) if isinstance(k, str) else k for p, k in (api_keys or {}).items()},
+            dict(base_urls or {}),
+            openai_api,
+            coerce_options(streaming_options),
+            credentials=credentials,
+            deployments=dict(deployments or {}),
+        )
 
 
 def open_session(

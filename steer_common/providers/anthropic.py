@@ -40,9 +40,7 @@ from steer_common.emulation.request_text import (
     schema_of,
     text_of,
 )
-from steer_common.errors import redact
 from steer_common.models.events import (
-    ERROR,
     PING,
     REASONING_DELTA,
     STREAM_END,
@@ -58,6 +56,7 @@ from steer_common.providers.base import (
     ToolCallBuilder,
     WireFormat,
     api_error,
+    error_event,
     integer,
     load_json_object,
     string,
@@ -156,10 +155,8 @@ class AnthropicAdapter(StreamAdapter):
             message = str(error.get("message") or "stream error")
             error_type = string(error.get("type")) if error is not event else None
             out.append(
-                StreamEvent(
-                    ERROR,
-                    error={"type": error_type, "message": redact(message), "code": None},
-                    finish_reason=_STOP.get(self._stop or "", self._stop),
+                error_event(
+                    error_type, message, finish_reason=_STOP.get(self._stop or "", self._stop)
                 )
             )
             raise api_error(

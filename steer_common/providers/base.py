@@ -31,8 +31,15 @@ from steer_common.errors import (
     ProtocolError,
     RateLimitError,
     StreamInterruptedError,
+    redact,
 )
-from steer_common.models.events import TOOL_CALL_DELTA, TOOL_CALL_END, TOOL_CALL_START, StreamEvent
+from steer_common.models.events import (
+    ERROR,
+    TOOL_CALL_DELTA,
+    TOOL_CALL_END,
+    TOOL_CALL_START,
+    StreamEvent,
+)
 from steer_common.models.response import ToolCall
 from steer_common.sse import ServerSentEvent
 
@@ -45,6 +52,7 @@ __all__ = [
     "WireFormat",
     "api_error",
     "error_class",
+    "error_event",
     "integer",
     "load_json_object",
     "parse_arguments",
@@ -143,6 +151,19 @@ def error_class(
     if status is not None and status >= 500:
         return InternalServerError
     return APIError
+
+
+def error_event(
+    error_type: str | None,
+    message: str,
+    code: Any = None,
+    *,
+    finish_reason: str | None = None,
+) -> StreamEvent:
+    """The ``error`` event an adapter emits before raising an in-band error: the message
+    redacted (a key a server echoes never reaches the consumer or the partial response)."""
+    error = {"type": error_type, "message": redact(message), "code": code}
+    return StreamEvent(ERROR, error=error, finish_reason=finish_reason)
 
 
 def api_error(

@@ -49,11 +49,8 @@ from steer_common.emulation.request_text import (
     read_json_format,
     schema_of,
     text_of,
-    trailing,
 )
-from steer_common.errors import redact
 from steer_common.models.events import (
-    ERROR,
     REASONING_DELTA,
     STREAM_END,
     STREAM_START,
@@ -70,6 +67,7 @@ from steer_common.providers.base import (
     ToolCallBuilder,
     WireFormat,
     api_error,
+    error_event,
     integer,
     load_json_object,
     string,
@@ -110,7 +108,7 @@ def _raise_exception(provider: str, sse: ServerSentEvent, out: list[StreamEvent]
     if not isinstance(payload, dict):
         payload = {"message": str(payload)}
     message = str(payload.get("message") or payload.get("Message") or kind or "stream error")
-    out.append(StreamEvent(ERROR, error={"type": kind, "message": redact(message), "code": None}))
+    out.append(error_event(kind, message))
     raise api_error(
         provider,
         message,
@@ -387,16 +385,12 @@ def read_request(body: dict[str, Any]) -> Conversation:
             text = "".join(t for t in texts if isinstance(t, str))
             if text:
                 convo.prompt = text
-    results = trailing(
-        [
-            block["toolResult"]
-            for message in messages[-1:]
-            for block in message.get("content") or []
-            if isinstance(block, dict) and isinstance(block.get("toolResult"), dict)
-        ],
-        lambda block: True,
-    )
-    convo.tool_results = [text_of(r.get("content")) for r in results]
+    convo.tool_results = [  # the results in the last (user) turn
+        text_of(block["toolResult"].get("content"))
+        for message in messages[-1:]
+        for block in message.get("content") or []
+        if isinstance(block, dict) and isinstance(block.get("toolResult"), dict)
+    ]
     for tool in (body.get("toolConfig") or {}).get("tools") or []:
         spec = tool.get("toolSpec") if isinstance(tool, dict) else None
         if isinstance(spec, dict) and isinstance(spec.get("name"), str):

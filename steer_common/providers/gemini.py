@@ -42,9 +42,8 @@ from steer_common.emulation.request_text import (
     schema_of,
     text_of,
 )
-from steer_common.errors import ContentFilterError, redact
+from steer_common.errors import ContentFilterError
 from steer_common.models.events import (
-    ERROR,
     REASONING_DELTA,
     STREAM_END,
     STREAM_START,
@@ -59,6 +58,7 @@ from steer_common.providers.base import (
     ToolCallBuilder,
     WireFormat,
     api_error,
+    error_event,
     load_json_object,
 )
 from steer_common.spec import CallSpec, Route, ToolSpec
@@ -114,7 +114,7 @@ class GeminiAdapter(StreamAdapter):
         if isinstance(error, dict):
             message = str(error.get("message") or "error")
             status = error.get("status")
-            out.append(StreamEvent(ERROR, error={"type": status, "message": redact(message)}))
+            out.append(error_event(status, message))
             raise api_error(  # typed by its status name: the code is not this response's
                 self.provider,
                 message,
@@ -134,8 +134,7 @@ class GeminiAdapter(StreamAdapter):
         if not candidates and isinstance(feedback, dict) and feedback.get("blockReason"):
             reason = str(feedback["blockReason"])
             message = feedback.get("blockReasonMessage") or f"the prompt was blocked ({reason})"
-            error = {"type": "prompt_blocked", "message": redact(message), "code": reason}
-            out.append(StreamEvent(ERROR, error=error))
+            out.append(error_event("prompt_blocked", message, reason))
             raise ContentFilterError(
                 f"{self.provider}: the prompt was blocked: {reason}: {message}",
                 provider=self.provider,

@@ -44,9 +44,7 @@ from steer_common.emulation.request_text import (
     text_of,
     trailing,
 )
-from steer_common.errors import redact
 from steer_common.models.events import (
-    ERROR,
     REASONING_DELTA,
     REFUSAL_DELTA,
     STREAM_END,
@@ -62,6 +60,7 @@ from steer_common.providers.base import (
     ToolCallBuilder,
     WireFormat,
     api_error,
+    error_event,
     integer,
     load_json_object,
     string,
@@ -124,14 +123,15 @@ class ChatCompletionsAdapter(StreamAdapter):
         chunk = load_json_object(data, self.provider, "a chunk")
         if not self._started and (chunk.get("id") or chunk.get("model") or "choices" not in chunk):
             self._start(out, chunk)  # Azure's first chunk has an empty id and model: not it
-        prompt_filter = chunk.get("prompt_filter_results") or chunk.get("prompt_annotations")
-        if prompt_filter:
-            self._data["prompt_filter_results"] = prompt_filter
         choices = chunk.get("choices")
         if choices:
             for choice in choices:
                 if choice.get("index", 0) == 0:
                     self._choice(choice, out)
+        else:  # Azure's prompt filter results come on a chunk of no choices
+            prompt_filter = chunk.get("prompt_filter_results") or chunk.get("prompt_annotations")
+            if prompt_filter:
+                self._data["prompt_filter_results"] = prompt_filter
         usage = chunk.get("usage")
         if not usage and type(chunk.get("x_groq")) is dict:
             usage = chunk["x_groq"].get("usage")  # Groq: usage only in its extension
@@ -269,13 +269,7 @@ class ChatCompletionsAdapter(StreamAdapter):
         error_type = string(error.get("type"))
         code = error.get("code")
         status = integer(code)
-        out.append(
-            StreamEvent(
-                ERROR,
-                error={"type": error_type, "message": redact(message), "code": code},
-                finish_reason=self._finish,
-            )
-        )
+        out.append(error_event(error_type, message, code, finish_reason=self._finish))
         raise api_error(
             self.provider,
             message,

@@ -36,9 +36,7 @@ from steer_common.emulation.request_text import (
     text_of,
     trailing,
 )
-from steer_common.errors import redact
 from steer_common.models.events import (
-    ERROR,
     REASONING_DELTA,
     REFUSAL_DELTA,
     STREAM_END,
@@ -53,6 +51,7 @@ from steer_common.providers.base import (
     ToolCallBuilder,
     WireFormat,
     api_error,
+    error_event,
     integer,
     load_json_object,
     string,
@@ -191,9 +190,7 @@ class OpenAIResponsesAdapter(StreamAdapter):
         message = str(error.get("message") or "the response failed")
         error_type = string(error.get("type"))
         code = string(error.get("code"))
-        out.append(
-            StreamEvent(ERROR, error={"type": error_type, "message": redact(message), "code": code})
-        )
+        out.append(error_event(error_type, message, code))
         raise api_error(
             self.provider,
             message,
