@@ -55,6 +55,8 @@ class StreamCall:
     max_tokens: int | None = None
     openai_api: OpenAIAPI | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)
+    #: The OpenTelemetry context of the call's span (an agent run's); ``None``: the current.
+    trace_parent: Any = None
 
     @classmethod
     def of(
@@ -187,6 +189,8 @@ def open_session(
         response_format=spec.response_format.model if spec.response_format else None,
         model=settings.deployments.get(name, name),  # for prices and token estimates
         authorize=authorize,
+        spec=spec,
+        trace_parent=call.trace_parent,
     )
 
 

@@ -11,7 +11,10 @@ With ``enable_json_stream_handler`` or ``validate_json_incrementally`` on (both 
   to be JSON is simply no longer followed;
 - each tool call's argument fragments go through their own machine, and the delta carries
   ``metadata["partial_arguments"]`` (an invalid argument text is left to the
-  :class:`~steer_common.models.response.ToolCall`'s own ``parse_error``).
+  :class:`~steer_common.models.response.ToolCall`'s own ``parse_error``);
+- with a pydantic model as ``response_format`` (or as a tool), the partial values are also
+  typed (:mod:`steer_common.partial`): :meth:`JSONFollower.partial_output` is an instance of
+  the model's partial type, and a tool delta carries ``metadata["partial_model"]``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from typing import Any
 
 from steer_common.errors import JSONModeError
 from steer_common.json_stream import JSONStream
-from steer_common.models.events import TEXT_DELTA, TOOL_CALL_DELTA, StreamEvent
+from steer_common.models.events import TEXT_DELTA, TOOL_CALL_DELTA, TOOL_CALL_START, StreamEvent
+from steer_common.partial import PartialBuilder
 
 __all__ = ["JSONFollower"]
 
@@ -33,17 +37,37 @@ class JSONFollower:
     Args:
         provider: named in error messages.
         validate: fail at the first invalid character (else stop following).
+        model: the pydantic model of the reply, for typed partials.
+        tool_models: the pydantic model of each tool's arguments, by tool name.
     """
 
-    __slots__ = ("_provider", "_reply", "_tools", "_validate")
+    __slots__ = (
+        "_builder",
+        "_provider",
+        "_reply",
+        "_tool_builders",
+        "_tool_models",
+        "_tools",
+        "_validate",
+    )
 
-    def __init__(self, provider: str, *, validate: bool) -> None:
+    def __init__(
+        self,
+        provider: str,
+        *,
+        validate: bool,
+        model: Any = None,
+        tool_models: dict[str, Any] | None = None,
+    ) -> None:
         self._provider = provider
         self._validate = validate
         # Validation checks every character as it arrives; following the value only may
         # hold short containers back for the C scanner (faster).
         self._reply: JSONStream | None = JSONStream(hold=not validate)
         self._tools: dict[int, JSONStream] = {}
+        self._builder = None if model is None else PartialBuilder(model)
+        self._tool_models = tool_models or {}
+        self._tool_builders: dict[int, PartialBuilder] = {}
 
     @property
     def following(self) -> bool:
@@ -70,12 +94,44 @@ class JSONFollower:
                 stream.feed(event.delta or "")
             except JSONModeError:
                 return None  # the arguments' own parse error lands on the ToolCall
-            event.metadata = {**(event.metadata or {}), "partial_arguments": stream.partial()}
+            value = stream.partial()
+            metadata = {**(event.metadata or {}), "partial_arguments": value}
+            builder = self._tool_builders.get(event.index)
+            if builder is not None:
+                metadata["partial_model"] = builder.build(value)
+            event.metadata = metadata
+        elif event.type == TOOL_CALL_START and event.index is not None:
+            model = self._tool_models.get(event.name or "")
+            if model is not None:
+                self._tool_builders[event.index] = PartialBuilder(model)
         return None
 
     def partial(self) -> Any:
         """The reply's JSON value so far."""
         return None if self._reply is None else self._reply.partial()
+
+    @property
+    def done(self) -> bool:
+        """The reply's JSON value is complete."""
+        return self._reply is not None and self._reply.done
+
+    @property
+    def typed(self) -> bool:
+        """The reply has a model: :meth:`partial_output` gives typed partials."""
+        return self._builder is not None and self._reply is not None
+
+    def partial_output(self, value: Any) -> tuple[Any, bool]:
+        """The typed partial for the reply's JSON ``value`` so far (from :meth:`partial`),
+        and whether it is complete: then it is the model's own instance (``None`` when the
+        complete value does not follow the model: ``get_json()`` will say why)."""
+        builder, stream = self._builder, self._reply
+        assert builder is not None and stream is not None
+        if stream.done:
+            try:
+                return builder.final(value), True
+            except ValueError:  # a pydantic ValidationError
+                return None, True
+        return builder.build(value), False
 
     def close(self, *, text: bool) -> tuple[Any, JSONModeError | None]:
         """The end of the reply: its JSON value (``_NONE`` when there is none to give: the

@@ -10,6 +10,7 @@ of each wire format is written by that format's provider module (``build_body``)
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -154,6 +155,15 @@ def _messages(value: str | Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _tool(value: Any, i: int) -> ToolSpec:
+    if isinstance(value, type) and issubclass(value, BaseModel):
+        # A model as the arguments' schema (its name the tool's, its docstring what it does),
+        # as the official SDKs' pydantic_function_tool; its calls stream typed partials.
+        return ToolSpec(
+            name=value.__name__,
+            description=inspect.cleandoc(value.__doc__ or ""),
+            parameters=value.model_json_schema(),
+            model=value,
+        )
     spec = getattr(value, "tool_spec", None)
     if callable(spec):  # a steer Tool (the agents module) describes itself
         result = spec()

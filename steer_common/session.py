@@ -62,6 +62,7 @@ from steer_common.metadata import response_metadata
 from steer_common.models.events import (
     ERROR,
     JSON_PARTIAL,
+    PARTIAL_OUTPUT,
     PING,
     REASONING_DELTA,
     REFUSAL_DELTA,
@@ -78,7 +79,8 @@ from steer_common.providers import get_format
 from steer_common.request import HTTPRequest
 from steer_common.retry import retry_delay
 from steer_common.secrets import Secret
-from steer_common.spec import Authorizer
+from steer_common.spec import Authorizer, CallSpec
+from steer_common.telemetry import CallTrace, active
 from steer_common.usage import REPORTED, complete_usage
 
 __all__ = [
@@ -146,6 +148,9 @@ class StreamSession:
         authorize: what authorizes each attempt when no fixed key does (an OAuth token, a
             SigV4 signature): its headers are added to the request before each attempt.
             It may block, so it is asked of the front end as a ``Compute``.
+        spec: the provider-neutral request (what telemetry says of the request).
+        trace_parent: the OpenTelemetry context the call's span is a child of (an agent
+            run's); ``None``: the current one.
 
     A session drives one call: :meth:`flow` may be started once.
     """
@@ -162,8 +167,13 @@ class StreamSession:
         clock: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
         authorize: Authorizer | None = None,
+        spec: CallSpec | None = None,
+        trace_parent: Any = None,
     ) -> None:
         self.request = request
+        self.spec = spec
+        self._trace_parent = trace_parent
+        self._trace: CallTrace | None = None
         self._authorize = authorize
         self.wire_format = wire_format
         self.options = options
@@ -194,7 +204,19 @@ class StreamSession:
         self._metrics = StreamMetrics(attempts=0)
         self._attempts: list[Attempt] = []
         self._bytes = 0
-        self._json_on = options.enable_json_stream_handler or options.validate_json_incrementally
+        # Typed partials for stream_events() when the reply or a tool has a pydantic model.
+        self._tool_models = {t.name: t.model for t in spec.tools if t.model} if spec else {}
+        typed = consumer == "events" and (
+            isinstance(response_format, type) or bool(self._tool_models)
+        )
+        self._json_on = (
+            options.enable_json_stream_handler or options.validate_json_incrementally or typed
+        )
+        # The partials of an attempt (reset by each): when the last went out, the reply's
+        # characters then, whether the complete value went out.
+        self._partial_at: float | None = None
+        self._partial_chars = 0
+        self._partial_final = False
         self._follower: JSONFollower | None = None
         #: The final response, once the flow has ended without an error.
         self.response: StreamResponse | None = None
@@ -227,6 +249,39 @@ class StreamSession:
         self._start = self._clock()
         if options.total_timeout is not None:
             self._total_deadline = self._start + options.total_timeout
+        telemetry = active()
+        if telemetry is None or not options.enable_telemetry:
+            yield from self._attempts_flow()
+            return
+        trace = self._trace = CallTrace(
+            telemetry,
+            wire_format=self.wire_format,
+            url=self.request.url,
+            spec=self.spec,
+            model=self.model,
+            start=self._start,
+            parent=self._trace_parent,
+        )
+        failure: BaseException | None = None
+        try:
+            yield from self._attempts_flow()
+        except BaseException as exc:
+            failure = None if isinstance(exc, GeneratorExit) else exc
+            raise
+        finally:
+            response = self.response
+            if isinstance(failure, SteerError) and self._metrics.time_to_first_token is not None:
+                response = failure.partial_response  # what arrived before the failure
+            trace.finish(
+                self._clock(),
+                response,
+                failure,
+                attempts=self._metrics.attempts,
+                first_token=self._metrics.time_to_first_token,
+            )
+
+    def _attempts_flow(self) -> Flow:
+        options = self.options
         attempt = 0
         while True:
             attempt += 1
@@ -257,6 +312,8 @@ class StreamSession:
                 error,
             )
             self._attempts[-1].wait = delay
+            if self._trace is not None:
+                self._trace.retry(self._attempts[-1], error)
             yield Sleep(delay)
 
     def _record(self, number: int, began: float, error: SteerError | None) -> None:
@@ -338,8 +395,14 @@ class StreamSession:
         self._drained = False
         self._content = False
         held: list[StreamEvent] = []  # events before the first content: dropped on a retry
+        self._partial_at, self._partial_chars, self._partial_final = None, 0, False
         self._follower = (
-            JSONFollower(parser.provider, validate=options.validate_json_incrementally)
+            JSONFollower(
+                parser.provider,
+                validate=options.validate_json_incrementally,
+                model=self.response_format if isinstance(self.response_format, type) else None,
+                tool_models=self._tool_models,
+            )
             if self._json_on
             else None
         )
@@ -349,6 +412,8 @@ class StreamSession:
         watching = guard is not None and guard.watching
         accumulator = parser.accumulator
         output = 0  # characters of output when the guard last saw a read
+        trace = self._trace
+        traced = 0  # the same, for telemetry's time per chunk
         size = options.chunk_size
         read_timeout = options.read_timeout
         clock = self._clock
@@ -411,6 +476,9 @@ class StreamSession:
                     if self._yields and handled:
                         pending = handled
                     chars = accumulator.text_chars + accumulator.other_chars
+                    if trace is not None and chars != traced:
+                        traced = chars
+                        trace.chunk(now)
                     if guard is not None and chars != output:
                         # Only reads that brought output are kept for the guard (a stream
                         # of pings must not pile up in it).
@@ -511,9 +579,46 @@ class StreamSession:
                 held.clear()
         if options.buffer_size:
             events = _coalesce(events, options.buffer_size)
-        if json_changed and follower is not None and follower.following and self._yields:
-            events = [*events, StreamEvent(JSON_PARTIAL, metadata={"value": follower.partial()})]
+        if (
+            follower is not None
+            and self._yields
+            and (json_changed or (self._parser.done and not self._partial_final))
+            and follower.following
+        ):
+            events = self._partials(events, follower, now)
         return events, failure
+
+    def _partials(
+        self, events: list[StreamEvent], follower: JSONFollower, now: float
+    ) -> list[StreamEvent]:
+        """``events`` and, when due (``partial_interval``, ``partial_chars``), the reply's
+        partial value: ``json_partial``, and ``partial_output`` when it is typed."""
+        options = self.options
+        chars = self._parser.accumulator.text_chars
+        if self._partial_final:
+            return events
+        if not (follower.done or self._parser.done) and (
+            (
+                options.partial_interval is not None
+                and self._partial_at is not None
+                and now - self._partial_at < options.partial_interval
+            )
+            or (
+                options.partial_chars is not None
+                and chars - self._partial_chars < options.partial_chars
+            )
+        ):
+            return events
+        self._partial_at, self._partial_chars = now, chars
+        value = follower.partial()
+        events = [*events, StreamEvent(JSON_PARTIAL, metadata={"value": value})]
+        if follower.typed:
+            output, complete = follower.partial_output(value)
+            self._partial_final = complete
+            if output is not None:
+                metadata = {"value": output, "complete": complete}
+                events.append(StreamEvent(PARTIAL_OUTPUT, metadata=metadata))
+        return events
 
     def _complete(self, attempt: int, began: float) -> Generator[Command, Any, SteerError | None]:
         value = JSONFollower.NONE

@@ -42,6 +42,8 @@ class ToolSpec:
     strict: bool | None = None
     cache_control: dict[str, Any] | None = None
     raw: dict[str, Any] | None = None
+    #: The pydantic model of the arguments, when the tool was given as one (typed partials).
+    model: type[BaseModel] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from typing import Any
+
+from pydantic import BaseModel
 
 from steer_cloud import authorizer
 from steer_common.calls import ClientSettings, OpenAIAPI, StreamCall, open_session
-from steer_common.models.events import StreamEvent
+from steer_common.models.events import PARTIAL_OUTPUT, StreamEvent
 from steer_common.models.response import StreamResponse
 from steer_common.models.streaming import StreamingOptions
+from steer_common.partial import output_model
 from steer_common.session import Consumer, StreamSession
 from steer_sync.streaming import StreamingHelper
 from steer_sync.transport import RequestsTransport
@@ -180,6 +183,39 @@ class SteerLLMClient:
         )  # fmt: skip
         return self.helper.events(self.prepare(call, "events"))
 
+    def stream_output(
+        self,
+        prompt_or_messages: str | Messages | None = None,
+        model: str | None = None,
+        *,
+        response_format: type[BaseModel],
+        prompt: str | None = None,
+        messages: Messages | None = None,
+        streaming_options: StreamingOptions | Mapping[str, Any] | None = None,
+        tools: Sequence[Any] | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        openai_api: OpenAIAPI | None = None,
+        **extras: Any,
+    ) -> Iterator[BaseModel]:
+        """Stream the reply as typed partial objects: an instance of
+        ``partial_model(response_format)`` each time more of it arrived (``partial_interval``
+        and ``partial_chars`` throttle them), then the ``response_format`` instance itself
+        (docs/json-mode.md).
+
+        Raises:
+            ConfigurationError: ``response_format`` is not a pydantic model class.
+            JSONModeError: the complete reply does not follow the model.
+        """
+        call = StreamCall.of(
+            prompt_or_messages, model, prompt=prompt, messages=messages,
+            streaming_options=streaming_options, response_format=output_model(response_format),
+            tools=tools, temperature=temperature, max_tokens=max_tokens, openai_api=openai_api,
+            extras=extras,
+        )  # fmt: skip
+        session = self.prepare(call, "events")
+        return _outputs(self.helper.events(session), session)
+
     def close(self) -> None:
         """Close the pooled connections. The client can still be used; it reconnects."""
         self._transport.close()
@@ -200,3 +236,19 @@ class SteerLLMClient:
             ConfigurationError: an unknown model, a missing key, malformed arguments.
         """
         return open_session(call, self._settings, environ=os.environ, consumer=consumer)
+
+
+def _outputs(
+    events: Generator[StreamEvent, None, None], session: StreamSession
+) -> Generator[BaseModel, None, None]:
+    """The values of the ``partial_output`` events; the validated reply if none was complete."""
+    complete = False
+    try:
+        for event in events:
+            if event.type == PARTIAL_OUTPUT:
+                complete = event.metadata["complete"]  # type: ignore[index]
+                yield event.metadata["value"]  # type: ignore[index]
+    finally:
+        events.close()
+    if not complete and session.response is not None:
+        yield session.response.get_json()  # raises JSONModeError when it does not validate

@@ -35,7 +35,10 @@ def test_code_blocks_run(page: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
     try:
         for number, source in enumerate(blocks(page), 1):
-            code = compile(source, f"{page.relative_to(ROOT)} (block {number})", "exec")
+            # dont_inherit: a block runs as a reader runs it, not under this module's
+            # `from __future__ import annotations`.
+            name = f"{page.relative_to(ROOT)} (block {number})"
+            code = compile(source, name, "exec", dont_inherit=True)
             exec(code, namespace)
     finally:
         emulator.close()

@@ -139,6 +139,8 @@ class AgentDefinition:
         tool_errors: ``"report"`` (a tool that raises sends the error to the model as its
             result) or ``"raise"`` (the run ends with a
             :class:`~steer_common.errors.ToolExecutionError`).
+        name: what the agent is called: ``gen_ai.agent.name`` in OpenTelemetry, and its
+            run's span is ``invoke_agent {name}``.
     """
 
     model: str
@@ -151,6 +153,7 @@ class AgentDefinition:
     max_tokens: int | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)
     tool_errors: Literal["report", "raise"] = "report"
+    name: str | None = None
 
     def __post_init__(self) -> None:
         tools = tuple(t if isinstance(t, Tool) else Tool.from_function(t) for t in self.tools)

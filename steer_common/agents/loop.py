@@ -45,7 +45,8 @@ from steer_common.calls import StreamCall
 from steer_common.errors import MaxStepsError, SteerError, ToolExecutionError
 from steer_common.models.events import REASONING_DELTA, TEXT_DELTA, TOOL_CALL_END, StreamEvent
 from steer_common.models.response import StreamResponse, ToolCall
-from steer_common.models.streaming import StreamingOptions
+from steer_common.models.streaming import DEFAULT_OPTIONS, StreamingOptions
+from steer_common.telemetry import AgentTrace, active
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENT_TOOLS",
@@ -226,9 +227,26 @@ class AgentLoop:
         self.max_concurrent_tools = max_concurrent_tools
         self._final: StreamResponse | None = None
         self._number = 1
+        self._trace: AgentTrace | None = None
 
     def flow(self) -> AgentFlow:
         """The generator a runner drives (see the module docstring)."""
+        telemetry = active()
+        if telemetry is None or not (self.options or DEFAULT_OPTIONS).enable_telemetry:
+            return (yield from self._flow())
+        trace = self._trace = AgentTrace(telemetry, self)
+        result: AgentResult | None = None
+        failure: BaseException | None = None
+        try:
+            result = yield from self._flow()
+        except BaseException as exc:
+            failure = None if isinstance(exc, GeneratorExit) else exc
+            raise
+        finally:
+            trace.finish(result, failure, len(self.steps))
+        return result
+
+    def _flow(self) -> AgentFlow:
         try:
             while True:
                 response = yield StreamStep(self.call(), self.translate)
@@ -256,16 +274,21 @@ class AgentLoop:
         started: list[int] = []
         ready: list[AgentEvent] = []
         prepared = [self.prepare(c) for c in calls]
+        trace = self._trace
         for i, item in enumerate(prepared):
             if isinstance(item, ToolResult):  # refused before it ran: reported at once
                 done[i] = item
                 ready.append(self.result_event(item))
+                if trace is not None:
+                    trace.tool_refused(item)
             else:
                 started.append(i)
         if ready:
             yield Deliver(ready)
         if started:
             runs = [prepared[i] for i in started]
+            if trace is not None:
+                trace.tools_started(runs, self.max_concurrent_tools)  # type: ignore[arg-type]
             yield StartTools(runs, self.max_concurrent_tools)  # type: ignore[arg-type]
             for _ in started:
                 index, value, error = yield NextResult()
@@ -273,9 +296,13 @@ class AgentLoop:
                 assert isinstance(run, PreparedCall)
                 try:
                     result = self.tool_result(run, value, error)
-                except SteerError:
+                except SteerError as exc:
+                    if trace is not None:
+                        trace.tool_finished(index, ToolResult(run.call, str(exc), True), error)
                     yield StopTools()  # the run fails: the other calls are given up
                     raise
+                if trace is not None:
+                    trace.tool_finished(index, result, error)
                 done[started[index]] = result
                 yield Deliver([self.result_event(result)])
         return [done[i] for i in range(len(prepared))]
@@ -299,6 +326,7 @@ class AgentLoop:
             temperature=definition.temperature,
             max_tokens=definition.max_tokens,
             extras=dict(definition.extras),
+            trace_parent=None if self._trace is None else self._trace.context,
         )
 
     def translate(self, event: StreamEvent) -> AgentEvent | None:

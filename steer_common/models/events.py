@@ -18,6 +18,7 @@ __all__ = [
     "ERROR",
     "EVENT_TYPES",
     "JSON_PARTIAL",
+    "PARTIAL_OUTPUT",
     "PING",
     "REASONING_DELTA",
     "REFUSAL_DELTA",
@@ -45,6 +46,7 @@ EventType = Literal[
     "error",
     "stream_end",
     "json_partial",
+    "partial_output",
 ]
 
 STREAM_START: Final = "stream_start"
@@ -59,6 +61,7 @@ PING: Final = "ping"
 ERROR: Final = "error"
 STREAM_END: Final = "stream_end"
 JSON_PARTIAL: Final = "json_partial"
+PARTIAL_OUTPUT: Final = "partial_output"
 
 #: Every event type, in the order a stream can produce them.
 EVENT_TYPES: Final = (
@@ -74,6 +77,7 @@ EVENT_TYPES: Final = (
     ERROR,
     STREAM_END,
     JSON_PARTIAL,
+    PARTIAL_OUTPUT,
 )
 
 
@@ -102,7 +106,10 @@ class StreamEvent:
         metadata: provider-specific extras: ``item_id`` (Responses tool events),
             ``signature`` / ``block`` (reasoning), ``native_finish_reason``; with the JSON
             handler on, ``partial_arguments`` on ``tool_call_delta`` and ``value`` (the
-            reply's JSON so far) on ``json_partial``.
+            reply's JSON so far) on ``json_partial``; with a pydantic model as
+            ``response_format``, ``value`` (an instance of its partial type, or of the
+            model itself once ``complete`` is true) and ``complete`` on ``partial_output``,
+            and ``partial_model`` on the deltas of a tool given as a model.
     """
 
     type: str

@@ -54,6 +54,13 @@ class StreamingOptions(BaseModel):
     """Track the reply as JSON while it streams (partial values, ``get_json()``)."""
     validate_json_incrementally: bool = False
     """Fail at the first character that makes the reply invalid JSON, mid-stream."""
+    partial_interval: float | None = Field(default=None, ge=0)
+    """At most one ``json_partial``/``partial_output`` per this many seconds (the complete
+    value always comes): a UI re-renders at most that often. A throttle, not a timer: an
+    update held back goes out with the next read past the interval."""
+    partial_chars: int | None = Field(default=None, gt=0)
+    """A ``json_partial``/``partial_output`` only once this many characters of the reply
+    arrived since the last one (the complete value always comes)."""
 
     # Time.
     connection_timeout: float | None = Field(default=30.0, gt=0)
@@ -92,6 +99,11 @@ class StreamingOptions(BaseModel):
     """The most times the reply may repeat one unit (up to 1,024 characters) back to back,
     over at least 4,096 characters, before it is stopped as a loop with a
     RunawayOutputError (``None``: no check)."""
+
+    # Observability.
+    enable_telemetry: bool = True
+    """Record this call's OpenTelemetry span and metrics, once
+    ``steer_common.telemetry.instrument()`` has turned telemetry on (``False``: leave it out)."""
 
     # Callbacks: plain functions or coroutine functions.
     on_start: Callback | None = None

@@ -159,4 +159,5 @@ PROVIDER = Provider(
     credential="azure",
     price_id="azure",
     chars_per_token=4.42,  # OpenAI's models: 10 OpenAI and Azure replies, 3,591 / 813
+    telemetry_name="azure.ai.openai",
 )

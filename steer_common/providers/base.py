@@ -352,6 +352,7 @@ class Provider:
         api_for: which of its formats' APIs a model name uses (Bedrock: ``"invoke"`` for
             Anthropic models); ``None``: the one the call asks for (``openai_api``).
         chars_per_token: characters per output token, to estimate what it did not report.
+        telemetry_name: its ``gen_ai.provider.name`` in OpenTelemetry (``None``: ``name``).
     """
 
     name: str
@@ -366,6 +367,7 @@ class Provider:
     price_id: str | None = None
     api_for: Callable[[str], str] | None = None
     chars_per_token: float = 3.9
+    telemetry_name: str | None = None
 
     @property
     def prefixes(self) -> tuple[str, ...]:
@@ -462,6 +464,8 @@ class WireFormat:
         framing: how events are framed: ``"sse"`` (server-sent events) or
             ``"eventstream"`` (AWS's binary messages, :mod:`steer_common.eventstream`).
         content_type: the content type of its streamed body.
+        operation: its ``gen_ai.operation.name`` in OpenTelemetry (``"chat"``, Gemini's
+            ``"generate_content"``).
     """
 
     name: str
@@ -482,3 +486,4 @@ class WireFormat:
     url: Callable[[Any], str] | None = None
     framing: str = "sse"
     content_type: str = "text/event-stream"
+    operation: str = "chat"

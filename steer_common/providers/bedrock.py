@@ -563,4 +563,5 @@ PROVIDER = Provider(
     price_id="aws",
     api_for=api_for,
     chars_per_token=3.93,  # 3 replies (Nova, Claude), 464 characters / 118 tokens
+    telemetry_name="aws.bedrock",
 )

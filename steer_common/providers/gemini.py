@@ -458,6 +458,7 @@ FORMAT = WireFormat(
     key_headers=("x-goog-api-key", "authorization"),
     stream_flag=False,
     emulation=_EMULATION,
+    operation="generate_content",
 )
 
 
@@ -481,6 +482,7 @@ VERTEX_FORMAT = WireFormat(
     emulation=replace(
         _EMULATION, prefix="/vertex/v1/projects/emulator/locations/global/publishers/google"
     ),
+    operation="generate_content",
 )
 
 
@@ -506,6 +508,7 @@ PROVIDER = Provider(
     route_prefixes=("google",),
     price_id="google",
     chars_per_token=3.05,  # 8 Gemini and Vertex AI replies, 1,296 characters / 425 tokens
+    telemetry_name="gcp.gemini",
 )
 
 VERTEX_PROVIDER = Provider(
@@ -518,4 +521,5 @@ VERTEX_PROVIDER = Provider(
     credential="google",
     price_id="google",
     chars_per_token=3.05,  # 8 Gemini and Vertex AI replies, 1,296 characters / 425 tokens
+    telemetry_name="gcp.vertex_ai",
 )

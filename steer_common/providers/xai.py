@@ -92,4 +92,5 @@ PROVIDER = Provider(
     model_prefixes=("grok-",),
     price_id="x-ai",  # genai-prices' name
     chars_per_token=3.25,  # 4 replies, 52 / 16
+    telemetry_name="x_ai",
 )

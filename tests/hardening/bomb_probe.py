@@ -20,6 +20,7 @@ import steer_async
 import steer_sync
 from steer_common import StreamingOptions
 from steer_common.errors import SteerError
+from steer_common.tokens import encoding_for, load_encoding
 
 
 def peak_kb() -> int:
@@ -73,6 +74,12 @@ def main(argv: list[str]) -> None:
         "base_urls": {"openai": base_url + "/warmup/v1", "anthropic": base_url + "/warmup"},
     }
     options = StreamingOptions(read_timeout=float(read_timeout), retry_on_connection_error=False)
+    # The token estimator's encodings are loaded before the bomb, as a warm process has
+    # them: their first load (tiktoken parsing a BPE file, seconds of GIL on a slow
+    # machine, in the async client's worker thread) is not what the bomb measures.
+    for model_name in ("gpt-4o-mini", "claude-sonnet-4-5"):
+        provider = "anthropic" if model_name.startswith("claude") else "openai"
+        load_encoding(encoding_for(model_name, provider))
     lateness: list[float] = []
     if kind == "sync":
         run_sync(warm, model, StreamingOptions())

@@ -42,3 +42,13 @@ async def test_async_with_the_emulator() -> None:
         async with SteerLLMClient(keys, emulator.base_urls) as client:
             response = await client.stream_with_usage("hi", model="gpt-4o-mini")
     assert response.text == "Echo: hi" and emulator.closed
+
+
+def test_telemetry_off_imports_no_opentelemetry() -> None:
+    """OpenTelemetry is imported by ``instrument()``, never by the library on its own."""
+    code = (
+        "import sys, steer_llm_sdk, steer_common.telemetry\n"
+        "print(sorted(m for m in sys.modules if m.startswith('opentelemetry')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

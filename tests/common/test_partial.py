@@ -1,0 +1,196 @@
+"""Typed partials (steer_common.partial) over every split point: every partial validates
+against the partial type, fields only appear and grow, the last is the model's own instance
+equal to the document validated whole, and invalid JSON still fails at its first bad
+character."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from enum import Enum
+from typing import Literal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, Field
+
+from steer_common.errors import JSONModeError
+from steer_common.following import JSONFollower
+from steer_common.json_stream import JSONStream
+from steer_common.models.events import TEXT_DELTA, StreamEvent
+from steer_common.partial import PartialBuilder, partial_model
+
+
+class Colour(str, Enum):
+    RED = "red"
+    GREEN = "green"
+
+
+class Leaf(BaseModel):
+    label: str
+    weight: float | None = None
+    colour: Colour = Colour.RED
+
+
+class Branch(BaseModel):
+    name: str
+    leaves: list[Leaf]
+    tags: dict[str, int] = {}
+    kind: Literal["oak", "ash", "elm"]
+    note: str | None = None
+
+
+class Tree(BaseModel):
+    id: int
+    title: str = Field(alias="Title")
+    branches: list[Branch]
+    root: Leaf | None = None
+    flags: list[bool] = []
+
+
+texts = st.text(
+    st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12
+)  # accents, CJK, emoji: cut inside their \\u escapes when ASCII-escaped
+leaves = st.builds(
+    Leaf,
+    label=texts,
+    weight=st.none() | st.floats(allow_nan=False, allow_infinity=False, width=32),
+    colour=st.sampled_from(Colour),
+)
+branches = st.builds(
+    Branch,
+    name=texts,
+    leaves=st.lists(leaves, max_size=3),
+    tags=st.dictionaries(texts, st.integers(-(10**6), 10**6), max_size=3),
+    kind=st.sampled_from(["oak", "ash", "elm"]),
+    note=st.none() | texts,
+)
+trees = st.builds(
+    Tree,
+    id=st.integers(-(10**9), 10**9),
+    Title=texts,
+    branches=st.lists(branches, max_size=3),
+    root=st.none() | leaves,
+    flags=st.lists(st.booleans(), max_size=4),
+)
+
+
+def pieces(document: str, cuts: list[int]) -> list[str]:
+    points = sorted({c % (len(document) + 1) for c in cuts})
+    bounds = [0, *points, len(document)]
+    return [document[a:b] for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def set_fields(value: BaseModel) -> dict[str, object]:
+    return {name: getattr(value, name) for name in value.model_fields_set}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tree=trees, cuts=st.lists(st.integers(0, 10_000), max_size=40), ascii_only=st.booleans())
+def test_every_partial_validates_and_the_last_is_the_whole(
+    tree: Tree, cuts: list[int], ascii_only: bool
+) -> None:
+    document = json.dumps(tree.model_dump(mode="json", by_alias=True), ensure_ascii=ascii_only)
+    follower = JSONFollower("test", validate=True, model=Tree)
+    partial = partial_model(Tree)
+    seen = []
+    for piece in pieces(document, cuts):
+        assert follower.feed(StreamEvent(TEXT_DELTA, piece)) is None
+        output, complete = follower.partial_output(follower.partial())
+        if complete:
+            assert output == Tree.model_validate_json(document) == tree
+            assert type(output) is Tree
+        elif output is not None:
+            assert type(output) is partial
+            # A valid instance of the partial type: it survives a round trip through it.
+            assert partial.model_validate(output.model_dump(by_alias=True)) == output
+            seen.append(output)
+    value, error = follower.close(text=True)
+    assert error is None and Tree.model_validate(value) == tree
+    # Fields only appear: each partial's fields are a subset of the next one's.
+    for earlier, later in itertools.pairwise(seen):
+        assert earlier.model_fields_set <= later.model_fields_set
+    # What arrived agrees with the document: whole scalars, strings as prefixes.
+    for output in seen:
+        if output.id is not None:
+            assert output.id == tree.id
+        if output.title is not None:
+            assert tree.title.startswith(output.title)
+        for got, want in zip(output.branches or [], tree.branches, strict=False):
+            if got.kind is not None:
+                assert got.kind == want.kind  # a Literal only once it is whole
+            if got.name is not None:
+                assert want.name.startswith(got.name)
+
+
+@settings(max_examples=100, deadline=None)
+@given(tree=trees, at=st.integers(0, 10_000), cuts=st.lists(st.integers(0, 10_000), max_size=20))
+def test_invalid_json_still_fails_at_its_first_bad_character(
+    tree: Tree, at: int, cuts: list[int]
+) -> None:
+    document = json.dumps(tree.model_dump(mode="json", by_alias=True))
+    position = at % len(document)
+    # A structural character where it cannot be: outside strings, '}' after a ',' or ':'
+    # is always wrong; find such a spot at or after ``position``.
+    bad = None
+    for i in range(position, len(document)):
+        if document[i] in ",:" and _outside_string(document, i):
+            bad = i + 1
+            break
+    if bad is None:
+        return
+    broken = document[:bad] + "}" + document[bad:]
+    follower = JSONFollower("test", validate=True, model=Tree)
+    failure = None
+    for piece in pieces(broken, cuts):
+        failure = follower.feed(StreamEvent(TEXT_DELTA, piece))
+        if failure is not None:
+            break
+        follower.partial_output(follower.partial())
+    if failure is None:
+        _, failure = follower.close(text=True)
+    assert isinstance(failure, JSONModeError)
+    assert failure.position == bad  # the inserted '}', wherever the pieces were cut
+
+
+def _outside_string(text: str, i: int) -> bool:
+    inside, escaped = False, False
+    for c in text[:i]:
+        if escaped:
+            escaped = False
+        elif c == "\\":
+            escaped = True
+        elif c == '"':
+            inside = not inside
+    return not inside
+
+
+def test_closed_containers_are_built_once_and_shared() -> None:
+    builder = PartialBuilder(Tree)
+    stream = JSONStream(hold=True)
+    stream.feed('{"id": 1, "Title": "t", "branches": [{"name": "a", "leaves": [], "kind": "oak"}, ')
+    first = builder.build(stream.partial())
+    stream.feed('{"name": "b", "le')
+    second = builder.build(stream.partial())
+    assert first is not None and second is not None
+    assert first.branches is not None and second.branches is not None
+    assert second.branches[0] is first.branches[0]  # the closed branch: the same instance
+    assert second.branches[1].name == "b" and second.branches[1].leaves is None
+
+
+def test_a_self_referencing_model_keeps_its_own_type_where_it_recurs() -> None:
+    class Node(BaseModel):
+        name: str
+        children: list[Node] = []
+
+    Node.model_rebuild()
+    builder = PartialBuilder(Node)
+    value = builder.build({"name": "root", "children": [{"name": "leaf", "children": []}]})
+    assert value is not None and value.name == "root"
+    assert value.children == [Node(name="leaf")]
+
+
+@pytest.mark.parametrize("bad", [[], "text", 3])
+def test_a_value_of_the_wrong_shape_gives_no_partial(bad: object) -> None:
+    assert PartialBuilder(Tree).build(bad) is None
