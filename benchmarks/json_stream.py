@@ -16,6 +16,9 @@ Contenders:
   ``partial()`` can be asked at any moment (it parses what is queued first).
 - **steer + partial()**: the same, with ``partial()`` after every fragment (what a UI that
   renders the partial object on every fragment does).
+- **steer + typed partial**: ``JSONStream(hold=True)`` with ``partial()`` and
+  ``PartialBuilder(Report).build(...)`` after every fragment (``Report`` declares the
+  document's shape): what a ``partial_output`` event per read costs.
 - Both steer contenders again with ``JSONStream()``, the default, which checks every
   character in the feed that brings it.
 - **naive re-parse**: ``json.loads`` of the accumulated text after every fragment, catching
@@ -56,8 +59,10 @@ from pathlib import Path
 from typing import Any
 
 import jiter
+from pydantic import BaseModel
 
 from steer_common.json_stream import JSONStream
+from steer_common.partial import PartialBuilder
 
 # ---------------------------------------------------------------------------------------
 # The document and its fragments
@@ -181,6 +186,44 @@ def steer(*, hold: bool, partial: bool) -> Callable[[Workload], Any]:
     return run
 
 
+class Address(BaseModel):
+    city: str
+    zip: str
+
+
+class Record(BaseModel):
+    id: int
+    name: str
+    score: float
+    active: bool
+    manager: int | None
+    tags: list[str]
+    address: Address
+
+
+class Report(BaseModel):
+    """The document's shape, as a structured-output user would declare it."""
+
+    title: str
+    count: int
+    records: list[Record]
+    summary: str
+
+
+def typed(w: Workload) -> Any:
+    """``JSONStream(hold=True)`` + ``partial()`` + a typed partial (``PartialBuilder``) per
+    fragment: what ``partial_output`` events cost; the complete value checked by the model."""
+    stream = JSONStream(hold=True)
+    builder = PartialBuilder(Report)
+    feed, snapshot, build = stream.feed, stream.partial, builder.build
+    for piece in w.pieces:
+        feed(piece)
+        build(snapshot())
+    stream.close()
+    builder.final(stream.value)
+    return stream.value
+
+
 def naive_reparse(w: Workload) -> Any:
     text = ""
     value = None
@@ -220,7 +263,7 @@ PJP_STEP = 40
 
 #: The steer contenders: (mode, feed only key, + partial() key).
 STEER_MODES = (("JSONStream(hold=True)", "hfeed", "hpartial"), ("JSONStream()", "feed", "partial"))
-STEER = tuple(key for _, *keys in STEER_MODES for key in keys)
+STEER = (*(key for _, *keys in STEER_MODES for key in keys), "typed")
 
 CONTENDERS: dict[str, tuple[str, Callable[[Workload], Any]]] = {
     "loads": ("json.loads, once (reference)", json_loads_once),
@@ -231,6 +274,10 @@ CONTENDERS: dict[str, tuple[str, Callable[[Workload], Any]]] = {
     ),
     "feed": ("steer JSONStream(), feed only", steer(hold=False, partial=False)),
     "partial": ("steer JSONStream() + partial() per fragment", steer(hold=False, partial=True)),
+    "typed": (
+        "steer JSONStream(hold=True) + partial() + typed partial (PartialBuilder) per fragment",
+        typed,
+    ),
     "naive": ("naive: json.loads of each prefix", naive_reparse),
     "jiter": ('jiter.from_json(prefix, partial_mode="trailing-strings")', jiter_reparse),
     "pjp": ("partial_json_parser.loads(prefix)", pjp_reparse),
@@ -509,6 +556,26 @@ def main() -> None:
         print(
             f"{mode}: feed only {ratio(main_res[feed_key].best, ref)}, "
             f"partial() after every fragment {ratio(main_res[part_key].best, ref)}."
+        )
+    part, typed_best = main_res["hpartial"].best, main_res["typed"].best
+    verdict = "met" if part <= 5 * ref else f"missed by {part / (5 * ref):.2f}x"
+    print(
+        f"Target: partial() after every fragment within 5x of one json.loads: "
+        f"{ratio(part, ref)}, {verdict}. Typed partials on top within 2x of that: "
+        f"{ratio(typed_best, part)} ({ratio(typed_best, ref)} of json.loads), "
+        f"{'met' if typed_best <= 2 * part else 'missed'}."
+    )
+    print()
+    print("Linearity of typed partials (a PartialBuilder per fragment):")
+    print()
+    print("| document | json.loads ms | typed ms | typed µs per KB | typed ÷ json.loads |")
+    print("|---|--:|--:|--:|--:|")
+    for w in linear:
+        r = scaled[w.name]
+        ref_w, typed_w = r["loads"].best, r["typed"].best
+        print(
+            f"| {w.name} | {ms(ref_w)} | {ms(typed_w)} | {us(typed_w / w.kb)} "
+            f"| {ratio(typed_w, ref_w)} |"
         )
     progress("done")
 

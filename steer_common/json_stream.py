@@ -31,6 +31,8 @@ import json
 import re
 from typing import Any
 
+from pydantic_core import from_json
+
 from steer_common.errors import JSONModeError
 
 __all__ = ["DEFAULT_HOLD_CHARS", "DEFAULT_MAX_DEPTH", "DEFAULT_MAX_SIZE", "JSONStream"]
@@ -54,6 +56,8 @@ _STRING_RUN = re.compile(r'(?:[^"\\\x00-\x1f]+|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 _NUMBER_CHARS = re.compile(r"[-+0-9.eE]*")
 _LITERALS = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
+# A number the text ends in (it may go on): where it starts, after a bracket, "," or ":".
+_TRAILING_NUMBER = re.compile(r"(?<=[\[,:\s])-?[0-9][-+0-9.eE]*$|(?<=[\[,:\s])-$")
 _NUMBER_CONTINUE = frozenset("-+.eE0123456789")
 #: With ``hold``: characters held back before they are parsed together.
 DEFAULT_HOLD_CHARS = 1024
@@ -182,6 +186,8 @@ class JSONStream:
         """Parse what was held back, then ``text``."""
         # Text carried from the last parse (an escape cut in two, or a short container
         # held back in hold mode) is parsed again, from its start, with what follows.
+        if self._pending and self._pending[0] in "{[" and self._hold_more(text):
+            return []
         if self._queue:
             self._queue.append(text)
             text = self._pending + "".join(self._queue)
@@ -248,6 +254,22 @@ class JSONStream:
             self._room = self._queue_room()
         self._tail = (self._tail + text[:used])[-40:]
         return out
+
+    def _hold_more(self, text: str) -> bool:
+        """Keep holding a held container when what follows cannot close it: no closing
+        bracket in it at all (the scanner would only fail at its end again). Checked for
+        errors, like all held text, when it is parsed."""
+        more = "".join(self._queue) + text if self._queue else text
+        if "}" in more or "]" in more or self._descend_only:
+            return False
+        held = self._pending + more
+        if 2 * len(held) > self._hold_chars or self._consumed + len(held) > self._max_size:
+            return False
+        if held.count("{") + held.count("[") > self._max_depth - len(self._stack):
+            return False
+        self._pending, self._queue, self._queued = held, [], len(held)
+        self._room = self._queue_room()
+        return True
 
     def _queue_room(self) -> int:
         if not self._hold:
@@ -496,11 +518,14 @@ class JSONStream:
         value = self._partial()
         return None if value is _MISSING else value
 
-    def _parse_held(self) -> None:
-        """Parse the text held back, walking into what is still open (for partial())."""
+    def _parse_held(self, *, descend: bool = False) -> None:
+        """Parse the text held back (for partial()). A short container still open stays
+        held (its partial value is read from its text: :func:`_held_partial`) unless
+        ``descend``, which walks into it."""
         # An error found here is latched: the next feed() or close() raises it, and the
         # partial value stops before it.
-        descend_only, self._descend_only = self._descend_only, True
+        descend_only = self._descend_only
+        self._descend_only = descend or descend_only
         try:
             self._unreported = self._parse("")
         except JSONModeError:
@@ -514,7 +539,16 @@ class JSONStream:
         if self.value is not _MISSING:
             return self.value
         tip: Any = _MISSING
-        if self._state == _STRING and not self._string_is_key:
+        held = self._pending
+        if held and held[0] in "{[" and self._state in (_VALUE, _VALUE_OR_CLOSE):
+            # A short container held back, complete but for its end: read by the C parser
+            # of pydantic-core in its partial mode, not walked token by token.
+            try:
+                tip = _held_partial(held)
+            except ValueError:  # invalid: the walk finds the first bad character
+                self._parse_held(descend=True)
+                return self._partial()
+        elif self._state == _STRING and not self._string_is_key:
             raw = "".join(self._string)
             try:
                 tip = _scanstring('"' + raw + '"', 1)[0]
@@ -546,6 +580,24 @@ class JSONStream:
             snippet=snippet,
         )
         raise self._failed
+
+
+def _held_partial(text: str) -> Any:
+    """The partial value of a held container: ``text`` opens it and is valid JSON as far
+    as it goes (the scanner ran to its end), as ``partial()`` shows it: a string being
+    received as far as it came, a number only once it ended."""
+    value = from_json(text, allow_partial="trailing-strings", allow_inf_nan=False)
+    if text[-1] not in _NUMBER_CONTINUE:
+        return value
+    # It ends in a number, a string value or a key. A string value is the only one that
+    # makes the two partial modes differ; a number is left out (it may go on); a key is
+    # not shown either way.
+    if from_json(text, allow_partial=True, allow_inf_nan=False) != value:
+        return value
+    number = _TRAILING_NUMBER.search(text)
+    if number is None:
+        return value
+    return from_json(text[: number.start()], allow_partial="trailing-strings", allow_inf_nan=False)
 
 
 def _could_be_escape(text: str) -> bool:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import collections.abc
 import operator
 import types
-from collections.abc import Mapping
 from functools import cache
 from typing import Annotated, Any, Optional, Union, get_args, get_origin
 
@@ -119,6 +118,87 @@ def _adapter(annotation: Any) -> TypeAdapter[Any]:
     return TypeAdapter(annotation)
 
 
+# JSON's own scalars, taken as they are by the pydantic types of the same name (an int
+# for a float is made a float, as pydantic's lax mode does).
+_AS_IS: dict[Any, tuple[type, ...]] = {str: (str,), int: (int,), bool: (bool,), float: (float,)}
+
+
+class _Plan:
+    """How to build one annotation's partial value, worked out once (see :func:`_plan`).
+
+    ``kind``: ``"model"`` (``model``, ``fields`` as ``(name, key, other key, plan)``),
+    ``"list"`` (``item``), ``"dict"`` (``key``, ``item``), ``"scalar"`` (``types`` taken as
+    they are, ``none`` allowed, else ``adapter``), ``"whole"`` (``adapter``'s partial mode).
+    """
+
+    __slots__ = ("adapter", "fields", "item", "key", "kind", "model", "names", "none", "types")
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.model: Any = None
+        self.fields: list[tuple[str, str, str | None, _Plan]] = []
+        self.names: tuple[str, ...] = ()
+        self.item: _Plan | None = None
+        self.key: _Plan | None = None
+        self.types: tuple[type, ...] = ()
+        self.none = False
+        self.adapter: TypeAdapter[Any] | None = None
+
+
+_plans: dict[Any, _Plan] = {}
+
+
+def _plan(annotation: Any) -> _Plan:
+    """The plan of a partial type's annotation (cached; a model's is made before its
+    fields', so a model that refers to itself reaches its own plan)."""
+    found = _plans.get(annotation)
+    if found is not None:
+        return found
+    none = False
+    inner = annotation
+    origin, args = get_origin(inner), get_args(inner)
+    if origin in (Union, types.UnionType) and type(None) in args and len(args) == 2:
+        none = True
+        inner = next(a for a in args if a is not type(None))
+        origin, args = get_origin(inner), get_args(inner)
+    if isinstance(inner, type) and issubclass(inner, BaseModel):
+        plan = _Plan("model")
+        plan.model, plan.none = inner, none
+        _plans[annotation] = plan
+        for name, info in inner.model_fields.items():
+            key = info.alias or name
+            other = name if key != name and inner.model_config.get("populate_by_name") else None
+            field: Any = info.annotation
+            if info.metadata:
+                field = _subscript(Annotated, (field, *info.metadata))
+            plan.fields.append((name, key, other, _plan(field)))
+        plan.names = tuple(inner.model_fields)
+        return plan
+    if origin in _LISTS and len(args) == 1:
+        plan = _Plan("list")
+        plan.item = _plan(args[0])
+    elif origin in _DICTS and len(args) == 2:
+        plan = _Plan("dict")
+        plan.key, plan.item = _plan(args[0]), _plan(args[1])
+    elif inner in _AS_IS:
+        plan = _Plan("scalar")
+        plan.types = _AS_IS[inner]
+        plan.adapter = _adapter(inner)
+    elif inner is type(None):
+        plan = _Plan("scalar")
+    else:  # Literal, enums, unions of several types, constraints, tuples...
+        plan = _Plan("whole")
+        plan.adapter = _adapter(inner)
+    plan.none = none
+    _plans[annotation] = plan
+    return plan
+
+
+_NESTED = (dict, list)
+_new_object = object.__new__
+_set = object.__setattr__
+
+
 class PartialBuilder:
     """Partial instances of one model from successive partial JSON values.
 
@@ -126,26 +206,31 @@ class PartialBuilder:
         model: the pydantic model the reply (or a tool call's arguments) follows.
     """
 
-    __slots__ = ("_last", "_seen", "model", "partial")
+    __slots__ = ("_last", "_lists", "_plan", "_seen", "_seen_lists", "model", "partial")
 
     def __init__(self, model: type[BaseModel]) -> None:
         self.model = model
         #: The partial type handed out (:func:`partial_model`).
         self.partial = partial_model(model)
+        self._plan = _plan(self.partial)
         # What each container met in the last build became: a closed container is the
         # same object in the next partial value, so its result is reused.
         self._last: dict[int, tuple[Any, Any]] = {}
         self._seen: dict[int, tuple[Any, Any]] = {}
+        # An open list is a new copy in every partial value, but only ever grows: by its
+        # path, the last build's (items, results, results before its last item).
+        self._lists: dict[tuple[Any, ...], tuple[list[Any], list[Any], int]] = {}
+        self._seen_lists: dict[tuple[Any, ...], tuple[list[Any], list[Any], int]] = {}
 
     def build(self, value: Any) -> BaseModel | None:
         """The partial instance for ``value`` (``None``: nothing of it validates yet)."""
-        self._seen = {}
+        self._seen, self._seen_lists = {}, {}
         try:
-            return self._build(self.partial, value)  # type: ignore[no-any-return]
+            return self._build(self._plan, value, ())  # type: ignore[no-any-return]
         except _Drop:
             return None
         finally:
-            self._last = self._seen
+            self._last, self._lists = self._seen, self._seen_lists
 
     def final(self, value: Any) -> BaseModel:
         """The complete value, validated by the model itself.
@@ -155,85 +240,121 @@ class PartialBuilder:
         """
         return self.model.model_validate(value)
 
-    def _build(self, annotation: Any, value: Any) -> Any:
-        if type(value) in (dict, list):
-            key = id(value)
-            last = self._last.get(key)
-            if last is not None and last[0] is value:
-                self._seen[key] = last
-                if last[1] is _DROPPED:
-                    raise _Drop
-                return last[1]
-            try:
-                result = self._container(annotation, value)
-            except _Drop:
-                self._seen[key] = (value, _DROPPED)
-                raise
-            self._seen[key] = (value, result)
-            return result
-        return self._validate(annotation, value)
-
-    def _container(self, annotation: Any, value: Any) -> Any:
-        metadata: tuple[Any, ...] = ()
-        if get_origin(annotation) is Annotated:
-            metadata = annotation.__metadata__
-            annotation = get_args(annotation)[0]
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            if type(value) is not dict:
+    def _build(self, plan: _Plan, value: Any, path: tuple[Any, ...]) -> Any:
+        kind = type(value)
+        if kind is not dict and kind is not list:
+            if value is None:
+                if plan.none or (plan.kind == "scalar" and not plan.types):
+                    return None
                 raise _Drop
-            return self._model(annotation, value)
-        origin, args = get_origin(annotation), get_args(annotation)
-        if origin in (Union, types.UnionType):
-            present = [a for a in args if a is not type(None)]
-            if len(present) == 1:  # Optional[X]: X
-                return self._container(present[0], value)
-        elif not metadata and type(value) is list and origin in _LISTS and args:
-            return list(self._items(args[0], value))
-        elif not metadata and type(value) is dict and origin in _DICTS and args:
+            if kind in plan.types:
+                return value
+            if kind is int and plan.types == (float,):
+                return float(value)
+            if plan.adapter is None:
+                raise _Drop
+            try:
+                return plan.adapter.validate_python(value)
+            except ValidationError:
+                raise _Drop from None
+        key = id(value)
+        last = self._last.get(key)
+        if last is not None and last[0] is value:
+            self._seen[key] = last
+            if last[1] is _DROPPED:
+                raise _Drop
+            return last[1]
+        try:
+            result = self._container(plan, value, path)
+        except _Drop:
+            self._seen[key] = (value, _DROPPED)
+            raise
+        self._seen[key] = (value, result)
+        return result
+
+    def _container(self, plan: _Plan, value: Any, path: tuple[Any, ...]) -> Any:
+        kind = plan.kind
+        if kind == "model" and type(value) is dict:
+            return self._model(plan, value, path)
+        if kind == "list" and type(value) is list:
+            assert plan.item is not None
+            return self._list(plan.item, value, path)
+        if kind == "dict" and type(value) is dict:
+            assert plan.key is not None and plan.item is not None
             out = {}
             for k, v in value.items():
                 try:
-                    out[self._validate(args[0], k)] = self._build(args[1], v)
+                    out[self._build(plan.key, k, path)] = self._build(plan.item, v, (*path, k))
                 except _Drop:  # noqa: PERF203 - a value that does not validate is left out
                     continue
             return out
-        # Anything else (a union of models, a tuple, constraints on a container): pydantic's
-        # partial mode on the whole value.
-        target = _subscript(Annotated, (annotation, *metadata)) if metadata else annotation
-        try:
-            return _adapter(target).validate_python(value, experimental_allow_partial=True)
-        except ValidationError:
-            raise _Drop from None
-
-    def _items(self, annotation: Any, values: list[Any]) -> Any:
-        for item in values:
+        if kind == "whole" and plan.adapter is not None:
+            # pydantic's partial mode on the whole value (a union of models, a tuple...).
             try:
-                yield self._build(annotation, item)
-            except _Drop:  # noqa: PERF203 - an item that does not validate (yet) is left out
-                continue
+                return plan.adapter.validate_python(value, experimental_allow_partial=True)
+            except ValidationError:
+                raise _Drop from None
+        raise _Drop
 
-    def _model(self, model: type[BaseModel], value: Mapping[str, Any]) -> BaseModel:
+    def _list(self, item: _Plan, values: list[Any], path: tuple[Any, ...]) -> list[Any]:
+        """The items that validate; what the last build made of the items that have not
+        changed since (all but its last, which may have been still arriving) is reused,
+        so an open list costs its new items, not its length."""
+        out: list[Any] = []
+        start = 0
+        last = self._lists.get(path)
+        if last is not None:
+            items, results, before_last = last
+            reuse = len(items) - 1
+            if 0 < reuse <= len(values) and values[reuse - 1] is items[reuse - 1]:
+                out, start = results[:before_last], reuse
+        before = len(out)
+        tip = len(values) - 1
+        build = self._build
+        types_as_is = item.types
+        for index in range(start, len(values)):
+            if index == tip:
+                before = len(out)
+            value = values[index]
+            kind = type(value)
+            if kind in types_as_is:
+                out.append(value)  # the common case, inline
+                continue
+            try:
+                out.append(build(item, value, (*path, index) if kind in _NESTED else path))
+            except _Drop:  # an item that does not validate (yet) is left out
+                continue
+        self._seen_lists[path] = (values, out, before)
+        return out
+
+    def _model(self, plan: _Plan, value: dict[str, Any], path: tuple[Any, ...]) -> BaseModel:
         fields: dict[str, Any] = {}
-        for name, info in model.model_fields.items():
-            key = info.alias or name
-            if key not in value:
-                if name == key or name not in value:
-                    continue
-                key = name
-            annotation: Any = info.annotation
-            if info.metadata:
-                annotation = _subscript(Annotated, (annotation, *info.metadata))
-            try:
-                fields[name] = self._build(annotation, value[key])
-            except _Drop:
+        build = self._build
+        for name, key, other, field in plan.fields:
+            if key in value:
+                raw = value[key]
+            elif other is not None and other in value:
+                raw = value[other]
+            else:
                 continue
-        return model.model_construct(_fields_set=set(fields), **fields)
-
-    def _validate(self, annotation: Any, value: Any) -> Any:
-        try:
-            return _adapter(annotation).validate_python(value)
-        except ValidationError:
-            raise _Drop from None
+            kind = type(raw)
+            if kind in field.types or (raw is None and field.none):
+                fields[name] = raw  # the common case, inline
+                continue
+            try:
+                fields[name] = build(field, raw, (*path, name) if kind in _NESTED else path)
+            except _Drop:  # a value that does not validate (yet) is left out
+                continue
+        # model_construct without its per-field default lookups: every field of a partial
+        # type defaults to None, and it has no private attributes or extras.
+        instance = _new_object(plan.model)
+        values = dict.fromkeys(plan.names)
+        values.update(fields)
+        _set(instance, "__dict__", values)
+        _set(instance, "__pydantic_fields_set__", set(fields))
+        _set(instance, "__pydantic_extra__", None)
+        _set(instance, "__pydantic_private__", None)
+        return instance  # type: ignore[no-any-return]
 
 
 _DROPPED = object()

@@ -206,9 +206,8 @@ class StreamSession:
         self._bytes = 0
         # Typed partials for stream_events() when the reply or a tool has a pydantic model.
         self._tool_models = {t.name: t.model for t in spec.tools if t.model} if spec else {}
-        typed = consumer == "events" and (
-            isinstance(response_format, type) or bool(self._tool_models)
-        )
+        self._output_model = response_format if isinstance(response_format, type) else None
+        typed = consumer == "events" and (self._output_model is not None or bool(self._tool_models))
         self._json_on = (
             options.enable_json_stream_handler or options.validate_json_incrementally or typed
         )
@@ -400,7 +399,7 @@ class StreamSession:
             JSONFollower(
                 parser.provider,
                 validate=options.validate_json_incrementally,
-                model=self.response_format if isinstance(self.response_format, type) else None,
+                model=self._output_model,
                 tool_models=self._tool_models,
             )
             if self._json_on

@@ -151,8 +151,8 @@ class Telemetry:
         self.tracer = tracer
         self.capture_content = capture_content
         self.chunk_timing = chunk_timing
-        self._client = SpanKind.CLIENT
-        self._internal = SpanKind.INTERNAL
+        self.client_kind = SpanKind.CLIENT
+        self.internal_kind = SpanKind.INTERNAL
         self._error = StatusCode.ERROR
         self._status = Status
         self.in_context = set_span_in_context
@@ -187,10 +187,12 @@ class Telemetry:
             "steer.client.cost", "USD", "The cost of a call, from its usage.", _COST_BUCKETS
         )
 
-    def fail(self, span: Span, error: BaseException) -> None:
-        """Mark ``span`` failed by ``error`` (its type as ``error.type``)."""
-        span.set_attribute("error.type", type(error).__name__)
-        span.set_status(self._status(self._error, str(error)))
+    def fail(self, span: Span, error: BaseException | str, description: str = "") -> None:
+        """Mark ``span`` failed: by ``error`` (its type as ``error.type``), or by an error
+        type named as a string with its ``description``."""
+        kind = error if isinstance(error, str) else type(error).__name__
+        span.set_attribute("error.type", kind)
+        span.set_status(self._status(self._error, description or str(error)))
 
     def content(self, value: Any) -> str:
         """An opt-in content attribute's value: JSON text."""
@@ -265,7 +267,7 @@ class CallTrace:
                 attributes["gen_ai.input.messages"] = on.content(_input_messages(spec.messages))
         name = f"{operation} {requested}" if requested else operation
         self._span = on.tracer.start_span(
-            name, context=parent, kind=on._client, attributes=attributes
+            name, context=parent, kind=on.client_kind, attributes=attributes
         )
 
     def chunk(self, now: float) -> None:
@@ -440,7 +442,7 @@ class AgentTrace:
             name = f"invoke_agent {definition.name}"
         if on.capture_content:
             attributes["gen_ai.input.messages"] = on.content(_input_messages(loop.messages))
-        self._span = on.tracer.start_span(name, kind=on._internal, attributes=attributes)
+        self._span = on.tracer.start_span(name, kind=on.internal_kind, attributes=attributes)
         #: The parent of the run's call and tool spans.
         self.context = on.in_context(self._span)
         self._tools: dict[int, Span] = {}
@@ -513,7 +515,7 @@ class AgentTrace:
         return on.tracer.start_span(
             f"execute_tool {call.name}",
             context=self.context,
-            kind=on._internal,
+            kind=on.internal_kind,
             attributes=attributes,
         )
 
@@ -524,6 +526,5 @@ class AgentTrace:
         if error is not None:
             on.fail(span, error)
         elif result.is_error:
-            span.set_attribute("error.type", "ToolError")
-            span.set_status(on._status(on._error, result.output))
+            on.fail(span, "ToolError", result.output)
         span.end()

@@ -73,7 +73,9 @@ def _pairs(cuts: list[int], n: int) -> list[tuple[int, int]]:
 def test_partial_values_only_grow_toward_the_final_value(
     mode: dict[str, Any], value: Any, data: st.DataObject
 ) -> None:
-    text = json.dumps(value)
+    text = json.dumps(
+        value, indent=data.draw(st.sampled_from([None, 1])), ensure_ascii=data.draw(st.booleans())
+    )
     cuts = data.draw(st.lists(st.integers(0, len(text)), max_size=20))
     stream = JSONStream(**mode)
     eager = JSONStream()
@@ -83,8 +85,10 @@ def test_partial_values_only_grow_toward_the_final_value(
         eager.feed(text[a:b])
         partial = stream.partial()
         assert _grows_toward(partial, final)
-        # Held-back text is in the partial value too: it is the same in every mode.
+        # Held-back text is in the partial value too: it is the same in every mode, types
+        # (1 and 1.0 and True) and key order included.
         assert partial == eager.partial()
+        assert json.dumps(partial) == json.dumps(eager.partial())
     stream.close()
     assert stream.value == final
 
@@ -248,3 +252,41 @@ def test_a_single_character_corruption_is_reported_where_the_text_stops_being_js
     assert (expected is not None and stream.value == expected) or json.loads(
         corrupted
     ) == stream.value
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[1, 2", [1]),  # a number at the end may go on
+        ("[1, 2 ", [1, 2]),  # ... not once something follows it
+        ('{"a": 1.5e', {}),
+        ('{"a": -', {}),
+        ("[true, fals", [True]),
+        ("[true", [True]),  # a literal is whole once its last letter came
+        ('{"k1', {}),  # a key is never shown
+        ('{"k": "v 12', {"k": "v 12"}),  # a string ending in digits is a string
+        ('{"k": "x\\u00e', {"k": "x"}),  # an escape cut short
+        ('{"k": "x\\ud83d', {"k": "x"}),  # half of a surrogate pair
+        ('[{"a": [1, {"b": "c', [{"a": [1, {"b": "c"}]}]),
+        ("[1.0, -0.0, 10E2", [1.0, -0.0]),
+    ],
+)
+def test_a_held_container_shows_what_the_machine_would(text: str, expected: Any) -> None:
+    held = JSONStream(hold=True)
+    held.feed(text)
+    walked = JSONStream()
+    walked.feed(text)
+    assert held.partial() == walked.partial() == expected
+    assert json.dumps(held.partial()) == json.dumps(expected)
+
+
+def test_an_invalid_held_container_is_walked_and_fails_at_its_character() -> None:
+    stream = JSONStream(hold=True)
+    stream.feed('[{"a": 1}, {"b": 2')
+    assert stream.partial() == [{"a": 1}, {}]  # the 2 may go on
+    stream.feed(" x")  # no closing bracket: held on, unchecked until it is parsed
+    # The partial value stops before the bad character, as the walk's would.
+    assert stream.partial() == [{"a": 1}, {"b": 2}]
+    with pytest.raises(JSONModeError) as caught:
+        stream.close()
+    assert caught.value.position == 19  # the x

@@ -168,7 +168,8 @@ def _outside_string(text: str, i: int) -> bool:
 
 def test_closed_containers_are_built_once_and_shared() -> None:
     builder = PartialBuilder(Tree)
-    stream = JSONStream(hold=True)
+    # Checked as it arrives (no hold): what closed is committed, and shared from then on.
+    stream = JSONStream()
     stream.feed('{"id": 1, "Title": "t", "branches": [{"name": "a", "leaves": [], "kind": "oak"}, ')
     first = builder.build(stream.partial())
     stream.feed('{"name": "b", "le')
