@@ -186,14 +186,15 @@ class JSONStream:
         """Parse what was held back, then ``text``."""
         # Text carried from the last parse (an escape cut in two, or a short container
         # held back in hold mode) is parsed again, from its start, with what follows.
-        if self._pending and self._pending[0] in "{[" and self._hold_more(text):
-            return []
         if self._queue:
             self._queue.append(text)
-            text = self._pending + "".join(self._queue)
+            text = "".join(self._queue)
             self._queue = []
-        elif self._pending:
-            text = self._pending + text
+        pending = self._pending
+        if pending:
+            if pending[0] in "{[" and self._hold_more(pending + text, text):
+                return []
+            text = pending + text
         self._pending = ""
         if self._consumed + len(text) > self._max_size:
             # At the first character past the limit.
@@ -255,19 +256,18 @@ class JSONStream:
         self._tail = (self._tail + text[:used])[-40:]
         return out
 
-    def _hold_more(self, text: str) -> bool:
-        """Keep holding a held container when what follows cannot close it: no closing
-        bracket in it at all (the scanner would only fail at its end again). Checked for
-        errors, like all held text, when it is parsed."""
-        more = "".join(self._queue) + text if self._queue else text
+    def _hold_more(self, held: str, more: str) -> bool:
+        """Keep holding a held container (``held``: it and what followed) when what
+        followed (``more``) cannot close it: no closing bracket in it at all (the scanner
+        would only fail at its end again). Checked for errors, like all held text, when it
+        is parsed."""
         if "}" in more or "]" in more or self._descend_only:
             return False
-        held = self._pending + more
         if 2 * len(held) > self._hold_chars or self._consumed + len(held) > self._max_size:
             return False
         if held.count("{") + held.count("[") > self._max_depth - len(self._stack):
             return False
-        self._pending, self._queue, self._queued = held, [], len(held)
+        self._pending, self._queued = held, len(held)
         self._room = self._queue_room()
         return True
 

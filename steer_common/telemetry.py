@@ -199,11 +199,16 @@ class Telemetry:
         return json.dumps(value, ensure_ascii=False, default=str)
 
 
+def _provider_name(provider: str) -> str:
+    """The ``gen_ai.provider.name`` of a provider of the registry."""
+    record = PROVIDERS[provider]
+    return record.telemetry_name or record.name
+
+
 def _provider_attributes(wire_format: str) -> tuple[str, str]:
     """``(gen_ai.operation.name, gen_ai.provider.name)`` of a wire format."""
     wire = get_format(wire_format)
-    provider = PROVIDERS[wire.provider]
-    return wire.operation, provider.telemetry_name or provider.name
+    return wire.operation, _provider_name(wire.provider)
 
 
 def _server(url: str) -> dict[str, Any]:
@@ -430,10 +435,9 @@ class AgentTrace:
         self._on = on
         definition = loop.definition
         provider, model = route_model(definition.model)
-        record = PROVIDERS[provider]
         attributes: dict[str, Any] = {
             "gen_ai.operation.name": "invoke_agent",
-            "gen_ai.provider.name": record.telemetry_name or record.name,
+            "gen_ai.provider.name": _provider_name(provider),
             "gen_ai.request.model": model,
         }
         name = "invoke_agent"
