@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
 
+from steer_async.batch import Batch
 from steer_async.streaming import StreamingHelper
 from steer_async.transport import HttpxTransport
 from steer_cloud import authorizer
+from steer_common.batch import BatchScheduler
 from steer_common.calls import ClientSettings, OpenAIAPI, StreamCall, open_session
 from steer_common.models.events import PARTIAL_OUTPUT, StreamEvent
 from steer_common.models.response import StreamResponse
@@ -215,6 +217,57 @@ class SteerLLMClient:
         )  # fmt: skip
         session = self.prepare(call, "events")
         return _outputs(self.helper.events(session), session)
+
+    def batch(
+        self,
+        items: Iterable[Any],
+        model: str | None = None,
+        *,
+        max_concurrency: int = 8,
+        requests_per_minute: float | None = None,
+        tokens_per_minute: float | None = None,
+        max_cost_usd: float | None = None,
+        max_requeues: int = 8,
+        total: int | None = None,
+        **defaults: Any,
+    ) -> Batch:
+        """Run many calls, each to its end; an async iterator (``async for result in client.batch(...)``) of one
+        :class:`~steer_common.batch.BatchResult` per item, in the order they finish
+        (docs/batch.md).
+
+        Args:
+            items: prompts, or mappings ``{"id": ..., "prompt": ... | "messages": [...],
+                "model"?: ..., <call arguments>}``, read one at a time as each is about to
+                start (a generator stays a generator). An item without an id gets its index.
+            model: the model of items that name none.
+            max_concurrency: the most calls at once (fewer while the server answers 429).
+            requests_per_minute: a request budget, held across the batch.
+            tokens_per_minute: a token budget (prompts estimated before they are sent).
+            max_cost_usd: start no new item once the finished ones cost this much.
+            max_requeues: times an item refused with 429 goes back to the queue (the
+                batch retries 429s itself, after the pause the server asked for).
+            total: how many items there are, for the progress (``len(items)`` if it has one).
+            defaults: call arguments for every item (``temperature=``, ``max_tokens=``,
+                ``streaming_options=``...); an item's own win.
+
+        One item's failure is its result (``result.error``), never raised.
+
+        Raises:
+            ConfigurationError: a bad setting (``max_concurrency=0``...).
+        """
+        if model is not None:
+            defaults["model"] = model
+        scheduler = BatchScheduler(
+            items,
+            defaults=defaults,
+            max_concurrency=max_concurrency,
+            requests_per_minute=requests_per_minute,
+            tokens_per_minute=tokens_per_minute,
+            max_cost_usd=max_cost_usd,
+            max_requeues=max_requeues,
+            total=total,
+        )
+        return Batch(self, scheduler)
 
     async def aclose(self) -> None:
         """Close the pooled connections."""

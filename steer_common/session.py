@@ -219,6 +219,12 @@ class StreamSession:
         self._follower: JSONFollower | None = None
         #: The final response, once the flow has ended without an error.
         self.response: StreamResponse | None = None
+        #: Told of every failed attempt as it fails, with the error and the seconds until
+        #: the retry (``None``: no retry, the error stands): ``on_attempt(attempt, error,
+        #: retry_in)``; returning ``False`` refuses that retry (the error stands). A
+        #: driver's hook (a batch slows down on a 429 at once, and retries it itself); it
+        #: must not block or raise.
+        self.on_attempt: Callable[[Attempt, SteerError, float | None], bool | None] | None = None
 
     @property
     def delivered(self) -> bool:
@@ -299,6 +305,11 @@ class StreamSession:
                 draw=self._rand(),
                 left=self._left(),
             )
+            if (
+                self.on_attempt is not None
+                and self.on_attempt(self._attempts[-1], error, delay) is False
+            ):
+                delay = None
             if delay is None:
                 logger.debug("%s: failed after %d attempt(s): %r", self.wire_format, attempt, error)
                 yield from self._fail(error)  # raises

@@ -112,6 +112,10 @@ class Emulator:
         lifetime: close by itself after this many seconds (``None``: never), so a
             forgotten emulator cannot outlive a test run.
         verbose: log each request to stderr.
+        max_streams: stream at most this many replies at once and answer 429 (with
+            ``Retry-After: busy_retry_after``) to the requests beyond, as a server with a
+            concurrency limit does (``None``: no limit).
+        busy_retry_after: the ``Retry-After`` of those 429s, in seconds.
 
     Attributes:
         requests: every request received, in order (:class:`RecordedRequest`).
@@ -125,9 +129,16 @@ class Emulator:
         require_auth: bool = True,
         lifetime: float | None = None,
         verbose: bool = False,
+        max_streams: int | None = None,
+        busy_retry_after: float = 1.0,
     ) -> None:
         self.require_auth = require_auth
         self.verbose = verbose
+        self.max_streams = max_streams
+        self.busy_retry_after = busy_retry_after
+        self._streams = 0
+        self._peak_streams = 0
+        self._busy = 0
         self.requests: list[RecordedRequest] = []
         #: How many OAuth tokens :data:`TOKEN_PATH` has issued.
         self.tokens_issued = 0
@@ -197,6 +208,24 @@ class Emulator:
             return self._disconnects
 
     @property
+    def streams(self) -> int:
+        """How many replies are streaming now."""
+        with self._lock:
+            return self._streams
+
+    @property
+    def peak_streams(self) -> int:
+        """The most replies that streamed at once (since the start or :meth:`reset`)."""
+        with self._lock:
+            return self._peak_streams
+
+    @property
+    def busy_refusals(self) -> int:
+        """How many requests got 429 because ``max_streams`` were streaming."""
+        with self._lock:
+            return self._busy
+
+    @property
     def open_connections(self) -> int:
         """How many client connections are open now (streaming or idle in a pool)."""
         with self._lock:
@@ -232,6 +261,7 @@ class Emulator:
             self.requests.clear()
             self._replies.reset()
             self._disconnects = 0
+            self._peak_streams = self._busy = 0
 
     def close(self) -> None:
         """Stop serving, end every open stream and connection, release the port."""
@@ -408,12 +438,27 @@ class _Handler(BaseHTTPRequestHandler):
             text = error_body(fmt, status, script.error_message, error_type=script.error_type)
             self._json(status, text, extra | _error_headers(fmt, status, script.error_type))
             return
+        with emu._lock:
+            busy = emu.max_streams is not None and emu._streams >= emu.max_streams
+            if busy:
+                emu._busy += 1
+            else:
+                emu._streams += 1
+                emu._peak_streams = max(emu._peak_streams, emu._streams)
+        if busy:
+            message = f"too many concurrent requests (at most {emu.max_streams} at once)"
+            extra = {"retry-after": _seconds(emu.busy_retry_after)}
+            self._json(429, error_body(fmt, 429, message), extra | _error_headers(fmt, 429, None))
+            return
         try:
             self._stream(fmt, script)
         except (_Gone, *_PEER_GONE):
             self.close_connection = True
             if not emu.closed:
                 emu._disconnected()
+        finally:
+            with emu._lock:
+                emu._streams -= 1
 
     def _stream(self, fmt: str, script: ScriptedReply) -> None:
         gzipped = script.gzip and "gzip" in self.headers.get("accept-encoding", "")

@@ -44,6 +44,17 @@ class SyncRunner:
     def timed_chunks(self, clock: Any, *args: Any, **kwargs: Any) -> list[tuple[float, str]]:
         return [(clock(), chunk) for chunk in self.client.stream(*args, **kwargs)]
 
+    def batch(self, items: Any, *args: Any, take: int | None = None, **kwargs: Any) -> Any:
+        """``(results, summary)`` of ``client.batch``; ``take``: leave after that many."""
+        batch = self.client.batch(items, *args, **kwargs)
+        results = []
+        with batch:
+            for result in batch:
+                results.append(result)
+                if len(results) == take:
+                    break
+        return results, batch.summary
+
     def close(self) -> None:
         self.client.close()
 
@@ -88,6 +99,19 @@ class AsyncRunner:
             return [(clock(), chunk) async for chunk in self.client.stream(*args, **kwargs)]
 
         return self.run(main())  # type: ignore[no-any-return]
+
+    def batch(self, items: Any, *args: Any, take: int | None = None, **kwargs: Any) -> Any:
+        async def main() -> Any:
+            batch = self.client.batch(items, *args, **kwargs)
+            results = []
+            async with batch:
+                async for result in batch:
+                    results.append(result)
+                    if len(results) == take:
+                        break
+            return results, batch.summary
+
+        return self.run(main())
 
     def close(self) -> None:
         if not self.loop.is_closed():
