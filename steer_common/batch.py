@@ -58,6 +58,7 @@ __all__ = [
     "BatchSummary",
     "CostLimitError",
     "Done",
+    "InvalidItemError",
     "Start",
     "batch_retries",
 ]
@@ -90,6 +91,18 @@ _CALL_KEYS = (
 
 class CostLimitError(SteerError):
     """An item was not started: the batch's ``max_cost_usd`` had been reached."""
+
+
+class InvalidItemError(ConfigurationError):
+    """An item that could not be read (a line of a JSONL file that is not JSON, say).
+
+    Pass one in a batch's items in the place of the item: it comes back as that item's
+    result, with ``item_id`` as its id, and the batch goes on.
+    """
+
+    def __init__(self, message: str, *, item_id: Any) -> None:
+        super().__init__(message)
+        self.item_id = item_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -559,6 +572,8 @@ class BatchScheduler:
             index = self._index
             self._index += 1
             try:
+                if isinstance(value, InvalidItemError):
+                    raise value
                 item = BatchItem.of(value, index)
                 if item.id in self._seen:
                     raise ConfigurationError(f"batch item {index}: the id {item.id!r} repeats")
@@ -566,6 +581,7 @@ class BatchScheduler:
                 call = item.call(self.defaults)
             except ConfigurationError as exc:  # the item ends here, as a result
                 item_id = value.get("id", index) if isinstance(value, Mapping) else index
+                item_id = getattr(exc, "item_id", item_id)
                 self._invalid.append(self._result(BatchItem(item_id, None), index, None, error=exc))
                 continue
             self._queue.append((item, index, call, None))

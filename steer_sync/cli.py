@@ -3,6 +3,7 @@
     steer "Tell me a story" -m gpt-4o-mini
     echo "Summarize this" | steer - -m claude-sonnet-4-5 --system "Be brief"
     steer "Say hi" --emulate          # no key, no network: the bundled loopback emulator
+    steer batch prompts.jsonl -o results.jsonl   # many prompts, resumable (docs/batch.md)
 
 Without a key for the model's provider (and no ``--base-url``), ``steer`` says so and
 answers from the emulator; ``--no-emulate`` makes a missing key an error instead.
@@ -94,6 +95,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == [
+        "batch"
+    ]:  # `steer batch in.jsonl -o out.jsonl` (a prompt "batch": `steer -- batch`)
+        from steer_sync.batch_cli import main as batch  # noqa: PLC0415 - only for batches
+
+        return batch(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)
     try:
