@@ -12,9 +12,9 @@ What it decides (docs/batch.md):
   per success (doubling per round of calls: slow start) until the first 429; a 429 halves
   it (at most once per round: a 429 of a call started before the last cut does not cut
   again) and remembers the level that was refused; then it grows by one per limit's worth
-  of successes below that level and eight times slower at it (additive increase,
-  multiplicative decrease). A batch settles just under a server's limit instead of
-  storming it.
+  of successes below that level, eight times slower across it, and forgets it once past
+  (additive increase, multiplicative decrease). A batch settles just under a server's
+  limit instead of storming it, and comes back up after an outage.
 - **429s are the batch's to retry**: a call refused with 429 is not retried by its own
   session (:func:`batch_retries` tells the session's ``on_attempt`` hook so); it goes back
   to the front of the queue (``max_requeues`` times), behind the pause and the cut limit.
@@ -159,9 +159,8 @@ class BatchItem:
         Raises:
             ConfigurationError: no model (neither the item's nor the batch's).
         """
-        merged = {**defaults, **self.arguments}
-        model = self.model or merged.pop("model", None)
-        merged.pop("model", None)
+        model = self.model or defaults.get("model")
+        merged = {k: v for k, v in {**defaults, **self.arguments}.items() if k != "model"}
         if not model:
             raise ConfigurationError(
                 f"batch item {self.id!r}: no model (give the batch a model=, or the item one)"
@@ -610,6 +609,8 @@ class BatchScheduler:
             limit += 1.0 / limit
         else:
             limit += 1.0 / (_PROBE_SLOWDOWN * limit)
+            if limit >= self._ceiling + 1.0:  # past the refused level unrefused: forget it
+                self._ceiling = math.inf
         self.limit = min(float(self.max_concurrency), limit)
 
     def _account(self, running: _Running, reply: StreamResponse, now: float) -> None:

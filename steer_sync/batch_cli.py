@@ -265,6 +265,8 @@ def _count_left(path: str, done: set[Any]) -> int:
     """How many items of the input file are not done yet (for the progress's total)."""
     left = 0
     with open(path, encoding="utf-8") as f:
+        if not done:  # a first run: no line needs reading
+            return sum(1 for line in f if line.strip())
         for number, line in enumerate(f, 1):
             if not line.strip():
                 continue

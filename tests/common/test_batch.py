@@ -44,9 +44,11 @@ class Simulation:
         self.results: list[BatchResult] = []
         self.random = random.Random(7)
         self.jitter = 0.0
+        self.ends: list[tuple[float, int, Any]] = []  # (when, index, outcome) of the calls running
 
     def run(self, until: float = math.inf) -> list[BatchResult]:
-        ends: list[tuple[float, int, Any]] = []
+        """Run until ``until`` (simulated seconds) or the end; again to go on."""
+        ends = self.ends
         while self.now <= until:
             action = self.scheduler.poll(self.now)
             if isinstance(action, Start):
@@ -151,6 +153,29 @@ def test_concurrency_settles_under_a_server_limit_with_few_429s() -> None:
     assert len(results) == 2000 and all(r.ok for r in results)
     assert scheduler.summary.rate_limited < 2000 / 20  # one 429 per tens of items
     assert scheduler.limit <= 6
+
+
+def test_a_server_that_starts_refusing_is_met_with_backoff_then_recovery() -> None:
+    def server(now: float, running: int) -> Any:
+        return rate_limited(retry_after=1.0) if 5.0 <= now < 8.0 else reply()
+
+    scheduler = BatchScheduler(
+        [f"p{i}" for i in range(3000)], defaults={"model": "gpt-4o-mini"}, max_concurrency=32
+    )
+    sim = Simulation(scheduler, duration=0.1, server=server)
+    sim.jitter = 1.0
+    limits: dict[str, float] = {}
+    while sim.now < 4.9:
+        sim.run(until=sim.now + 0.1)
+        limits["before"] = scheduler.limit
+    results = sim.run()
+    assert len(results) == 3000 and all(r.ok for r in results)
+    assert limits["before"] == 32  # at full speed before the refusals
+    refused = scheduler.summary.rate_limited
+    assert refused < 3000 / 50  # it backed off: a few 429s a pause, not one per item
+    assert not [t for t in sim.starts if 5.05 < t < 8.0 and (t - 5.0) % 1.0 > 0.1]
+    recovered = [t for t in sim.starts if t >= 8.0]
+    assert len(recovered) > 1000 and scheduler.limit > 16  # and it came back up
 
 
 def test_rate_limit_headers_at_zero_pause_until_the_reset() -> None:
