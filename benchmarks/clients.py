@@ -64,12 +64,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import metadata
 from typing import Any
 
-MODELS = {"chat": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5"}
-PATHS = {"chat": "/v1/chat/completions", "anthropic": "/v1/messages"}
-FORMAT_NAMES = {"chat": "Chat Completions", "anthropic": "Anthropic Messages"}
+MODELS = {"chat": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5", "responses": "gpt-4o-mini"}
+PATHS = {"chat": "/v1/chat/completions", "anthropic": "/v1/messages", "responses": "/v1/responses"}
+FORMAT_NAMES = {
+    "chat": "Chat Completions",
+    "anthropic": "Anthropic Messages",
+    "responses": "OpenAI Responses",
+}
+OPENAI_API = {"chat": "chat", "responses": "responses"}  # steer's openai_api per format
+FORMATS = tuple(MODELS)
 READ_SIZE = 16384  # steer's default chunk_size, used by the raw and minimal loops too
 TIMESTAMP = "@" * 17  # replaced by "%.6f" % time.time() in the latency stream
 KEY_RE = re.compile(rb"wl:([a-z0-9]+)")
+_RECORDED_RESPONSES = os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "sse", "openai",
+    "responses-text.sse",
+)  # fmt: skip
 X = "\N{MULTIPLICATION SIGN}"
 
 # ---------------------------------------------------------------------------------------
@@ -144,9 +154,37 @@ class Renderer:
         data = _dumps(obj)  # the API pads its JSON with spaces before the last brace
         return _sse(data[:-1] + " " * self.rng.randint(0, 16) + "}", name)
 
+    def _responses_events(self) -> dict[str, Any]:
+        """The recorded Responses stream's events by type (the first delta for deltas)."""
+        with open(_RECORDED_RESPONSES, encoding="utf-8") as f:
+            blocks = f.read().strip().split("\n\n")
+        events: dict[str, Any] = {}
+        for block in blocks:
+            data = json.loads(block.split("\n", 1)[1].removeprefix("data: "))
+            events.setdefault(data["type"], data)
+        return events
+
+    def _response(self, obj: dict[str, Any]) -> bytes:
+        obj["sequence_number"] = self.seq
+        self.seq += 1
+        return _sse(_dumps(obj), obj["type"])
+
     def head(self) -> list[bytes]:
         if self.fmt == "chat":
             return [self._chat({"role": "assistant", "content": "", "refusal": None})]
+        if self.fmt == "responses":
+            self.recorded = self._responses_events()
+            self.seq = 0
+            self.text_parts: list[str] = []
+            return [
+                self._response(self.recorded[kind])
+                for kind in (
+                    "response.created",
+                    "response.in_progress",
+                    "response.output_item.added",
+                    "response.content_part.added",
+                )
+            ]
         usage = {
             "input_tokens": 16,
             "cache_creation_input_tokens": 0,
@@ -179,6 +217,11 @@ class Renderer:
     def delta(self, text: str) -> bytes:
         if self.fmt == "chat":
             return self._chat({"content": text})
+        if self.fmt == "responses":
+            self.text_parts.append(text)
+            obfuscation = "".join(self.rng.choices("abcdefghijkLMNOPQRSTuvwxyz0123", k=10))
+            event = {**self.recorded["response.output_text.delta"], "delta": text}
+            return self._response({**event, "obfuscation": obfuscation})
         delta = {"type": "text_delta", "text": text}
         return self._anthropic(
             "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}
@@ -199,6 +242,20 @@ class Renderer:
                 },
             }
             return [self._chat({}, "stop"), self._chat(None, usage=usage), b"data: [DONE]\n\n"]
+        if self.fmt == "responses":  # the last four events repeat the whole text
+            text = "".join(self.text_parts)
+            done = {**self.recorded["response.output_text.done"], "text": text}
+            part_done = dict(self.recorded["response.content_part.done"])
+            part_done["part"] = {**part_done["part"], "text": text}
+            item_done = dict(self.recorded["response.output_item.done"])
+            item = item_done["item"] = dict(item_done["item"])
+            item["content"] = [{**item["content"][0], "text": text}]
+            completed = dict(self.recorded["response.completed"])
+            response = completed["response"] = dict(completed["response"])
+            response["output"] = [item]
+            response["usage"] = {**response["usage"], "output_tokens": deltas,
+                                 "total_tokens": response["usage"]["input_tokens"] + deltas}  # fmt: skip
+            return [self._response(e) for e in (done, part_done, item_done, completed)]
         usage = {
             "input_tokens": 16,
             "cache_creation_input_tokens": 0,
@@ -222,13 +279,13 @@ def render(fmt: str, deltas: list[str]) -> list[bytes]:
 
 
 def sse_events(fmt: str, deltas: int) -> int:
-    return deltas + (4 if fmt == "chat" else 6)
+    return deltas + {"chat": 4, "anthropic": 6, "responses": 8}[fmt]
 
 
 def parse_key(key: str) -> tuple[str, int, int]:
-    """``d5x10000`` -> ("d", 5, 10000): deltas of 5 characters; ``lat100x50`` -> 100
-    events every 50 ms."""
-    m = re.fullmatch(r"(d|lat)(\d+)x(\d+)", key)
+    """``d5x10000`` -> ("d", 5, 10000): deltas of 5 characters (``cl`` after it: the same
+    body framed by Content-Length, not chunked); ``lat100x50`` -> 100 events every 50 ms."""
+    m = re.fullmatch(r"(d|lat)(\d+)x(\d+)(?:cl)?", key)
     if m is None:
         raise ValueError(key)
     return m.group(1), int(m.group(2)), int(m.group(3))
@@ -242,6 +299,15 @@ _HEAD = (
     b"HTTP/1.1 200 OK\r\n"
     b"Content-Type: text/event-stream; charset=utf-8\r\n"
     b"Transfer-Encoding: chunked\r\n"
+    b"Cache-Control: no-cache\r\n"
+    b"\r\n"
+)
+
+
+_HEAD_CL = (
+    b"HTTP/1.1 200 OK\r\n"
+    b"Content-Type: text/event-stream; charset=utf-8\r\n"
+    b"Content-Length: %d\r\n"
     b"Cache-Control: no-cache\r\n"
     b"\r\n"
 )
@@ -270,7 +336,14 @@ def _server_main(conn: Any) -> None:
             hit = cache.get((fmt, key))
             if hit is None:
                 _, size, n = parse_key(key)
-                hit = cache[fmt, key] = [_chunk(e) for e in render(fmt, make_deltas(n, size))]
+                events = render(fmt, make_deltas(n, size))
+                if key.endswith("cl"):  # one body, Content-Length framing
+                    body = b"".join(events)
+                    hit = [_HEAD_CL % len(body) + body]
+                else:
+                    hit = [_HEAD, *(_chunk(e) for e in events)]
+                    hit[-1] += b"0\r\n\r\n"  # the last event ends the body
+                cache[fmt, key] = hit
         return hit
 
     class Handler(BaseHTTPRequestHandler):
@@ -283,13 +356,7 @@ def _server_main(conn: Any) -> None:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            fmt = (
-                "chat"
-                if self.path.endswith(PATHS["chat"])
-                else "anthropic"
-                if self.path.endswith(PATHS["anthropic"])
-                else None
-            )
+            fmt = next((f for f, path in PATHS.items() if self.path.endswith(path)), None)
             m = KEY_RE.search(body)
             if fmt is None or m is None:
                 self.send_response(404)
@@ -302,11 +369,8 @@ def _server_main(conn: Any) -> None:
                 if key.startswith("lat"):
                     self._latency(fmt, key)
                 else:
-                    pieces = framed(fmt, key)
-                    write(_HEAD)
-                    for piece in pieces[:-1]:
+                    for piece in framed(fmt, key):  # one send per event, as the APIs do
                         write(piece)
-                    write(pieces[-1] + b"0\r\n\r\n")  # the last event ends the body
             except OSError:
                 self.close_connection = True
 
@@ -349,6 +413,8 @@ def request_body(fmt: str, key: str) -> bytes:
             "stream": True,
             "stream_options": {"include_usage": True},
         }
+    elif fmt == "responses":
+        obj = {"model": MODELS[fmt], "input": messages, "stream": True}
     else:
         obj = {"model": MODELS[fmt], "max_tokens": 1024, "messages": messages, "stream": True}
     return json.dumps(obj).encode()
@@ -374,6 +440,19 @@ def _blocks_handler(fmt: str) -> Callable[[list[bytes], Sink], None]:
                             sink(text)
 
         return chat
+
+    if fmt == "responses":
+
+        def responses(blocks: list[bytes], sink: Sink) -> None:
+            for block in blocks:
+                for line in block.decode().split("\n"):
+                    if line[:6] != "data: ":
+                        continue
+                    obj = loads(line[6:])
+                    if obj["type"] == "response.output_text.delta":
+                        sink(obj["delta"])
+
+        return responses
 
     def anthropic(blocks: list[bytes], sink: Sink) -> None:
         for block in blocks:
@@ -484,10 +563,100 @@ class HttpxLoops:
         return "".join(parts)
 
 
+class AiohttpLoops:
+    """raw and minimal loops over one aiohttp.ClientSession (what steer_async's aiohttp
+    transport uses): ``content.iter_any()``, every byte buffered at each step."""
+
+    def __init__(self, base: str, session: Any) -> None:
+        self.session = session
+        self.base = base
+
+    async def raw(self, fmt: str, key: str) -> Raw:
+        nbytes = reads = 0
+        url = self.base + PATHS[fmt]
+        async with self.session.post(url, data=request_body(fmt, key), headers=HEADERS,
+                                     auto_decompress=False) as response:  # fmt: skip
+            async for data in response.content.iter_any():
+                nbytes += len(data)
+                reads += 1
+        return Raw(nbytes, reads)
+
+    async def minimal(self, fmt: str, key: str, sink: Sink | None = None) -> str:
+        handle = HANDLERS[fmt]
+        parts: list[str] = []
+        sink = sink or parts.append
+        buf = b""
+        url = self.base + PATHS[fmt]
+        async with self.session.post(url, data=request_body(fmt, key), headers=HEADERS,
+                                     auto_decompress=False) as response:  # fmt: skip
+            async for data in response.content.iter_any():
+                buf += data
+                *blocks, buf = buf.split(b"\n\n")
+                if blocks:
+                    handle(blocks, sink)
+        return "".join(parts)
+
+
+def _sse_text(fmt: str, data: str, loads: Callable[[str], Any] = json.loads) -> str | None:
+    """The text of one event's data, for the SSE-library contenders."""
+    if data == "[DONE]":
+        return None
+    obj = loads(data)
+    if fmt == "chat":
+        choices = obj["choices"]
+        return choices[0]["delta"].get("content") if choices else None
+    if fmt == "responses":
+        return obj["delta"] if obj["type"] == "response.output_text.delta" else None
+    if obj["type"] == "content_block_delta" and obj["delta"]["type"] == "text_delta":
+        return obj["delta"]["text"]  # type: ignore[no-any-return]
+    return None
+
+
+def sseclient_sync(session: Any, base: str) -> Callable[[str, str], str]:
+    """sseclient-py over requests, as its README shows: ``SSEClient(response)``."""
+    import sseclient
+
+    def run(fmt: str, key: str) -> str:
+        response = session.post(base + PATHS[fmt], data=request_body(fmt, key),
+                                headers=HEADERS, stream=True, timeout=60)  # fmt: skip
+        parts = [t for event in sseclient.SSEClient(response).events()
+                 if (t := _sse_text(fmt, event.data))]  # fmt: skip
+        response.close()
+        return "".join(parts)
+
+    return run
+
+
+def httpx_sse_sync(client: Any, base: str) -> Callable[[str, str], str]:
+    """httpx-sse over a blocking httpx.Client: ``connect_sse(...).iter_sse()``."""
+    from httpx_sse import connect_sse
+
+    def run(fmt: str, key: str) -> str:
+        with connect_sse(client, "POST", base + PATHS[fmt], content=request_body(fmt, key),
+                         headers=HEADERS) as source:  # fmt: skip
+            return "".join(t for event in source.iter_sse() if (t := _sse_text(fmt, event.data)))
+
+    return run
+
+
+def httpx_sse_async(client: Any, base: str) -> Callable[[str, str], Any]:
+    """httpx-sse over an httpx.AsyncClient: ``aconnect_sse(...).aiter_sse()``."""
+    from httpx_sse import aconnect_sse
+
+    async def run(fmt: str, key: str) -> str:
+        async with aconnect_sse(client, "POST", base + PATHS[fmt],
+                                content=request_body(fmt, key), headers=HEADERS) as source:  # fmt: skip
+            parts = [t async for event in source.aiter_sse() if (t := _sse_text(fmt, event.data))]
+        return "".join(parts)
+
+    return run
+
+
 def steer_sync_text(client: Any) -> Callable[[str, str], str]:
     def run(fmt: str, key: str) -> str:
         parts: list[str] = []
-        for chunk in client.stream(f"wl:{key}", model=MODELS[fmt]):
+        stream = client.stream(f"wl:{key}", model=MODELS[fmt], openai_api=OPENAI_API.get(fmt))
+        for chunk in stream:
             parts.append(chunk)  # noqa: PERF402 - what a consumer does with each chunk
         return "".join(parts)
 
@@ -496,7 +665,9 @@ def steer_sync_text(client: Any) -> Callable[[str, str], str]:
 
 def steer_sync_usage(client: Any) -> Callable[[str, str], str]:
     def run(fmt: str, key: str) -> str:
-        response = client.stream_with_usage(f"wl:{key}", model=MODELS[fmt])
+        response = client.stream_with_usage(
+            f"wl:{key}", model=MODELS[fmt], openai_api=OPENAI_API.get(fmt)
+        )
         assert response.usage is not None
         return str(response.get_text())
 
@@ -506,9 +677,21 @@ def steer_sync_usage(client: Any) -> Callable[[str, str], str]:
 def steer_async_text(client: Any) -> Callable[[str, str], Any]:
     async def run(fmt: str, key: str) -> str:
         parts: list[str] = []
-        async for chunk in client.stream(f"wl:{key}", model=MODELS[fmt]):
+        stream = client.stream(f"wl:{key}", model=MODELS[fmt], openai_api=OPENAI_API.get(fmt))
+        async for chunk in stream:
             parts.append(chunk)  # noqa: PERF401 - what a consumer does with each chunk
         return "".join(parts)
+
+    return run
+
+
+def steer_async_usage(client: Any) -> Callable[[str, str], Any]:
+    async def run(fmt: str, key: str) -> str:
+        response = await client.stream_with_usage(
+            f"wl:{key}", model=MODELS[fmt], openai_api=OPENAI_API.get(fmt)
+        )
+        assert response.usage is not None
+        return str(response.get_text())
 
     return run
 
@@ -593,6 +776,9 @@ def _messages(key: str) -> list[dict[str, str]]:
 
 def openai_sync(client: Any) -> Callable[[str, str], str]:
     def run(fmt: str, key: str) -> str:
+        if fmt == "responses":
+            events = client.responses.create(model=MODELS[fmt], input=_messages(key), stream=True)
+            return "".join(e.delta for e in events if e.type == "response.output_text.delta")
         stream = client.chat.completions.create(
             model=MODELS[fmt],
             messages=_messages(key),
@@ -612,6 +798,13 @@ def openai_sync(client: Any) -> Callable[[str, str], str]:
 
 def openai_async(client: Any) -> Callable[[str, str], Any]:
     async def run(fmt: str, key: str) -> str:
+        if fmt == "responses":
+            events = await client.responses.create(
+                model=MODELS[fmt], input=_messages(key), stream=True
+            )
+            return "".join(
+                [e.delta async for e in events if e.type == "response.output_text.delta"]
+            )
         stream = await client.chat.completions.create(
             model=MODELS[fmt],
             messages=_messages(key),
@@ -675,17 +868,32 @@ class Row:
 
 @dataclass
 class Best:
-    """Best-of-N wall and CPU seconds (each its own minimum) and the reads of raw rows."""
+    """Every run of one cell: ``wall`` and ``cpu`` are the medians of its runs (seconds),
+    ``spread`` the lowest and highest CPU seconds; the reads of raw rows."""
 
-    wall: float = math.inf
-    cpu: float = math.inf
+    walls: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
     reads: list[int] = field(default_factory=list)
-    runs: int = 0
+
+    @property
+    def wall(self) -> float:
+        return statistics.median(self.walls) if self.walls else math.inf
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(self.cpus) if self.cpus else math.inf
+
+    @property
+    def runs(self) -> int:
+        return len(self.cpus)
+
+    @property
+    def spread(self) -> tuple[float, float]:
+        return (min(self.cpus), max(self.cpus)) if self.cpus else (math.inf, math.inf)
 
     def add(self, wall: float, cpu: float, out: Any = None) -> None:
-        self.wall = min(self.wall, wall)
-        self.cpu = min(self.cpu, cpu)
-        self.runs += 1
+        self.walls.append(wall)
+        self.cpus.append(cpu)
         if isinstance(out, Raw):
             self.reads.append(out.reads)
 
@@ -707,6 +915,7 @@ async def _timed(fn: Callable[..., Any], *args: Any) -> tuple[float, float, Any]
 @dataclass
 class Config:
     shapes: list[tuple[int, int, int, int]]  # (characters per delta, deltas, N, N for SDKs)
+    cl_shape: tuple[int, int, int, int]  # the same, Chat Completions framed by Content-Length
     streams: int  # concurrent async streams
     threads: int
     per_thread: int  # streams per thread, one after the other
@@ -719,13 +928,18 @@ class Config:
     call_rounds: int = 5
 
 
-FULL = Config([(5, 10_000, 7, 2), (200, 1_000, 10, 3)], 200, 32, 3, 500, 10, 3, 100, 50)
-QUICK = Config([(5, 2_000, 2, 1), (200, 200, 3, 1)], 50, 8, 2, 100, 4, 1, 20, 50, 5, 1)
+FULL = Config(
+    [(5, 10_000, 11, 3), (200, 1_000, 11, 3)], (5, 10_000, 11, 3), 200, 32, 3, 500, 10, 5, 100, 50
+)
+QUICK = Config(
+    [(5, 2_000, 2, 1), (200, 200, 3, 1)], (5, 2_000, 2, 1), 50, 8, 2, 100, 4, 1, 20, 50, 5, 1
+)
 
 SYNC_CONCURRENCY = ("raw/requests", "minimal/requests", "steer sync")
 ASYNC_CONCURRENCY = (
     "raw/httpx",
     "minimal/httpx",
+    "httpx-sse async",
     "steer async",
     "raw/aiohttp",
     "minimal/aiohttp",
@@ -805,34 +1019,40 @@ class Bench:
         urls = {"openai": f"{base}/v1", "anthropic": base}
         sdk = {"base_url": base, "api_key": "k", "max_retries": 0}
         oai = {**sdk, "base_url": f"{base}/v1"}
-        chat, both = ("chat",), ("chat", "anthropic")
+        openai_formats = ("chat", "responses")
         rows: list[Row] = []
 
         def add(
             row_id: str, contender: str, transport: str, mode: str, run: Any, **kw: Any
         ) -> None:
-            kw.setdefault("formats", both)
+            kw.setdefault("formats", FORMATS)
             rows.append(Row(row_id, contender, transport, mode, run=run, **kw))
 
         # The blocking side: requests, as steer_sync.
         loops = RequestsLoops(base)
+        hsync = httpx.Client(timeout=httpx.Timeout(60.0))
         ssync = steer_sync.SteerLLMClient(api_keys=keys, base_urls=urls)
         osync, async_ = openai.OpenAI(**oai), anthropic.Anthropic(**sdk)
-        self._closers += [loops.session.close, ssync.close, osync.close, async_.close]
+        self._closers += [loops.session.close, hsync.close, ssync.close, osync.close, async_.close]
         add("raw/requests", "raw", "requests", "sync", loops.raw, raw=True)
         add("minimal/requests", "minimal", "requests", "sync", loops.minimal,
             latency=latency_sync(loops.minimal))  # fmt: skip
+        add("sseclient", "sseclient-py + json", "requests", "sync",
+            sseclient_sync(loops.session, base))  # fmt: skip
+        add("httpx-sse sync", "httpx-sse + json", "httpx", "sync", httpx_sse_sync(hsync, base))
         add("steer sync", "steer sync `stream()`", "requests", "sync", steer_sync_text(ssync),
             latency=latency_steer_sync(ssync))  # fmt: skip
         add("steer sync usage", "steer sync `stream_with_usage()`", "requests", "sync",
             steer_sync_usage(ssync))  # fmt: skip
         add("openai sync", "openai SDK sync", "httpx2", "sync", openai_sync(osync),
-            formats=chat, sdk=True)  # fmt: skip
+            formats=openai_formats, sdk=True)  # fmt: skip
         add("anthropic sync", "anthropic SDK sync", "httpx2", "sync", anthropic_sync(async_),
             formats=("anthropic",), sdk=True)  # fmt: skip
 
-        # The asyncio side: httpx, as steer_async; then httpx over aiohttp, if installed.
+        # The asyncio side: httpx (steer_async's default), then aiohttp (its other transport).
         async def make() -> None:
+            import aiohttp
+
             limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
             hx = httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(60.0))
             hloops = HttpxLoops(base, hx)
@@ -842,35 +1062,29 @@ class Bench:
             add("raw/httpx", "raw", "httpx", "async", hloops.raw, raw=True)
             add("minimal/httpx", "minimal", "httpx", "async", hloops.minimal,
                 latency=latency_async(hloops.minimal))  # fmt: skip
+            add("httpx-sse async", "httpx-sse + json", "httpx", "async", httpx_sse_async(hx, base))
             add("steer async", "steer async `stream()`", "httpx", "async",
                 steer_async_text(sasync), latency=latency_steer_async(sasync))  # fmt: skip
+            add("steer async usage", "steer async `stream_with_usage()`", "httpx", "async",
+                steer_async_usage(sasync))  # fmt: skip
             add("openai async", "openai SDK async", "httpx2", "async", openai_async(oasync),
-                formats=chat, sdk=True)  # fmt: skip
+                formats=openai_formats, sdk=True)  # fmt: skip
             add("anthropic async", "anthropic SDK async", "httpx2", "async",
                 anthropic_async(aasync), formats=("anthropic",), sdk=True)  # fmt: skip
 
-            aio = "httpx + aiohttp"
-            try:
-                from httpx_aiohttp import HttpxAiohttpClient
-            except ImportError:
-                no = "not installed"
-                add("raw/aiohttp", "raw", aio, "async", None, raw=True, missing=no)
-                add("minimal/aiohttp", "minimal", aio, "async", None, missing=no)
-                add("steer async/aiohttp", "steer async `stream()`", aio, "async", None,
-                    missing=no)  # fmt: skip
-                return
-            # aiohttp's connection limit is httpx's max_connections (aiohttp's 100 if None).
-            limits = httpx.Limits(max_connections=1000, max_keepalive_connections=64)
-            ax = HttpxAiohttpClient(limits=limits, timeout=httpx.Timeout(60.0))
-            ax_steer = HttpxAiohttpClient(limits=limits)
-            aloops = HttpxLoops(base, ax)
-            saio = steer_async.SteerLLMClient(api_keys=keys, base_urls=urls, http_client=ax_steer)
-            self._closers += [ax.aclose, saio.aclose, ax_steer.aclose]
-            add("raw/aiohttp", "raw", aio, "async", aloops.raw, raw=True)
-            add("minimal/aiohttp", "minimal", aio, "async", aloops.minimal,
+            session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=60)
+            )
+            aloops = AiohttpLoops(base, session)
+            saio = steer_async.SteerLLMClient(api_keys=keys, base_urls=urls, transport="aiohttp")
+            self._closers += [session.close, saio.aclose]
+            add("raw/aiohttp", "raw", "aiohttp", "async", aloops.raw, raw=True)
+            add("minimal/aiohttp", "minimal", "aiohttp", "async", aloops.minimal,
                 latency=latency_async(aloops.minimal))  # fmt: skip
-            add("steer async/aiohttp", "steer async `stream()`", aio, "async",
+            add("steer async/aiohttp", "steer async `stream()`", "aiohttp", "async",
                 steer_async_text(saio), latency=latency_steer_async(saio))  # fmt: skip
+            add("steer async/aiohttp usage", "steer async `stream_with_usage()`", "aiohttp",
+                "async", steer_async_usage(saio))  # fmt: skip
 
         self.loop.run_until_complete(make())
         return rows
@@ -905,14 +1119,19 @@ class Bench:
             got = out.nbytes if isinstance(out, Raw) else len(out)
             raise SystemExit(f"{row.id}: wrong result ({got} bytes/characters)")
 
-    def single(self, fmt: str, size: int, n: int, rounds: int, sdk_rounds: int) -> dict[str, Best]:
-        key = f"d{size}x{n}"
+    def single(
+        self, fmt: str, size: int, n: int, rounds: int, sdk_rounds: int, cl: bool = False
+    ) -> dict[str, Best]:
+        """Every contender on one stream, ``rounds`` times in alternation (``cl``: framed
+        by Content-Length instead of chunked)."""
+        framing = "cl" if cl else ""
+        key = f"d{size}x{n}{framing}"
         deltas = make_deltas(n, size)
         text = "".join(deltas)
         nbytes = len(b"".join(render(fmt, deltas)))
         rows = [r for r in self.rows if fmt in r.formats and r.run is not None]
         for row in rows:  # warm-up on a short stream: connections, imports, caches
-            self.call(row, fmt, f"d{size}x50")
+            self.call(row, fmt, f"d{size}x50{framing}")
         gc.collect()
         gc.freeze()
         best = {r.id: Best() for r in rows}
@@ -1085,6 +1304,8 @@ def _ratio(x: float) -> str:
 
 
 def _met(ratio: float, limit: float = 1.5) -> str:
+    if limit == math.inf:
+        return "-"
     return "yes" if ratio <= limit else "**no**"
 
 
@@ -1121,7 +1342,8 @@ def _steer_version() -> str:
 
 def _versions() -> str:
     names = ["requests", "urllib3", "httpx", "httpcore", "openai", "anthropic", "httpx2"]
-    return ", ".join(_version(name) for name in [*names, "aiohttp", "httpx-aiohttp"])
+    names += ["aiohttp", "sseclient-py", "httpx-sse"]
+    return ", ".join(_version(name) for name in names)
 
 
 def _cpu_model() -> str:
@@ -1136,28 +1358,47 @@ def _cpu_model() -> str:
 
 
 REF = {"sync": "minimal/requests", "async": "minimal/httpx"}
+# (contender, reference, the ratio to meet) on every single-stream workload (issue 18).
+SINGLE_TARGETS = (
+    ("steer sync", "minimal/requests", 1.0),
+    ("steer sync usage", "minimal/requests", 1.0),
+    ("steer sync", "sseclient", 1.0),
+    ("steer sync", "httpx-sse sync", 1.0),
+    ("steer async", "minimal/httpx", 1.0),
+    ("steer async usage", "minimal/httpx", 1.0),
+    ("steer async", "httpx-sse async", 1.0),
+    ("steer async/aiohttp", "minimal/httpx", 0.35),
+    ("steer async/aiohttp", "minimal/aiohttp", 1.0),
+    ("openai sync", "steer sync", math.inf),  # reported: how far behind the SDKs stay
+    ("anthropic sync", "steer sync", math.inf),
+)
 STEER = {"sync": "steer sync", "async": "steer async"}
 
 
 def report_single(
-    rows: list[Row], fmt: str, size: int, n: int, best: dict[str, Best], summary: list[Any]
-) -> None:
+    rows: list[Row], fmt: str, size: int, n: int, best: dict[str, Best], summary: list[Any],
+    cl: bool = False,
+) -> None:  # fmt: skip
     events = sse_events(fmt, n)
-    print(f"#### {FORMAT_NAMES[fmt]}: {n:,} deltas of {size} characters ({events:,} events)")
+    framing = ", one body framed by Content-Length" if cl else ""
+    print(
+        f"#### {FORMAT_NAMES[fmt]}: {n:,} deltas of {size} characters ({events:,} events{framing})"
+    )
     print()
     print(
-        "| contender | transport | wall µs/event | CPU µs/event | CPU ÷ ref. | wall ÷ ref. "
-        "| CPU ÷ steer | reads/event |"
+        "| contender | transport | wall µs/event | CPU µs/event | CPU spread | CPU ÷ ref. "
+        "| wall ÷ ref. | CPU ÷ steer | reads/event |"
     )
-    print("|---|---|--:|--:|--:|--:|--:|--:|")
+    print("|---|---|--:|--:|--:|--:|--:|--:|--:|")
     per = {k: (b.wall / events * 1e6, b.cpu / events * 1e6) for k, b in best.items()}
     for row in rows:
         if fmt not in row.formats:
             continue
         if row.run is None:
-            print(f"| {row.contender} | {row.transport} | {row.missing} | | | | | |")
+            print(f"| {row.contender} | {row.transport} | {row.missing} | | | | | | |")
             continue
         wall, cpu = per[row.id]
+        low, high = (x / events * 1e6 for x in best[row.id].spread)
         ref = per.get(REF[row.mode])
         vs_ref = f"{_ratio(cpu / ref[1])} | {_ratio(wall / ref[0])}" if ref else "- | -"
         steer = per.get(STEER[row.mode])
@@ -1165,21 +1406,18 @@ def report_single(
         b = best[row.id]
         reads = f"{statistics.mean(b.reads) / events:.2f}" if b.reads else "-"
         print(
-            f"| {row.contender} | {row.transport} | {_num(wall)} | {_num(cpu)} | {vs_ref} "
-            f"| {vs_steer} | {reads} |"
+            f"| {row.contender} | {row.transport} | {_num(wall)} | {_num(cpu)} "
+            f"| {_num(low)}-{_num(high)} | {vs_ref} | {vs_steer} | {reads} |"
         )
     print()
-    name = f"{fmt}, {n:,} {X} {size} chars"
-    for row_id, ref_id in (
-        ("steer sync", "minimal/requests"),
-        ("steer async", "minimal/httpx"),
-        ("steer async/aiohttp", "minimal/httpx"),
-        ("steer async/aiohttp", "minimal/aiohttp"),
-    ):
+    name = f"{fmt}, {n:,} {X} {size} chars{' (Content-Length)' if cl else ''}"
+    for row_id, ref_id, limit in SINGLE_TARGETS:
+        if cl and limit < 1.0:
+            continue  # what aiohttp buys is per HTTP chunk: there are none to save here
         if row_id in per and ref_id in per:
             cpu = per[row_id][1] / per[ref_id][1]
             wall = per[row_id][0] / per[ref_id][0]
-            summary.append((f"{row_id} ÷ {ref_id}", name, cpu, wall))
+            summary.append((f"{row_id} ÷ {ref_id}", name, cpu, wall, limit))
 
 
 def report_concurrency(
@@ -1216,9 +1454,24 @@ def report_concurrency(
                     "chat",
                     many_cpu / one_cpu,
                     many_wall / one_wall,
+                    math.inf,
                 )
             )
+    for row_id, ref_id, limit in CONCURRENT_TARGETS:
+        if row_id in best and ref_id in best:
+            ours, ref = best[row_id][1], best[ref_id][1]
+            summary.append(
+                (f"{row_id} ÷ {ref_id}, {case}", "chat", ours.cpu / ref.cpu,
+                 ours.wall / ref.wall, limit)
+            )  # fmt: skip
     print()
+
+
+CONCURRENT_TARGETS = (
+    ("steer sync", "minimal/requests", 1.2),
+    ("steer async", "raw/httpx", 1.2),
+    ("steer async/aiohttp", "raw/aiohttp", 1.2),
+)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -1248,17 +1501,19 @@ def report(bench: Bench, results: dict[str, Any]) -> None:
     print("### Single streams")
     print()
     print(
-        "Best of N per cell (N = "
+        "Median of N runs per cell, in alternation (N = "
         + ", ".join(f"{r} ({s}) for {n:,} deltas" for s, n, r, s in cfg.shapes)
-        + "). ref. is the minimal consumer over requests for sync rows and over httpx "
+        + "); CPU spread: the lowest and the highest run. ref. is the minimal consumer over requests for sync rows and over httpx "
         "for async rows (the targets); CPU ÷ steer compares an SDK with steer in the same "
         "mode. reads/event: reads the raw loop needed per event (below 1: several "
         "events per read)."
     )
     print()
     for size, n, _, _ in cfg.shapes:
-        for fmt in ("chat", "anthropic"):
+        for fmt in FORMATS:
             report_single(rows, fmt, size, n, results[f"single {fmt} {size} {n}"], summary)
+    size, n, _, _ = cfg.cl_shape
+    report_single(rows, "chat", size, n, results[f"single chat {size} {n} cl"], summary, cl=True)
 
     print("### Per call")
     print()
@@ -1353,10 +1608,12 @@ def report(bench: Bench, results: dict[str, Any]) -> None:
 
     print("### Targets")
     print()
-    print("| target (≤ 1.5x) | workload | CPU ratio | wall ratio | met (CPU) |")
-    print("|---|---|--:|--:|--:|")
-    for what, name, cpu, wall in summary:
-        print(f"| {what} | {name} | {_ratio(cpu)} | {_ratio(wall)} | {_met(cpu)} |")
+    print("| ratio | workload | target | CPU ratio | wall ratio | met (CPU) |")
+    print("|---|---|--:|--:|--:|--:|")
+    for what, name, cpu, wall, limit in summary:
+        target = "-" if limit == math.inf else f"≤ {limit:g}x"
+        print(f"| {what} | {name} | {target} | {_ratio(cpu)} | {_ratio(wall)} "
+              f"| {_met(cpu, limit)} |")  # fmt: skip
     print()
 
 
@@ -1383,9 +1640,15 @@ def main() -> None:
         phases: list[tuple[str, Callable[[], Any]]] = [
             (f"single {fmt} {size} {n}", functools.partial(bench.single, fmt, size, n, r, sdk_r))
             for size, n, r, sdk_r in cfg.shapes
+            for fmt in FORMATS
+        ]
+        size, n, r, sdk_r = cfg.cl_shape
+        phases.append((f"single chat {size} {n} cl",
+                       functools.partial(bench.single, "chat", size, n, r, sdk_r, cl=True)))  # fmt: skip
+        phases += [
+            (f"per call {fmt}", functools.partial(bench.per_call, fmt))
             for fmt in ("chat", "anthropic")
         ]
-        phases += [(f"per call {fmt}", functools.partial(bench.per_call, fmt)) for fmt in MODELS]
         phases += [
             ("async concurrency", bench.async_concurrency),
             ("thread concurrency", bench.thread_concurrency),

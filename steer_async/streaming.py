@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from steer_async.transport import HttpxTransport, TransportResponse
+from steer_async.transport import AsyncTransport, HttpxTransport, Response
 from steer_common.commands import Await, Close, Compute, Connect, Read, Sleep
 from steer_common.errors import SteerError
 from steer_common.models.events import TEXT_DELTA, StreamEvent
@@ -36,8 +36,8 @@ class StreamingHelper:
 
     __slots__ = ("transport",)
 
-    def __init__(self, transport: HttpxTransport | None = None) -> None:
-        self.transport = transport or HttpxTransport()
+    def __init__(self, transport: AsyncTransport | None = None) -> None:
+        self.transport: AsyncTransport = transport or HttpxTransport()
 
     def events(self, session: StreamSession) -> AsyncGenerator[StreamEvent, None]:
         """The normalized events the session delivers, as they arrive."""
@@ -56,12 +56,12 @@ class StreamingHelper:
 
 
 async def _drive(
-    transport: HttpxTransport, session: StreamSession, *, text_only: bool = False
+    transport: AsyncTransport, session: StreamSession, *, text_only: bool = False
 ) -> AsyncGenerator[Any, None]:
     """Perform the commands of the session's flow; yield the events it delivers (or, for
     ``stream()``, only the text of the text deltas: one generator, not two, per event)."""
     flow = session.flow()
-    response: TransportResponse | None = None
+    response: Response | None = None
     try:
         command: Any = next(flow)
         while True:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Generator
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -24,11 +24,29 @@ from steer_common.errors import StreamTimeoutError, redact_logs
 from steer_common.http import ResponseHead
 from steer_common.request import HTTPRequest
 
-__all__ = ["HttpxTransport", "TransportResponse"]
+__all__ = ["AsyncTransport", "HttpxTransport", "Response", "TransportResponse"]
 
 # httpx logs each request and httpcore every header it receives, at INFO and DEBUG: no key
 # may reach a log through them (a server can echo one back in a header).
 redact_logs("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy")
+
+
+class Response(Protocol):
+    """A response being read, as the driver uses it (httpx's or aiohttp's)."""
+
+    head: ResponseHead
+    eof: bool
+
+    async def read(self, size: int, timeout: float | None) -> bytes: ...
+    async def close(self, reuse: bool = True) -> None: ...
+
+
+class AsyncTransport(Protocol):
+    """What :class:`~steer_async.streaming.StreamingHelper` sends with: :class:`HttpxTransport`
+    or :class:`~steer_async.aiohttp_transport.AiohttpTransport`."""
+
+    async def open(self, request: HTTPRequest, timeout: float | None) -> Response: ...
+    async def aclose(self) -> None: ...
 
 
 class _Deadline:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from steer_cloud import authorizer
 from steer_common.batch import BatchScheduler
 from steer_common.calls import ClientSettings, OpenAIAPI, StreamCall, open_session
+from steer_common.errors import ConfigurationError
 from steer_common.models.events import PARTIAL_OUTPUT, StreamEvent
 from steer_common.models.response import StreamResponse
 from steer_common.models.streaming import StreamingOptions
@@ -53,6 +54,8 @@ class SteerLLMClient:
         max_connections: pooled connections kept per host.
         http_client: your own ``requests.Session`` to send with (proxies, certificates,
             mounted adapters); used as it is, never closed by the client.
+        transport: ``"requests"`` or ``None``, the one transport of the blocking client
+            (the asyncio client's twin argument chooses between httpx and aiohttp).
 
     One client is meant to be shared: by every thread of a process (Django, a worker
     pool), and reused for every call (its connections are pooled).
@@ -68,6 +71,7 @@ class SteerLLMClient:
         deployments: Mapping[str, str] | None = None,
         max_connections: int = 64,
         http_client: Any = None,
+        transport: Literal["requests"] | None = None,
     ) -> None:
         self._settings = ClientSettings.of(
             api_keys,
@@ -77,6 +81,11 @@ class SteerLLMClient:
             deployments,
             credentials=authorizer,  # the cloud chains: Google, Azure, AWS
         )
+        if transport not in (None, "requests"):
+            raise ConfigurationError(
+                f"the blocking client sends with requests (transport='requests' or None), "
+                f"not {transport!r}"
+            )
         self._transport = RequestsTransport(max_connections=max_connections, session=http_client)
         #: The guide's ``StreamingHelper``: drives a session's flow over the transport.
         self.helper = StreamingHelper(self._transport)

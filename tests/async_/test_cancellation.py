@@ -1,4 +1,5 @@
-"""Cancelling the task that streams closes the HTTP response at once (asyncio client)."""
+"""Cancelling the task that streams closes the HTTP response at once (asyncio client, on
+both of its transports)."""
 
 from __future__ import annotations
 
@@ -6,20 +7,24 @@ import asyncio
 import contextlib
 import time
 
+import pytest
+
 import steer_async
 from tests.faultserver import FaultServer, chunked_sse, fixture_events
 from tests.fixtures import STREAMS
 from tests.parity.test_clients import client_kwargs
 
 CHAT = next(f for f in STREAMS if f.name == "openai/chat-text-include-usage")
+TRANSPORTS = pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
 
 
-async def test_cancelling_the_task_closes_the_connection() -> None:
+@TRANSPORTS
+async def test_cancelling_the_task_closes_the_connection(transport: str) -> None:
     with FaultServer() as server:
         server.handler = lambda request: chunked_sse(
             fixture_events(CHAT.body), pause_after=2, pause=10
         )
-        client = steer_async.SteerLLMClient(**client_kwargs(server))
+        client = steer_async.SteerLLMClient(**client_kwargs(server), transport=transport)
         received: list[str] = []
 
         async def consume() -> None:
@@ -44,12 +49,13 @@ async def test_cancelling_the_task_closes_the_connection() -> None:
         await client.aclose()
 
 
-async def test_a_bare_break_closes_the_connection_soon() -> None:
+@TRANSPORTS
+async def test_a_bare_break_closes_the_connection_soon(transport: str) -> None:
     with FaultServer() as server:
         server.handler = lambda request: chunked_sse(
             fixture_events(CHAT.body), pause_after=2, pause=10
         )
-        client = steer_async.SteerLLMClient(**client_kwargs(server))
+        client = steer_async.SteerLLMClient(**client_kwargs(server), transport=transport)
         started = time.monotonic()
         async for _chunk in client.stream("hi", model="gpt-4o-mini"):
             break

@@ -7,14 +7,21 @@ import asyncio
 import gc
 import warnings
 
+import pytest
+
 from steer_async import SteerLLMClient
 from steer_sync.emulator import Emulator
 
+TRANSPORTS = pytest.mark.parametrize("transport", ["httpx", "aiohttp"])
 
-def test_two_asyncio_runs_share_one_client() -> None:
+
+@TRANSPORTS
+def test_two_asyncio_runs_share_one_client(transport: str) -> None:
     with Emulator() as emulator, warnings.catch_warnings():
         warnings.simplefilter("error")  # an unclosed transport or socket would warn
-        client = SteerLLMClient(dict.fromkeys(emulator.base_urls, "k"), emulator.base_urls)
+        client = SteerLLMClient(
+            dict.fromkeys(emulator.base_urls, "k"), emulator.base_urls, transport=transport
+        )
 
         async def ask(prompt: str) -> str:
             return (await client.stream_with_usage(prompt, model="gpt-4o-mini")).text
@@ -28,11 +35,14 @@ def test_two_asyncio_runs_share_one_client() -> None:
         assert emulator.wait_for_connections(0)  # and their connections with them
 
 
-def test_aclose_then_reuse_in_the_same_loop() -> None:
+@TRANSPORTS
+def test_aclose_then_reuse_in_the_same_loop(transport: str) -> None:
     with Emulator() as emulator:
 
         async def main() -> list[str]:
-            client = SteerLLMClient(dict.fromkeys(emulator.base_urls, "k"), emulator.base_urls)
+            client = SteerLLMClient(
+                dict.fromkeys(emulator.base_urls, "k"), emulator.base_urls, transport=transport
+            )
             first = (await client.stream_with_usage("a", model="gpt-4o-mini")).text
             await client.aclose()
             second = (await client.stream_with_usage("b", model="gpt-4o-mini")).text  # reconnects

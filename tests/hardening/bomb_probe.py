@@ -88,6 +88,8 @@ def main(argv: list[str]) -> None:
         started = time.monotonic()
         error = run_sync(kwargs, model, options)
     else:
+        if kind == "aiohttp":  # the asyncio client on its aiohttp transport
+            kwargs["transport"] = warm["transport"] = "aiohttp"
         asyncio.run(run_async(warm, model, StreamingOptions(), []))
         # What the ticker measures is the library's stepping: the objects of the imports
         # and the warm-up are frozen out of the collector, whose full passes over them

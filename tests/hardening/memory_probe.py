@@ -48,7 +48,8 @@ def consume(kind: str, mode: str, base_url: str, options: StreamingOptions) -> t
 
     async def main() -> tuple[int, str]:
         nonlocal chars, error
-        async with steer_async.SteerLLMClient(**kwargs) as client:
+        transport = "aiohttp" if kind == "aiohttp" else None
+        async with steer_async.SteerLLMClient(**kwargs, transport=transport) as client:
             try:
                 if mode == "with_usage":
                     response = await client.stream_with_usage(

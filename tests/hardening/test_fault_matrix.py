@@ -466,11 +466,10 @@ def report() -> Iterator[None]:
         table: dict[tuple[str, str], dict[str, str]] = {}
         for scenario, wire, kind, outcome, took in OUTCOMES:
             table.setdefault((scenario, wire), {})[kind] = f"{outcome} ({took:.2f} s)"
-        lines = ["| scenario | format | sync | async |", "|---|---|---|---|"]
+        lines = ["| scenario | format | sync | async | aiohttp |", "|---|---|---|---|---|"]
         for (scenario, wire), cells in table.items():
-            lines.append(
-                f"| {scenario} | {wire} | {cells.get('sync', '')} | {cells.get('async', '')} |"
-            )
+            row = " | ".join(cells.get(kind, "") for kind in ("sync", "async", "aiohttp"))
+            lines.append(f"| {scenario} | {wire} | {row} |")
         with open(path, "w", encoding="utf-8") as out:
             out.write("\n".join(lines) + "\n")
 
@@ -527,7 +526,11 @@ def test_fault(
             assert len(server.requests) == expect.requests
 
         # The connection: closed at once after a failure in a body, else at most pooled.
-        assert server.wait_open(1 if expect.pooled else 0), "the connection was left open"
+        # (aiohttp pools a connection whose body it parsed whole before the core failed its
+        # content: sound framing, see AiohttpResponse.close; it is never closed under a
+        # request that took it since.)
+        pooled = expect.pooled or (runner.kind == "aiohttp" and expect.error is not None)
+        assert server.wait_open(1 if pooled else 0), "the connection was left open"
         if isinstance(runner, AsyncRunner):
             assert not asyncio.all_tasks(runner.loop), "a task was left on the loop"
         runner.close()

@@ -91,7 +91,7 @@ def handler(big: Play):  # type: ignore[no-untyped-def]
     return handle
 
 
-@pytest.mark.parametrize("kind", ["sync", "async"])
+@pytest.mark.parametrize("kind", ["sync", "async", "aiohttp"])
 def test_a_200_mb_line_without_a_newline_stays_bounded(server: FaultServer, kind: str) -> None:
     server.handler = handler(endless_line(200))
     result = probe(server, kind, "stream")
@@ -103,7 +103,7 @@ def test_a_200_mb_line_without_a_newline_stays_bounded(server: FaultServer, kind
     assert small_cap["growth_kb"] < 16 * 1024, small_cap
 
 
-@pytest.mark.parametrize("kind", ["sync", "async"])
+@pytest.mark.parametrize("kind", ["sync", "async", "aiohttp"])
 def test_50_mb_through_stream_keeps_memory_flat(server: FaultServer, kind: str) -> None:
     server.handler = handler(valid_stream(50))
     low = probe(server, kind, "stream_low_memory")
@@ -111,7 +111,7 @@ def test_50_mb_through_stream_keeps_memory_flat(server: FaultServer, kind: str) 
     assert low["growth_kb"] < 16 * 1024, low  # flat: nothing kept that was not returned
 
 
-@pytest.mark.parametrize("kind", ["sync", "async"])
+@pytest.mark.parametrize("kind", ["sync", "async", "aiohttp"])
 def test_stream_with_usage_grows_only_with_the_text(server: FaultServer, kind: str) -> None:
     server.handler = handler(valid_stream(50))
     full = probe(server, kind, "with_usage")

@@ -1,4 +1,5 @@
-"""One harness, two clients: every parity test runs against steer_sync and steer_async.
+"""One harness, two clients: every parity test runs against steer_sync and steer_async
+(the latter on both of its transports, httpx and aiohttp).
 
 ``Runner`` gives both clients the same blocking test-side API; the async runner drives
 its client on one private event loop (an httpx client belongs to one loop).
@@ -62,9 +63,11 @@ class SyncRunner:
 class AsyncRunner:
     kind = "async"
 
-    def __init__(self, **client_kwargs: Any) -> None:
+    def __init__(self, transport: str | None = None, **client_kwargs: Any) -> None:
         self.loop = asyncio.new_event_loop()
-        self.client = steer_async.SteerLLMClient(**client_kwargs)
+        if transport == "aiohttp":
+            self.kind = "aiohttp"  # the asyncio client on its aiohttp transport
+        self.client = steer_async.SteerLLMClient(transport=transport, **client_kwargs)
 
     def run(self, coro: Any) -> Any:
         return self.loop.run_until_complete(coro)
@@ -122,13 +125,18 @@ class AsyncRunner:
 Runner = SyncRunner | AsyncRunner
 
 
-@pytest.fixture(params=["sync", "async"])
+@pytest.fixture(params=["sync", "async", "aiohttp"])
 def make_runner(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """``make_runner(**client_kwargs)`` for the client under test; closed afterwards."""
+    """``make_runner(**client_kwargs)`` for the client under test (the blocking client, the
+    asyncio client on httpx, the asyncio client on aiohttp); closed afterwards."""
     made: list[Runner] = []
 
     def make(**kwargs: Any) -> Runner:
-        runner: Runner = SyncRunner(**kwargs) if request.param == "sync" else AsyncRunner(**kwargs)
+        runner: Runner
+        if request.param == "sync":
+            runner = SyncRunner(**kwargs)
+        else:
+            runner = AsyncRunner("aiohttp" if request.param == "aiohttp" else None, **kwargs)
         made.append(runner)
         return runner
 

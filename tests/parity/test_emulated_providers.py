@@ -101,7 +101,7 @@ def test_the_deprecated_return_usage_path(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = runner.client.stream(ask(text="kept"), model=model, return_usage=True)
-        if runner.kind == "async":
+        if runner.kind != "sync":
             result = runner.run(result)
     assert result.get_text() == "kept" and result.usage["total_tokens"] > 0
     assert [w.category for w in caught] == [DeprecationWarning]
