@@ -1,41 +1,46 @@
 """steer_sync and steer_async over a loopback HTTP server, against the floor and the SDKs.
 
-Run ``python benchmarks/clients.py`` (about 3 minutes; ``--quick``, 20 s, for a smoke run):
+Run ``python benchmarks/clients.py`` (about 10 minutes; ``--quick``, 20 s, for a smoke run):
 it prints the markdown tables of the "The clients" section of docs/streaming-performance.md.
 Progress, and how much CPU other processes used in each phase, go to stderr.
 
 The server runs in its own process (so it does not take the client's GIL), speaks
 HTTP/1.1 with keep-alive and ``Transfer-Encoding: chunked``, and writes ONE HTTP chunk per
-server-sent event, with one ``send`` each, as the real APIs do. The bodies are rendered
-once, before timing, with the field sets of the recorded streams in ``tests/fixtures/sse``
+server-sent event, with one ``send`` each, as the real APIs do (or, for ``"cl"`` workloads,
+the same body in one piece framed by ``Content-Length``). The bodies are rendered once,
+before timing, with the field sets of the recorded streams in ``tests/fixtures/sse``
 (``openai/chat-text-include-usage.sse``: a role chunk, the content chunks, a finish chunk,
 a usage chunk and ``data: [DONE]``; ``anthropic/text.sse``: ``message_start`` through
-``message_stop``, with ``ping`` and the API's padded JSON). Every contender sends its
-usual request to ``/v1/chat/completions`` or ``/v1/messages``; the prompt names the
-workload (``"wl:d5x10000"``: 10,000 deltas of 5 characters).
+``message_stop``, with ``ping`` and the API's padded JSON; ``openai/responses-text.sse``:
+the Responses events, the last four repeating the whole text). Every contender sends its
+usual request to ``/v1/chat/completions``, ``/v1/messages`` or ``/v1/responses``; the
+prompt names the workload (``"wl:d5x10000"``: 10,000 deltas of 5 characters).
 
 Contenders, in the same run:
 
 - **raw**: the transport alone, bytes read and counted, nothing parsed: the floor.
-  requests ``response.raw.read1`` in a loop; httpx ``aiter_raw``; and, if ``httpx-aiohttp``
-  is installed, httpx ``aiter_raw`` over its aiohttp transport.
+  requests ``response.raw.read1`` in a loop; httpx ``aiter_raw``; aiohttp
+  ``content.iter_any()``.
 - **minimal**: a minimal consumer over the same transports: read, split on blank lines,
   ``json.loads`` each ``data:`` line, append the text, join at the end.
-- **steer sync** / **steer async**: ``client.stream(...)``, appending the text chunks
-  (and ``stream_with_usage(...)`` for the sync client); steer async also with
-  ``http_client=HttpxAiohttpClient(...)`` when ``httpx-aiohttp`` is installed.
+- **sseclient-py + json** (over requests) and **httpx-sse + json** (blocking and asyncio
+  httpx): the SSE libraries a user would otherwise reach for.
+- **steer sync** / **steer async**: ``client.stream(...)``, appending the text chunks, and
+  ``stream_with_usage(...)``; steer async on httpx and on ``transport="aiohttp"``.
 - **openai SDK** and **anthropic SDK**, sync and async: ``create(..., stream=True)``,
-  appending ``choices[0].delta.content`` / the ``text_delta`` text.
+  appending ``choices[0].delta.content`` / the ``text_delta`` text (``responses.create``
+  and ``response.output_text.delta`` for Responses).
 
 Single streams: each timing covers one request, from sending it to the joined text, with
 ``time.perf_counter`` (wall) and ``time.process_time`` (CPU of this, the client, process),
-divided by the number of server-sent events. Contenders run round-robin and keep the best
-of N runs (the machine is shared and noisy). Per call: one-delta streams, 20 in a row.
-Concurrency: 200 streams on one async client (``asyncio.gather``) and 32 threads on one
-sync client, each against the same client running the same streams one after the other,
-in alternation. Latency: the server sends an event every 50 ms with ``time.time()`` as its
-text; the consumer subtracts it from its own ``time.time()`` when the text reaches it (and
-the CPU time of that stream gives the per-event cost when events arrive one at a time).
+divided by the number of server-sent events. Contenders run round-robin; each cell gives
+the median of N runs and the spread (lowest and highest). Per call: one-delta streams, 20
+in a row. Concurrency: 200 streams on one async client (``asyncio.gather``) and 32 threads
+on one sync client, each against the same client running the same streams one after the
+other, in alternation. Latency: the server sends an event every 50 ms with ``time.time()``
+as its text; the consumer subtracts it from its own ``time.time()`` when the text reaches
+it (and the CPU time of that stream gives the per-event cost when events arrive one at a
+time).
 """
 
 from __future__ import annotations
@@ -867,7 +872,7 @@ class Row:
 
 
 @dataclass
-class Best:
+class Samples:
     """Every run of one cell: ``wall`` and ``cpu`` are the medians of its runs (seconds),
     ``spread`` the lowest and highest CPU seconds; the reads of raw rows."""
 
@@ -1121,7 +1126,7 @@ class Bench:
 
     def single(
         self, fmt: str, size: int, n: int, rounds: int, sdk_rounds: int, cl: bool = False
-    ) -> dict[str, Best]:
+    ) -> dict[str, Samples]:
         """Every contender on one stream, ``rounds`` times in alternation (``cl``: framed
         by Content-Length instead of chunked)."""
         framing = "cl" if cl else ""
@@ -1134,7 +1139,7 @@ class Bench:
             self.call(row, fmt, f"d{size}x50{framing}")
         gc.collect()
         gc.freeze()
-        best = {r.id: Best() for r in rows}
+        best = {r.id: Samples() for r in rows}
         for i in range(max(rounds, sdk_rounds)):
             k = i % len(rows)
             for row in rows[k:] + rows[:k]:
@@ -1145,14 +1150,14 @@ class Bench:
                 best[row.id].add(wall, cpu, out)
         return best
 
-    def per_call(self, fmt: str) -> dict[str, Best]:
+    def per_call(self, fmt: str) -> dict[str, Samples]:
         """A one-delta stream, ``calls`` times in a row: the fixed cost of a call."""
         cfg = self.cfg
         key = "d5x1"
         deltas = make_deltas(1, 5)
         text, nbytes = "".join(deltas), len(b"".join(render(fmt, deltas)))
         rows = [r for r in self.rows if fmt in r.formats and r.run is not None]
-        best = {r.id: Best() for r in rows}
+        best = {r.id: Samples() for r in rows}
         for i in range(cfg.call_rounds + 1):
             k = i % len(rows)
             for row in rows[k:] + rows[:k]:
@@ -1165,7 +1170,7 @@ class Bench:
                     best[row.id].add(wall / cfg.calls, cpu / cfg.calls)
         return best
 
-    def async_concurrency(self) -> dict[str, tuple[Best, Best]]:
+    def async_concurrency(self) -> dict[str, tuple[Samples, Samples]]:
         cfg = self.cfg
         rows = [self.row(i) for i in ASYNC_CONCURRENCY if self.row(i).run is not None]
         check = self._checker(cfg.conc_deltas)
@@ -1183,7 +1188,7 @@ class Bench:
 
         return self._concurrency(rows, run, sequential, concurrent)
 
-    def thread_concurrency(self) -> dict[str, tuple[Best, Best]]:
+    def thread_concurrency(self) -> dict[str, tuple[Samples, Samples]]:
         cfg = self.cfg
         rows = [self.row(i) for i in SYNC_CONCURRENCY]
         check = self._checker(cfg.conc_deltas)
@@ -1242,11 +1247,11 @@ class Bench:
         run: Callable[..., Any],
         one: Callable[..., Any],
         many: Callable[..., Any],
-    ) -> dict[str, tuple[Best, Best]]:
-        """Best of N of ``one`` (streams one after the other) and ``many`` (at once), in
+    ) -> dict[str, tuple[Samples, Samples]]:
+        """The median of N of ``one`` (streams one after the other) and ``many`` (at once), in
         alternation, so that a busy spell of the machine falls on both."""
         key, warm = f"d5x{self.cfg.conc_deltas}", "d5x10"
-        best = {r.id: (Best(), Best()) for r in rows}
+        best = {r.id: (Samples(), Samples()) for r in rows}
         for row in rows:  # warm-up on short streams: opens the connections
             run(row, one, warm)
             run(row, many, warm)
@@ -1376,7 +1381,7 @@ STEER = {"sync": "steer sync", "async": "steer async"}
 
 
 def report_single(
-    rows: list[Row], fmt: str, size: int, n: int, best: dict[str, Best], summary: list[Any],
+    rows: list[Row], fmt: str, size: int, n: int, best: dict[str, Samples], summary: list[Any],
     cl: bool = False,
 ) -> None:  # fmt: skip
     events = sse_events(fmt, n)
@@ -1421,7 +1426,7 @@ def report_single(
 
 
 def report_concurrency(
-    title: str, case: str, rows: list[Row], best: dict[str, tuple[Best, Best]], cfg: Config,
+    title: str, case: str, rows: list[Row], best: dict[str, tuple[Samples, Samples]], cfg: Config,
     streams: int, summary: list[Any],
 ) -> None:  # fmt: skip
     events = sse_events("chat", cfg.conc_deltas)
@@ -1519,7 +1524,7 @@ def report(bench: Bench, results: dict[str, Any]) -> None:
     print()
     print(
         f"A stream of one 5-character delta (5 events for Chat Completions, 7 for "
-        f"Anthropic), {cfg.calls} calls in a row on a warm client; best of "
+        f"Anthropic), {cfg.calls} calls in a row on a warm client; median of "
         f"{cfg.call_rounds}. What a call costs besides its events: the request, the "
         "response head, and for steer preparing the call and finishing the response "
         "(usage, cost)."
@@ -1548,7 +1553,7 @@ def report(bench: Bench, results: dict[str, Any]) -> None:
     print(
         f"{cfg.conc_deltas} deltas of 5 characters per stream (Chat Completions, "
         f"{sse_events('chat', cfg.conc_deltas)} events). One at a time: {cfg.sequential} streams "
-        f"after each other on the same client. Best of {cfg.conc_rounds}."
+        f"after each other on the same client. Median of {cfg.conc_rounds}."
     )
     print()
     arows = [bench.row(i) for i in ASYNC_CONCURRENCY]

@@ -121,9 +121,30 @@ class ChatCompletionsAdapter(StreamAdapter):
         if not data:
             return  # ``data:`` with nothing: not a chunk (wpt-field-data-empty-and-bare)
         chunk = load_json_object(data, self.provider, "a chunk")
-        if not self._started and (chunk.get("id") or chunk.get("model") or "choices" not in chunk):
-            self._start(out, chunk)  # Azure's first chunk has an empty id and model: not it
         choices = chunk.get("choices")
+        if self._started:
+            # The common chunk first: one choice whose delta is only text, nothing else
+            # to read in the chunk (no usage, no error, no finish, no filter results).
+            if type(choices) is list and len(choices) == 1:
+                choice = choices[0]
+                if type(choice) is dict and choice.get("finish_reason") is None:
+                    delta = choice.get("delta")
+                    if (
+                        type(delta) is dict
+                        and len(delta) == 1
+                        and type(content := delta.get("content")) is str
+                        and not chunk.get("usage")
+                        and not chunk.get("error")
+                        and "x_groq" not in chunk
+                        and sse.event != "error"
+                        and "content_filter_results" not in choice
+                        and choice.get("index", 0) == 0
+                    ):
+                        if content:
+                            out.append(StreamEvent(TEXT_DELTA, content))
+                        return
+        elif chunk.get("id") or chunk.get("model") or "choices" not in chunk:
+            self._start(out, chunk)  # Azure's first chunk has an empty id and model: not it
         if choices:
             for choice in choices:
                 if choice.get("index", 0) == 0:
