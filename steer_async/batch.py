@@ -20,10 +20,8 @@ from steer_common.batch import (
     BatchSummary,
     Done,
     Start,
-    batch_retries,
+    attempt_hook,
 )
-from steer_common.errors import SteerError
-from steer_common.models.response import Attempt
 
 if TYPE_CHECKING:
     from steer_async.client import SteerLLMClient
@@ -75,12 +73,11 @@ class Batch:
             index = start.index
             try:
                 session = client.prepare(start.call, "response")
-
-                def on_attempt(_: Attempt, error: SteerError, retry_in: float | None) -> bool:
-                    reports.put_nowait(("attempt", index, error, retry_in, clock()))
-                    return not batch_retries(error)  # a 429 is the batch's to retry
-
-                session.on_attempt = on_attempt
+                session.on_attempt = attempt_hook(
+                    lambda error, retry_in: reports.put_nowait(
+                        ("attempt", index, error, retry_in, clock())
+                    )
+                )
                 response = await client.helper.response(session)
             except Exception as exc:  # one item's failure is its result, never the batch's
                 reports.put_nowait(("done", index, None, exc, clock()))

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +47,7 @@ from pydantic import BaseModel
 
 from steer_common.calls import StreamCall
 from steer_common.errors import APIError, ConfigurationError, RateLimitError, SteerError
-from steer_common.models.response import StreamResponse
+from steer_common.models.response import Attempt, StreamResponse
 from steer_common.routing import route_model
 from steer_common.tokens import estimate_chars
 
@@ -60,6 +60,7 @@ __all__ = [
     "Done",
     "InvalidItemError",
     "Start",
+    "attempt_hook",
     "batch_retries",
 ]
 
@@ -74,6 +75,20 @@ def batch_retries(error: BaseException) -> bool:
     batch waits, lowers its concurrency and requeues the item; the session would retry
     at once, past the batch's limit)."""
     return isinstance(error, RateLimitError) and error.retryable
+
+
+def attempt_hook(
+    report: Callable[[SteerError, float | None], None],
+) -> Callable[[Attempt, SteerError, float | None], bool]:
+    """The ``on_attempt`` hook a batch gives each call's session: ``report(error,
+    retry_in)`` tells the driver (which hands it to :meth:`BatchScheduler.attempt_failed`),
+    and the session's own retry of a 429 is refused (:func:`batch_retries`)."""
+
+    def on_attempt(_: Attempt, error: SteerError, retry_in: float | None) -> bool:
+        report(error, retry_in)
+        return not batch_retries(error)
+
+    return on_attempt
 
 
 #: The item keys that are not call arguments.

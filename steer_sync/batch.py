@@ -21,33 +21,32 @@ from steer_common.batch import (
     BatchSummary,
     Done,
     Start,
-    batch_retries,
+    attempt_hook,
 )
-from steer_common.errors import SteerError
-from steer_common.models.response import Attempt
 
 if TYPE_CHECKING:
     from steer_sync.client import SteerLLMClient
 
-__all__ = ["Batch"]
+__all__ = ["Batch", "BatchRun"]
 
 
-class Batch:
+class BatchRun:
     """The results of a batch as they finish: iterate it (once) for :class:`BatchResult`\\ s.
+    What every blocking engine shares (this module's threads, ``steer_sync.ray_batch``'s
+    actors); each drives its scheduler in ``_run``.
 
     Attributes:
         summary: the running totals (:class:`~steer_common.batch.BatchSummary`), final once
             the iteration ends.
-
-    Leaving the loop early (``break``) starts no more items; the calls running finish on
-    their threads and are dropped.
     """
 
-    def __init__(self, client: SteerLLMClient, scheduler: BatchScheduler) -> None:
-        self._client = client
+    def __init__(self, scheduler: BatchScheduler) -> None:
         self._scheduler = scheduler
         self.summary: BatchSummary = scheduler.summary
         self._results = self._run()
+
+    def _run(self) -> Generator[BatchResult, None, None]:
+        raise NotImplementedError
 
     def __iter__(self) -> Iterator[BatchResult]:
         return self._results
@@ -59,11 +58,21 @@ class Batch:
         """Stop the batch: no more items start."""
         self._results.close()
 
-    def __enter__(self) -> Batch:
+    def __enter__(self) -> BatchRun:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class Batch(BatchRun):
+    """``client.batch(...)`` on threads (see :class:`BatchRun`). Leaving the loop early
+    (``break``) starts no more items; the calls running finish on their threads and are
+    dropped."""
+
+    def __init__(self, client: SteerLLMClient, scheduler: BatchScheduler) -> None:
+        self._client = client
+        super().__init__(scheduler)
 
     def _run(self) -> Generator[BatchResult, None, None]:
         scheduler, client = self._scheduler, self._client
@@ -75,12 +84,11 @@ class Batch:
             index = start.index
             try:
                 session = client.prepare(start.call, "response")
-
-                def on_attempt(_: Attempt, error: SteerError, retry_in: float | None) -> bool:
-                    reports.put(("attempt", index, error, retry_in, clock()))
-                    return not batch_retries(error)  # a 429 is the batch's to retry
-
-                session.on_attempt = on_attempt
+                session.on_attempt = attempt_hook(
+                    lambda error, retry_in: reports.put(
+                        ("attempt", index, error, retry_in, clock())
+                    )
+                )
                 response = client.helper.response(session)
             except Exception as exc:  # one item's failure is its result, never the batch's
                 reports.put(("done", index, None, exc, clock()))

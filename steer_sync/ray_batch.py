@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Generator, Iterable, Iterator, Mapping
+from collections.abc import Generator, Iterable, Mapping
 from typing import Any
 
 import ray
@@ -23,14 +23,12 @@ import ray
 from steer_common.batch import (
     BatchResult,
     BatchScheduler,
-    BatchSummary,
     Done,
     Start,
-    batch_retries,
+    attempt_hook,
 )
 from steer_common.calls import StreamCall
-from steer_common.errors import SteerError
-from steer_common.models.response import Attempt
+from steer_sync.batch import BatchRun
 
 __all__ = ["RayBatch", "ray_batch"]
 
@@ -56,54 +54,32 @@ class _Worker:
         """The call's response or error, its failed attempts ``(error, retry_in)`` in
         order, and the wall-clock time it started (for the driver's records)."""
         failed: list[tuple[BaseException, float | None]] = []
-
-        def on_attempt(_: Attempt, error: SteerError, retry_in: float | None) -> bool:
-            failed.append((error, retry_in))
-            return not batch_retries(error)  # a 429 is the batch's to retry
-
         began = time.time()
         try:
             session = self._client.prepare(call, "response")
-            session.on_attempt = on_attempt
+            session.on_attempt = attempt_hook(
+                lambda error, retry_in: failed.append((error, retry_in))
+            )
             return self._client.helper.response(session), None, failed, began
         except Exception as exc:  # one item's failure is its result, never the batch's
             return None, exc, failed, began
 
 
-class RayBatch:
-    """The results of a batch run on Ray, as they finish: iterate it (once).
+class RayBatch(BatchRun):
+    """The results of a batch run on Ray, as they finish (see
+    :class:`~steer_sync.batch.BatchRun`); leaving early cancels the calls running.
 
     Attributes:
-        summary: the running totals (:class:`~steer_common.batch.BatchSummary`).
         workers: the Ray actor handles (one client each).
         started_at: for each item index, the wall-clock time its last run started on a
             worker, and ``ran_on`` the worker it ran on (what shows the budget shared).
     """
 
-    def __init__(self, scheduler: BatchScheduler, workers: list[Any], per_worker: int) -> None:
-        self._scheduler = scheduler
-        self.summary: BatchSummary = scheduler.summary
+    def __init__(self, scheduler: BatchScheduler, workers: list[Any]) -> None:
         self.workers = workers
-        self._per_worker = per_worker
         self.started_at: dict[int, float] = {}
         self.ran_on: dict[int, int] = {}
-        self._results = self._run()
-
-    def __iter__(self) -> Iterator[BatchResult]:
-        return self._results
-
-    def __next__(self) -> BatchResult:
-        return next(self._results)
-
-    def close(self) -> None:
-        """Stop the batch: no more items start; the calls running are cancelled."""
-        self._results.close()
-
-    def __enter__(self) -> RayBatch:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
+        super().__init__(scheduler)
 
     def _run(self) -> Generator[BatchResult, None, None]:
         scheduler = self._scheduler
@@ -205,4 +181,4 @@ def ray_batch(
     )
     settings = dict(client_settings or {})
     handles = [actor.remote(settings) for _ in range(workers)]
-    return RayBatch(scheduler, handles, per_worker)
+    return RayBatch(scheduler, handles)
