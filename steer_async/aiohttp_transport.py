@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import urllib.request
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 from yarl import URL
 
-from steer_async.transport import _Deadline
+from steer_async.transport import LoopPools, _Deadline
 from steer_common.errors import (
     ConfigurationError,
     ProtocolError,
@@ -139,7 +138,7 @@ class AiohttpTransport:
             )
         self._given = session
         self._max_connections = max_connections
-        self._pools: dict[asyncio.AbstractEventLoop, tuple[aiohttp.ClientSession, Any]] = {}
+        self._pools = LoopPools(self._new_pool, lambda session: session.close())
 
     def __reduce__(self) -> Any:
         raise TypeError("a SteerLLMClient cannot be pickled (see docs/errors.md)")
@@ -148,23 +147,16 @@ class AiohttpTransport:
         """The session of the running loop (made on first use there)."""
         if self._given is not None:
             return self._given
-        loop = asyncio.get_running_loop()
-        entry = self._pools.get(loop)
-        if entry is not None:
-            return entry[0]
-        for old in [old for old in self._pools if old.is_closed()]:
-            del self._pools[old]  # closed with its loop
-        session = aiohttp.ClientSession(
+        return await self._pools.get()
+
+    def _new_pool(self) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0, limit_per_host=0),
             timeout=aiohttp.ClientTimeout(total=None),
             auto_decompress=False,
             trust_env=False,  # no netrc; the proxy variables are read in open()
             cookie_jar=aiohttp.DummyCookieJar(),  # tasks sharing the session share no state
         )
-        closer = _close_at_shutdown(session)
-        await closer.__anext__()  # now the loop knows it, and closes it before it closes
-        self._pools[loop] = (session, closer)
-        return session
 
     async def open(self, request: HTTPRequest, timeout: float | None) -> AiohttpResponse:
         """Send ``request``; return once the response head has arrived."""
@@ -214,9 +206,7 @@ class AiohttpTransport:
 
     async def aclose(self) -> None:
         """Close this event loop's pool (a session given by the caller stays open)."""
-        entry = self._pools.pop(asyncio.get_running_loop(), None)
-        if entry is not None:
-            await entry[1].aclose()  # closes the session
+        await self._pools.close()
 
 
 def _proxy_for(url: str) -> str | None:
@@ -228,11 +218,3 @@ def _proxy_for(url: str) -> str | None:
     if proxy is None or urllib.request.proxy_bypass(host.rsplit(":", 1)[0]):
         return None
     return proxy
-
-
-async def _close_at_shutdown(session: aiohttp.ClientSession) -> AsyncIterator[None]:
-    """Suspended for the life of the loop; closing it closes ``session``."""
-    try:
-        yield
-    finally:
-        await session.close()

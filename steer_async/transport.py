@@ -14,8 +14,8 @@ scheduling a new timer per read.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Generator
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
@@ -29,6 +29,9 @@ __all__ = ["AsyncTransport", "HttpxTransport", "Response", "TransportResponse"]
 # httpx logs each request and httpcore every header it receives, at INFO and DEBUG: no key
 # may reach a log through them (a server can echo one back in a header).
 redact_logs("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy")
+
+
+P = TypeVar("P")
 
 
 class Response(Protocol):
@@ -331,8 +334,7 @@ class HttpxTransport:
     ) -> None:
         self._given = client
         self._max_connections = max_connections
-        # loop -> (its pool, the async generator that closes it when the loop shuts down)
-        self._pools: dict[asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, Any]] = {}
+        self._pools = LoopPools(self._new_pool, lambda client: client.aclose())
 
     def __reduce__(self) -> Any:
         raise TypeError("a SteerLLMClient cannot be pickled (see docs/errors.md)")
@@ -341,22 +343,15 @@ class HttpxTransport:
         """The client of the running loop (made on first use there)."""
         if self._given is not None:
             return self._given
-        loop = asyncio.get_running_loop()
-        entry = self._pools.get(loop)
-        if entry is not None:
-            return entry[0]
-        for old in [old for old in self._pools if old.is_closed()]:
-            del self._pools[old]  # closed with its loop
-        client = httpx.AsyncClient(
+        return await self._pools.get()
+
+    def _new_pool(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
             limits=httpx.Limits(
                 max_connections=None, max_keepalive_connections=self._max_connections
             ),
             follow_redirects=False,
         )
-        closer = _close_at_shutdown(client)
-        await closer.__anext__()  # now the loop knows it, and closes it before it closes
-        self._pools[loop] = (client, closer)
-        return client
 
     async def open(self, request: HTTPRequest, timeout: float | None) -> TransportResponse:
         """Send ``request``; return once the response head has arrived."""
@@ -391,15 +386,51 @@ class HttpxTransport:
 
     async def aclose(self) -> None:
         """Close this event loop's pool (a client given by the caller stays open)."""
+        await self._pools.close()
+
+
+class LoopPools(Generic[P]):
+    """One connection pool per event loop, each closed with its loop: what both asyncio
+    transports keep (a pool's connections belong to the loop that opened them).
+
+    Args:
+        make: a new pool (called in the loop that will use it).
+        close: closes a pool.
+    """
+
+    def __init__(self, make: Callable[[], P], close: Callable[[P], Awaitable[Any]]) -> None:
+        self._make = make
+        self._close = close
+        # loop -> (its pool, the async generator that closes it when the loop shuts down)
+        self._pools: dict[asyncio.AbstractEventLoop, tuple[P, Any]] = {}
+
+    def __len__(self) -> int:
+        return len(self._pools)
+
+    async def get(self) -> P:
+        """The running loop's pool (made on first use there)."""
+        loop = asyncio.get_running_loop()
+        entry = self._pools.get(loop)
+        if entry is not None:
+            return entry[0]
+        for old in [old for old in self._pools if old.is_closed()]:
+            del self._pools[old]  # closed with its loop
+        pool = self._make()
+        closer = self._close_at_shutdown(pool)
+        await closer.__anext__()  # now the loop knows it, and closes it before it closes
+        self._pools[loop] = (pool, closer)
+        return pool
+
+    async def close(self) -> None:
+        """Close the running loop's pool, if it has one."""
         entry = self._pools.pop(asyncio.get_running_loop(), None)
         if entry is not None:
             await entry[1].aclose()  # closes the pool
 
-
-async def _close_at_shutdown(client: httpx.AsyncClient) -> AsyncIterator[None]:
-    """Suspended for the life of the loop; closing it (``aclose()``, or the loop's
-    ``shutdown_asyncgens()`` at the end of ``asyncio.run``) closes ``client``."""
-    try:
-        yield
-    finally:
-        await client.aclose()
+    async def _close_at_shutdown(self, pool: P) -> AsyncIterator[None]:
+        """Suspended for the life of the loop; closing it (``aclose()``, or the loop's
+        ``shutdown_asyncgens()`` at the end of ``asyncio.run``) closes ``pool``."""
+        try:
+            yield
+        finally:
+            await self._close(pool)
