@@ -1,6 +1,6 @@
 """steer_sync and steer_async over a loopback HTTP server, against the floor and the SDKs.
 
-Run ``python benchmarks/clients.py`` (about 10 minutes; ``--quick``, 20 s, for a smoke run):
+Run ``python benchmarks/clients.py`` (about 3 minutes on 2 cores; ``--quick``, 20 s, for a smoke run):
 it prints the markdown tables of the "The clients" section of docs/streaming-performance.md.
 Progress, and how much CPU other processes used in each phase, go to stderr.
 
