@@ -1,7 +1,7 @@
 """steer_sync and steer_async over a loopback HTTP server, against the floor and the SDKs.
 
-Run ``python benchmarks/clients.py`` (about 3 minutes on 2 cores; ``--quick``, 20 s, for a smoke run):
-it prints the markdown tables of the "The clients" section of docs/streaming-performance.md.
+Run ``python benchmarks/clients.py`` (about 3 minutes on 2 cores; ``--quick``, 20 s, for a
+smoke run): it prints the markdown tables of the "The clients" section of docs/streaming-performance.md.
 Progress, and how much CPU other processes used in each phase, go to stderr.
 
 The server runs in its own process (so it does not take the client's GIL), speaks
@@ -1139,7 +1139,7 @@ class Bench:
             self.call(row, fmt, f"d{size}x50{framing}")
         gc.collect()
         gc.freeze()
-        best = {r.id: Samples() for r in rows}
+        samples = {r.id: Samples() for r in rows}
         for i in range(max(rounds, sdk_rounds)):
             k = i % len(rows)
             for row in rows[k:] + rows[:k]:
@@ -1147,8 +1147,8 @@ class Bench:
                     continue
                 wall, cpu, out = self.call(row, fmt, key)
                 self.check(row, out, text, nbytes)
-                best[row.id].add(wall, cpu, out)
-        return best
+                samples[row.id].add(wall, cpu, out)
+        return samples
 
     def per_call(self, fmt: str) -> dict[str, Samples]:
         """A one-delta stream, ``calls`` times in a row: the fixed cost of a call."""
@@ -1157,7 +1157,7 @@ class Bench:
         deltas = make_deltas(1, 5)
         text, nbytes = "".join(deltas), len(b"".join(render(fmt, deltas)))
         rows = [r for r in self.rows if fmt in r.formats and r.run is not None]
-        best = {r.id: Samples() for r in rows}
+        samples = {r.id: Samples() for r in rows}
         for i in range(cfg.call_rounds + 1):
             k = i % len(rows)
             for row in rows[k:] + rows[:k]:
@@ -1167,8 +1167,8 @@ class Bench:
                     self.check(row, out, text, nbytes)
                     wall, cpu = wall + w, cpu + c
                 if i:  # the first round warms up
-                    best[row.id].add(wall / cfg.calls, cpu / cfg.calls)
-        return best
+                    samples[row.id].add(wall / cfg.calls, cpu / cfg.calls)
+        return samples
 
     def async_concurrency(self) -> dict[str, tuple[Samples, Samples]]:
         cfg = self.cfg
@@ -1251,7 +1251,7 @@ class Bench:
         """The median of N of ``one`` (streams one after the other) and ``many`` (at once), in
         alternation, so that a busy spell of the machine falls on both."""
         key, warm = f"d5x{self.cfg.conc_deltas}", "d5x10"
-        best = {r.id: (Samples(), Samples()) for r in rows}
+        samples = {r.id: (Samples(), Samples()) for r in rows}
         for row in rows:  # warm-up on short streams: opens the connections
             run(row, one, warm)
             run(row, many, warm)
@@ -1260,9 +1260,9 @@ class Bench:
         for i in range(self.cfg.conc_rounds):
             k = i % len(rows)
             for row in rows[k:] + rows[:k]:
-                best[row.id][0].add(*run(row, one, key))
-                best[row.id][1].add(*run(row, many, key))
-        return best
+                samples[row.id][0].add(*run(row, one, key))
+                samples[row.id][1].add(*run(row, many, key))
+        return samples
 
     def latency(self) -> dict[str, tuple[list[float], float]]:
         """Per contender: the delay of each event in ms, and the CPU seconds of the stream."""
@@ -1381,7 +1381,7 @@ STEER = {"sync": "steer sync", "async": "steer async"}
 
 
 def report_single(
-    rows: list[Row], fmt: str, size: int, n: int, best: dict[str, Samples], summary: list[Any],
+    rows: list[Row], fmt: str, size: int, n: int, samples: dict[str, Samples], summary: list[Any],
     cl: bool = False,
 ) -> None:  # fmt: skip
     events = sse_events(fmt, n)
@@ -1395,7 +1395,7 @@ def report_single(
         "| wall ÷ ref. | CPU ÷ steer | reads/event |"
     )
     print("|---|---|--:|--:|--:|--:|--:|--:|--:|")
-    per = {k: (b.wall / events * 1e6, b.cpu / events * 1e6) for k, b in best.items()}
+    per = {k: (b.wall / events * 1e6, b.cpu / events * 1e6) for k, b in samples.items()}
     for row in rows:
         if fmt not in row.formats:
             continue
@@ -1403,12 +1403,12 @@ def report_single(
             print(f"| {row.contender} | {row.transport} | {row.missing} | | | | | | |")
             continue
         wall, cpu = per[row.id]
-        low, high = (x / events * 1e6 for x in best[row.id].spread)
+        low, high = (x / events * 1e6 for x in samples[row.id].spread)
         ref = per.get(REF[row.mode])
         vs_ref = f"{_ratio(cpu / ref[1])} | {_ratio(wall / ref[0])}" if ref else "- | -"
         steer = per.get(STEER[row.mode])
         vs_steer = _ratio(cpu / steer[1]) if row.sdk and steer else "-"
-        b = best[row.id]
+        b = samples[row.id]
         reads = f"{statistics.mean(b.reads) / events:.2f}" if b.reads else "-"
         print(
             f"| {row.contender} | {row.transport} | {_num(wall)} | {_num(cpu)} "
@@ -1426,7 +1426,7 @@ def report_single(
 
 
 def report_concurrency(
-    title: str, case: str, rows: list[Row], best: dict[str, tuple[Samples, Samples]], cfg: Config,
+    title: str, case: str, rows: list[Row], samples: dict[str, tuple[Samples, Samples]], cfg: Config,
     streams: int, summary: list[Any],
 ) -> None:  # fmt: skip
     events = sse_events("chat", cfg.conc_deltas)
@@ -1434,15 +1434,15 @@ def report_concurrency(
     print()
     print(
         "| contender | transport | one stream at a time: CPU µs/event | concurrent: CPU µs/event "
-        "| CPU ratio (target ≤ 1.5x) | one at a time: wall µs/event | concurrent: wall µs/event "
+        "| CPU ratio | one at a time: wall µs/event | concurrent: wall µs/event "
         "| wall ratio |"
     )
     print("|---|---|--:|--:|--:|--:|--:|--:|")
     for row in rows:
-        if row.id not in best:
+        if row.id not in samples:
             print(f"| {row.contender} | {row.transport} | {row.missing} | | | | | |")
             continue
-        one, many = best[row.id]
+        one, many = samples[row.id]
         one_cpu = one.cpu / (cfg.sequential * events) * 1e6
         one_wall = one.wall / (cfg.sequential * events) * 1e6
         many_cpu = many.cpu / (streams * events) * 1e6
@@ -1463,8 +1463,8 @@ def report_concurrency(
                 )
             )
     for row_id, ref_id, limit in CONCURRENT_TARGETS:
-        if row_id in best and ref_id in best:
-            ours, ref = best[row_id][1], best[ref_id][1]
+        if row_id in samples and ref_id in samples:
+            ours, ref = samples[row_id][1], samples[ref_id][1]
             summary.append(
                 (f"{row_id} ÷ {ref_id}, {case}", "chat", ours.cpu / ref.cpu,
                  ours.wall / ref.wall, limit)
