@@ -121,6 +121,7 @@ class JSONStream:
         "_string",
         "_string_is_key",
         "_tail",
+        "_tipped",
         "_unreported",
         "value",
     )
@@ -138,8 +139,11 @@ class JSONStream:
         self._hold = hold
         self._hold_chars = hold_chars
         self._state = _VALUE
-        # Open containers, innermost last: [container, key waiting for its value].
+        # Open containers, outermost first: [container, key waiting for its value]. Each
+        # is in its parent from the moment it opens (the last item of a list, the value
+        # of the frame's key in an object), so the root is always the value so far.
         self._stack: list[list[Any]] = []
+        self._tipped: list[Any] | None = None  # a list partial() appended its tip to
         self._string: list[str] = []  # raw (still escaped) pieces of the open string
         self._string_is_key = False
         self._number: list[str] = []
@@ -184,6 +188,8 @@ class JSONStream:
 
     def _parse(self, text: str) -> list[tuple[tuple[Any, ...], Any]]:
         """Parse what was held back, then ``text``."""
+        if self._tipped is not None:
+            self._untip()
         # Text carried from the last parse (an escape cut in two, or a short container
         # held back in hold mode) is parsed again, from its start, with what follows.
         if self._queue:
@@ -281,6 +287,8 @@ class JSONStream:
         """End of the text: the document must be complete."""
         if self._failed is not None:
             raise self._failed
+        if self._tipped is not None:
+            self._untip()
         out, self._unreported = self._unreported, []
         if self._pending or self._queue:
             # Parse what was held back, holding nothing again: a container that never
@@ -363,7 +371,15 @@ class JSONStream:
         if len(self._stack) >= self._max_depth:
             self._error(f"the JSON nests deeper than {self._max_depth}", text, i)
         c = text[i]
-        self._stack.append([{} if c == "{" else [], _MISSING])
+        container: Any = {} if c == "{" else []
+        stack = self._stack
+        if stack:
+            frame = stack[-1]
+            if type(frame[0]) is list:
+                frame[0].append(container)
+            else:
+                frame[0][frame[1]] = container  # the key stays in the frame until it closes
+        stack.append([container, _MISSING])
         self._state = _KEY_OR_CLOSE if c == "{" else _VALUE_OR_CLOSE
         return i + 1
 
@@ -492,30 +508,53 @@ class JSONStream:
     def _close_container(
         self, c: str, text: str, i: int, out: list[tuple[tuple[Any, ...], Any]]
     ) -> int:
-        container = self._stack[-1][0]
+        stack = self._stack
+        container = stack[-1][0]
         if (c == "}") != (type(container) is dict):
             self._error(f"mismatched {c!r}", text, i)
         if self._state == _COMMA_OR_CLOSE or self._state in (_VALUE_OR_CLOSE, _KEY_OR_CLOSE):
-            self._stack.pop()
-            self._attach(container, out)
+            stack.pop()
+            if not stack:
+                self.value = container
+                self._state = _DONE
+                out.append(((), container))
+                return i + 1
+            frame = stack[-1]  # it is already in its parent (see _open_container)
+            if type(frame[0]) is list:
+                if len(stack) == 1:
+                    out.append(((len(frame[0]) - 1,), container))
+            else:
+                if len(stack) == 1:
+                    out.append(((frame[1],), container))
+                frame[1] = _MISSING
+            self._state = _COMMA_OR_CLOSE
             return i + 1
         self._error(f"unexpected {c!r}", text, i)
         return i  # unreachable
 
     # -- partial values and errors ----------------------------------------------------------
 
-    def partial(self) -> Any:
+    def partial(self, *, live: bool = False) -> Any:
         """The value so far: closed containers complete, open ones as far as they arrived.
 
         ``None`` before anything arrived. Text held back (``hold``) is parsed first, so
         the value covers everything fed; a container still open is then walked, not held.
-        Each call copies the open containers (a pointer per member) and shares the closed
-        ones: do not mutate the result. For the members of a long root array one at a
-        time, the lists ``feed`` returns cost nothing extra.
+
+        By default the result is a snapshot that later feeds leave alone: the containers
+        still open are copied (a pointer per member, so a call costs the width of the open
+        containers: an array of records that grows with the reply makes a partial after
+        every fragment quadratic, if with a small constant), the closed ones shared. With
+        ``live=True`` it is the machine's own value instead: the same containers on every
+        call, grown in place by later feeds, for a consumer that only looks at the latest
+        value (a UI re-rendering). It costs the depth of the open containers, so a partial
+        after every fragment stays linear in the document's length. Either way, do not
+        mutate the result.
         """
         if (self._queue or self._pending) and self._failed is None:
             self._parse_held()
-        value = self._partial()
+        if self.value is not _MISSING:
+            return self.value
+        value = self._partial(live)
         return None if value is _MISSING else value
 
     def _parse_held(self, *, descend: bool = False) -> None:
@@ -535,38 +574,69 @@ class JSONStream:
         if self._unreported:
             self._room = 0  # the next feed parses, to report them
 
-    def _partial(self) -> Any:
-        if self.value is not _MISSING:
+    def _partial(self, live: bool) -> Any:
+        if self._tipped is not None:
+            self._untip()
+        tip = self._tip()
+        if self.value is not _MISSING:  # an invalid held container was walked to the end
             return self.value
-        tip: Any = _MISSING
+        stack = self._stack
+        if not stack:
+            return tip
+        container, key = stack[-1]
+        if live:
+            if tip is not _MISSING:
+                if type(container) is list:
+                    container.append(tip)
+                    self._tipped = container  # taken off again before the next parse
+                elif key is not _MISSING:
+                    container[key] = tip  # the value that completes it will replace it
+            return stack[0][0]
+        # A copy of each open container, the innermost with the tip, each outer one
+        # pointing at the copy of the container open in it.
+        copy: Any = container.copy()
+        if tip is not _MISSING:
+            if type(copy) is list:
+                copy.append(tip)
+            elif key is not _MISSING:
+                copy[key] = tip
+        for outer, key in reversed(stack[:-1]):
+            inner, copy = copy, outer.copy()
+            if type(copy) is list:
+                copy[-1] = inner
+            else:
+                copy[key] = inner
+        return copy
+
+    def _tip(self) -> Any:
+        """The value being received (not in its container yet): a short container held
+        back, or a string as far as it arrived; ``_MISSING`` when there is none."""
         held = self._pending
         if held and held[0] in "{[" and self._state in (_VALUE, _VALUE_OR_CLOSE):
             # A short container held back, complete but for its end: read by the C parser
             # of pydantic-core in its partial mode, not walked token by token.
             try:
-                tip = _held_partial(held)
+                return _held_partial(held)
             except ValueError:  # invalid: the walk finds the first bad character
                 self._parse_held(descend=True)
-                return self._partial()
-        elif self._state == _STRING and not self._string_is_key:
+                return self._tip()
+        if self._state == _STRING and not self._string_is_key:
             raw = "".join(self._string)
             try:
                 tip = _scanstring('"' + raw + '"', 1)[0]
             except ValueError:  # pragma: no cover - runs never end inside an escape
-                tip = _MISSING
-            else:
-                if tip and "\ud800" <= tip[-1] <= "\udbff":
-                    tip = tip[:-1]  # half of a surrogate pair: wait for the other half
-        result: Any = tip
-        for container, key in reversed(self._stack):
-            copy: Any = container.copy()
-            if result is not _MISSING:
-                if type(copy) is list:
-                    copy.append(result)
-                elif key is not _MISSING:
-                    copy[key] = result
-            result = copy
-        return result
+                return _MISSING
+            if tip and "\ud800" <= tip[-1] <= "\udbff":
+                tip = tip[:-1]  # half of a surrogate pair: wait for the other half
+            return tip
+        return _MISSING
+
+    def _untip(self) -> None:
+        """Take the tip ``partial(live=True)`` appended off its list again: the parse
+        appends the value itself. (In an object the value simply replaces the tip.)"""
+        assert self._tipped is not None
+        self._tipped.pop()
+        self._tipped = None
 
     def _error(self, message: str, text: str, i: int, *, at: int | None = None) -> None:
         position = self._consumed + i if at is None else at

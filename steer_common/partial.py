@@ -126,18 +126,19 @@ _AS_IS: dict[Any, tuple[type, ...]] = {str: (str,), int: (int,), bool: (bool,), 
 class _Plan:
     """How to build one annotation's partial value, worked out once (see :func:`_plan`).
 
-    ``kind``: ``"model"`` (``model``, ``fields`` as ``(name, key, other key, plan)``),
+    ``kind``: ``"model"`` (``model``, ``fields`` as ``(name, key, other key, plan)``,
+    ``template`` its ``__dict__`` before any field arrived),
     ``"list"`` (``item``), ``"dict"`` (``key``, ``item``), ``"scalar"`` (``types`` taken as
     they are, ``none`` allowed, else ``adapter``), ``"whole"`` (``adapter``'s partial mode).
     """
 
-    __slots__ = ("adapter", "fields", "item", "key", "kind", "model", "names", "none", "types")
+    __slots__ = ("adapter", "fields", "item", "key", "kind", "model", "none", "template", "types")
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self.model: Any = None
         self.fields: list[tuple[str, str, str | None, _Plan]] = []
-        self.names: tuple[str, ...] = ()
+        self.template: dict[str, None] = {}  # a model's fields, all None
         self.item: _Plan | None = None
         self.key: _Plan | None = None
         self.types: tuple[type, ...] = ()
@@ -172,7 +173,7 @@ def _plan(annotation: Any) -> _Plan:
             if info.metadata:
                 field = _subscript(Annotated, (field, *info.metadata))
             plan.fields.append((name, key, other, _plan(field)))
-        plan.names = tuple(inner.model_fields)
+        plan.template = dict.fromkeys(inner.model_fields)
         return plan
     if origin in _LISTS and len(args) == 1:
         plan = _Plan("list")
@@ -328,33 +329,35 @@ class PartialBuilder:
         return out
 
     def _model(self, plan: _Plan, value: dict[str, Any], path: tuple[Any, ...]) -> BaseModel:
-        fields: dict[str, Any] = {}
+        values = plan.template.copy()
+        arrived: list[str] = []
         build = self._build
         for name, key, other, field in plan.fields:
-            if key in value:
-                raw = value[key]
-            elif other is not None and other in value:
-                raw = value[other]
-            else:
-                continue
+            raw = value.get(key, _ABSENT)
+            if raw is _ABSENT:
+                if other is None:
+                    continue
+                raw = value.get(other, _ABSENT)
+                if raw is _ABSENT:
+                    continue
             kind = type(raw)
             if kind in field.types or (raw is None and field.none):
-                fields[name] = raw  # the common case, inline
-                continue
-            try:
-                fields[name] = build(field, raw, (*path, name) if kind in _NESTED else path)
-            except _Drop:  # a value that does not validate (yet) is left out
-                continue
+                values[name] = raw  # the common case, inline
+            else:
+                try:
+                    values[name] = build(field, raw, (*path, name) if kind in _NESTED else path)
+                except _Drop:  # a value that does not validate (yet) is left out
+                    continue
+            arrived.append(name)
         # model_construct without its per-field default lookups: every field of a partial
         # type defaults to None, and it has no private attributes or extras.
         instance = _new_object(plan.model)
-        values = dict.fromkeys(plan.names)
-        values.update(fields)
         _set(instance, "__dict__", values)
-        _set(instance, "__pydantic_fields_set__", set(fields))
+        _set(instance, "__pydantic_fields_set__", set(arrived))
         _set(instance, "__pydantic_extra__", None)
         _set(instance, "__pydantic_private__", None)
         return instance  # type: ignore[no-any-return]
 
 
 _DROPPED = object()
+_ABSENT = object()

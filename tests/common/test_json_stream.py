@@ -93,6 +93,75 @@ def test_partial_values_only_grow_toward_the_final_value(
     assert stream.value == final
 
 
+@pytest.mark.parametrize("mode", MODES)
+@settings(max_examples=200, deadline=None)
+@given(json_documents, st.data())
+def test_a_live_partial_is_the_snapshot_without_the_copies(
+    mode: dict[str, Any], value: Any, data: st.DataObject
+) -> None:
+    text = json.dumps(value, ensure_ascii=data.draw(st.booleans()))
+    cuts = data.draw(st.lists(st.integers(0, len(text)), max_size=20))
+    stream = JSONStream(**mode)
+    snapshots: list[tuple[Any, str]] = []
+    for a, b in _pairs(cuts, len(text)):
+        stream.feed(text[a:b])
+        snapshot = stream.partial()
+        live = stream.partial(live=True)
+        # The same value, types and key order included, asked in either order.
+        assert json.dumps(live) == json.dumps(snapshot) == json.dumps(stream.partial())
+        snapshots.append((snapshot, json.dumps(snapshot)))
+    stream.close()
+    assert stream.partial(live=True) == stream.value == json.loads(text)
+    # Later feeds left every snapshot as it was handed out.
+    assert all(json.dumps(snapshot) == dumped for snapshot, dumped in snapshots)
+
+
+def test_a_live_partial_grows_in_place() -> None:
+    # (With hold=True a container this short is held back and read from its text, a new
+    # value each time, until the machine opens it.)
+    stream = JSONStream()
+    stream.feed('{"items": [1, {"name": "ha')
+    live = stream.partial(live=True)
+    snapshot = stream.partial()
+    assert live == snapshot == {"items": [1, {"name": "ha"}]}
+    stream.feed('l"}, 2, "abc')
+    assert stream.partial(live=True) is live
+    assert live == {"items": [1, {"name": "hal"}, 2, "abc"]}
+    assert snapshot == {"items": [1, {"name": "ha"}]}  # the snapshot was left alone
+    stream.feed('d"]}')
+    stream.close()
+    assert stream.value is live
+    assert live == {"items": [1, {"name": "hal"}, 2, "abcd"]}
+
+
+def test_a_live_partial_does_not_copy_the_open_containers() -> None:
+    # What keeps a partial after every fragment linear: the records array that grows with
+    # the reply is the same list in every live partial (never copied), and it is the
+    # final value's. A snapshot is a new list each time.
+    records = ",".join(json.dumps({"id": k, "name": "x" * 20}) for k in range(500))
+    text = '{"title": "t", "records": [' + records + "]}"
+    pieces = [text[k : k + 50] for k in range(0, len(text), 50)]
+    for live in (True, False):
+        stream = JSONStream(hold=True)
+        seen = []
+        for piece in pieces[:-1]:
+            stream.feed(piece)
+            value = stream.partial(live=live)
+            if "records" in value:
+                seen.append(value["records"])
+        stream.feed(pieces[-1])
+        stream.close()
+        assert len(seen) > 400
+        distinct = {id(records) for records in seen}
+        if live:
+            # Once opened, that is (short containers are held back and read from their
+            # text, a new value each time, for up to hold_chars / 2 characters).
+            assert {id(records) for records in seen[20:]} == {id(stream.value["records"])}
+        else:
+            assert len(distinct) == len(seen)
+        assert stream.value == json.loads(text)
+
+
 def _grows_toward(partial: Any, final: Any) -> bool:
     if partial is None:
         return True
