@@ -5,16 +5,26 @@ With ``enable_json_stream_handler`` or ``validate_json_incrementally`` on (both 
 
 - the reply text goes through a :class:`~steer_common.json_stream.JSONStream`; its value so
   far is :meth:`JSONFollower.partial` (the session adds it as a ``json_partial`` event
-  after each read that changed it) and its final value becomes ``get_json()``;
+  after each read that changed it, when :meth:`JSONFollower.partial_due`) and its final
+  value becomes ``get_json()``;
 - with validation, the first character that makes the reply invalid JSON is a
   :class:`~steer_common.errors.JSONModeError` at once; without, a reply that turns out not
   to be JSON is simply no longer followed;
 - each tool call's argument fragments go through their own machine, and the delta carries
   ``metadata["partial_arguments"]`` (an invalid argument text is left to the
-  :class:`~steer_common.models.response.ToolCall`'s own ``parse_error``);
+  :class:`~steer_common.models.response.ToolCall`'s own ``parse_error``): the value as of
+  this delta when a new one is due, else the last one again;
 - with a pydantic model as ``response_format`` (or as a tool), the partial values are also
   typed (:mod:`steer_common.partial`): :meth:`JSONFollower.partial_output` is an instance of
   the model's partial type, and a tool delta carries ``metadata["partial_model"]``.
+
+Partial values are snapshots (events are values a consumer may keep), and a snapshot copies
+the containers still open, a pointer per member: an array that grows with the reply would
+make a snapshot per read quadratic. So a new one is due only once the reply has brought at
+least one character per :data:`COPIES_PER_CHAR` members of the open containers since the
+last: their copies cost at most that many pointers per character of the reply, linear
+however wide the arrays grow. Below 32 open members per character read (a few hundred
+members for a read of a few tokens) every read is due.
 """
 
 from __future__ import annotations
@@ -26,9 +36,13 @@ from steer_common.json_stream import JSONStream
 from steer_common.models.events import TEXT_DELTA, TOOL_CALL_DELTA, TOOL_CALL_START, StreamEvent
 from steer_common.partial import PartialBuilder
 
-__all__ = ["JSONFollower"]
+__all__ = ["COPIES_PER_CHAR", "JSONFollower"]
 
 _NONE: Any = object()
+
+#: A partial snapshot is due once the reply brought a character per this many members of the
+#: containers still open (what the snapshot copies) since the last one.
+COPIES_PER_CHAR = 32
 
 
 class JSONFollower:
@@ -47,6 +61,7 @@ class JSONFollower:
         "_reply",
         "_tool_builders",
         "_tool_models",
+        "_tool_partials",
         "_tools",
         "_validate",
     )
@@ -68,6 +83,8 @@ class JSONFollower:
         self._builder = None if model is None else PartialBuilder(model)
         self._tool_models = tool_models or {}
         self._tool_builders: dict[int, PartialBuilder] = {}
+        # By tool call: [characters since the last partial, its value, its typed value].
+        self._tool_partials: dict[int, list[Any]] = {}
 
     @property
     def following(self) -> bool:
@@ -94,11 +111,18 @@ class JSONFollower:
                 stream.feed(event.delta or "")
             except JSONModeError:
                 return None  # the arguments' own parse error lands on the ToolCall
-            value = stream.partial()
-            metadata = {**(event.metadata or {}), "partial_arguments": value}
+            last = self._tool_partials.get(event.index)
+            if last is None:
+                last = self._tool_partials[event.index] = [0, None, None]
+            last[0] += len(event.delta or "")
             builder = self._tool_builders.get(event.index)
+            stream.partial(live=True)  # parses what is queued: done and the width are exact
+            if stream.done or stream.open_width <= COPIES_PER_CHAR * last[0]:
+                value = stream.partial()
+                last[:] = [0, value, None if builder is None else builder.build(value)]
+            metadata = {**(event.metadata or {}), "partial_arguments": last[1]}
             if builder is not None:
-                metadata["partial_model"] = builder.build(value)
+                metadata["partial_model"] = last[2]
             event.metadata = metadata
         elif event.type == TOOL_CALL_START and event.index is not None:
             model = self._tool_models.get(event.name or "")
@@ -109,6 +133,13 @@ class JSONFollower:
     def partial(self) -> Any:
         """The reply's JSON value so far."""
         return None if self._reply is None else self._reply.partial()
+
+    def partial_due(self, new_chars: int) -> bool:
+        """A new :meth:`partial` of the reply is worth its copies: ``new_chars`` of the
+        reply since the last one cover the open containers' width (see the module
+        docstring)."""
+        stream = self._reply
+        return stream is not None and stream.open_width <= COPIES_PER_CHAR * new_chars
 
     @property
     def done(self) -> bool:

@@ -167,6 +167,11 @@ class JSONStream:
         return self._state == _DONE
 
     @property
+    def open_width(self) -> int:
+        """Members of the containers still open: what a snapshot ``partial()`` copies."""
+        return sum(len(frame[0]) for frame in self._stack)
+
+    @property
     def position(self) -> int:
         """Characters parsed so far (with ``hold``, queued text is not parsed yet)."""
         return self._consumed

@@ -601,8 +601,9 @@ class StreamSession:
     def _partials(
         self, events: list[StreamEvent], follower: JSONFollower, now: float
     ) -> list[StreamEvent]:
-        """``events`` and, when due (``partial_interval``, ``partial_chars``), the reply's
-        partial value: ``json_partial``, and ``partial_output`` when it is typed."""
+        """``events`` and, when due (``partial_interval``, ``partial_chars``, and worth its
+        copies: :meth:`JSONFollower.partial_due`), the reply's partial value:
+        ``json_partial``, and ``partial_output`` when it is typed."""
         options = self.options
         chars = self._parser.accumulator.text_chars
         if self._partial_final:
@@ -617,6 +618,7 @@ class StreamSession:
                 options.partial_chars is not None
                 and chars - self._partial_chars < options.partial_chars
             )
+            or not follower.partial_due(chars - self._partial_chars)
         ):
             return events
         self._partial_at, self._partial_chars = now, chars

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
 from steer_common.errors import JSONModeError
-from steer_common.following import JSONFollower
+from steer_common.following import COPIES_PER_CHAR, JSONFollower
 from steer_common.json_stream import JSONStream
-from steer_common.models.events import TEXT_DELTA, StreamEvent
+from steer_common.models.events import TEXT_DELTA, TOOL_CALL_DELTA, TOOL_CALL_START, StreamEvent
 from steer_common.partial import PartialBuilder, partial_model
 
 
@@ -195,3 +195,37 @@ def test_a_self_referencing_model_keeps_its_own_type_where_it_recurs() -> None:
 @pytest.mark.parametrize("bad", [[], "text", 3])
 def test_a_value_of_the_wrong_shape_gives_no_partial(bad: object) -> None:
     assert PartialBuilder(Tree).build(bad) is None
+
+
+class Numbers(BaseModel):
+    xs: list[int]
+
+
+def test_tool_arguments_of_a_wide_array_stay_linear() -> None:
+    # Every tool delta carries partial arguments (and the typed ones); a new snapshot is
+    # made once the arguments brought a character per COPIES_PER_CHAR open members since
+    # the last (else the last one again), so the copies stay linear in the arguments.
+    arguments = {"xs": [7] * 1500}
+    text = json.dumps(arguments, separators=(",", ":"))
+    follower = JSONFollower("test", validate=False, tool_models={"numbers": Numbers})
+    follower.feed(StreamEvent(TOOL_CALL_START, index=0, name="numbers"))
+    deltas = []
+    for k in range(0, len(text), 3):
+        delta = StreamEvent(TOOL_CALL_DELTA, text[k : k + 3], index=0)
+        assert follower.feed(delta) is None
+        assert delta.metadata is not None
+        deltas.append(delta.metadata)
+    values = [d["partial_arguments"] for d in deltas]
+    assert values[-1] == arguments
+    assert deltas[-1]["partial_model"] == partial_model(Numbers)(xs=[7] * 1500)
+    made = {id(v): len(v.get("xs", [])) for v in values if v}  # each snapshot once
+    del made[id(values[-1])]  # the complete value itself, not a copy
+    assert sum(made.values()) <= COPIES_PER_CHAR * len(text)
+    assert len(made) > 100
+    # The one repeated is the last one made: the arguments only ever grow.
+    widths = [len(v.get("xs", [])) for v in values if v]
+    assert all(later >= earlier for earlier, later in itertools.pairwise(widths))
+    # The typed arguments are those of the same snapshot.
+    for d in deltas:
+        if d["partial_model"] is not None:
+            assert len(d["partial_model"].xs or []) == len(d["partial_arguments"].get("xs", []))

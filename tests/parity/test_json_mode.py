@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from steer_common import JSON_MODE_OPTIONS, StreamingOptions
 from steer_common.errors import JSONModeError
+from steer_common.following import COPIES_PER_CHAR
 from steer_sync.emulator import Emulator
 from tests.parity.conftest import emulator_kwargs, emulator_prompt
 
@@ -133,6 +134,30 @@ def test_without_validation_invalid_json_streams_on(make_runner: Any, emulator: 
     assert response.text == "Sure! {not json}"
     with pytest.raises(JSONModeError, match="offset 0"):
         response.get_json()
+
+
+def test_partials_of_a_wide_array_stay_linear(make_runner: Any, emulator: Emulator) -> None:
+    # A json_partial is a snapshot, which copies the open containers: a read of a few
+    # characters into an array of hundreds of members would copy them all, every read.
+    # A new snapshot is due once the reply brought a character per COPIES_PER_CHAR open
+    # members, so all the snapshots together copy at most that many per character.
+    document = {"xs": [7] * 1500}
+    text = json.dumps(document, separators=(",", ":"))
+    runner = make_runner(**emulator_kwargs(emulator, "chat"))
+    events = runner.events(
+        ask(text=text, chunk_chars=4, event_delay=0.0005),
+        model="gpt-4o-mini",
+        response_format={"type": "json_object"},
+        streaming_options=JSON_MODE_OPTIONS,
+    )
+    partials = [e.metadata["value"] for e in events if e.type == "json_partial"]
+    assert partials[-1] == document
+    widths = [len((p or {}).get("xs", [])) for p in partials[:-1]]
+    assert sum(widths) <= COPIES_PER_CHAR * len(text)
+    # Still a partial every few reads while the array is narrow, and all the way through.
+    assert len(partials) > 60
+    assert any(200 < w < 1300 for w in widths)
+    assert all(later >= earlier for earlier, later in itertools.pairwise(widths))
 
 
 def test_tool_call_deltas_carry_partial_arguments(make_runner: Any, emulator: Emulator) -> None:
