@@ -139,7 +139,10 @@ class JSONFollower:
         reply since the last one cover the open containers' width (see the module
         docstring)."""
         stream = self._reply
-        return stream is not None and stream.open_width <= COPIES_PER_CHAR * new_chars
+        if stream is None:
+            return False
+        stream.partial(live=True)  # parses what is queued: the exact width
+        return stream.done or stream.open_width <= COPIES_PER_CHAR * new_chars
 
     @property
     def done(self) -> bool:
