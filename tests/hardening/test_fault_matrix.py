@@ -548,9 +548,13 @@ def test_fault(
 
 
 def _threads() -> int:
-    """Live threads, less the sync client's shared worker pool (at most two threads per
-    process, for loading tiktoken encodings off the caller's thread)."""
-    return sum(not t.name.startswith("steer-compute") for t in threading.enumerate())
+    """Live threads, less the sync client's two kinds of process-wide thread, started by
+    whichever test needs them first: its shared worker pool (at most two threads, for
+    loading tiktoken encodings off the caller's thread) and the one deadline watchdog."""
+    return sum(
+        not t.name.startswith("steer-compute") and t.name != "steer-deadlines"
+        for t in threading.enumerate()
+    )
 
 
 def _wait_until(condition: Callable[[], bool], seconds: float) -> None:
