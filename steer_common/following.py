@@ -45,6 +45,13 @@ _NONE: Any = object()
 COPIES_PER_CHAR = 32
 
 
+def _due(stream: JSONStream, new_chars: int) -> bool:
+    """A new snapshot of ``stream`` is due: it is complete, or ``new_chars`` since the last
+    one cover its open containers' width (see the module docstring)."""
+    stream.parse_held()  # the exact width, and whether it is complete
+    return stream.done or stream.open_width <= COPIES_PER_CHAR * new_chars
+
+
 class JSONFollower:
     """Follows one attempt's reply (see the module docstring).
 
@@ -116,8 +123,7 @@ class JSONFollower:
                 last = self._tool_partials[event.index] = [0, None, None]
             last[0] += len(event.delta or "")
             builder = self._tool_builders.get(event.index)
-            stream.partial(live=True)  # parses what is queued: done and the width are exact
-            if stream.done or stream.open_width <= COPIES_PER_CHAR * last[0]:
+            if _due(stream, last[0]):
                 value = stream.partial()
                 last[:] = [0, value, None if builder is None else builder.build(value)]
             metadata = {**(event.metadata or {}), "partial_arguments": last[1]}
@@ -138,11 +144,7 @@ class JSONFollower:
         """A new :meth:`partial` of the reply is worth its copies: ``new_chars`` of the
         reply since the last one cover the open containers' width (see the module
         docstring)."""
-        stream = self._reply
-        if stream is None:
-            return False
-        stream.partial(live=True)  # parses what is queued: the exact width
-        return stream.done or stream.open_width <= COPIES_PER_CHAR * new_chars
+        return self._reply is not None and _due(self._reply, new_chars)
 
     @property
     def done(self) -> bool:

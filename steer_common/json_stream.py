@@ -555,12 +555,18 @@ class JSONStream:
         after every fragment stays linear in the document's length. Either way, do not
         mutate the result.
         """
-        if (self._queue or self._pending) and self._failed is None:
-            self._parse_held()
+        self.parse_held()
         if self.value is not _MISSING:
             return self.value
         value = self._partial(live)
         return None if value is _MISSING else value
+
+    def parse_held(self) -> None:
+        """Parse the text held back (``hold``) now, as ``partial()`` does first: ``done``,
+        ``open_width`` and ``position`` then cover everything fed. An error found is
+        raised by the next ``feed`` or ``close``."""
+        if (self._queue or self._pending) and self._failed is None:
+            self._parse_held()
 
     def _parse_held(self, *, descend: bool = False) -> None:
         """Parse the text held back (for partial()). A short container still open stays

@@ -525,9 +525,7 @@ def test_fault(
         if expect.requests is not None:
             # The server records a request once its thread has read it: on a loaded machine
             # that may come after the client gave up on it (a connect or a header timeout).
-            end = time.monotonic() + 2.0
-            while len(server.requests) < expect.requests and time.monotonic() < end:
-                time.sleep(0.01)
+            _wait_until(lambda: len(server.requests) >= expect.requests, 2.0)
             assert len(server.requests) == expect.requests
 
         # The connection: closed at once after a failure in a body, else at most pooled.
