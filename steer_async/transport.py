@@ -1,8 +1,8 @@
 """The asyncio transport: httpx, one pooled ``AsyncClient`` shared by every task.
 
 The twin of ``steer_sync/transport.py``. Only I/O lives here: send a request, read raw
-bytes as they arrive (``aiter_raw``: no re-chunking, no decoding; the core undoes
-``Content-Encoding``), close or return the connection to the pool.
+bytes as they arrive (the response's byte stream itself: no re-chunking, no decoding; the
+core undoes ``Content-Encoding``), close or return the connection to the pool.
 
 Timeouts per read: httpx fixes its read timeout per request, but the core asks for a
 different limit on every read (what is left of ``read_timeout`` since the last meaningful
@@ -138,10 +138,13 @@ class TransportResponse:
     def __init__(self, response: httpx.Response, deadline: _Deadline) -> None:
         self._response = response
         self._deadline = deadline
-        # A response already in memory (httpx.MockTransport, an in-memory stream) cannot
-        # be streamed again: read what is there.
+        # The byte stream itself, not aiter_raw(): aiter_raw() closes the response at the
+        # end of the body, which hands the connection back to the pool before close() has
+        # decided whether it may go back (see close()). A response already in memory
+        # (httpx.MockTransport, an in-memory stream) cannot be streamed again: read what
+        # is there.
         self._iterator: AsyncIterator[bytes] = (
-            _in_memory(response.content) if response.is_stream_consumed else response.aiter_raw()
+            _in_memory(response.content) if response.is_stream_consumed else aiter(response.stream)  # type: ignore[arg-type]
         )
         self.head = ResponseHead(
             response.status_code,
@@ -224,7 +227,11 @@ class TransportResponse:
 
     async def close(self, reuse: bool = True) -> None:
         """Return the connection to the pool if the body was read to its end (and ``reuse``),
-        else drop it."""
+        else drop it.
+
+        Until this closes the response, the connection is the response's alone, even with
+        the whole body read: no other request can take it, so dropping it here never closes
+        a socket another request is using."""
         self._deadline.close()
         pending = self._pending
         if pending is not None:
