@@ -16,20 +16,35 @@ from steer_sync.emulator import Emulator
 from tests.parity.conftest import AsyncRunner, emulator_kwargs, emulator_prompt
 
 # 400 one-character deltas, written one HTTP chunk each, 0.5 ms apart: a consumer that
-# pauses 0.3 s after the first finds nearly all of them waiting.
+# pauses after the first until the emulator has written them all finds them all waiting.
 TEXT = "".join(chr(ord("a") + i % 26) for i in range(400))
 PILE = emulator_prompt("pile", deltas=list(TEXT), event_delay=0.0005)
+# How long a paused consumer waits at most for the emulator to finish writing (it takes
+# about 0.2 s; a fixed pause of 0.3 s was too short on a loaded machine).
+WRITTEN_WITHIN = 20.0
 
 
-def deliveries(runner: Any, how: str, prompt: str, options: StreamingOptions) -> list[str]:
-    """The text as the consumer received it, piece by piece; it pauses 0.3 s after the first."""
+def written(emulator: Emulator) -> bool:
+    return emulator.streams == 0
+
+
+def deliveries(
+    runner: Any, how: str, prompt: str, options: StreamingOptions, emulator: Emulator
+) -> list[str]:
+    """The text as the consumer received it, piece by piece; after the first piece it pauses
+    until the emulator has written the whole reply."""
     got: list[str] = []
     if isinstance(runner, AsyncRunner):
+
+        async def pause() -> None:
+            deadline = time.monotonic() + WRITTEN_WITHIN
+            while not written(emulator) and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
 
         async def on_delta(text: str) -> None:
             got.append(text)
             if len(got) == 1:
-                await asyncio.sleep(0.3)
+                await pause()
 
         async def main() -> None:
             client = runner.client
@@ -52,15 +67,20 @@ def deliveries(runner: Any, how: str, prompt: str, options: StreamingOptions) ->
                     item = item.delta
                 got.append(item)
                 if len(got) == 1:
-                    await asyncio.sleep(0.3)
+                    await pause()
 
         runner.run(main())
         return got
 
+    def sync_pause() -> None:
+        deadline = time.monotonic() + WRITTEN_WITHIN
+        while not written(emulator) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
     def sync_on_delta(text: str) -> None:
         got.append(text)
         if len(got) == 1:
-            time.sleep(0.3)
+            sync_pause()
 
     client = runner.client
     if how == "on_delta":
@@ -76,14 +96,14 @@ def deliveries(runner: Any, how: str, prompt: str, options: StreamingOptions) ->
     for item in stream:
         got.append(item)
         if len(got) == 1:
-            time.sleep(0.3)
+            sync_pause()
     return got
 
 
 @pytest.mark.parametrize("how", ["stream", "stream_events", "on_delta"])
 def test_deltas_that_piled_up_are_coalesced(make_runner: Any, emulator: Emulator, how: str) -> None:
     runner = make_runner(**emulator_kwargs(emulator))
-    got = deliveries(runner, how, PILE, StreamingOptions(buffer_size=64))
+    got = deliveries(runner, how, PILE, StreamingOptions(buffer_size=64), emulator)
     assert "".join(got) == TEXT
     assert all(len(piece) <= 64 for piece in got)
     # The 399 deltas behind the pause came in a handful of reads, 64 characters a piece
@@ -96,7 +116,7 @@ def test_without_buffer_size_every_delta_comes_alone(
     make_runner: Any, emulator: Emulator, how: str
 ) -> None:
     runner = make_runner(**emulator_kwargs(emulator))
-    got = deliveries(runner, how, PILE, StreamingOptions())
+    got = deliveries(runner, how, PILE, StreamingOptions(), emulator)
     assert got == list(TEXT)
 
 
@@ -104,7 +124,7 @@ def test_high_throughput_coalesces_for_a_busy_consumer(
     make_runner: Any, emulator: Emulator
 ) -> None:
     runner = make_runner(**emulator_kwargs(emulator))
-    got = deliveries(runner, "stream", PILE, HIGH_THROUGHPUT_OPTIONS)
+    got = deliveries(runner, "stream", PILE, HIGH_THROUGHPUT_OPTIONS, emulator)
     assert "".join(got) == TEXT and len(got) <= 5, len(got)
 
 
