@@ -9,12 +9,14 @@ import itertools
 import json
 from enum import Enum
 from typing import Literal
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
+from steer_common import partial as partial_module
 from steer_common.errors import JSONModeError
 from steer_common.following import COPIES_PER_CHAR, JSONFollower
 from steer_common.json_stream import JSONStream
@@ -229,3 +231,112 @@ def test_tool_arguments_of_a_wide_array_stay_linear() -> None:
     for d in deltas:
         if d["partial_model"] is not None:
             assert len(d["partial_model"].xs or []) == len(d["partial_arguments"].get("xs", []))
+
+
+class Limited(BaseModel):
+    code: str = Field(max_length=5)
+    level: int = Field(ge=10)
+    count: int = Field(ge=10)
+    picks: list[int] = Field(max_length=2)
+    tag: str | None = Field(default=None, pattern=r"^[a-z]+$")
+
+
+def test_the_fields_constraints_hold_for_what_has_arrived() -> None:
+    document = json.dumps(
+        {"code": "abcdefgh", "level": 7, "count": 123, "picks": [1, 2, 3], "tag": "Ab"}
+    )
+    builder = PartialBuilder(Limited)
+    stream = JSONStream()
+    codes, levels, counts, picks, tags = set(), set(), set(), [], set()
+    for char in document:
+        stream.feed(char)
+        value = builder.build(stream.partial())
+        assert value is not None
+        codes.add(value.code)
+        levels.add(value.level)
+        counts.add(value.count)
+        picks.append(value.picks)
+        tags.add(value.tag)
+    # A string is shown while it can still be valid and left out once it is too long; a
+    # number below the minimum is left out (numbers come whole: 123 never shows as 12);
+    # so is a list past its maximum length, and a string that does not match the pattern
+    # (the empty string does not either).
+    assert codes == {None, "", "a", "ab", "abc", "abcd", "abcde"}
+    assert levels == {None} and counts == {None, 123}
+    assert [1, 2] in picks and all(p is None or len(p) <= 2 for p in picks)
+    assert tags == {None}
+    assert value.model_fields_set == {"count"}  # the value after the last character
+    with pytest.raises(ValueError, match="at most 5 characters"):
+        Limited.model_validate_json(document)
+
+
+class Badge(str, Enum):
+    GOLD = "gold"
+    SILVER = "silver"
+
+
+class Card(BaseModel):
+    """Flat enough for its own validator: leaves, a list of leaves, a shallow model."""
+
+    id: int
+    name: str = Field(alias="Name")
+    badge: Badge
+    size: Literal["small", "large"]
+    ratio: float | None = None
+    tags: list[str] = []
+    scores: dict[str, int] = {}
+    leaf: Leaf | None = None
+
+
+class Deck(BaseModel):
+    cards: list[Card]
+    owner: str | None = None
+
+
+cards = st.builds(
+    Card,
+    id=st.integers(-(10**6), 10**6),
+    Name=texts,
+    badge=st.sampled_from(Badge),
+    size=st.sampled_from(["small", "large"]),
+    ratio=st.none() | st.floats(allow_nan=False, allow_infinity=False, width=32),
+    tags=st.lists(texts, max_size=3),
+    scores=st.dictionaries(texts, st.integers(-100, 100), max_size=3),
+    leaf=st.none() | leaves,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    deck=st.builds(Deck, cards=st.lists(cards, max_size=4), owner=st.none() | texts),
+    cuts=st.lists(st.integers(0, 10_000), max_size=40),
+)
+def test_a_models_own_validator_builds_what_the_walk_builds(deck: Deck, cuts: list[int]) -> None:
+    # A small model whose fields nest at most a list or dict of leaves, or a shallow model
+    # (Card, Leaf), is built by its validator in C, falling back to the walk when a field
+    # does not validate yet; with that path shut (_SMALL = -1) every partial must be equal,
+    # field for field, types and the fields that arrived included.
+    document = json.dumps(deck.model_dump(mode="json", by_alias=True))
+    fast, walk = PartialBuilder(Deck), PartialBuilder(Deck)
+    stream = JSONStream(hold=True)
+    for piece in pieces(document, cuts):
+        stream.feed(piece)
+        value = stream.partial()
+        got = fast.build(value)
+        with mock.patch.object(partial_module, "_SMALL", -1):
+            want = walk.build(value)
+        assert _shape(got) == _shape(want)
+    stream.close()
+    assert _shape(fast.build(stream.value)) == _shape(walk.build(stream.value))
+
+
+def _shape(value: object) -> object:
+    """A value with every model as (its type, the fields that arrived, their values)."""
+    if isinstance(value, BaseModel):
+        fields = {name: _shape(getattr(value, name)) for name in sorted(value.model_fields_set)}
+        return (type(value), fields, _shape(dict(value)))
+    if isinstance(value, list):
+        return [_shape(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    return (type(value), value)
