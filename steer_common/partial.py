@@ -335,6 +335,24 @@ class PartialBuilder:
             if last[1] is _DROPPED:
                 raise _Drop
             return last[1]
+        validate = plan.validate
+        if validate is not None and kind is dict and len(value) <= _SMALL:
+            # A small model (the record still arriving, one that just closed): its
+            # validator, in C, builds it in about a third of the time _model() takes, and
+            # fails if a field does not validate yet, which _model() then leaves out. Its
+            # fields nest at most one container deep (see _bounded), and those are checked
+            # to be small too: a cost bounded per partial.
+            for member in value.values():
+                if type(member) in _NESTED and len(member) > _SMALL:
+                    break
+            else:
+                try:
+                    result = validate(value)
+                except ValidationError:
+                    pass
+                else:
+                    self._seen[key] = (value, result)
+                    return result
         try:
             result = self._container(plan, value, path)
         except _Drop:
@@ -346,25 +364,11 @@ class PartialBuilder:
     def _container(self, plan: _Plan, value: Any, path: tuple[Any, ...]) -> Any:
         kind = plan.kind
         if kind == "model" and type(value) is dict:
-            validate = plan.validate
-            if validate is not None and len(value) <= _SMALL:
-                # A small model (the record still arriving, one that just closed): its
-                # validator, in C, builds it in about a third of the time the walk below
-                # takes, and fails if a field does not validate yet, which the walk then
-                # leaves out. Its fields nest at most one container deep (see _bounded),
-                # and those are checked to be small too: a cost bounded per partial.
-                for member in value.values():
-                    if type(member) in _NESTED and len(member) > _SMALL:
-                        break
-                else:
-                    try:
-                        return validate(value)
-                    except ValidationError:
-                        pass
             return self._model(plan, value, path)
         if kind == "list" and type(value) is list:
             assert plan.item is not None
-            return self._checked(plan, self._list(plan.item, value, path))
+            built = self._list(plan.item, value, path)
+            return built if plan.check is None else self._checked(plan, built)
         if kind == "dict" and type(value) is dict:
             assert plan.key is not None and plan.item is not None
             out = {}
@@ -373,7 +377,7 @@ class PartialBuilder:
                     out[self._build(plan.key, k, path)] = self._build(plan.item, v, (*path, k))
                 except _Drop:  # noqa: PERF203 - a value that does not validate is left out
                     continue
-            return self._checked(plan, out)
+            return out if plan.check is None else self._checked(plan, out)
         if kind == "whole" and plan.adapter is not None:
             # pydantic's partial mode on the whole value (a union of models, a tuple...).
             try:
@@ -385,11 +389,11 @@ class PartialBuilder:
     @staticmethod
     def _checked(plan: _Plan, built: Any) -> Any:
         """``built``, if it meets the list's or dict's own constraints (else left out)."""
-        if plan.check is not None:
-            try:
-                plan.check.validate_python(built)
-            except ValidationError:
-                raise _Drop from None
+        assert plan.check is not None
+        try:
+            plan.check.validate_python(built)
+        except ValidationError:
+            raise _Drop from None
         return built
 
     def _list(self, item: _Plan, values: list[Any], path: tuple[Any, ...]) -> list[Any]:
