@@ -41,25 +41,30 @@ class StreamingHelper:
 
     def events(self, session: StreamSession) -> AsyncGenerator[StreamEvent, None]:
         """The normalized events the session delivers, as they arrive."""
-        return _drive(self.transport, session)
+        return _drive(self.transport, session, _EVENTS)
 
     def text(self, session: StreamSession) -> AsyncGenerator[str, None]:
         """Only the text of the text deltas (what ``stream()`` yields)."""
-        return _drive(self.transport, session, text_only=True)
+        return _drive(self.transport, session, _TEXT)
 
     async def response(self, session: StreamSession) -> StreamResponse:
         """Drive the session to its end; its :class:`StreamResponse`."""
-        async for _ in _drive(self.transport, session):
-            pass
+        async for _ in _drive(self.transport, session, _NOTHING):
+            pass  # it yields nothing: the events stay in the session
         assert session.response is not None
         return session.response
 
 
+# What _drive yields: nothing (the response is all the caller wants), every event, or only
+# the text of the text deltas (``stream()``: one generator, not two, per event).
+_NOTHING, _EVENTS, _TEXT = 0, 1, 2
+
+
 async def _drive(
-    transport: AsyncTransport, session: StreamSession, *, text_only: bool = False
+    transport: AsyncTransport, session: StreamSession, deliver: int
 ) -> AsyncGenerator[Any, None]:
-    """Perform the commands of the session's flow; yield the events it delivers (or, for
-    ``stream()``, only the text of the text deltas: one generator, not two, per event)."""
+    """Perform the commands of the session's flow; yield what ``deliver`` asks for of the
+    events it delivers."""
     flow = session.flow()
     response: Response | None = None
     try:
@@ -70,12 +75,14 @@ async def _drive(
             try:
                 if kind is Read:  # the common command first
                     events = command.events
-                    if events:
-                        for event in events:
-                            if not text_only:
+                    if events and deliver:
+                        if deliver == _TEXT:
+                            for event in events:
+                                if event.type == TEXT_DELTA:
+                                    yield event.delta
+                        else:
+                            for event in events:
                                 yield event
-                            elif event.type == TEXT_DELTA:
-                                yield event.delta
                     if command.size:
                         reply = await response.read(command.size, command.timeout)  # type: ignore[union-attr]
                     else:

@@ -44,25 +44,30 @@ class StreamingHelper:
 
     def events(self, session: StreamSession) -> Generator[StreamEvent, None, None]:
         """The normalized events the session delivers, as they arrive."""
-        return _drive(self.transport, session)
+        return _drive(self.transport, session, _EVENTS)
 
     def text(self, session: StreamSession) -> Generator[str, None, None]:
         """Only the text of the text deltas (what ``stream()`` yields)."""
-        return _drive(self.transport, session, text_only=True)
+        return _drive(self.transport, session, _TEXT)
 
     def response(self, session: StreamSession) -> StreamResponse:
         """Drive the session to its end; its :class:`StreamResponse`."""
-        for _ in _drive(self.transport, session):
-            pass
+        for _ in _drive(self.transport, session, _NOTHING):
+            pass  # it yields nothing: the events stay in the session
         assert session.response is not None
         return session.response
 
 
+# What _drive yields: nothing (the response is all the caller wants), every event, or only
+# the text of the text deltas (``stream()``: one generator, not two, per event).
+_NOTHING, _EVENTS, _TEXT = 0, 1, 2
+
+
 def _drive(
-    transport: RequestsTransport, session: StreamSession, *, text_only: bool = False
+    transport: RequestsTransport, session: StreamSession, deliver: int
 ) -> Generator[Any, None, None]:
-    """Perform the commands of the session's flow; yield the events it delivers (or, for
-    ``stream()``, only the text of the text deltas: one generator, not two, per event)."""
+    """Perform the commands of the session's flow; yield what ``deliver`` asks for of the
+    events it delivers."""
     flow = session.flow()
     response: TransportResponse | None = None
     try:
@@ -73,8 +78,8 @@ def _drive(
             try:
                 if kind is Read:  # the common command first
                     events = command.events
-                    if events:
-                        if text_only:
+                    if events and deliver:
+                        if deliver == _TEXT:
                             for event in events:
                                 if event.type == TEXT_DELTA:
                                     yield event.delta
