@@ -236,6 +236,12 @@ class Emulator:
         with self._changed:
             return self._changed.wait_for(lambda: len(self._connections) <= count, timeout)
 
+    def wait_for_streams(self, count: int = 0, timeout: float = 5.0) -> bool:
+        """Wait until :attr:`streams` is at most ``count`` (``0``: every reply has been
+        written whole); ``False`` on timeout."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._streams <= count, timeout)
+
     def wait_for_disconnect(self, count: int = 1, timeout: float = 5.0) -> bool:
         """Wait until :attr:`disconnects` reaches ``count``; ``False`` on timeout."""
         with self._changed:
@@ -457,8 +463,9 @@ class _Handler(BaseHTTPRequestHandler):
             if not emu.closed:
                 emu._disconnected()
         finally:
-            with emu._lock:
+            with emu._changed:
                 emu._streams -= 1
+                emu._changed.notify_all()
 
     def _stream(self, fmt: str, script: ScriptedReply) -> None:
         gzipped = script.gzip and "gzip" in self.headers.get("accept-encoding", "")

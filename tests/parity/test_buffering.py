@@ -6,7 +6,6 @@ the moment it arrives."""
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import pytest
@@ -24,10 +23,6 @@ PILE = emulator_prompt("pile", deltas=list(TEXT), event_delay=0.0005)
 WRITTEN_WITHIN = 20.0
 
 
-def written(emulator: Emulator) -> bool:
-    return emulator.streams == 0
-
-
 def deliveries(
     runner: Any, how: str, prompt: str, options: StreamingOptions, emulator: Emulator
 ) -> list[str]:
@@ -37,9 +32,7 @@ def deliveries(
     if isinstance(runner, AsyncRunner):
 
         async def pause() -> None:
-            deadline = time.monotonic() + WRITTEN_WITHIN
-            while not written(emulator) and time.monotonic() < deadline:
-                await asyncio.sleep(0.01)
+            await asyncio.to_thread(emulator.wait_for_streams, 0, WRITTEN_WITHIN)
 
         async def on_delta(text: str) -> None:
             got.append(text)
@@ -72,15 +65,10 @@ def deliveries(
         runner.run(main())
         return got
 
-    def sync_pause() -> None:
-        deadline = time.monotonic() + WRITTEN_WITHIN
-        while not written(emulator) and time.monotonic() < deadline:
-            time.sleep(0.01)
-
     def sync_on_delta(text: str) -> None:
         got.append(text)
         if len(got) == 1:
-            sync_pause()
+            emulator.wait_for_streams(0, WRITTEN_WITHIN)
 
     client = runner.client
     if how == "on_delta":
@@ -96,7 +84,7 @@ def deliveries(
     for item in stream:
         got.append(item)
         if len(got) == 1:
-            sync_pause()
+            emulator.wait_for_streams(0, WRITTEN_WITHIN)
     return got
 
 
