@@ -23,8 +23,11 @@ the containers still open, a pointer per member: an array that grows with the re
 make a snapshot per read quadratic. So a new one is due only once the reply has brought at
 least one character per :data:`COPIES_PER_CHAR` members of the open containers since the
 last: their copies cost at most that many pointers per character of the reply, linear
-however wide the arrays grow. Below 32 open members per character read (a few hundred
-members for a read of a few tokens) every read is due.
+however wide the arrays grow. A string value being received is copied too (a str cannot
+grow in place), so its characters count, :data:`CHARS_PER_MEMBER` to a member: a snapshot
+per read of a long essay would copy it again on every read. Below 32 open members per
+character read (a few hundred members, or a string of a few thousand characters, for a read
+of a few tokens) every read is due.
 """
 
 from __future__ import annotations
@@ -36,20 +39,24 @@ from steer_common.json_stream import JSONStream
 from steer_common.models.events import TEXT_DELTA, TOOL_CALL_DELTA, TOOL_CALL_START, StreamEvent
 from steer_common.partial import PartialBuilder
 
-__all__ = ["COPIES_PER_CHAR", "JSONFollower"]
+__all__ = ["CHARS_PER_MEMBER", "COPIES_PER_CHAR", "JSONFollower"]
 
 _NONE: Any = object()
 
 #: A partial snapshot is due once the reply brought a character per this many members of the
 #: containers still open (what the snapshot copies) since the last one.
 COPIES_PER_CHAR = 32
+#: Characters of an open string value that cost a snapshot as much as one member (a copy
+#: of a character against a pointer and its reference count).
+CHARS_PER_MEMBER = 32
 
 
 def _due(stream: JSONStream, new_chars: int) -> bool:
     """A new snapshot of ``stream`` is due: it is complete, or ``new_chars`` since the last
     one cover its open containers' width (see the module docstring)."""
     stream.parse_held()  # the exact width, and whether it is complete
-    return stream.done or stream.open_width <= COPIES_PER_CHAR * new_chars
+    width = stream.open_width + stream.open_string // CHARS_PER_MEMBER
+    return stream.done or width <= COPIES_PER_CHAR * new_chars
 
 
 class JSONFollower:

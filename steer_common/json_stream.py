@@ -120,6 +120,7 @@ class JSONStream:
         "_state",
         "_string",
         "_string_is_key",
+        "_string_text",
         "_tail",
         "_tipped",
         "_unreported",
@@ -144,7 +145,10 @@ class JSONStream:
         # of the frame's key in an object), so the root is always the value so far.
         self._stack: list[list[Any]] = []
         self._tipped: list[Any] | None = None  # a list partial() appended its tip to
-        self._string: list[str] = []  # raw (still escaped) pieces of the open string
+        # The open string: raw (still escaped) runs, after its start decoded already by
+        # partial() (so that a partial after every piece decodes each run once).
+        self._string: list[str] = []
+        self._string_text = ""
         self._string_is_key = False
         self._number: list[str] = []
         self._number_start = 0
@@ -170,6 +174,12 @@ class JSONStream:
     def open_width(self) -> int:
         """Members of the containers still open: what a snapshot ``partial()`` copies."""
         return sum(len(frame[0]) for frame in self._stack)
+
+    @property
+    def open_string(self) -> int:
+        """Characters of the string value being received that a ``partial()`` copies (as
+        far as the last one decoded it; 0 when no string value is open)."""
+        return len(self._string_text) if self._state == _STRING else 0
 
     @property
     def position(self) -> int:
@@ -357,6 +367,7 @@ class JSONStream:
             return self._open_container(text, i)
         if c == '"':
             self._string = []
+            self._string_text = ""
             self._string_is_key = False
             self._state = _STRING
             return self._continue_string(text, i + 1, out)
@@ -416,6 +427,7 @@ class JSONStream:
             key, after = _scanstring(text, i + 1)
         except ValueError:
             self._string = []
+            self._string_text = ""
             self._string_is_key = True
             self._state = _STRING
             return self._continue_string(text, i + 1, [])
@@ -431,9 +443,9 @@ class JSONStream:
             return run_end
         c = text[run_end]
         if c == '"':
-            raw = "".join(self._string)
+            value = self._string_text + _decode(self._string)
             self._string = []
-            value = _scanstring('"' + raw + '"', 1)[0]
+            self._string_text = ""
             if self._string_is_key:
                 self._stack[-1][1] = value
                 self._state = _COLON
@@ -554,6 +566,12 @@ class JSONStream:
         value (a UI re-rendering). It costs the depth of the open containers, so a partial
         after every fragment stays linear in the document's length. Either way, do not
         mutate the result.
+
+        A string being received is decoded once, run by run, but a str cannot grow in
+        place: each partial holds a new copy of it as far as it came (a copy at memory
+        speed). A partial after every fragment of one very long string value copies it
+        that many times; a stream's partials can be spaced out where that matters
+        (``StreamingOptions.partial_interval`` and ``partial_chars``).
         """
         self.parse_held()
         if self.value is not _MISSING:
@@ -632,13 +650,17 @@ class JSONStream:
                 self._parse_held(descend=True)
                 return self._tip()
         if self._state == _STRING and not self._string_is_key:
-            raw = "".join(self._string)
-            try:
-                tip = _scanstring('"' + raw + '"', 1)[0]
-            except ValueError:  # pragma: no cover - runs never end inside an escape
-                return _MISSING
-            if tip and "\ud800" <= tip[-1] <= "\udbff":
-                tip = tip[:-1]  # half of a surrogate pair: wait for the other half
+            if not self._string:
+                return self._string_text
+            # Each run is decoded once (runs never end inside an escape); only the text
+            # decoded so far is copied again, which a new str value cannot avoid.
+            tip = self._string_text + _decode(self._string)
+            if "\ud800" <= tip[-1] <= "\udbff":
+                # Half of a surrogate pair: wait for the other half, decoding the runs
+                # again with it (an escaped pair decodes to one character).
+                return tip[:-1]
+            self._string_text = tip
+            self._string = []
             return tip
         return _MISSING
 
@@ -679,6 +701,13 @@ def _held_partial(text: str) -> Any:
     if number is None:
         return value
     return from_json(text[: number.start()], allow_partial="trailing-strings", allow_inf_nan=False)
+
+
+def _decode(runs: list[str]) -> str:
+    """The text of string content ``runs`` (each plain characters and whole escapes)."""
+    if len(runs) == 1 and "\\" not in runs[0]:
+        return runs[0]
+    return _scanstring('"' + "".join(runs) + '"', 1)[0]  # type: ignore[no-any-return]
 
 
 def _could_be_escape(text: str) -> bool:

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from steer_common import json_stream as json_stream_module
 from steer_common.errors import JSONModeError
 from steer_common.json_stream import JSONStream
 
@@ -160,6 +161,34 @@ def test_a_live_partial_does_not_copy_the_open_containers() -> None:
         else:
             assert len(distinct) == len(seen)
         assert stream.value == json.loads(text)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_partial_after_every_piece_decodes_a_long_string_once(
+    mode: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A long string value being received (an essay in a structured reply): each run of
+    # it is decoded once, not the whole string again on every partial(). (The partial
+    # str itself is a new copy each time: a str cannot grow in place.)
+    essay = 'caf\u00e9 "quoted" \U0001f600 word\n' * 400
+    text = json.dumps({"essay": essay})  # escapes, and surrogate pairs (\ud83d\ude00)
+    decoded = 0
+    scanstring = json_stream_module._scanstring
+
+    def counting(s: str, end: int) -> tuple[str, int]:
+        nonlocal decoded
+        decoded += len(s)
+        return scanstring(s, end)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(json_stream_module, "_scanstring", counting)
+    stream = JSONStream(**mode)
+    for k in range(0, len(text), 7):  # cuts everywhere: inside escapes and pairs too
+        stream.feed(text[k : k + 7])
+        partial = stream.partial()
+        assert essay.startswith(partial.get("essay", ""))
+    stream.close()
+    assert stream.value == {"essay": essay}
+    assert decoded < 3 * len(text)  # over 1,000 times the text when each partial decoded it all
 
 
 def _grows_toward(partial: Any, final: Any) -> bool:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from steer_common import partial as partial_module
 from steer_common.errors import JSONModeError
-from steer_common.following import COPIES_PER_CHAR, JSONFollower
+from steer_common.following import CHARS_PER_MEMBER, COPIES_PER_CHAR, JSONFollower
 from steer_common.json_stream import JSONStream
 from steer_common.models.events import TEXT_DELTA, TOOL_CALL_DELTA, TOOL_CALL_START, StreamEvent
 from steer_common.partial import PartialBuilder, partial_model
@@ -231,6 +231,29 @@ def test_tool_arguments_of_a_wide_array_stay_linear() -> None:
     for d in deltas:
         if d["partial_model"] is not None:
             assert len(d["partial_model"].xs or []) == len(d["partial_arguments"].get("xs", []))
+
+
+def test_tool_arguments_with_a_long_string_stay_linear() -> None:
+    # A string being received is copied into every snapshot (a str cannot grow in
+    # place): its characters count toward what a snapshot costs, CHARS_PER_MEMBER to a
+    # member, so the copies of a long essay stay linear in the arguments too.
+    arguments = {"essay": "word " * 20_000}
+    text = json.dumps(arguments)
+    follower = JSONFollower("test", validate=False)
+    follower.feed(StreamEvent(TOOL_CALL_START, index=0, name="write"))
+    values = []
+    for k in range(0, len(text), 5):
+        delta = StreamEvent(TOOL_CALL_DELTA, text[k : k + 5], index=0)
+        follower.feed(delta)
+        assert delta.metadata is not None
+        values.append(delta.metadata["partial_arguments"])
+    assert values[-1] == arguments
+    made = {id(v): len(v.get("essay", "")) for v in values if v}  # each snapshot once
+    assert sum(made.values()) <= CHARS_PER_MEMBER * COPIES_PER_CHAR * len(text)
+    # A new one for every delta while the essay is short, thinning out as it grows.
+    assert len(made) > 1000
+    lengths = [len(v.get("essay", "")) for v in values[:500] if v]
+    assert len(set(lengths)) == len(lengths)
 
 
 class Limited(BaseModel):
