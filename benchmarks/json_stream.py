@@ -23,6 +23,11 @@ Contenders:
   document's shape): what a ``partial_output`` event per read costs.
 - Both steer contenders again with ``JSONStream()``, the default, which checks every
   character in the feed that brings it.
+- **streaming-json-parser** (optional: run when it and its Rust backend,
+  streaming-json-parser-native, are installed): a compiled incremental parser with partial
+  values, ``StreamingJsonParser().feed(piece)`` per fragment and the result's ``.value``,
+  its own state (grown in place, like ``partial(live=True)``), and on the small document
+  also with ``copy_value=True`` (a deep copy per fragment, quadratic).
 - **naive re-parse**: ``json.loads`` of the accumulated text after every fragment, catching
   the error until the text is complete. Quadratic.
 - **jiter partial re-parse**: ``jiter.from_json(prefix_bytes, partial_mode="trailing-strings")``
@@ -265,6 +270,40 @@ def pjp_reparse(w: Workload) -> Any:
     return value
 
 
+def sjp(*, copy: bool) -> Callable[[Workload], Any]:
+    """streaming-json-parser's ``StreamingJsonParser`` (with its Rust backend,
+    streaming-json-parser-native): ``feed(piece)`` and the result's ``.value`` per fragment,
+    its own state (``copy=False``, like ``partial(live=True)``) or a copy (``copy_value``)."""
+
+    def run(w: Workload) -> Any:
+        from streaming_json_parser import StreamingJsonParser
+
+        parser = StreamingJsonParser()
+        feed = parser.feed
+        result = None
+        for piece in w.pieces:
+            result = feed(piece, copy_value=copy)
+            _ = result.value
+        return None if result is None else result.value
+
+    return run
+
+
+def _sjp_versions() -> str | None:
+    """The versions of streaming-json-parser and its native backend, if both are installed."""
+    from importlib import metadata
+
+    try:
+        import streaming_json_parser_native  # noqa: F401  (the Rust backend it runs on)
+
+        return ", ".join(
+            f"{name} {metadata.version(name)}"
+            for name in ("streaming-json-parser", "streaming-json-parser-native")
+        )
+    except (ImportError, metadata.PackageNotFoundError):
+        return None
+
+
 #: partial_json_parser on the full document: time every PJP_STEP-th prefix only.
 PJP_STEP = 40
 
@@ -295,6 +334,14 @@ CONTENDERS: dict[str, tuple[str, Callable[[Workload], Any]]] = {
     "typed": (
         "steer JSONStream(hold=True) + partial() + typed partial (PartialBuilder) per fragment",
         typed,
+    ),
+    "sjp": (
+        "streaming-json-parser (Rust backend): feed() + its live .value per fragment",
+        sjp(copy=False),
+    ),
+    "sjpcopy": (
+        "streaming-json-parser (Rust backend): feed(copy_value=True) per fragment",
+        sjp(copy=True),
     ),
     "naive": ("naive: json.loads of each prefix", naive_reparse),
     "jiter": ('jiter.from_json(prefix, partial_mode="trailing-strings")', jiter_reparse),
@@ -342,7 +389,7 @@ def measure(w: Workload, runs: dict[str, int], budget: float) -> dict[str, Timin
         for t in timings.values():
             if round_ < t.runs:
                 timed(t)
-    cheap = [t for t in timings.values() if t.key in ("loads", *STEER)]
+    cheap = [t for t in timings.values() if t.key in ("loads", "sjp", *STEER)]
     spent = sum(sum(t.times) for t in cheap)
     deadline = time.process_time() + max(0.0, budget - spent)
     while cheap and time.process_time() < deadline:
@@ -484,14 +531,20 @@ def main() -> None:
 
     slow = args.slow_runs
     steer_runs = dict.fromkeys(STEER, 5)
-    main_runs = {"loads": 20, **steer_runs, "naive": slow, "jiter": slow}
+    # The compiled incremental parser, when it is installed: its live value is as cheap as
+    # steer's to ask for, its copies are deep (quadratic: the small document only).
+    sjp_version = _sjp_versions()
+    sjp_runs = {"sjp": 5} if sjp_version else {}
+    main_runs = {"loads": 20, **steer_runs, **sjp_runs, "naive": slow, "jiter": slow}
     if args.full:
         main_runs["pjp"] = 1
     main_res = measure(main_w, main_runs, args.budget)
     progress(main_w.name)
     pjp_estimate = pjp_sampled(main_w, PJP_STEP)
     progress(f"{main_w.name}: partial_json_parser on every {PJP_STEP}th prefix")
-    small_runs = {"loads": 20, **steer_runs, "naive": 5, "jiter": 5, "pjp": slow}
+    if sjp_version:
+        sjp_runs["sjpcopy"] = slow
+    small_runs = {"loads": 20, **steer_runs, **sjp_runs, "naive": 5, "jiter": 5, "pjp": slow}
     small_res = measure(small_w, small_runs, args.budget / 3)
     progress(small_w.name)
     scaled: dict[str, dict[str, Timing]] = {main_w.name: main_res}
@@ -504,7 +557,9 @@ def main() -> None:
         f"Measured {datetime.date.today().isoformat()}: CPython {platform.python_version()}, "
         f"{platform.system()} {platform.machine()}, {_cpu_model()}, {os.cpu_count()} CPUs; "
         f"jiter {jiter.__version__}, "
-        f"partial-json-parser {pjp_version}. CPU time (time.process_time), best of N, "
+        f"partial-json-parser {pjp_version}"
+        f"{'; ' + sjp_version if sjp_version else ' (streaming-json-parser not installed)'}. "
+        "CPU time (time.process_time), best of N, "
         f"contenders round-robin, GC on. steer at {_revision()}."
     )
     print()
@@ -590,6 +645,12 @@ def main() -> None:
         f"{ratio(typed_best, part)} ({ratio(typed_best, ref)} of json.loads), "
         f"{'met' if typed_best <= 2 * part else 'missed'}."
     )
+    if "sjp" in main_res:
+        print(
+            f"A compiled incremental parser for comparison: streaming-json-parser's live value "
+            f"after every fragment {ratio(main_res['sjp'].best, ref)} of json.loads, "
+            f"{ratio(main_res['sjp'].best, live)} of partial(live=True)."
+        )
     print()
     print("Linearity of typed partials (a PartialBuilder per fragment):")
     print()
