@@ -561,6 +561,32 @@ def test_a_proxy_from_the_environment_still_works(
     assert server.requests[0].headers["authorization"] == f"Bearer {KEYS['openai']}"
 
 
+def test_proxies_from_the_environment_are_chosen_per_origin(
+    make_runner: Any, server: FaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The environment is read once per origin (not on every request, which costs a scan
+    # of it): one origin through the proxy, another that NO_PROXY names direct, in turns
+    # on one client, each request where its own origin's settings send it.
+    server.handler = lambda request: chunked_sse(fixture_events(CHAT.body))
+    monkeypatch.setenv("HTTP_PROXY", server.base_url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("http_proxy", raising=False)
+    with FaultServer() as direct:
+        direct.handler = lambda request: chunked_sse(fixture_events(MESSAGES.body))
+        runner = make_runner(
+            api_keys=KEYS,
+            base_urls={"openai": "http://api.example.test/v1", "anthropic": direct.base_url},
+        )
+        for _ in range(2):
+            assert runner.response("hi", model="gpt-4o-mini").complete
+            assert runner.response("hi", model="claude-sonnet-4-5").complete
+        assert [r.path for r in server.requests] == [
+            "http://api.example.test/v1/chat/completions"
+        ] * 2
+        assert [r.path for r in direct.requests] == ["/v1/messages"] * 2
+
+
 def test_bad_request_errors_still_read_plain(make_runner: Any, server: FaultServer) -> None:
     body = json.dumps({"error": {"type": "invalid_request_error", "message": "nope"}}).encode()
     server.handler = lambda request: Play([("send", error_head(400, body) + body)])
