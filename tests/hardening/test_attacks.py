@@ -547,21 +547,7 @@ def test_more_than_99_header_fields_is_a_protocol_error(
     assert len(server.requests) == 1  # not retried
 
 
-def test_a_proxy_from_the_environment_still_works(
-    make_runner: Any, server: FaultServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The fault server as an HTTP proxy: the request arrives with the absolute URL.
-    server.handler = lambda request: chunked_sse(fixture_events(CHAT.body))
-    monkeypatch.setenv("HTTP_PROXY", server.base_url)
-    monkeypatch.setenv("NO_PROXY", "")
-    monkeypatch.delenv("no_proxy", raising=False)
-    runner = make_runner(api_keys=KEYS, base_urls={"openai": "http://api.example.test/v1"})
-    assert runner.response("hi", model="gpt-4o-mini").complete
-    assert server.requests[0].path == "http://api.example.test/v1/chat/completions"
-    assert server.requests[0].headers["authorization"] == f"Bearer {KEYS['openai']}"
-
-
-def test_proxies_from_the_environment_are_chosen_per_origin(
+def test_proxies_from_the_environment_still_work_chosen_per_origin(
     make_runner: Any, server: FaultServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The environment is read once per origin (not on every request, which costs a scan
@@ -581,9 +567,11 @@ def test_proxies_from_the_environment_are_chosen_per_origin(
         for _ in range(2):
             assert runner.response("hi", model="gpt-4o-mini").complete
             assert runner.response("hi", model="claude-sonnet-4-5").complete
+        # The fault server as an HTTP proxy: the request arrives with the absolute URL.
         assert [r.path for r in server.requests] == [
             "http://api.example.test/v1/chat/completions"
         ] * 2
+        assert server.requests[0].headers["authorization"] == f"Bearer {KEYS['openai']}"
         assert [r.path for r in direct.requests] == ["/v1/messages"] * 2
 
 
