@@ -37,7 +37,7 @@ from steer_common.errors import (
     map_transport_error,
     redact_logs,
 )
-from steer_common.http import ResponseHead
+from steer_common.http import ByOrigin, ResponseHead
 from steer_common.request import HTTPRequest
 from steer_common.session import MAX_HEADER_FIELDS
 
@@ -139,7 +139,7 @@ class AiohttpTransport:
             )
         self._given = session
         self._max_connections = max_connections
-        self._proxies: dict[str, str | None] = {}  # by origin, from the environment
+        self._proxies: ByOrigin[str | None] = ByOrigin()  # from the environment
         self._pools = LoopPools(self._new_pool, lambda session: session.close())
 
     def __reduce__(self) -> Any:
@@ -176,7 +176,9 @@ class AiohttpTransport:
                     headers=request.headers,
                     allow_redirects=False,
                     auto_decompress=False,
-                    proxy=None if self._given is not None else self._proxy(request),
+                    proxy=None
+                    if self._given is not None
+                    else self._proxies.get(request.origin, lambda: _proxy_for(request.url)),
                     timeout=aiohttp.ClientTimeout(total=None, connect=timeout),
                 )
             except asyncio.CancelledError:
@@ -206,24 +208,9 @@ class AiohttpTransport:
             deadline.disarm()
         return AiohttpResponse(response, deadline)
 
-    def _proxy(self, request: HTTPRequest) -> str | None:
-        """The proxy for ``request``'s origin, read from the environment on its first use."""
-        origin = request.origin
-        try:
-            return self._proxies[origin]
-        except KeyError:
-            if len(self._proxies) >= _ORIGINS:
-                self._proxies.clear()
-            proxy = self._proxies[origin] = _proxy_for(request.url)
-            return proxy
-
     async def aclose(self) -> None:
         """Close this event loop's pool (a session given by the caller stays open)."""
         await self._pools.close()
-
-
-#: Origins whose proxy is kept (a client calls a handful).
-_ORIGINS = 256
 
 
 def _proxy_for(url: str) -> str | None:

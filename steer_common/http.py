@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from steer_common.commands import Read
@@ -36,6 +36,7 @@ from steer_common.routing import API_KEY_ENV
 __all__ = [
     "INFLATE_STEP",
     "BodyDecoder",
+    "ByOrigin",
     "ResponseHead",
     "error_from_response",
     "read_error_body",
@@ -67,6 +68,32 @@ class ResponseHead:
     @property
     def content_type(self) -> str:
         return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+_T = TypeVar("_T")
+
+
+class ByOrigin(Generic[_T]):
+    """A value worked out once per origin (``scheme://host[:port]``) and kept, for the
+    transports: what the environment says of an origin (its proxy, its CA bundle) is read
+    on its first request, not on every one. At most ``limit`` origins are kept (a client
+    calls a handful; past that the table starts again)."""
+
+    __slots__ = ("_limit", "_values")
+
+    def __init__(self, limit: int = 256) -> None:
+        self._limit = limit
+        self._values: dict[str, _T] = {}
+
+    def get(self, origin: str, compute: Callable[[], _T]) -> _T:
+        """The value for ``origin``: ``compute()`` the first time."""
+        try:
+            return self._values[origin]
+        except KeyError:
+            if len(self._values) >= self._limit:
+                self._values.clear()
+            value = self._values[origin] = compute()
+            return value
 
 
 def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:

@@ -23,7 +23,7 @@ from requests.adapters import HTTPAdapter
 
 from steer_common.chunked import ChunkedDecoder
 from steer_common.errors import APIConnectionError, SteerError, StreamTimeoutError, redact_logs
-from steer_common.http import ResponseHead
+from steer_common.http import ByOrigin, ResponseHead
 from steer_common.request import HTTPRequest
 from steer_sync._exceptions import map_exceptions, mapped
 from steer_sync._watchdog import POOL_CLASSES, phase
@@ -210,7 +210,7 @@ class RequestsTransport:
             session.mount("https://", adapter)
         self._session = session
         # By origin: what requests merges from the environment for a request there.
-        self._environment: dict[str, dict[str, Any]] = {}
+        self._environment: ByOrigin[Any] = ByOrigin()
 
     def __reduce__(self) -> Any:
         raise TypeError("a SteerLLMClient cannot be pickled (see docs/errors.md)")
@@ -243,13 +243,13 @@ class RequestsTransport:
                 auth=_KEEP_HEADERS,
             )
         )
-        settings: Any = self._environment.get(request.origin) if self._owned else None
-        if settings is None:
-            settings = session.merge_environment_settings(prepared.url, {}, True, None, None)
-            if self._owned:
-                if len(self._environment) >= _ORIGINS:
-                    self._environment.clear()
-                self._environment[request.origin] = settings
+
+        def environment() -> Any:
+            return session.merge_environment_settings(prepared.url, {}, True, None, None)
+
+        settings = (
+            self._environment.get(request.origin, environment) if self._owned else environment()
+        )
         return session.send(prepared, timeout=(timeout, timeout), allow_redirects=False, **settings)
 
     def close(self) -> None:
@@ -270,5 +270,3 @@ class RequestsTransport:
 
 
 _KEEP_HEADERS = _KeepHeaders()
-#: Origins whose environment settings are kept (a client calls a handful).
-_ORIGINS = 256
