@@ -76,14 +76,20 @@ class TransportResponse:
             {k.lower(): v for k, v in response.headers.items()},
             sum(1 for _ in raw.headers.iteritems()),
         )
-        connection = getattr(raw, "connection", None)
-        self._sock: socket.socket | None = getattr(connection, "sock", None)
         self._timeout: float | None = -1.0  # the socket timeout last set (-1: not yet)
         self.eof = False
         source: Any = getattr(raw, "_fp", None)  # the http.client.HTTPResponse
         fp = getattr(source, "fp", None)
         self._source = source
         self._fp: io.BufferedReader | None = fp if isinstance(fp, io.BufferedReader) else None
+        # The socket the body is read from, whose timeout each read sets. It is taken from
+        # the body's reader: when the response will close the connection (``Connection:
+        # close``, a body read until the close), http.client hands the socket over to the
+        # response and empties ``connection.sock``, and the head's timeout would stay.
+        sock = getattr(getattr(self._fp, "raw", None), "_sock", None)
+        if not isinstance(sock, socket.socket):
+            sock = getattr(getattr(raw, "connection", None), "sock", None)
+        self._sock: socket.socket | None = sock
         self._chunked = ChunkedDecoder() if self._fp is not None and source.chunked else None
         self._left: int | None = None if self._chunked else getattr(source, "length", None)
 

@@ -247,3 +247,32 @@ def test_options_as_a_plain_dict(make_runner: Any, server: FaultServer) -> None:
     with pytest.raises(ConfigurationError, match="buffer_sise: no such option"):
         runner.response("hi", model="gpt-4o-mini", streaming_options={"buffer_sise": 1})
     assert len(server.requests) == 1  # refused before any request
+
+
+@pytest.mark.parametrize("framing", ["until-close", "chunked", "content-length"])
+@pytest.mark.parametrize("close", [True, False], ids=["connection-close", "keep-alive"])
+@pytest.mark.parametrize(
+    ("connect", "read"), [(2.0, 0.4), (0.4, 1.2)], ids=["read-shorter", "read-longer"]
+)
+def test_read_timeout_is_the_read_timeout_whatever_the_framing(
+    make_runner: Any, server: FaultServer, framing: str, close: bool, connect: float, read: float
+) -> None:
+    """A stall after a few events is bounded by ``read_timeout``, not by the head's
+    ``connection_timeout``, whether the body is chunked, counted or read until the server
+    closes, and whether the response says ``Connection: close`` (http.client drops the
+    connection's socket then, and the blocking client lost its per-read timeout with it)."""
+    events = fixture_events(CHAT.body)
+    headers = {"connection": "close"} if close else {}
+    if framing == "content-length":
+        headers["content-length"] = str(sum(map(len, events)))
+    if framing == "until-close" and not close:
+        headers["connection"] = "keep-alive"  # no length: the body still ends at the close
+    first = [("chunk" if framing == "chunked" else "send", e) for e in events[:3]]
+    steps = [("send", head(headers=headers, chunked=framing == "chunked")), *first]
+    server.handler = lambda request: Play([*steps, ("sleep", 4.0), ("close",)])
+    runner = make_runner(**client_kwargs(server))
+    options = NO_RETRY.replace(connection_timeout=connect, read_timeout=read)
+    took, error = elapsed(lambda: runner.text("hi", model="gpt-4o-mini", streaming_options=options))
+    assert isinstance(error, ReadTimeoutError), error
+    assert error.partial_response is not None and error.partial_response.text == "The capital"
+    assert read - 0.05 < took < read + 0.9
