@@ -6,8 +6,10 @@ The rules (docs/errors.md, "What is retried"):
   ``retry_on_connection_error``, and at most ``max_reconnect_attempts`` times;
 - only failures a retry can mend: a provider error its module calls retryable (408, 409,
   429 but not ``insufficient_quota``, 5xx, 529, an in-band overload), a failed or broken
-  connection, a connect or read timeout, a stream cut before its end, a reply that broke
-  JSON mode before anything was handed on;
+  connection, a connect or read timeout, a stream cut before its end. A reply that broke
+  JSON mode is the model's output, not the connection's: the usual cause, a reply cut by
+  ``max_tokens``, fails the same way again, so it is not retried (another generation
+  would be billed for nothing);
 - after an exponential backoff with jitter, ``reconnect_delay * 2**(attempt - 1)`` with
   its upper half drawn at random, at most :data:`MAX_BACKOFF`; a ``Retry-After`` the
   provider sent replaces it, up to :data:`MAX_RETRY_AFTER`;
@@ -20,7 +22,6 @@ from steer_common.errors import (
     APIConnectionError,
     APIError,
     ConnectTimeoutError,
-    JSONModeError,
     ReadTimeoutError,
     SteerError,
     StreamInterruptedError,
@@ -37,7 +38,6 @@ MAX_BACKOFF = 30.0
 RETRYABLE_FAILURES: tuple[type[SteerError], ...] = (
     APIConnectionError,
     ConnectTimeoutError,
-    JSONModeError,
     ReadTimeoutError,
     StreamInterruptedError,
 )

@@ -125,6 +125,31 @@ def test_invalid_json_fails_fast_at_the_first_bad_character(
     assert error.partial_response.text.startswith('{"answer": 42, "note": o')
 
 
+@pytest.mark.parametrize(("model", "api"), MODELS[:3])
+def test_invalid_json_is_not_retried(
+    make_runner: Any, emulator: Emulator, model: str, api: str
+) -> None:
+    # Invalid JSON is the model's output, not the connection's: a reply cut by max_tokens
+    # fails the same way every time, so another generation would be billed for nothing.
+    # stream_with_usage hands nothing on before the end, and used to send it 4 times.
+    runner = make_runner(**emulator_kwargs(emulator, api))
+    bad = '{"items": [' + ", ".join(str(i) for i in range(40)) + "] oops}"
+    sent = len(emulator.requests)
+    with pytest.raises(JSONModeError) as info:
+        runner.response(
+            ask(text=bad, chunk_chars=2),
+            model=model,
+            response_format={"type": "json_object"},
+            streaming_options=JSON_MODE_OPTIONS,
+        )
+    assert len(emulator.requests) - sent == 1
+    error = info.value
+    assert error.position == bad.index("oops")
+    assert error.partial_response is not None
+    (attempt,) = error.partial_response.attempts
+    assert attempt.error is not None and attempt.error.startswith("JSONModeError")
+
+
 def test_without_validation_invalid_json_streams_on(make_runner: Any, emulator: Emulator) -> None:
     runner = make_runner(**emulator_kwargs(emulator, "chat"))
     options = StreamingOptions(enable_json_stream_handler=True)
