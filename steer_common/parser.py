@@ -45,6 +45,12 @@ class StreamParser:
             (``StreamingOptions.max_event_size``).
         keep_text: keep the text in :attr:`response` (``False`` for a low-memory consumer
             that keeps the text itself).
+        usage_expected: the request asked for usage in the stream. Where usage is opt-in
+            (Chat Completions' ``stream_options.include_usage``, which this library's
+            requests always set), a stream cut after its ``finish_reason`` but before its
+            usage chunk then raises :class:`~steer_common.errors.StreamInterruptedError`;
+            pass ``False`` for a request that did not ask, so that the ``finish_reason``
+            alone ends it.
 
     Raises:
         ConfigurationError: an unknown wire format.
@@ -58,11 +64,13 @@ class StreamParser:
         *,
         max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
         keep_text: bool = True,
+        usage_expected: bool = True,
     ) -> None:
         wire = get_format(wire_format)
         adapter_class = wire.adapter
         self.wire_format = wire_format
         self._adapter = adapter_class()
+        self._adapter.usage_expected = usage_expected
         self._sse: SSEDecoder | EventStreamEvents = (
             EventStreamEvents(max_message_size=max_event_size)
             if wire.framing == "eventstream"
@@ -139,6 +147,9 @@ class StreamParser:
         out: list[StreamEvent] = []
         self._sse.close()
         try:
+            discarded = self._sse.discarded
+            if discarded is not None:
+                self._adapter.unterminated(discarded, out)
             self._adapter.finish(out)
         except SteerError as exc:
             discarded = self._sse.discarded

@@ -192,7 +192,10 @@ class StreamSession:
         self._clock = clock
         self._rand = rand
         self._parser = StreamParser(wire_format, max_event_size=options.max_event_size)
-        self._content_type = get_format(wire_format).content_type
+        wire = get_format(wire_format)
+        self._content_type = wire.content_type
+        # Whether the stream must bring usage to be whole (where the request opts in).
+        self._usage_expected = wire.usage_asked is None or wire.usage_asked(request.json())
         self._flowing = False
         self._start = 0.0
         self._total_deadline: float | None = None
@@ -346,7 +349,10 @@ class StreamSession:
     def _attempt(self, attempt: int, began: float) -> Generator[Command, Any, SteerError | None]:
         options = self.options
         parser = self._parser = StreamParser(
-            self.wire_format, max_event_size=options.max_event_size, keep_text=self.keep_text
+            self.wire_format,
+            max_event_size=options.max_event_size,
+            keep_text=self.keep_text,
+            usage_expected=self._usage_expected,
         )
         request = self.request
         if self._authorize is not None:

@@ -154,7 +154,7 @@ def fit_to_request(
     if reply.include_usage is None:
         from steer_common.providers import get_format  # noqa: PLC0415 - the registry imports this package
 
-        asked = get_format(wire_format).emulation.usage_asked
+        asked = get_format(wire_format).usage_asked
         if asked is not None:
             changes["include_usage"] = asked(body)
     return reply.replace(**changes) if changes else reply

@@ -41,7 +41,7 @@ from steer_common.models.events import (
     StreamEvent,
 )
 from steer_common.models.response import ToolCall
-from steer_common.sse import ServerSentEvent
+from steer_common.sse import DiscardedInput, ServerSentEvent
 
 __all__ = [
     "Emulation",
@@ -304,6 +304,9 @@ class StreamAdapter:
         provider: the provider name this adapter reports.
         terminal_signal: what ends a complete stream, for error messages.
         done: the terminal signal arrived; later events are ignored.
+        usage_expected: the request asked for usage in the stream, so a stream that ends
+            without it is not complete (for formats where usage is opt-in: Chat
+            Completions' ``stream_options.include_usage``).
     """
 
     provider: ClassVar[str] = ""
@@ -311,10 +314,15 @@ class StreamAdapter:
 
     def __init__(self) -> None:
         self.done = False
+        self.usage_expected = True
 
     def handle(self, sse: ServerSentEvent, out: list[StreamEvent]) -> None:  # pragma: no cover
         """Append the events one server-sent event makes to ``out``."""
         raise NotImplementedError
+
+    def unterminated(self, discarded: DiscardedInput, out: list[StreamEvent]) -> None:
+        """The body ended inside an event, which the SSE rules discard (called before
+        :meth:`finish`). A format whose terminal sentinel may arrive so reads it here."""
 
     def finish(self, out: list[StreamEvent]) -> None:
         """The body ended: append the last events, or raise if the stream is incomplete."""
@@ -392,8 +400,6 @@ class Emulation:
         prefix: the path prefix the emulator serves the format under (its base URL).
         claims: model-name prefixes that pick this format on a path another shares.
         request_id_header: the response header the provider puts its request id in.
-        usage_asked: whether a request asks for usage in the stream (``None``: the
-            format always sends it).
         prefill: the text of a request's trailing assistant message, which the reply
             continues (``None``: the format has no prefill).
         cache_prefix: the part of a request marked for the prompt cache (``None``: no
@@ -420,7 +426,6 @@ class Emulation:
     lenient: bool = False
     claims: tuple[str, ...] = ()
     request_id_header: str = "x-request-id"
-    usage_asked: Callable[[Mapping[str, Any]], bool] | None = None
     prefill: Callable[[Mapping[str, Any]], str] | None = None
     cache_prefix: Callable[[Mapping[str, Any]], str | None] | None = None
     paths: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -466,6 +471,8 @@ class WireFormat:
         content_type: the content type of its streamed body.
         operation: its ``gen_ai.operation.name`` in OpenTelemetry (``"chat"``, Gemini's
             ``"generate_content"``).
+        usage_asked: whether a request body asks for usage in the stream, where that is
+            opt-in (``None``: the format always sends it).
     """
 
     name: str
@@ -487,3 +494,4 @@ class WireFormat:
     framing: str = "sse"
     content_type: str = "text/event-stream"
     operation: str = "chat"
+    usage_asked: Callable[[Mapping[str, Any]], bool] | None = None

@@ -50,6 +50,7 @@ from steer_common.emulation.request_text import (
     schema_of,
     text_of,
 )
+from steer_common.errors import StreamInterruptedError
 from steer_common.models.events import (
     REASONING_DELTA,
     STREAM_END,
@@ -211,7 +212,12 @@ class BedrockConverseAdapter(StreamAdapter):
 
     def finish(self, out: list[StreamEvent]) -> None:
         if not self.done and self._stop is not None:
-            self._end(out)  # messageStop came; the metadata did not: complete, no usage
+            # ConverseStream always ends with the metadata event: without it the usage is lost.
+            raise StreamInterruptedError(
+                f"{self.provider}: the stream ended after messageStop but before the metadata "
+                "event: the reply is whole, its usage did not arrive",
+                provider=self.provider,
+            )
         super().finish(out)
 
     def normalize_usage(self, raw: dict[str, Any]) -> dict[str, Any]:

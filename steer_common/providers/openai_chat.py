@@ -21,8 +21,12 @@ Wire format (research/wire-formats.md section 2): unnamed events, one
   ``provider_data["unread_content"]`` and logged once); usage in ``x_groq.usage``; Azure's
   first chunk (empty ``id``/``model``, ``choices: []``, ``prompt_filter_results``) and its
   per-choice ``content_filter_results``, kept in ``provider_data``.
-- Complete means ``[DONE]`` or a ``finish_reason`` arrived; the end of the body before
-  either is an interrupted stream.
+- Complete means ``[DONE]``, or a ``finish_reason`` and then the end of the body (some
+  servers never send ``[DONE]``) when no usage chunk is due or it came. A usage chunk is
+  due when the request asked for one (``stream_options.include_usage``, which this
+  library's requests always set; ``StreamParser(usage_expected=False)`` for one that did
+  not): a stream cut after its ``finish_reason`` has lost it, and is interrupted. So is
+  the end of the body before a ``finish_reason``.
 
 :class:`ChatCompletionsAdapter` is also the base of the xAI and OpenAI-compatible dialects.
 """
@@ -44,6 +48,7 @@ from steer_common.emulation.request_text import (
     text_of,
     trailing,
 )
+from steer_common.errors import StreamInterruptedError
 from steer_common.models.events import (
     REASONING_DELTA,
     REFUSAL_DELTA,
@@ -66,7 +71,7 @@ from steer_common.providers.base import (
     string,
 )
 from steer_common.spec import CallSpec, Route, ToolSpec
-from steer_common.sse import ServerSentEvent
+from steer_common.sse import DiscardedInput, ServerSentEvent
 from steer_common.usage import as_int, make_usage
 
 __all__ = [
@@ -99,7 +104,7 @@ class ChatCompletionsAdapter(StreamAdapter):
     """Chat Completions chunks to StreamEvents (see the module docstring)."""
 
     provider: ClassVar[str] = "openai"
-    terminal_signal: ClassVar[str] = "a finish_reason or [DONE]"
+    terminal_signal: ClassVar[str] = "[DONE], or a finish_reason and the usage chunk asked for"
     #: ``delta`` fields that carry reasoning text: DeepSeek's and vLLM's
     #: ``reasoning_content``, OpenRouter's and Groq's ``reasoning`` (OpenAI sends neither).
     reasoning_fields: ClassVar[tuple[str, ...]] = ("reasoning_content", "reasoning")
@@ -108,6 +113,7 @@ class ChatCompletionsAdapter(StreamAdapter):
         super().__init__()
         self._started = False
         self._finish: str | None = None
+        self._usage_seen = False
         self._calls: dict[int, ToolCallBuilder] = {}
         self._data: dict[str, Any] = {}  # provider_data: Azure's filter results, unread parts
 
@@ -157,6 +163,7 @@ class ChatCompletionsAdapter(StreamAdapter):
         if not usage and type(chunk.get("x_groq")) is dict:
             usage = chunk["x_groq"].get("usage")  # Groq: usage only in its extension
         if usage and type(usage) is dict:
+            self._usage_seen = True
             out.append(StreamEvent(USAGE, usage=self.normalize_usage(usage)))
         if sse.event == "error" or chunk.get("error"):
             self._raise_in_band(chunk.get("error") or chunk, out)
@@ -278,8 +285,24 @@ class ChatCompletionsAdapter(StreamAdapter):
             )
         )
 
+    def unterminated(self, discarded: DiscardedInput, out: list[StreamEvent]) -> None:
+        # ``data: [DONE]`` without the blank line that dispatches it (a server that closes
+        # right after it): the SSE rules drop the event, but the server did end the stream.
+        line = discarded.unterminated_line
+        data = line[5:].strip() if line.startswith("data:") else ""
+        done = data == "[DONE]" or (not line and discarded.undispatched_data[-1:] == ["[DONE]"])
+        if done and not self.done:
+            self._end(out)
+
     def finish(self, out: list[StreamEvent]) -> None:
         if not self.done and self._finish is not None:
+            if self.usage_expected and not self._usage_seen:
+                raise StreamInterruptedError(
+                    f"{self.provider}: the stream ended after its finish_reason but before "
+                    "the usage chunk and [DONE] that stream_options.include_usage asks for: "
+                    "the reply is whole, its usage did not arrive",
+                    provider=self.provider,
+                )
             # A finish_reason is a terminal signal on its own; some servers never send [DONE].
             self._end(out)
         super().finish(out)
@@ -436,6 +459,7 @@ FORMAT = WireFormat(
     auth_headers=auth_headers,
     auth="`Authorization: Bearer`",
     usage="`prompt_tokens` includes cached tokens, `completion_tokens` reasoning tokens",
+    usage_asked=usage_asked,
     emulation=Emulation(
         render=render_openai_chat.render_openai,
         keepalive=b": keep-alive\n\n",
@@ -446,7 +470,6 @@ FORMAT = WireFormat(
         refusal=validation.chat_refusal,
         prefix="/v1",
         headers=emulation_headers.openai_headers,
-        usage_asked=usage_asked,
     ),
 )
 

@@ -13,7 +13,7 @@ from steer_common import StreamParser
 from steer_common.calls import prepare_session
 from steer_common.emulation import ScriptedReply, render
 from steer_common.emulation.dispatch import authorized, sigv4_shaped
-from steer_common.errors import ConfigurationError, MissingAPIKeyError
+from steer_common.errors import ConfigurationError, MissingAPIKeyError, StreamInterruptedError
 from steer_common.eventstream import encode
 
 TOOL = {
@@ -220,7 +220,8 @@ def test_cache_reads_and_writes_are_added_into_the_prompt() -> None:
 def test_stop_reasons_map_and_the_raw_one_stays(stop: str, finish: str) -> None:
     parser = StreamParser("bedrock")
     parser.feed(message("messageStop", {"stopReason": stop}))
-    parser.close()  # metadata never came: complete all the same, without usage
+    parser.feed(message("metadata", {"usage": {"inputTokens": 3, "outputTokens": 1}}))
+    parser.close()
     response = parser.response
     assert response.complete and (response.finish_reason, response.native_finish_reason) == (
         finish,
@@ -228,11 +229,25 @@ def test_stop_reasons_map_and_the_raw_one_stays(stop: str, finish: str) -> None:
     )
 
 
+def test_a_stream_cut_before_its_metadata_is_interrupted() -> None:
+    # ConverseStream always ends with the metadata event (the usage): a stream cut after
+    # messageStop has lost it, and closing it as complete would leave usage None.
+    parser = StreamParser("bedrock")
+    delta = {"contentBlockIndex": 0, "delta": {"text": "Hello"}}
+    parser.feed(message("contentBlockDelta", delta))
+    parser.feed(message("messageStop", {"stopReason": "end_turn"}))
+    with pytest.raises(StreamInterruptedError, match="before the metadata event") as info:
+        parser.close()
+    assert info.value.partial_response is not None
+    assert info.value.partial_response.text == "Hello"
+
+
 def test_a_redacted_reasoning_block_is_kept() -> None:
     parser = StreamParser("bedrock")
     delta = {"reasoningContent": {"redactedContent": "ZW5jcnlwdGVk"}}
     parser.feed(message("contentBlockDelta", {"contentBlockIndex": 0, "delta": delta}))
     parser.feed(message("messageStop", {"stopReason": "end_turn"}))
+    parser.feed(message("metadata", {"usage": {"inputTokens": 3, "outputTokens": 1}}))
     parser.close()
     assert parser.response.reasoning_blocks == [
         {"type": "redacted_thinking", "data": "ZW5jcnlwdGVk"}

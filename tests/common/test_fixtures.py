@@ -23,6 +23,7 @@ from steer_common.errors import (
     OverloadedError,
     RateLimitError,
     SteerError,
+    StreamInterruptedError,
 )
 from steer_common.http import ResponseHead, error_from_response
 from steer_common.providers import get_format
@@ -427,3 +428,24 @@ def test_recorded_http_error_is_typed_with_the_providers_words(fixture: Fixture)
     if fixture.group == "bedrock":
         assert isinstance(error, BadRequestError) and not error.retryable
         assert error.body == wanted  # Bedrock's {"message": ...}
+
+
+WITH_USAGE = [f for f in STREAMS if (r := run(f, [f.body]))[2] is None and r[1].usage is not None]
+
+
+@pytest.mark.parametrize("fixture", WITH_USAGE, ids=lambda f: f.name)
+def test_a_cut_stream_never_closes_complete_without_its_usage(fixture: Fixture) -> None:
+    # Cut anywhere in its last 400 bytes (where the usage and the terminal signal are), a
+    # stream whose whole body reports usage either raises StreamInterruptedError or closes
+    # with that same usage: never complete with usage None (a Chat Completions stream cut
+    # after its finish_reason, before the usage chunk, closed complete; so did Bedrock's
+    # cut before its metadata event).
+    whole = run(fixture, [fixture.body])[1]
+    size = len(fixture.body)
+    for end in sorted({size - 30, *range(max(size - 400, 0), size, 7)}):
+        _, response, error = parse(fixture, [fixture.body[:end]])
+        if error is None:
+            assert response.complete and response.usage == whole.usage, end
+        else:
+            assert isinstance(error, StreamInterruptedError), (end, error)
+            assert not error.partial_response.complete

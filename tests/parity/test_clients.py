@@ -361,6 +361,33 @@ def test_a_cut_without_the_terminal_signal_is_an_error_with_the_partial(
     assert len(server.requests) == requests
 
 
+@pytest.mark.parametrize("wire_format", ["openai", "xai", "azure"])
+def test_a_cut_after_the_finish_reason_that_loses_the_usage_is_an_error(
+    make_runner: Any, server: FaultServer, wire_format: str
+) -> None:
+    # The request asked for usage (stream_options.include_usage): a stream cut after its
+    # finish_reason, before the usage chunk and [DONE], is not complete; it closed as
+    # complete with usage None (and the README's usage["total_tokens"] failed).
+    model, name, _ = RECORDED[wire_format]
+    fx = fixture(name)
+    events = fixture_events(fx.body)
+    assert b"[DONE]" in events[-1] and b'"usage":{' in events[-2].replace(b": ", b":")
+    server.queue(chunked_sse(events[:-2]))  # a whole HTTP body: the stream is what is cut
+    runner = make_runner(**client_kwargs(server))
+    options = StreamingOptions(reconnect_delay=0.01)
+    with pytest.raises(StreamInterruptedError, match="before the usage chunk") as info:
+        runner.text("hi", model=model, streaming_options=options)
+    partial = info.value.partial_response
+    assert partial is not None and partial.text == fx.expected["text"]
+    assert partial.usage is not None  # estimated, and saying so
+    assert set(partial.usage["provenance"].values()) != {"reported"}
+    # stream_with_usage() had handed nothing on: retried, and the whole stream's usage.
+    server.queue(chunked_sse(events[:-2]), chunked_sse(events))
+    response = runner.response("hi", model=model, streaming_options=options)
+    assert response.usage is not None and response.usage["total_tokens"] > 0
+    assert [a.error is not None for a in response.attempts] == [True, False]
+
+
 # -- sharing -----------------------------------------------------------------------------------
 
 
