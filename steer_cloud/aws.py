@@ -6,6 +6,7 @@ botocore's, on the request the core built, without sending anything."""
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from typing import Any
@@ -32,6 +33,14 @@ def region_of(base_url: str) -> str | None:
     host = base_url.split("://", 1)[-1].split("/", 1)[0]
     match = _HOST_REGION.match(host)
     return match.group(1) if match else None
+
+
+def _region(session: Any) -> str | None:
+    """The region as the AWS SDKs find it: one set on the session, ``AWS_REGION``,
+    ``AWS_DEFAULT_REGION``, then the profile's. (botocore's own ``region`` setting skips
+    ``AWS_REGION``, which the other SDKs, Lambda and ECS set.)"""
+    region: str | None = session.get_config_variable("region", methods=("instance",))
+    return region or os.environ.get("AWS_REGION") or session.get_config_variable("region")
 
 
 class SigV4:
@@ -82,11 +91,12 @@ class SigV4:
                         env_var="AWS_ACCESS_KEY_ID",
                     )
                 if self._region is None:
-                    self._region = session.get_config_variable("region")
+                    self._region = _region(session)
                 self._credentials = credentials
             if not self._region:
                 raise ConfigurationError(
-                    "bedrock needs a region: set AWS_REGION, or a base URL "
+                    "bedrock needs a region: set AWS_REGION (or AWS_DEFAULT_REGION, or a "
+                    "profile's region), or a base URL "
                     "https://bedrock-runtime.<region>.amazonaws.com",
                     provider="bedrock",
                 )

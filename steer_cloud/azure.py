@@ -41,9 +41,11 @@ class EntraToken:
             return {"authorization": f"Bearer {token.token}"}
 
     def _fetch(self) -> Any:
-        from azure.core.exceptions import ClientAuthenticationError  # noqa: PLC0415 - an extra
-
         credential = self._get_credential()
+        try:
+            from azure.core.exceptions import ClientAuthenticationError  # noqa: PLC0415
+        except ImportError:  # a credential of the caller's, without azure-core: its own errors
+            return credential.get_token(SCOPE)
         try:
             return credential.get_token(SCOPE)
         except ClientAuthenticationError as exc:  # CredentialUnavailableError among them

@@ -220,3 +220,68 @@ def test_without_any_aws_credential_the_error_says_what_to_set(
         runner.response("hi", model="bedrock/amazon.nova-micro-v1:0")
     assert "AWS_BEARER_TOKEN_BEDROCK" in str(caught.value)
     assert len(emulator.requests) == sent
+
+
+@pytest.mark.parametrize(
+    ("environment", "profile", "expected"),
+    [
+        ({"AWS_REGION": "eu-west-3"}, None, "eu-west-3"),
+        ({"AWS_DEFAULT_REGION": "ap-south-1"}, None, "ap-south-1"),
+        ({"AWS_REGION": "eu-west-3", "AWS_DEFAULT_REGION": "ap-south-1"}, None, "eu-west-3"),
+        ({}, "ca-central-1", "ca-central-1"),
+        ({"AWS_REGION": "eu-west-3"}, "ca-central-1", "eu-west-3"),
+    ],
+    ids=["AWS_REGION", "AWS_DEFAULT_REGION", "both", "profile", "AWS_REGION-over-profile"],
+)
+def test_bedrock_at_a_custom_endpoint_finds_the_region_as_the_aws_sdks_do(
+    make_runner: Any,
+    emulator: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    environment: dict[str, str],
+    profile: str | None,
+    expected: str,
+) -> None:
+    # A VPC endpoint, a proxy or the emulator: the URL names no region, so the signature's
+    # comes from the environment. botocore's own setting reads only AWS_DEFAULT_REGION and
+    # the profile, so AWS_REGION alone (what Lambda and ECS set) was "needs a region".
+    from botocore.credentials import Credentials
+
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "config"
+    config.write_text(f"[default]\nregion = {profile}\n" if profile else "", encoding="utf-8")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    credentials = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG")
+    runner = make_runner(
+        api_keys={"bedrock": credentials}, base_urls={"bedrock": emulator.base_urls["bedrock"]}
+    )
+    response = runner.response("hi", model="bedrock/amazon.nova-micro-v1:0")
+    assert response.text == "Echo: hi"
+    authorization = emulator.requests[-1].headers["authorization"]
+    assert f"/{expected}/bedrock/aws4_request" in authorization
+
+
+def test_azure_without_a_key_or_its_extra_names_both_at_once(
+    make_runner: Any, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No key and no azure-identity: a MissingAPIKeyError before anything is sent, as Vertex
+    # and Bedrock give, not an APIConnectionError after 4 attempts ("No module named
+    # 'azure'", retried as if the network had failed).
+    import sys
+
+    for name in ("azure", "azure.identity", "azure.core", "azure.core.exceptions"):
+        monkeypatch.setitem(sys.modules, name, None)  # as if the extra were not installed
+    monkeypatch.delenv("AZURE_OPENAI_API_KEY", raising=False)
+    runner = make_runner(api_keys={}, base_urls={"azure": emulator.base_urls["azure"]})
+    sent = len(emulator.requests)
+    started = time.monotonic()
+    with pytest.raises(MissingAPIKeyError) as caught:
+        runner.response("hi", model="azure/prod")
+    assert time.monotonic() - started < 1.0  # no retries, no backoff
+    message = str(caught.value)
+    assert "azure-identity is not installed" in message and "AZURE_OPENAI_API_KEY" in message
+    assert caught.value.env_var == "AZURE_OPENAI_API_KEY"
+    assert len(emulator.requests) == sent
