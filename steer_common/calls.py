@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from steer_common.errors import ConfigurationError, MissingAPIKeyError
 from steer_common.models.streaming import DEFAULT_OPTIONS, StreamingOptions, coerce_options
+from steer_common.names import closest, did_you_mean
 from steer_common.providers import PROVIDERS, format_for, get_format
 from steer_common.request import build_request, prepare_call
 from steer_common.routing import (
@@ -30,12 +31,86 @@ from steer_common.secrets import Secret
 from steer_common.session import Consumer, StreamSession
 from steer_common.spec import Authorizer, CredentialChain
 
-__all__ = ["ClientSettings", "OpenAIAPI", "StreamCall", "open_session", "prepare_session"]
+__all__ = [
+    "CALL_ARGUMENTS",
+    "ClientSettings",
+    "OpenAIAPI",
+    "StreamCall",
+    "check_extras",
+    "open_session",
+    "prepare_session",
+]
 
 #: Which OpenAI streaming API serves ``gpt-*``/``o*`` models: Chat Completions or Responses.
 OpenAIAPI = Literal["chat", "responses"]
 
 Messages = Sequence[Mapping[str, Any]]
+
+
+#: The arguments of the public call methods (``stream``, ``stream_with_usage``, ...).
+CALL_ARGUMENTS = (
+    "prompt",
+    "messages",
+    "model",
+    "streaming_options",
+    "response_format",
+    "tools",
+    "temperature",
+    "max_tokens",
+    "openai_api",
+    "return_usage",
+)
+#: Settings of the client, not of a call, with what other SDKs call them.
+_CLIENT_SETTINGS = {
+    "api_keys": "api_keys",
+    "api_key": "api_keys",
+    "base_urls": "base_urls",
+    "base_url": "base_urls",
+    "api_base": "base_urls",
+    "deployments": "deployments",
+    "max_connections": "max_connections",
+    "http_client": "http_client",
+    "transport": "transport",
+}
+#: What other SDKs take per call, and where it goes here.
+_ELSEWHERE = {
+    "timeout": "a timeout is a StreamingOptions field: streaming_options={'total_timeout': "
+    "...} bounds the whole call (read_timeout the silence between events, "
+    "connection_timeout the response head)",
+    "request_timeout": "a timeout is a StreamingOptions field: streaming_options="
+    "{'total_timeout': ...}",
+    "max_retries": "retries are a StreamingOptions field: streaming_options="
+    "{'max_reconnect_attempts': ...}",
+    "num_retries": "retries are a StreamingOptions field: streaming_options="
+    "{'max_reconnect_attempts': ...}",
+    "stream": "every call streams; drop stream=",
+}
+
+
+def check_extras(extras: Mapping[str, Any]) -> None:
+    """Refuse the keyword arguments that would reach the request body by mistake: a
+    ``StreamingOptions`` field, a client setting, another SDK's per-call setting, or a
+    near miss of a call argument or an option. Anything else is a provider extra and goes
+    into the body as it is (docs/providers.md).
+
+    Raises:
+        ConfigurationError: naming the argument and where it belongs.
+    """
+    options = StreamingOptions.model_fields
+    for name in extras:
+        if name in options:
+            hint = f"it is a StreamingOptions field: streaming_options={{{name!r}: ...}}"
+        elif name in _CLIENT_SETTINGS:
+            hint = f"it is a setting of the client: SteerLLMClient({_CLIENT_SETTINGS[name]}=...)"
+        elif name in _ELSEWHERE:
+            hint = _ELSEWHERE[name]
+        elif (near := closest(name, CALL_ARGUMENTS)) is not None:
+            hint = f"did you mean {near}=...?"
+        elif (near := closest(name, options)) is not None:
+            hint = f"did you mean streaming_options={{{near!r}: ...}}?"
+        else:
+            continue
+        raise ConfigurationError(f"{name}=... would be sent to the provider as is: {hint}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +161,8 @@ class StreamCall:
                 "pass exactly one of a prompt or messages (positionally, prompt=... or "
                 "messages=...)"
             )
+        if extras:
+            check_extras(extras)
         return cls(
             given[0],
             model,
@@ -110,6 +187,16 @@ class ClientSettings:
     streaming_options: StreamingOptions | None = None
     credentials: CredentialChain | None = None
     deployments: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for argument, given in (("api_keys", self.api_keys), ("base_urls", self.base_urls)):
+            for name in given:
+                if name not in PROVIDERS:
+                    raise ConfigurationError(
+                        f"{argument}: no provider is called {name!r}"
+                        f"{did_you_mean(name, PROVIDERS)} (the providers are: "
+                        f"{', '.join(PROVIDERS)})"
+                    )
 
     def __repr__(self) -> str:  # the keys stay out of reprs
         return f"ClientSettings(openai_api={self.openai_api!r}, providers={sorted(self.api_keys)})"

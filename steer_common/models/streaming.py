@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from steer_common.errors import ConfigurationError
+from steer_common.names import did_you_mean
 from steer_common.sse import DEFAULT_MAX_EVENT_SIZE
 
 __all__ = [
@@ -159,8 +160,9 @@ def _explain(exc: ValidationError) -> str:
     for error in exc.errors(include_url=False):
         field = ".".join(str(part) for part in error["loc"]) or "options"
         if error["type"] == "extra_forbidden":
+            hint = did_you_mean(field, StreamingOptions.model_fields)
             known = ", ".join(StreamingOptions.model_fields)
-            lines.append(f"{field}: no such option (the options are: {known})")
+            lines.append(f"{field}: no such option{hint} (the options are: {known})")
         else:
             lines.append(f"{field}: {error['msg']} (got {error['input']!r})")
     return "invalid StreamingOptions: " + "; ".join(lines)

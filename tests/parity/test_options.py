@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+import steer_async
+import steer_sync
 from steer_common import HIGH_THROUGHPUT_OPTIONS, LOW_LATENCY_OPTIONS, StreamingOptions
 from steer_common.errors import (
     APIConnectionError,
@@ -244,9 +246,72 @@ def test_options_as_a_plain_dict(make_runner: Any, server: FaultServer) -> None:
         "hi", model="gpt-4o-mini", streaming_options={"on_delta": seen.append, "buffer_size": 0}
     )
     assert response.text == CHAT.expected["text"] == "".join(seen)
-    with pytest.raises(ConfigurationError, match="buffer_sise: no such option"):
+    with pytest.raises(
+        ConfigurationError, match=r"buffer_sise: no such option \(did you mean 'buffer_size'"
+    ):
         runner.response("hi", model="gpt-4o-mini", streaming_options={"buffer_sise": 1})
     assert len(server.requests) == 1  # refused before any request
+
+
+@pytest.mark.parametrize(
+    ("argument", "hint"),
+    [
+        ("base_urls", {"open_ai": "http://127.0.0.1:9/v1"}),
+        ("api_keys", {"OpenAI": "sk-test-openai-0123456789"}),
+        ("api_keys", {"antropic": "sk-ant-test"}),
+    ],
+    ids=["base_urls-open_ai", "api_keys-OpenAI", "api_keys-antropic"],
+)
+@pytest.mark.parametrize("client", [steer_sync.SteerLLMClient, steer_async.SteerLLMClient])
+def test_a_provider_name_no_provider_has_is_refused(
+    client: Any, argument: str, hint: dict[str, str]
+) -> None:
+    # base_urls={"open_ai": ...} was ignored and the call went to the real OpenAI host;
+    # api_keys={"OpenAI": ...} gave a MissingAPIKeyError that did not name it.
+    (name,) = hint
+    with pytest.raises(ConfigurationError) as caught:
+        client(**{argument: hint})
+    message = str(caught.value)
+    assert f"no provider is called {name!r}" in message and argument in message
+    assert "did you mean 'openai'?" in message or "did you mean 'anthropic'?" in message
+    assert "sk-" not in message
+
+
+@pytest.mark.parametrize(
+    ("extra", "hint"),
+    [
+        ({"timeout": 10}, "streaming_options={'total_timeout': ...}"),
+        ({"max_retries": 2}, "streaming_options={'max_reconnect_attempts': ...}"),
+        ({"streaming_option": {"read_timeout": 1}}, "did you mean streaming_options=...?"),
+        ({"temprature": 0.2}, "did you mean temperature=...?"),
+        ({"read_timeout": 5}, "streaming_options={'read_timeout': ...}"),
+        ({"read_timout": 5}, "did you mean streaming_options={'read_timeout': ...}?"),
+        ({"api_key": "sk-test-openai-0123456789"}, "SteerLLMClient(api_keys=...)"),
+        ({"base_urls": {}}, "SteerLLMClient(base_urls=...)"),
+        ({"stream": True}, "every call streams"),
+    ],
+    ids=lambda v: next(iter(v)) if isinstance(v, dict) else "",
+)
+def test_a_keyword_that_is_not_a_provider_extra_is_refused_before_sending(
+    make_runner: Any, server: FaultServer, extra: dict[str, Any], hint: str
+) -> None:
+    # They went into the request body: OpenAI answered 400, and a compatible server took
+    # them in silence, so timeout=10 bounded nothing.
+    server.handler = lambda request: chunked_sse(fixture_events(CHAT.body))
+    runner = make_runner(**client_kwargs(server))
+    for call in (runner.text, runner.response, runner.events):
+        with pytest.raises(ConfigurationError) as caught:
+            call("hi", model="gpt-4o-mini", **extra)
+        assert hint in str(caught.value) and "sk-" not in str(caught.value)
+    # A provider extra goes into the body as it is.
+    response = runner.response("hi", model="gpt-4o-mini", top_p=0.5, seed=7, user="u-1")
+    assert response.text == CHAT.expected["text"]
+    (request,) = server.requests  # the refused calls sent nothing
+    assert {k: request.json()[k] for k in ("top_p", "seed", "user")} == {
+        "top_p": 0.5,
+        "seed": 7,
+        "user": "u-1",
+    }
 
 
 @pytest.mark.parametrize("framing", ["until-close", "chunked", "content-length"])
