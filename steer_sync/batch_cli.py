@@ -15,9 +15,11 @@ Progress goes to stderr: a live bar on a terminal (done/total, errors, tokens pe
 cost so far, ETA), plain lines every ``--progress-every`` seconds otherwise, and a summary
 at the end (usage and cost totals, errors by type).
 
-Exit codes: 0 every item succeeded, 4 some failed (their errors are in the output), 9 the
-cost cap stopped the batch before every item started (run again with a higher cap to go
-on), 2 bad arguments, 3 configuration (a missing key, an unreadable file), 130 interrupted.
+Exit codes, of the output as it stands (an error line an earlier run left counts until
+``--retry-errors`` redoes it): 0 every item succeeded, 4 some failed (their errors are in
+the output), 9 the cost cap stopped the batch before every item started (run again with a
+higher cap to go on), 2 bad arguments, 3 configuration (a missing key, an unreadable
+file), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -134,7 +136,7 @@ def _start(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, keys: dict[str, str] | None, base_urls: dict[str, str]) -> int:
     try:
-        done_ids = _resume(args.output, retry_errors=args.retry_errors)
+        done_ids, failed_before = _resume(args.output, retry_errors=args.retry_errors)
         source = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")  # noqa: SIM115
     except (OSError, ValueError) as exc:
         sys.stderr.write(f"steer batch: {exc}\n")
@@ -186,32 +188,53 @@ def _run(args: argparse.Namespace, keys: dict[str, str] | None, base_urls: dict[
     finally:
         if progress is not None:
             progress.close()
+    # The output file as it stands: what this run wrote, and what earlier runs left there
+    # (an error line left by an earlier run is a failed item still, until --retry-errors).
+    failed = len(failed_before) + (summary.failed if summary is not None else 0)
+    succeeded = len(done_ids) - len(failed_before)
+    succeeded += summary.succeeded if summary is not None else 0
+    undone = summary.skipped if summary is not None else 0
     if summary is not None and not args.quiet:
         sys.stderr.write(summary.report() + "\n")
         already = f" ({len(done_ids):,} were there already)" if done_ids else ""
         sys.stderr.write(f"wrote {writer.lines:,} lines to {args.output}{already}\n")
-    if code == EXIT_OK and summary is not None:
-        if summary.skipped:
+        sys.stderr.write(_standing(args.output, succeeded, failed, len(failed_before), undone))
+    if code == EXIT_OK:
+        if undone:
             code = EXIT_COST_CAP
-        elif summary.failed:
+        elif failed:
             code = EXIT_FAILURES
     return code
 
 
-def _resume(path: str, *, retry_errors: bool) -> set[Any]:
-    """The ids already in the output; a torn last line is cut off first (and, with
-    ``retry_errors``, the lines holding errors are dropped, so those items run again)."""
+def _standing(path: str, succeeded: int, failed: int, earlier: int, undone: int) -> str:
+    """What the output holds now, earlier runs' lines included."""
+    line = f"{path} holds {succeeded + failed:,} items: {succeeded:,} succeeded, {failed:,} failed"
+    if earlier:
+        line += f" ({earlier:,} in an earlier run: --retry-errors runs them again)"
+    if undone:
+        line += f"; {undone:,} not started (cost cap)"
+    if not failed and not undone:
+        line += ": every item succeeded"
+    return line + "\n"
+
+
+def _resume(path: str, *, retry_errors: bool) -> tuple[set[Any], set[Any]]:
+    """The ids already in the output, and those of them whose line holds an error; a
+    torn last line is cut off first (and, with ``retry_errors``, the lines holding errors
+    are dropped, so those items run again)."""
     try:
         with open(path, "rb") as f:
             data = f.read()
     except FileNotFoundError:
-        return set()
+        return set(), set()
     end = data.rfind(b"\n") + 1
     if end < len(data):  # the last line has no newline: it is incomplete
         with open(path, "r+b") as f:
             f.truncate(end)
             os.fsync(f.fileno())
     done: set[Any] = set()
+    failed: set[Any] = set()
     kept: list[bytes] = []
     dropped = 0
     for number, line in enumerate(data[:end].splitlines(keepends=True), 1):
@@ -222,14 +245,16 @@ def _resume(path: str, *, retry_errors: bool) -> set[Any]:
             item_id = record["id"]
         except (ValueError, KeyError, TypeError):
             raise ValueError(f"{path}, line {number}: not a line this command wrote") from None
-        if retry_errors and record.get("error") is not None:
-            dropped += 1
-            continue
+        if record.get("error") is not None:
+            if retry_errors:
+                dropped += 1
+                continue
+            failed.add(item_id)
         done.add(item_id)
         kept.append(line)
     if dropped:
         _replace(path, b"".join(kept))
-    return done
+    return done, failed
 
 
 def _replace(path: str, data: bytes) -> None:

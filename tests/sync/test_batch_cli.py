@@ -119,12 +119,31 @@ def test_retry_errors_redoes_only_the_failed_items(
         assert main(argv) == 4
         assert {r["id"]: r["error"] and r["error"]["type"] for r in read_records(out)} == {
             "ok": None, "flaky": "BadRequestError"}  # fmt: skip
-        assert main(argv) == 0 and len(emu.requests) == 2  # nothing to redo
+        # Run again: nothing to redo, but the output still holds the error line, so it
+        # still fails (it said every item succeeded, exit 0).
+        assert main(argv) == 4 and len(emu.requests) == 2
         assert main([*argv, "--retry-errors"]) == 0
         assert len(emu.requests) == 3  # only the failed item ran again
     records = read_records(out)
     assert sorted(r["id"] for r in records) == ["flaky", "ok"]
     assert all(r["error"] is None for r in records)
+
+
+def test_a_second_run_reports_the_output_as_it_stands(tmp_path: Path, capsys: Any) -> None:
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    refused = directive(status=400, error_message="bad luck", fail_times=1000)
+    items = [{"id": f"ok{i}", "prompt": "fine"} for i in range(3)]
+    items += [{"id": f"bad{i}", "prompt": refused} for i in range(2)]
+    write_items(source, items)
+    argv = [str(source), "-o", str(out), "--emulate"]
+    assert main(argv) == 4
+    capsys.readouterr()
+    assert main(argv) == 4  # nothing ran: the two error lines are still the output's
+    err = capsys.readouterr().err
+    assert "0 items in" in err and "(5 were there already)" in err
+    assert f"{out} holds 5 items: 3 succeeded, 2 failed (2 in an earlier run" in err
+    assert "every item succeeded" not in err
+    assert len(read_records(out)) == 5
 
 
 def test_the_cost_cap_stops_the_batch_and_a_higher_cap_goes_on(tmp_path: Path) -> None:
