@@ -443,11 +443,41 @@ def map_transport_error(
     if isinstance(exc, timeouts):
         error: SteerError = StreamTimeoutError(f"timed out: {type(exc).__name__}")
     elif isinstance(exc, connection):
-        error = APIConnectionError(f"connection failed: {type(exc).__name__}: {exc}")
+        error = APIConnectionError(f"connection failed: {_root_cause(exc)}")
     else:
         return exc
     error.__cause__ = exc
     return error
+
+
+def _root_cause(exc: BaseException) -> str:
+    """What failed, in words, from the innermost exception under a transport library's
+    wrappers (requests' ``ConnectionError`` around urllib3's ``MaxRetryError`` around a
+    ``NameResolutionError`` around ``socket.gaierror``): the name of the library's
+    connection pool, its retry count and the URL stay out of the message."""
+    chain = [exc]
+    for current in chain:
+        linked = [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        linked += [*current.args, getattr(current, "os_error", None)]
+        chain.extend(e for e in linked if isinstance(e, BaseException) and e not in chain)
+        if len(chain) > 16:
+            break
+    names = {type(e).__name__ for e in chain}
+    if "gaierror" in names or "NameResolutionError" in names:
+        return "the host name could not be resolved"
+    for e in chain:
+        if isinstance(e, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(e, ConnectionResetError):
+            return "connection reset by the peer"
+        if "SSL" in type(e).__name__ or "Certificate" in type(e).__name__:
+            return f"TLS failed: {getattr(e, 'reason', None) or getattr(e, 'verify_message', None) or e}"
+    root = chain[-1] if len(chain) > 1 else exc
+    for e in reversed(chain):  # the innermost with something to say
+        if str(e):
+            root = e
+            break
+    return f"{type(root).__name__}: {root}"
 
 
 def _clear_locals(exc: BaseException) -> None:

@@ -55,9 +55,11 @@ class HTTPRequest:
 
     @property
     def origin(self) -> str:
-        """``scheme://host[:port]`` of the URL: where the request goes, without path or query."""
+        """``scheme://host[:port]`` of the URL: where the request goes, without
+        credentials, path or query (what an error message may show)."""
         scheme, _, rest = self.url.partition("://")
-        return f"{scheme}://{rest.split('/', 1)[0].split('?', 1)[0]}"
+        authority = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+        return f"{scheme}://{authority}"
 
     def __repr__(self) -> str:
         return f"HTTPRequest({self.method} {self.url}, {len(self.body)} bytes)"

@@ -366,9 +366,6 @@ class StreamSession:
             )
         except StreamTimeoutError as exc:
             return self._timeout_error(exc, connecting=True)
-        except APIConnectionError as exc:
-            exc.message = f"{parser.provider}: {exc.message} ({self.request.origin})"
-            return exc
         except SteerError as exc:
             return exc
         self._head = head
@@ -704,8 +701,9 @@ class StreamSession:
         return None
 
     def _fail(self, error: SteerError) -> Generator[Command, Any, None]:
-        """Attach what arrived, call ``on_error`` once, raise."""
-        error.provider = error.provider or self._parser.provider
+        """Say where and how often, attach what arrived, call ``on_error`` once, raise."""
+        provider = error.provider = error.provider or self._parser.provider
+        error.message = _where(error.message, provider, self.request, self._metrics.attempts)
         if self.options.preserve_partial_response:
             error.partial_response = yield from self._finish_response()
         else:
@@ -774,8 +772,7 @@ class StreamSession:
         now = self._clock()
         if self._total_deadline is not None and now >= self._total_deadline - 1e-3:
             error: TransportError = TotalTimeoutError(
-                f"the call took longer than total_timeout={options.total_timeout}s"
-                f" ({self._metrics.attempts} attempt(s))",
+                f"the call took longer than total_timeout={options.total_timeout}s",
                 timeout=options.total_timeout,
             )
         elif connecting:
@@ -828,6 +825,19 @@ class StreamSession:
                 usage, response.model, response.provider, fallback_model=self.model
             )
         return response
+
+
+def _where(message: str, provider: str | None, request: HTTPRequest, attempts: int) -> str:
+    """``message`` naming the provider, the host (its origin: never a key, a path or a
+    query) and the attempts made when there was more than one: ``"openai: no event for
+    read_timeout=1.0s (at https://api.openai.com, after 4 attempts)"``."""
+    if provider and not message.startswith(f"{provider}:"):
+        message = f"{provider}: {message}"
+    origin = request.origin
+    where = [] if origin in message else [f"at {origin}"]
+    if attempts > 1:
+        where.append(f"after {attempts} attempts")
+    return f"{message} ({', '.join(where)})" if where else message
 
 
 def _coalesce(events: list[StreamEvent], limit: int) -> list[StreamEvent]:

@@ -147,7 +147,7 @@ def test_connection_failures_are_retried_and_named_by_origin() -> None:
     played = play(make_session(max_reconnect_attempts=1), [refused, APIConnectionError("again")])
     assert isinstance(played.error, APIConnectionError) and played.connects == 2
     assert "(http://" not in str(played.error)  # no origin: the default base URL is https
-    assert "(https://api.openai.com)" in str(played.error)
+    assert str(played.error) == ("openai: again (at https://api.openai.com, after 2 attempts)")
 
 
 # -- holding events until content, and delivery ---------------------------------------------

@@ -122,21 +122,21 @@ def test_a_prompt_given_as_messages_or_keywords(
 @pytest.mark.parametrize(
     ("wire_format", "extras", "words"),
     [
-        ("openai", {"temprature": 0.5}, "Unrecognized request argument supplied: temprature"),
-        ("openai_responses", {"temprature": 0.5}, "Unknown parameter: 'temprature'."),
-        ("anthropic", {"temprature": 0.5}, "temprature: Extra inputs are not permitted"),
-        ("xai", {"temprature": 0.5}, "Unrecognized request argument supplied: temprature"),
+        ("openai", {"penalty": 0.5}, "Unrecognized request argument supplied: penalty"),
+        ("openai_responses", {"penalty": 0.5}, "Unknown parameter: 'penalty'."),
+        ("anthropic", {"penalty": 0.5}, "penalty: Extra inputs are not permitted"),
+        ("xai", {"penalty": 0.5}, "Unrecognized request argument supplied: penalty"),
         ("openai", {"max_tokens": -3}, "Invalid 'max_completion_tokens': integer below minimum"),
         ("anthropic", {"top_k": "ten"}, "top_k: Input should be a valid integer"),
         (
             "gemini",
-            {"temprature": 0.5},
-            'Invalid JSON payload received. Unknown name "temprature": Cannot find field.',
+            {"penalty": 0.5},
+            'Invalid JSON payload received. Unknown name "penalty": Cannot find field.',
         ),
         (
             "bedrock",
-            {"temprature": 0.5},
-            "Malformed input request: extraneous key [temprature] is not permitted",
+            {"penalty": 0.5},
+            "Malformed input request: extraneous key [penalty] is not permitted",
         ),
     ],
 )
@@ -148,7 +148,9 @@ def test_the_emulator_refuses_what_the_api_refuses(
     model, api = MODELS[wire_format]
     runner = make_runner(**emulator_kwargs(emulator, api))
     with pytest.raises(BadRequestError) as caught:
-        runner.response("hi", model=model, **extras)  # extras are sent as they are
+        # Extras are sent as they are (a near miss of an argument, temprature=, is refused
+        # by the client before anything is sent: test_options.py).
+        runner.response("hi", model=model, **extras)
     assert caught.value.status_code == 400 and words in str(caught.value)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import socket
 import time
 from typing import Any
 
@@ -341,3 +342,44 @@ def test_read_timeout_is_the_read_timeout_whatever_the_framing(
     assert isinstance(error, ReadTimeoutError), error
     assert error.partial_response is not None and error.partial_response.text == "The capital"
     assert read - 0.05 < took < read + 0.9
+
+
+def test_an_error_says_which_provider_where_and_after_how_many_attempts(
+    make_runner: Any, server: FaultServer
+) -> None:
+    # A ReadTimeoutError after 4 silent attempts named neither the provider nor the host
+    # nor the attempts (TotalTimeoutError alone said "(3 attempt(s))").
+    events = fixture_events(CHAT.body)
+    server.handler = lambda request: chunked_sse(events, pause_after=1, pause=3)
+    runner = make_runner(**client_kwargs(server))
+    options = StreamingOptions(read_timeout=0.3, reconnect_delay=0.01, max_reconnect_attempts=3)
+    with pytest.raises(ReadTimeoutError) as caught:
+        runner.response("hi", model="gpt-4o-mini", streaming_options=options)
+    assert str(caught.value) == (
+        "openai: no event for read_timeout=0.3s (keep-alive comments and pings do not count) "
+        f"(at {server.base_url}, after 4 attempts)"
+    )
+    with pytest.raises(ReadTimeoutError) as caught:  # one attempt: no count
+        runner.text("hi", model="gpt-4o-mini", streaming_options=NO_RETRY.replace(read_timeout=0.3))
+    assert str(caught.value).endswith(f"(at {server.base_url})")
+
+
+def test_a_connection_error_says_what_failed_not_the_librarys_internals(
+    make_runner: Any,
+) -> None:
+    # It showed urllib3's "_WatchedHTTPConnectionPool(host=..., port=...): Max retries
+    # exceeded with url: ...".
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    runner = make_runner(
+        api_keys={"openai": "sk-test-openai-0123456789"},
+        base_urls={"openai": f"http://127.0.0.1:{port}/v1"},
+    )
+    options = StreamingOptions(reconnect_delay=0.01, max_reconnect_attempts=1)
+    with pytest.raises(APIConnectionError) as caught:
+        runner.response("hi", model="gpt-4o-mini", streaming_options=options)
+    assert str(caught.value) == (
+        f"openai: connection failed: connection refused (at http://127.0.0.1:{port}, "
+        "after 2 attempts)"
+    )
