@@ -1,4 +1,4 @@
-"""Batches, decided sans-IO: which item starts when, and what each one's result says.
+"""Batches, decided sans-IO: which item starts when.
 
 :class:`BatchScheduler` holds every decision of ``client.batch(...)`` and ``steer batch``;
 the front ends (threads, asyncio tasks, Ray actors) only run the calls it hands out and
@@ -38,31 +38,18 @@ response), its attempts and timings. One item's failure is never raised.
 from __future__ import annotations
 
 import math
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
-
+from steer_common.batch.items import BatchItem, BatchResult, CostLimitError, InvalidItemError
+from steer_common.batch.report import BatchSummary
 from steer_common.calls import StreamCall
 from steer_common.errors import APIError, ConfigurationError, RateLimitError, SteerError
 from steer_common.models.response import Attempt, StreamResponse
-from steer_common.routing import route_model
-from steer_common.tokens import estimate_chars
 
-__all__ = [
-    "BatchItem",
-    "BatchResult",
-    "BatchScheduler",
-    "BatchSummary",
-    "CostLimitError",
-    "Done",
-    "InvalidItemError",
-    "Start",
-    "attempt_hook",
-    "batch_retries",
-]
+__all__ = ["BatchScheduler", "Done", "Start", "attempt_hook", "batch_retries"]
 
 #: The limit's first value: slow start doubles it per round of calls from here.
 _INITIAL_LIMIT = 2.0
@@ -91,202 +78,6 @@ def attempt_hook(
     return on_attempt
 
 
-#: The item keys that are not call arguments.
-_ITEM_KEYS = frozenset({"id", "prompt", "messages", "model"})
-#: The call arguments an item may set (the rest of its keys go to the provider as extras).
-_CALL_KEYS = (
-    "streaming_options",
-    "response_format",
-    "tools",
-    "temperature",
-    "max_tokens",
-    "openai_api",
-)
-
-
-class CostLimitError(SteerError):
-    """An item was not started: the batch's ``max_cost_usd`` had been reached."""
-
-
-class InvalidItemError(ConfigurationError):
-    """An item that could not be read (a line of a JSONL file that is not JSON, say).
-
-    Pass one in a batch's items in the place of the item: it comes back as that item's
-    result, with ``item_id`` as its id, and the batch goes on.
-    """
-
-    def __init__(self, message: str, *, item_id: Any) -> None:
-        super().__init__(message)
-        self.item_id = item_id
-
-
-@dataclass(frozen=True, slots=True)
-class BatchItem:
-    """One request of a batch: an id, a prompt or messages, and call arguments.
-
-    Build it with :meth:`of` from what a user passes: a prompt string, a mapping such as
-    ``{"id": "q1", "prompt": "...", "model": "gpt-4o-mini", "temperature": 0}`` (a JSONL
-    line of ``steer batch``), or a :class:`BatchItem`.
-    """
-
-    id: Any
-    input: Any  # a prompt (str) or messages (a list of mappings)
-    model: str | None = None
-    arguments: Mapping[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, value: Any, index: int) -> BatchItem:
-        """The item for ``value``, the ``index``-th of the batch (its id when it has none).
-
-        Raises:
-            ConfigurationError: not a prompt, a mapping or an item; no prompt or messages,
-                or both; an id that is not a string or an integer.
-        """
-        if isinstance(value, BatchItem):
-            return value
-        if isinstance(value, str):
-            return cls(index, value)
-        if not isinstance(value, Mapping):
-            raise ConfigurationError(
-                f"batch item {index}: expected a prompt or a mapping with 'prompt' or "
-                f"'messages', got {type(value).__name__}"
-            )
-        item_id = value.get("id", index)
-        if isinstance(item_id, bool) or not isinstance(item_id, (str, int)):
-            raise ConfigurationError(
-                f"batch item {index}: 'id' must be a string or an integer, "
-                f"got {type(item_id).__name__}"
-            )
-        given = [k for k in ("prompt", "messages") if value.get(k) is not None]
-        if len(given) != 1:
-            raise ConfigurationError(
-                f"batch item {item_id!r}: give exactly one of 'prompt' or 'messages'"
-            )
-        model = value.get("model")
-        if model is not None and not isinstance(model, str):
-            raise ConfigurationError(f"batch item {item_id!r}: 'model' must be a string")
-        arguments = {k: v for k, v in value.items() if k not in _ITEM_KEYS}
-        return cls(item_id, value[given[0]], model, arguments)
-
-    def call(self, defaults: Mapping[str, Any]) -> StreamCall:
-        """The call of this item: its own arguments over the batch's ``defaults``.
-
-        Raises:
-            ConfigurationError: no model (neither the item's nor the batch's).
-        """
-        model = self.model or defaults.get("model")
-        merged = {k: v for k, v in {**defaults, **self.arguments}.items() if k != "model"}
-        if not model:
-            raise ConfigurationError(
-                f"batch item {self.id!r}: no model (give the batch a model=, or the item one)"
-            )
-        known = {k: merged.pop(k) for k in _CALL_KEYS if k in merged}
-        return StreamCall.of(self.input, model, **known, extras=merged)
-
-    def estimated_tokens(self, model: str | None, output: float) -> int:
-        """Tokens this item will spend: its prompt's, estimated by characters, plus its
-        ``max_tokens`` or ``output`` (the mean output so far)."""
-        text = self.input if isinstance(self.input, str) else _chars(self.input)
-        provider = None
-        if model:
-            try:
-                provider = route_model(model)[0]
-            except ConfigurationError:
-                provider = None
-        limit = self.arguments.get("max_tokens")
-        out = limit if isinstance(limit, int) and not isinstance(limit, bool) else output
-        return estimate_chars(len(text), provider) + math.ceil(out)
-
-
-def _chars(messages: Any) -> str:
-    """The text of a list of messages (for the token estimate)."""
-    parts: list[str] = []
-    for message in messages if isinstance(messages, list) else ():
-        content = message.get("content") if isinstance(message, Mapping) else None
-        if isinstance(content, str):
-            parts.append(content)
-        elif isinstance(content, list):
-            parts.extend(str(p.get("text", "")) for p in content if isinstance(p, Mapping))
-    return "".join(parts)
-
-
-@dataclass(slots=True)
-class BatchResult:
-    """How one item of a batch ended.
-
-    Attributes:
-        id: the item's id.
-        index: its position in the input (from 0).
-        response: the reply (``None`` when the item failed or was not started).
-        error: the typed error (``None`` on success); after the first byte it carries
-            ``partial_response``; :class:`CostLimitError` for an item not started.
-        attempts: HTTP attempts made, over every run of the item.
-        started: seconds from the batch's start to the item's start (``None``: not started).
-        duration: seconds from the item's start to its end (every run, with the waits).
-        requeues: times it went back to the queue after a 429.
-        json_mode: the item asked for JSON (``response_format``): its record has ``json``.
-    """
-
-    id: Any
-    index: int
-    response: StreamResponse | None = None
-    error: BaseException | None = None
-    attempts: int = 0
-    started: float | None = None
-    duration: float = 0.0
-    requeues: int = 0
-    json_mode: bool = False
-
-    @property
-    def ok(self) -> bool:
-        """The item succeeded."""
-        return self.error is None
-
-    @property
-    def skipped(self) -> bool:
-        """The item was not started (``max_cost_usd`` was reached)."""
-        return isinstance(self.error, CostLimitError)
-
-    @property
-    def usage_response(self) -> StreamResponse | None:
-        """The reply, or what arrived of it before the failure."""
-        if self.response is not None:
-            return self.response
-        return getattr(self.error, "partial_response", None)
-
-    def record(self) -> dict[str, Any]:
-        """The item as one JSON object (a line of ``steer batch``'s output): id, text or
-        parsed JSON, usage, cost, finish reason, error type and message, attempts."""
-        response = self.usage_response
-        record: dict[str, Any] = {"id": self.id}
-        if self.response is not None:
-            record["text"] = self.response.get_text()
-            if self.json_mode:
-                record["json"] = _json_of(self.response)
-        usage = None if response is None else response.usage
-        record["usage"] = None if usage is None else {k: v for k, v in usage.items() if k != "raw"}
-        record["cost_usd"] = None if response is None else response.cost_usd
-        record["finish_reason"] = None if response is None else response.finish_reason
-        record["model"] = None if response is None else response.model
-        error = self.error
-        record["error"] = (
-            None if error is None else {"type": type(error).__name__, "message": str(error)}
-        )
-        record["attempts"] = self.attempts
-        record["duration_s"] = round(self.duration, 6)
-        return record
-
-
-def _json_of(response: StreamResponse) -> Any:
-    """The reply's JSON for a record (a pydantic instance as a plain object; ``None`` when
-    the reply is not the JSON asked for)."""
-    try:
-        value = response.get_json()
-    except SteerError:
-        return None
-    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
-
-
 @dataclass(frozen=True, slots=True)
 class Start:
     """Start this item now: its call, and the item and index to report back with."""
@@ -301,83 +92,6 @@ class Done:
     """An item that ends without running (invalid, or not started: ``max_cost_usd``)."""
 
     result: BatchResult
-
-
-@dataclass(slots=True)
-class BatchSummary:
-    """The running totals of a batch (what the progress display and the summary show)."""
-
-    total: int | None = None
-    done: int = 0
-    succeeded: int = 0
-    failed: int = 0
-    skipped: int = 0
-    attempts: int = 0
-    requeues: int = 0
-    rate_limited: int = 0  # 429 answers seen, on every attempt
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
-    errors: Counter[str] = field(default_factory=Counter)
-    elapsed: float = 0.0
-
-    def add(self, result: BatchResult) -> None:
-        """Count a finished item."""
-        self.done += 1
-        self.attempts += result.attempts
-        self.requeues += result.requeues
-        if result.skipped:
-            self.skipped += 1
-        elif result.ok:
-            self.succeeded += 1
-        else:
-            self.failed += 1
-        if result.error is not None:
-            self.errors[type(result.error).__name__] += 1
-        response = result.usage_response
-        if response is not None:
-            usage = response.usage or {}
-            self.input_tokens += usage.get("prompt_tokens") or 0
-            self.output_tokens += usage.get("completion_tokens") or 0
-            self.cost_usd += response.cost_usd or 0.0
-
-    @property
-    def tokens_per_second(self) -> float:
-        """Tokens (in and out) per second of the batch so far."""
-        return (self.input_tokens + self.output_tokens) / self.elapsed if self.elapsed else 0.0
-
-    def line(self) -> str:
-        """One line of progress: ``120/1000 done, 2 errors, 3,400 tok/s, $0.0123``."""
-        total = "?" if self.total is None else f"{self.total:,}"
-        parts = [f"{self.done:,}/{total} done", f"{self.failed:,} errors"]
-        if self.skipped:
-            parts.append(f"{self.skipped:,} not started (cost cap)")
-        parts.append(f"{self.tokens_per_second:,.0f} tok/s")
-        parts.append(f"${self.cost_usd:.4f}")
-        if self.total and self.done and self.elapsed:
-            left = (self.total - self.done) * self.elapsed / self.done
-            parts.append(f"ETA {_clock(left)}")
-        return ", ".join(parts)
-
-    def report(self) -> str:
-        """The end-of-batch summary: totals of usage and cost, errors by type."""
-        lines = [
-            f"{self.done:,} items in {_clock(self.elapsed)}: {self.succeeded:,} succeeded, "
-            f"{self.failed:,} failed, {self.skipped:,} not started",
-            f"usage: {self.input_tokens:,} input + {self.output_tokens:,} output tokens; "
-            f"cost ${self.cost_usd:.6f}",
-            f"attempts: {self.attempts:,} ({self.rate_limited:,} answered 429, "
-            f"{self.requeues:,} requeued)",
-        ]
-        if self.errors:
-            by_type = ", ".join(f"{name} {count:,}" for name, count in self.errors.most_common())
-            lines.append(f"errors: {by_type}")
-        return "\n".join(lines)
-
-
-def _clock(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 class _Cell:
