@@ -17,7 +17,8 @@ attributes now live in the semantic-conventions-genai repository under the same 
   the time to the first chunk, and ``error.type`` with an error status on a failure; each
   retry is a span event (``steer.retry``);
 - an agent run is an ``invoke_agent {name}`` span; each step's call and each tool call
-  (``execute_tool {name}``) is a child of it;
+  (``execute_tool {name}``) is a child of it (:mod:`steer_common.agents.telemetry`, on the
+  helpers here);
 - the metrics ``gen_ai.client.operation.duration``, ``gen_ai.client.token.usage`` (by
   ``gen_ai.token.type``), ``gen_ai.client.operation.time_to_first_chunk`` and
   ``gen_ai.client.operation.time_per_output_chunk``, with the conventions' units and bucket
@@ -41,21 +42,18 @@ from urllib.parse import urlsplit
 
 from steer_common._version import __version__
 from steer_common.providers import PROVIDERS, get_format
-from steer_common.routing import route_model
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context
     from opentelemetry.metrics import Histogram, MeterProvider
     from opentelemetry.trace import Span, Tracer, TracerProvider
 
-    from steer_common.agents.loop import AgentLoop, AgentResult, PreparedCall, ToolResult
     from steer_common.models.response import Attempt, StreamResponse
     from steer_common.spec import CallSpec
 
 __all__ = [
     "SCHEMA_URL",
     "SEMCONV_VERSION",
-    "AgentTrace",
     "CallTrace",
     "Telemetry",
     "active",
@@ -199,7 +197,7 @@ class Telemetry:
         return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _provider_name(provider: str) -> str:
+def provider_name(provider: str) -> str:
     """The ``gen_ai.provider.name`` of a provider of the registry."""
     record = PROVIDERS[provider]
     return record.telemetry_name or record.name
@@ -208,7 +206,7 @@ def _provider_name(provider: str) -> str:
 def _provider_attributes(wire_format: str) -> tuple[str, str]:
     """``(gen_ai.operation.name, gen_ai.provider.name)`` of a wire format."""
     wire = get_format(wire_format)
-    return wire.operation, _provider_name(wire.provider)
+    return wire.operation, provider_name(wire.provider)
 
 
 def _server(url: str) -> dict[str, Any]:
@@ -269,7 +267,7 @@ class CallTrace:
             if spec.response_format is not None:
                 attributes["gen_ai.output.type"] = "json"
             if on.capture_content:
-                attributes["gen_ai.input.messages"] = on.content(_input_messages(spec.messages))
+                attributes["gen_ai.input.messages"] = on.content(input_messages(spec.messages))
         name = f"{operation} {requested}" if requested else operation
         self._span = on.tracer.start_span(
             name, context=parent, kind=on.client_kind, attributes=attributes
@@ -364,7 +362,7 @@ def _response_attributes(span: Span, response: StreamResponse) -> dict[str, Any]
     return attributes
 
 
-def _parts(content: Any) -> list[dict[str, Any]]:
+def content_parts(content: Any) -> list[dict[str, Any]]:
     """A message's content as the conventions' parts."""
     if content is None:
         return []
@@ -381,7 +379,7 @@ def _parts(content: Any) -> list[dict[str, Any]]:
     return parts
 
 
-def _input_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def input_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for message in messages:
         role = message.get("role", "user")
@@ -394,7 +392,7 @@ def _input_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
                 }
             ]
         else:
-            parts = _parts(message.get("content"))
+            parts = content_parts(message.get("content"))
             for call in message.get("tool_calls") or ():
                 function = call.get("function") or {}
                 parts.append(
@@ -423,112 +421,3 @@ def _output(response: StreamResponse) -> list[dict[str, Any]]:
     if response.finish_reason:
         message["finish_reason"] = response.finish_reason
     return [message]
-
-
-class AgentTrace:
-    """The ``invoke_agent`` span of one run and its ``execute_tool`` children; each step's
-    call span is a child through :attr:`context`. The loop calls the methods."""
-
-    __slots__ = ("_limit", "_on", "_queued", "_span", "_tools", "context")
-
-    def __init__(self, on: Telemetry, loop: AgentLoop) -> None:
-        self._on = on
-        definition = loop.definition
-        provider, model = route_model(definition.model)
-        attributes: dict[str, Any] = {
-            "gen_ai.operation.name": "invoke_agent",
-            "gen_ai.provider.name": _provider_name(provider),
-            "gen_ai.request.model": model,
-        }
-        name = "invoke_agent"
-        if definition.name:
-            attributes["gen_ai.agent.name"] = definition.name
-            name = f"invoke_agent {definition.name}"
-        if on.capture_content:
-            attributes["gen_ai.input.messages"] = on.content(_input_messages(loop.messages))
-        self._span = on.tracer.start_span(name, kind=on.internal_kind, attributes=attributes)
-        #: The parent of the run's call and tool spans.
-        self.context = on.in_context(self._span)
-        self._tools: dict[int, Span] = {}
-        self._queued: list[tuple[int, PreparedCall]] = []
-        self._limit = 1
-
-    def tools_started(self, runs: Sequence[PreparedCall], limit: int) -> None:
-        """A step's tool calls go to the runner, at most ``limit`` at once, in order (the
-        runners' order: a span starts when its call does, not when it is queued)."""
-        self._queued = list(enumerate(runs))
-        self._limit = max(1, limit)
-        self._fill()
-
-    def tool_finished(self, index: int, result: ToolResult, error: BaseException | None) -> None:
-        """Call ``index`` of :meth:`tools_started` ended, with ``result`` or ``error``."""
-        span = self._tools.pop(index, None)
-        if span is not None:
-            self._end_tool(span, result, error)
-        self._fill()
-
-    def tool_refused(self, result: ToolResult) -> None:
-        """A call that never ran (an unknown tool, invalid arguments): a span that failed."""
-        self._end_tool(self._tool_span(result.call), result, None)
-
-    def tools_stopped(self) -> None:
-        """The run gave up the step's other calls."""
-        self._queued.clear()
-        for span in self._tools.values():
-            span.set_attribute("steer.cancelled", True)
-            span.end()
-        self._tools.clear()
-
-    def finish(self, result: AgentResult | None, error: BaseException | None, steps: int) -> None:
-        on, span = self._on, self._span
-        self.tools_stopped()
-        span.set_attribute("steer.agent.steps", steps)
-        if result is not None:
-            usage = result.usage or {}
-            if usage.get("prompt_tokens") is not None:
-                span.set_attribute("gen_ai.usage.input_tokens", usage["prompt_tokens"])
-            if usage.get("completion_tokens") is not None:
-                span.set_attribute("gen_ai.usage.output_tokens", usage["completion_tokens"])
-            if result.cost_usd is not None:
-                span.set_attribute("steer.cost", result.cost_usd)
-            if on.capture_content:
-                message = {"role": "assistant", "parts": _parts(result.text)}
-                span.set_attribute("gen_ai.output.messages", on.content([message]))
-        if error is not None:
-            on.fail(span, error)
-        elif result is None:
-            span.set_attribute("steer.closed_early", True)
-        span.end()
-
-    def _fill(self) -> None:
-        while self._queued and len(self._tools) < self._limit:
-            index, run = self._queued.pop(0)
-            self._tools[index] = self._tool_span(run.call)
-
-    def _tool_span(self, call: Any) -> Span:
-        on = self._on
-        attributes: dict[str, Any] = {
-            "gen_ai.operation.name": "execute_tool",
-            "gen_ai.tool.name": call.name or "",
-            "gen_ai.tool.type": "function",
-        }
-        if call.id:
-            attributes["gen_ai.tool.call.id"] = call.id
-        if on.capture_content:
-            attributes["gen_ai.tool.call.arguments"] = on.content(call.arguments)
-        return on.tracer.start_span(
-            f"execute_tool {call.name}",
-            context=self.context,
-            kind=on.internal_kind,
-            attributes=attributes,
-        )
-
-    def _end_tool(self, span: Span, result: ToolResult, error: BaseException | None) -> None:
-        on = self._on
-        if on.capture_content:
-            span.set_attribute("gen_ai.tool.call.result", result.output)
-        if error is not None:
-            on.fail(span, error)
-        elif result.is_error:
-            on.fail(span, "ToolError", result.output)
-        span.end()

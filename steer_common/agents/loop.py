@@ -41,12 +41,13 @@ from steer_common.agents.definition import (
     ToolArgumentsError,
     format_output,
 )
+from steer_common.agents.telemetry import AgentTrace
 from steer_common.calls import StreamCall
 from steer_common.errors import MaxStepsError, SteerError, ToolExecutionError
 from steer_common.models.events import REASONING_DELTA, TEXT_DELTA, TOOL_CALL_END, StreamEvent
 from steer_common.models.response import StreamResponse, ToolCall
 from steer_common.models.streaming import DEFAULT_OPTIONS, StreamingOptions
-from steer_common.telemetry import AgentTrace, active
+from steer_common.telemetry import active
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENT_TOOLS",
