@@ -1,7 +1,10 @@
 """The asyncio client: ``async for chunk in client.stream(...)``, safe to share between tasks.
 
-The twin of ``steer_sync/client.py``: same names, same order, line for line where the
-I/O allows. Every decision is the core's (:mod:`steer_common.session`); the
+The source of ``steer_sync/client.py``, which ``scripts/unasync.py`` generates from this
+file: edit this one.
+
+Every decision is the core's (:mod:`steer_common.session`), and the call parameters are
+written once (:meth:`steer_common.calls.StreamCall.of`); the
 :class:`~steer_async.streaming.StreamingHelper` performs the commands the session flow
 yields, nothing else.
 """
@@ -10,18 +13,18 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
+from dataclasses import replace
+from typing import Any
 
 from pydantic import BaseModel
 
 from steer_async.batch import Batch
 from steer_async.streaming import StreamingHelper
-from steer_async.transport import AsyncTransport, HttpxTransport
+from steer_async.transport import TransportName, make_transport
 from steer_cloud import authorizer
 from steer_common.batch import BatchScheduler
-from steer_common.calls import ClientSettings, OpenAIAPI, StreamCall, open_session
-from steer_common.errors import ConfigurationError
+from steer_common.calls import ClientSettings, OpenAIAPI, StreamCall, open_session, takes_call
 from steer_common.models.events import PARTIAL_OUTPUT, StreamEvent
 from steer_common.models.response import StreamResponse
 from steer_common.models.streaming import StreamingOptions
@@ -29,8 +32,6 @@ from steer_common.partial import output_model
 from steer_common.session import Consumer, StreamSession
 
 __all__ = ["SteerLLMClient"]
-
-Messages = Sequence[Mapping[str, Any]]
 
 
 class SteerLLMClient:
@@ -52,12 +53,15 @@ class SteerLLMClient:
             (``{"prod-chat": "gpt-4.1-mini"}`` for ``model="azure/prod-chat"``): priced
             and token-counted as that model when the stream names no model with a price.
         max_connections: pooled connections kept per host.
-        http_client: your own ``httpx.AsyncClient`` to send with (proxies, certificates,
-            mounted adapters), or your own ``aiohttp.ClientSession`` (which chooses the
-            aiohttp transport); used as it is, never closed by the client.
-        transport: ``"httpx"`` (the default, ``None``) or ``"aiohttp"``: the same
-            behaviour, on aiohttp's C parser, several times faster per event (``pip
-            install 'steer-llm-sdk[aiohttp]'``; docs/streaming-performance.md).
+        http_client: your own HTTP client to send with (proxies, certificates, mounted
+            adapters): a ``requests.Session`` for the blocking client; an
+            ``httpx.AsyncClient``, or an ``aiohttp.ClientSession`` (which chooses the
+            aiohttp transport), for the asyncio client. Used as it is, never closed by
+            the client.
+        transport: the blocking client has one, ``"requests"``; the asyncio client sends
+            with ``"httpx"`` (the default) or ``"aiohttp"``: the same behaviour, on
+            aiohttp's C parser, faster per event (``pip install -e '.[aiohttp]'``;
+            docs/streaming-performance.md). ``None``: the default.
 
     One client is meant to be shared: by every task of an event loop, and reused for
     every call (its connections are pooled). Use it from one event loop.
@@ -73,7 +77,7 @@ class SteerLLMClient:
         deployments: Mapping[str, str] | None = None,
         max_connections: int = 64,
         http_client: Any = None,
-        transport: Literal["httpx", "aiohttp"] | None = None,
+        transport: TransportName | None = None,
     ) -> None:
         self._settings = ClientSettings.of(
             api_keys,
@@ -83,7 +87,7 @@ class SteerLLMClient:
             deployments,
             credentials=authorizer,  # the cloud chains: Google, Azure, AWS
         )
-        self._transport = _transport(transport, max_connections, http_client)
+        self._transport = make_transport(transport, max_connections, http_client)
         #: The guide's ``StreamingHelper``: drives a session's flow over the transport.
         self.helper = StreamingHelper(self._transport)
 
@@ -98,24 +102,10 @@ class SteerLLMClient:
             "Make a client in each process (keys and base URLs from the environment)"
         )
 
-    # -- public API ---------------------------------------------------------------------
+    # -- public API: each method takes StreamCall.of's parameters -----------------------
 
-    def stream(
-        self,
-        prompt_or_messages: str | Messages | None = None,
-        model: str | None = None,
-        *,
-        prompt: str | None = None,
-        messages: Messages | None = None,
-        streaming_options: StreamingOptions | Mapping[str, Any] | None = None,
-        response_format: Any = None,
-        tools: Sequence[Any] | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        openai_api: OpenAIAPI | None = None,
-        return_usage: bool = False,
-        **extras: Any,
-    ) -> Any:
+    @takes_call(StreamCall.of)
+    def stream(self, call: StreamCall) -> Any:
         """Stream the reply's text: an async iterator of ``str`` chunks.
 
         The text is kept only for the partial response of an error: with
@@ -127,100 +117,41 @@ class SteerLLMClient:
             SteerError: see docs/errors.md; errors after the first chunk carry
                 ``partial_response``.
         """
-        call = StreamCall.of(
-            prompt_or_messages, model, prompt=prompt, messages=messages,
-            streaming_options=streaming_options, response_format=response_format, tools=tools,
-            temperature=temperature, max_tokens=max_tokens, openai_api=openai_api, extras=extras,
-        )  # fmt: skip
-        if return_usage:
+        if call.return_usage:
             warnings.warn(
                 "stream(..., return_usage=True) is deprecated; use stream_with_usage(...)",
                 DeprecationWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
             return self.helper.response(self.prepare(call, "response"))
         return self.helper.text(self.prepare(call, "text"))
 
-    async def stream_with_usage(
-        self,
-        prompt_or_messages: str | Messages | None = None,
-        model: str | None = None,
-        *,
-        prompt: str | None = None,
-        messages: Messages | None = None,
-        streaming_options: StreamingOptions | Mapping[str, Any] | None = None,
-        response_format: Any = None,
-        tools: Sequence[Any] | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        openai_api: OpenAIAPI | None = None,
-        **extras: Any,
-    ) -> StreamResponse:
+    @takes_call(StreamCall.of)
+    async def stream_with_usage(self, call: StreamCall) -> StreamResponse:
         """Stream the reply to its end; return the :class:`StreamResponse`.
 
         The response has ``get_text()``, ``get_json()``, ``usage``, ``cost_usd``,
         ``finish_reason``, ``tool_calls``, ``reasoning`` and ``metrics``.
         """
-        call = StreamCall.of(
-            prompt_or_messages, model, prompt=prompt, messages=messages,
-            streaming_options=streaming_options, response_format=response_format, tools=tools,
-            temperature=temperature, max_tokens=max_tokens, openai_api=openai_api, extras=extras,
-        )  # fmt: skip
         return await self.helper.response(self.prepare(call, "response"))
 
-    def stream_events(
-        self,
-        prompt_or_messages: str | Messages | None = None,
-        model: str | None = None,
-        *,
-        prompt: str | None = None,
-        messages: Messages | None = None,
-        streaming_options: StreamingOptions | Mapping[str, Any] | None = None,
-        response_format: Any = None,
-        tools: Sequence[Any] | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        openai_api: OpenAIAPI | None = None,
-        **extras: Any,
-    ) -> AsyncIterator[StreamEvent]:
+    @takes_call(StreamCall.of)
+    def stream_events(self, call: StreamCall) -> AsyncIterator[StreamEvent]:
         """Stream normalized :class:`StreamEvent` objects (docs/streaming-events.md)."""
-        call = StreamCall.of(
-            prompt_or_messages, model, prompt=prompt, messages=messages,
-            streaming_options=streaming_options, response_format=response_format, tools=tools,
-            temperature=temperature, max_tokens=max_tokens, openai_api=openai_api, extras=extras,
-        )  # fmt: skip
         return self.helper.events(self.prepare(call, "events"))
 
-    def stream_output(
-        self,
-        prompt_or_messages: str | Messages | None = None,
-        model: str | None = None,
-        *,
-        response_format: type[BaseModel],
-        prompt: str | None = None,
-        messages: Messages | None = None,
-        streaming_options: StreamingOptions | Mapping[str, Any] | None = None,
-        tools: Sequence[Any] | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        openai_api: OpenAIAPI | None = None,
-        **extras: Any,
-    ) -> AsyncIterator[BaseModel]:
+    @takes_call(StreamCall.of)
+    def stream_output(self, call: StreamCall) -> AsyncIterator[BaseModel]:
         """Stream the reply as typed partial objects: an instance of
         ``partial_model(response_format)`` each time more of it arrived (``partial_interval``
         and ``partial_chars`` throttle them), then the ``response_format`` instance itself
-        (docs/json-mode.md).
+        (docs/json-mode.md). ``response_format`` is required: a pydantic model class.
 
         Raises:
             ConfigurationError: ``response_format`` is not a pydantic model class.
             JSONModeError: the complete reply does not follow the model.
         """
-        call = StreamCall.of(
-            prompt_or_messages, model, prompt=prompt, messages=messages,
-            streaming_options=streaming_options, response_format=output_model(response_format),
-            tools=tools, temperature=temperature, max_tokens=max_tokens, openai_api=openai_api,
-            extras=extras,
-        )  # fmt: skip
+        call = replace(call, response_format=output_model(call.response_format))
         session = self.prepare(call, "events")
         return _outputs(self.helper.events(session), session)
 
@@ -237,9 +168,9 @@ class SteerLLMClient:
         total: int | None = None,
         **defaults: Any,
     ) -> Batch:
-        """Run many calls, each to its end; an async iterator (``async for result in client.batch(...)``) of one
-        :class:`~steer_common.batch.BatchResult` per item, in the order they finish
-        (docs/batch.md).
+        """Run many calls, each to its end; an async iterator (``async for result in
+        client.batch(...)``) of one :class:`~steer_common.batch.BatchResult` per item, in
+        the order they finish (docs/batch.md).
 
         Args:
             items: prompts, or mappings ``{"id": ..., "prompt": ... | "messages": [...],
@@ -276,12 +207,15 @@ class SteerLLMClient:
         return Batch(self, scheduler)
 
     async def aclose(self) -> None:
-        """Close the pooled connections."""
+        """Close the pooled connections. The client can still be used; it reconnects."""
         await self._transport.aclose()
 
+    # unasync: async only (the blocking client's close() is aclose() above, generated)
     async def close(self) -> None:
         """Same as :meth:`aclose` (the name the blocking client uses)."""
         await self.aclose()
+
+    # unasync: end
 
     async def __aenter__(self) -> SteerLLMClient:
         return self
@@ -299,31 +233,6 @@ class SteerLLMClient:
             ConfigurationError: an unknown model, a missing key, malformed arguments.
         """
         return open_session(call, self._settings, environ=os.environ, consumer=consumer)
-
-
-def _transport(kind: str | None, max_connections: int, http_client: Any) -> AsyncTransport:
-    """The transport a constructor's arguments ask for.
-
-    Raises:
-        ConfigurationError: an unknown ``transport``, or an ``http_client`` of another kind.
-    """
-    given = type(http_client).__module__.partition(".")[0] if http_client is not None else None
-    if kind not in (None, "httpx", "aiohttp"):
-        raise ConfigurationError(f"transport must be 'httpx' or 'aiohttp', not {kind!r}")
-    if kind == "aiohttp" or given == "aiohttp":
-        if given not in (None, "aiohttp"):
-            raise ConfigurationError(
-                f"transport='aiohttp' takes an aiohttp.ClientSession as http_client, "
-                f"not a {type(http_client).__name__}"
-            )
-        try:
-            from steer_async.aiohttp_transport import AiohttpTransport  # noqa: PLC0415
-        except ImportError as exc:  # pragma: no cover - the test extra installs aiohttp
-            raise ConfigurationError(
-                "transport='aiohttp' needs aiohttp: pip install 'steer-llm-sdk[aiohttp]'"
-            ) from exc
-        return AiohttpTransport(max_connections=max_connections, session=http_client)
-    return HttpxTransport(max_connections=max_connections, client=http_client)
 
 
 async def _outputs(

@@ -15,16 +15,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import httpx
 
 from steer_async._exceptions import map_exceptions, mapped
-from steer_common.errors import StreamTimeoutError, redact_logs
+from steer_common.errors import ConfigurationError, StreamTimeoutError, redact_logs
 from steer_common.http import ResponseHead
 from steer_common.request import HTTPRequest
 
-__all__ = ["AsyncTransport", "HttpxTransport", "Response", "TransportResponse"]
+__all__ = [
+    "AsyncTransport",
+    "HttpxTransport",
+    "Response",
+    "TransportName",
+    "TransportResponse",
+    "make_transport",
+]
 
 # httpx logs each request and httpcore every header it receives, at INFO and DEBUG: no key
 # may reach a log through them (a server can echo one back in a header).
@@ -32,6 +39,8 @@ redact_logs("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2",
 
 
 P = TypeVar("P")
+#: The transports of the asyncio client (``SteerLLMClient(transport=...)``).
+TransportName = Literal["httpx", "aiohttp"]
 
 
 class Response(Protocol):
@@ -441,3 +450,30 @@ class LoopPools(Generic[P]):
             yield
         finally:
             await self._close(pool)
+
+
+def make_transport(kind: str | None, max_connections: int, http_client: Any) -> AsyncTransport:
+    """The transport a client constructor's arguments ask for: ``transport=`` ``"httpx"``
+    (the default) or ``"aiohttp"``, and ``http_client=`` an ``httpx.AsyncClient`` or an
+    ``aiohttp.ClientSession`` of the caller's (which chooses its transport).
+
+    Raises:
+        ConfigurationError: an unknown ``transport``, or an ``http_client`` of another kind.
+    """
+    given = type(http_client).__module__.partition(".")[0] if http_client is not None else None
+    if kind not in (None, "httpx", "aiohttp"):
+        raise ConfigurationError(f"transport must be 'httpx' or 'aiohttp', not {kind!r}")
+    if kind == "aiohttp" or given == "aiohttp":
+        if given not in (None, "aiohttp"):
+            raise ConfigurationError(
+                f"transport='aiohttp' takes an aiohttp.ClientSession as http_client, "
+                f"not a {type(http_client).__name__}"
+            )
+        try:
+            from steer_async.aiohttp_transport import AiohttpTransport  # noqa: PLC0415
+        except ImportError as exc:  # pragma: no cover - the test extra installs aiohttp
+            raise ConfigurationError(
+                "transport='aiohttp' needs aiohttp: pip install 'steer-llm-sdk[aiohttp]'"
+            ) from exc
+        return AiohttpTransport(max_connections=max_connections, session=http_client)
+    return HttpxTransport(max_connections=max_connections, client=http_client)

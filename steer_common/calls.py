@@ -11,9 +11,11 @@ core itself (docs/bring-your-own-transport.md).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+import inspect
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from steer_common.errors import ConfigurationError, MissingAPIKeyError
 from steer_common.models.streaming import DEFAULT_OPTIONS, StreamingOptions, coerce_options
@@ -113,6 +115,45 @@ def check_extras(extras: Mapping[str, Any]) -> None:
         raise ConfigurationError(f"{name}=... would be sent to the provider as is: {hint}")
 
 
+_S = TypeVar("_S")
+_R = TypeVar("_R")
+_P = ParamSpec("_P")
+
+
+def takes_call(
+    of: Callable[_P, StreamCall],
+) -> Callable[[Callable[[_S, StreamCall], _R]], Callable[Concatenate[_S, _P], _R]]:
+    """A public method's parameters are those of ``of`` (:meth:`StreamCall.of`), written
+    once: the method receives the :class:`StreamCall` they build. Type checkers and
+    ``inspect.signature`` see ``of``'s parameters, after ``self``::
+
+        @takes_call(StreamCall.of)
+        def stream_events(self, call: StreamCall) -> Iterator[StreamEvent]: ...
+    """
+    parameters = list(inspect.signature(of).parameters.values())
+
+    def decorate(method: Callable[[_S, StreamCall], _R]) -> Callable[Concatenate[_S, _P], _R]:
+        def public(self: _S, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+            return method(self, of(*args, **kwargs))
+
+        if inspect.iscoroutinefunction(method):  # stays a coroutine function to inspect
+
+            async def public_async(self: _S, /, *args: _P.args, **kwargs: _P.kwargs) -> Any:
+                return await method(self, of(*args, **kwargs))
+
+            public = public_async  # type: ignore[assignment]
+        functools.update_wrapper(public, method, updated=())
+        del public.__wrapped__  # type: ignore[attr-defined]  # the signature is of's, below
+        self_parameter = inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        public.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [self_parameter, *parameters],
+            return_annotation=inspect.signature(method).return_annotation,
+        )
+        return public
+
+    return decorate
+
+
 @dataclass(frozen=True, slots=True)
 class StreamCall:
     """One call, as a public method received it (see the clients' ``stream_with_usage``).
@@ -132,6 +173,8 @@ class StreamCall:
     extras: Mapping[str, Any] = field(default_factory=dict)
     #: The OpenTelemetry context of the call's span (an agent run's); ``None``: the current.
     trace_parent: Any = None
+    #: ``stream(..., return_usage=True)``: deprecated, the whole response instead.
+    return_usage: bool = False
 
     @classmethod
     def of(
@@ -147,13 +190,37 @@ class StreamCall:
         temperature: float | None = None,
         max_tokens: int | None = None,
         openai_api: OpenAIAPI | None = None,
-        extras: Mapping[str, Any] | None = None,
+        return_usage: bool = False,
+        **extras: Any,
     ) -> StreamCall:
-        """The call for a public method's arguments.
+        """The call for a public method's arguments: the one place the parameters of
+        ``stream``, ``stream_with_usage``, ``stream_events`` and ``stream_output`` (both
+        clients') are written (:func:`takes_call` gives them to each method).
+
+        Args:
+            prompt_or_messages: the prompt (``str``) or the messages (a list of
+                ``{"role": ..., "content": ...}``), positionally.
+            model: the model (``"gpt-4o-mini"``, ``"claude-sonnet-5"``, ``"openai/..."``).
+            prompt: the prompt, by name.
+            messages: the messages, by name.
+            streaming_options: this call's :class:`StreamingOptions` (or a dict of its
+                fields), instead of the client's.
+            response_format: JSON mode: ``{"type": "json_object"}``, a JSON schema, or a
+                pydantic model class (``get_json()`` then validates against it).
+            tools: the tools the model may call (pydantic models, functions or JSON
+                schemas: docs/agents.md).
+            temperature: the sampling temperature.
+            max_tokens: the most output tokens.
+            openai_api: ``"chat"`` or ``"responses"`` for OpenAI models, this call only.
+            return_usage: deprecated, ``stream()`` only: return what ``stream_with_usage``
+                returns.
+            extras: provider extras, sent in the request body as they are (``top_p=``,
+                ``thinking=``...); a keyword that looks like a mistake is refused
+                (:func:`check_extras`).
 
         Raises:
             ConfigurationError: no input, or more than one (positional, ``prompt=``,
-                ``messages=``).
+                ``messages=``); a keyword that is not a provider extra.
         """
         given = [v for v in (prompt_or_messages, prompt, messages) if v is not None]
         if len(given) != 1:
@@ -172,7 +239,8 @@ class StreamCall:
             temperature,
             max_tokens,
             openai_api,
-            dict(extras or {}),
+            extras,
+            return_usage=return_usage,
         )
 
 
@@ -245,6 +313,11 @@ def open_session(
     model = call.model
     if model is None:
         raise ConfigurationError("model is required, for example model='gpt-4o-mini'")
+    if call.return_usage and consumer != "response":
+        raise ConfigurationError(
+            "return_usage=True is stream()'s (deprecated): use stream_with_usage() for the "
+            "whole response"
+        )
     openai_api = call.openai_api or settings.openai_api
     if openai_api not in ("chat", "responses"):
         raise ConfigurationError(f"openai_api must be 'chat' or 'responses', not {openai_api!r}")
@@ -336,7 +409,7 @@ def prepare_session(
         tools=tools,
         temperature=temperature,
         max_tokens=max_tokens,
-        extras=extras,
+        **(extras or {}),
     )
     settings = ClientSettings(api_keys or {}, base_urls or {}, openai_api)
     return open_session(call, settings, environ=environ or {}, consumer=consumer)

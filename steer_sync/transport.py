@@ -15,25 +15,35 @@ from __future__ import annotations
 
 import io
 import socket
-from typing import Any
+from typing import Any, Literal
 
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
 from steer_common.chunked import ChunkedDecoder
-from steer_common.errors import APIConnectionError, SteerError, StreamTimeoutError, redact_logs
+from steer_common.errors import (
+    APIConnectionError,
+    ConfigurationError,
+    SteerError,
+    StreamTimeoutError,
+    redact_logs,
+)
 from steer_common.http import ByOrigin, ResponseHead
 from steer_common.request import HTTPRequest
 from steer_sync._exceptions import map_exceptions, mapped
 from steer_sync._watchdog import POOL_CLASSES, phase
 
-__all__ = ["RequestsTransport", "TransportResponse"]
+__all__ = ["RequestsTransport", "TransportName", "TransportResponse", "make_transport"]
 
 # urllib3 logs request lines and retries at DEBUG: no key may reach a log through them.
 redact_logs(
     "urllib3.connectionpool", "urllib3.connection", "urllib3.response", "urllib3.util.retry"
 )
+
+
+#: The transports of the blocking client (``SteerLLMClient(transport=...)``): one.
+TransportName = Literal["requests"]
 
 
 class _NoCookies(requests.cookies.RequestsCookieJar):
@@ -276,3 +286,18 @@ class RequestsTransport:
 
 
 _KEEP_HEADERS = _KeepHeaders()
+
+
+def make_transport(kind: str | None, max_connections: int, http_client: Any) -> RequestsTransport:
+    """The transport a client constructor's arguments ask for: ``transport=`` ``"requests"``
+    (the default, and the only one), and ``http_client=`` a ``requests.Session`` of the
+    caller's.
+
+    Raises:
+        ConfigurationError: another ``transport``.
+    """
+    if kind not in (None, "requests"):
+        raise ConfigurationError(
+            f"the blocking client sends with requests (transport='requests' or None), not {kind!r}"
+        )
+    return RequestsTransport(max_connections=max_connections, session=http_client)

@@ -1,18 +1,20 @@
 """The asyncio agent runner: a driver of :meth:`steer_common.agents.AgentLoop.flow`.
 
-The twin of ``steer_sync/agents/runner.py``. The loop decides everything (the steps,
-the limits, what a failed tool means, the events); :func:`_drive` performs its commands:
-each step streamed by a :class:`~steer_async.SteerLLMClient`, the tool calls of a step run
-at once (coroutine tools as tasks, plain functions in worker threads, off the event loop).
+The source of ``steer_sync/agents/runner.py``, which ``scripts/unasync.py`` generates
+from this file: edit this one.
+
+The loop decides everything (the steps, the limits, what a failed tool means, the
+events); :func:`_drive` performs its commands: each step streamed by a
+:class:`~steer_async.SteerLLMClient`, the tool calls of a step run at once by the
+package's :class:`~steer_async.agents.tools.ToolPool` (hand-written for each package).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+from steer_async.agents.tools import ToolPool, Tools
 from steer_async.client import SteerLLMClient
 from steer_common.agents import (
     DEFAULT_MAX_CONCURRENT_TOOLS,
@@ -23,7 +25,6 @@ from steer_common.agents import (
     AgentResult,
     Deliver,
     NextResult,
-    PreparedCall,
     StartTools,
     StopTools,
     StreamStep,
@@ -42,9 +43,8 @@ class AgentRunner:
             one (keys and base URLs from the environment) when ``None``.
         max_concurrent_tools: the most tool calls of one step run at once.
 
-    Cancelling the task that iterates :meth:`stream` (or awaits :meth:`run`) cancels the
-    step's coroutine tools at once; a plain-function tool already running in its thread
-    finishes there, and its result is dropped.
+    One runner can be shared, like its client. How tools run, and what leaving a run early
+    does to the ones running: :class:`~steer_async.agents.tools.ToolPool`.
     """
 
     def __init__(
@@ -56,6 +56,7 @@ class AgentRunner:
         self._owned = client is None
         self.client = client or SteerLLMClient()
         self.max_concurrent_tools = max_concurrent_tools
+        self._tools = ToolPool(max_concurrent_tools)
 
     def stream(
         self,
@@ -78,7 +79,7 @@ class AgentRunner:
             options=coerce_options(options),
             max_concurrent_tools=self.max_concurrent_tools,
         )
-        return _drive(self.client, _Tools(), loop.flow())
+        return _drive(self.client, self._tools.step(), loop.flow())
 
     async def run(
         self,
@@ -94,13 +95,18 @@ class AgentRunner:
         raise AssertionError("an agent run ended without a complete event")  # pragma: no cover
 
     async def aclose(self) -> None:
-        """Close the client, if the runner made it."""
+        """Stop the tool pool (running tools finish on their own) and close the client, if
+        the runner made it."""
+        self._tools.close()
         if self._owned:
             await self.client.aclose()
 
+    # unasync: async only (the blocking runner's close() is aclose() above, generated)
     async def close(self) -> None:
         """Same as :meth:`aclose` (the name the blocking runner uses)."""
         await self.aclose()
+
+    # unasync: end
 
     async def __aenter__(self) -> AgentRunner:
         return self
@@ -110,7 +116,7 @@ class AgentRunner:
 
 
 async def _drive(
-    client: SteerLLMClient, tools: _Tools, flow: AgentFlow
+    client: SteerLLMClient, tools: Tools, flow: AgentFlow
 ) -> AsyncIterator[AgentEvent]:
     """Perform the commands of the agent flow; yield the events it hands on."""
     try:
@@ -149,46 +155,3 @@ async def _drive(
     finally:
         flow.close()
         await tools.stop()
-
-
-class _Tools:
-    """The tool calls of one step, as tasks, at most ``limit`` at once."""
-
-    def __init__(self) -> None:
-        self._waiting: deque[tuple[int, PreparedCall]] = deque()
-        self._running: dict[asyncio.Task[Any], int] = {}
-        self._limit = 1
-
-    def start(self, calls: list[PreparedCall], limit: int) -> None:
-        self._waiting = deque(enumerate(calls))
-        self._limit = max(1, limit)
-        self._fill()
-
-    async def next(self) -> tuple[int, Any, BaseException | None]:
-        finished, _ = await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
-        task = next(iter(finished))
-        index = self._running.pop(task)
-        self._fill()
-        error = task.exception()
-        return index, None if error is not None else task.result(), error
-
-    async def stop(self) -> None:
-        self._waiting.clear()
-        running, self._running = list(self._running), {}
-        for task in running:  # cancelled or closed early: cancel the calls still running
-            task.cancel()
-        if running:
-            await asyncio.gather(*running, return_exceptions=True)
-
-    def _fill(self) -> None:
-        while self._waiting and len(self._running) < self._limit:
-            index, prepared = self._waiting.popleft()
-            self._running[asyncio.ensure_future(_call(prepared))] = index
-
-
-async def _call(prepared: PreparedCall) -> Any:
-    function = prepared.tool.function
-    assert function is not None
-    if prepared.tool.is_coroutine:
-        return await function(**prepared.arguments)
-    return await asyncio.to_thread(function, **prepared.arguments)

@@ -109,7 +109,7 @@ class BatchItem:
                 f"batch item {self.id!r}: no model (give the batch a model=, or the item one)"
             )
         known = {k: merged.pop(k) for k in _CALL_KEYS if k in merged}
-        return StreamCall.of(self.input, model, **known, extras=merged)
+        return StreamCall.of(self.input, model, **known, **merged)
 
     def estimated_tokens(self, model: str | None, output: float) -> int:
         """Tokens this item will spend: its prompt's, estimated by characters, plus its
