@@ -25,13 +25,14 @@ from steer_async.transport import TransportName, make_transport
 from steer_cloud import authorizer
 from steer_common.batch import BatchScheduler
 from steer_common.calls import ClientSettings, OpenAIAPI, StreamCall, open_session, takes_call
+from steer_common.errors import InvalidStateError
 from steer_common.models.events import PARTIAL_OUTPUT, StreamEvent
 from steer_common.models.response import StreamResponse
 from steer_common.models.streaming import StreamingOptions
 from steer_common.partial import output_model
 from steer_common.session import Consumer, StreamSession
 
-__all__ = ["SteerLLMClient"]
+__all__ = ["SteerLLMClient", "TextStream"]
 
 
 class SteerLLMClient:
@@ -105,12 +106,14 @@ class SteerLLMClient:
     # -- public API: each method takes StreamCall.of's parameters -----------------------
 
     @takes_call(StreamCall.of)
-    def stream(self, call: StreamCall) -> Any:
-        """Stream the reply's text: an async iterator of ``str`` chunks.
+    def stream(self, call: StreamCall) -> TextStream:
+        """Stream the reply's text: a :class:`TextStream` of ``str`` chunks, to iterate
+        with ``async for`` (and, to read the response at the end, to hold with
+        ``async with``).
 
         The text is kept only for the partial response of an error: with
         ``preserve_partial_response=False`` (and no ``on_complete``) memory stays flat.
-        ``return_usage=True`` is deprecated: it returns an awaitable of what
+        ``return_usage=True`` is deprecated (and untyped): it returns an awaitable of what
         :meth:`stream_with_usage` returns.
 
         Raises:
@@ -123,8 +126,9 @@ class SteerLLMClient:
                 DeprecationWarning,
                 stacklevel=3,
             )
-            return self.helper.response(self.prepare(call, "response"))
-        return self.helper.text(self.prepare(call, "text"))
+            return self.helper.response(self.prepare(call, "response"))  # type: ignore[return-value]
+        session = self.prepare(call, "text")
+        return TextStream(self.helper.text(session), session)
 
     @takes_call(StreamCall.of)
     async def stream_with_usage(self, call: StreamCall) -> StreamResponse:
@@ -233,6 +237,65 @@ class SteerLLMClient:
             ConfigurationError: an unknown model, a missing key, malformed arguments.
         """
         return open_session(call, self._settings, environ=os.environ, consumer=consumer)
+
+
+class TextStream:
+    """What :meth:`SteerLLMClient.stream` returns: the reply's text chunks, then the
+    finished response::
+
+        async with client.stream("Tell me a story", model="gpt-4o-mini") as s:
+            async for chunk in s:
+                print(chunk, end="")
+            print(s.response.usage, s.response.cost_usd)
+
+    ``async for chunk in client.stream(...)`` works as well, without the ``with``.
+    Leaving the ``with`` block early (or :meth:`aclose`) closes the connection: the
+    provider stops the generation, and its billing. Iterate it once.
+    """
+
+    __slots__ = ("_chunks", "_session")
+
+    def __init__(self, chunks: AsyncGenerator[str, None], session: StreamSession) -> None:
+        self._chunks = chunks
+        self._session = session
+
+    def __aiter__(self) -> AsyncGenerator[str, None]:
+        return self._chunks  # the chunks themselves: nothing between them and the loop
+
+    async def __anext__(self) -> str:
+        return await self._chunks.__anext__()
+
+    async def aclose(self) -> None:
+        """Stop: close the connection (and so the generation) if the reply is not over."""
+        await self._chunks.aclose()
+
+    async def __aenter__(self) -> TextStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    @property
+    def response(self) -> StreamResponse:
+        """The finished :class:`StreamResponse` (usage, cost, finish reason, metrics);
+        after an error, the partial response: what arrived before it.
+
+        Raises:
+            InvalidStateError: the stream has not ended yet, or it failed and kept nothing
+                (``preserve_partial_response=False``).
+        """
+        session = self._session
+        if session.response is not None:
+            return session.response
+        failure = session.failure
+        if failure is not None and failure.partial_response is not None:
+            return failure.partial_response
+        raise InvalidStateError(
+            "the stream has no response yet: iterate it to its end first"
+            if failure is None
+            else f"the stream failed ({type(failure).__name__}) and kept nothing of the reply "
+            "(preserve_partial_response=False)"
+        )
 
 
 async def _outputs(

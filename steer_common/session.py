@@ -222,6 +222,8 @@ class StreamSession:
         self._follower: JSONFollower | None = None
         #: The final response, once the flow has ended without an error.
         self.response: StreamResponse | None = None
+        #: The error the flow raised (with its ``partial_response``), once it has.
+        self.failure: SteerError | None = None
         #: Told of every failed attempt as it fails, with the error and the seconds until
         #: the retry (``None``: no retry, the error stands): ``on_attempt(attempt, error,
         #: retry_in)``; returning ``False`` refuses that retry (the error stands). A
@@ -708,8 +710,11 @@ class StreamSession:
             error.partial_response = yield from self._finish_response()
         else:
             error.partial_response = None
+        self.failure = error
         callback_error = yield from self._callback("on_error", error)
         if callback_error is not None:
+            callback_error.partial_response = error.partial_response
+            self.failure = callback_error
             raise callback_error from callback_error.__cause__
         raise error
 

@@ -23,6 +23,7 @@ from pydantic import BaseModel
 from steer_cloud import authorizer
 from steer_common.batch import BatchScheduler
 from steer_common.calls import ClientSettings, OpenAIAPI, StreamCall, open_session, takes_call
+from steer_common.errors import InvalidStateError
 from steer_common.models.events import PARTIAL_OUTPUT, StreamEvent
 from steer_common.models.response import StreamResponse
 from steer_common.models.streaming import StreamingOptions
@@ -32,7 +33,7 @@ from steer_sync.batch import Batch
 from steer_sync.streaming import StreamingHelper
 from steer_sync.transport import TransportName, make_transport
 
-__all__ = ["SteerLLMClient"]
+__all__ = ["SteerLLMClient", "TextStream"]
 
 
 class SteerLLMClient:
@@ -106,12 +107,14 @@ class SteerLLMClient:
     # -- public API: each method takes StreamCall.of's parameters -----------------------
 
     @takes_call(StreamCall.of)
-    def stream(self, call: StreamCall) -> Any:
-        """Stream the reply's text: an iterator of ``str`` chunks.
+    def stream(self, call: StreamCall) -> TextStream:
+        """Stream the reply's text: a :class:`TextStream` of ``str`` chunks, to iterate
+        with ``for`` (and, to read the response at the end, to hold with
+        ``with``).
 
         The text is kept only for the partial response of an error: with
         ``preserve_partial_response=False`` (and no ``on_complete``) memory stays flat.
-        ``return_usage=True`` is deprecated: it returns what
+        ``return_usage=True`` is deprecated (and untyped): it returns what
         :meth:`stream_with_usage` returns.
 
         Raises:
@@ -124,8 +127,9 @@ class SteerLLMClient:
                 DeprecationWarning,
                 stacklevel=3,
             )
-            return self.helper.response(self.prepare(call, "response"))
-        return self.helper.text(self.prepare(call, "text"))
+            return self.helper.response(self.prepare(call, "response"))  # type: ignore[return-value]
+        session = self.prepare(call, "text")
+        return TextStream(self.helper.text(session), session)
 
     @takes_call(StreamCall.of)
     def stream_with_usage(self, call: StreamCall) -> StreamResponse:
@@ -227,6 +231,65 @@ class SteerLLMClient:
             ConfigurationError: an unknown model, a missing key, malformed arguments.
         """
         return open_session(call, self._settings, environ=os.environ, consumer=consumer)
+
+
+class TextStream:
+    """What :meth:`SteerLLMClient.stream` returns: the reply's text chunks, then the
+    finished response::
+
+        with client.stream("Tell me a story", model="gpt-4o-mini") as s:
+            for chunk in s:
+                print(chunk, end="")
+            print(s.response.usage, s.response.cost_usd)
+
+    ``for chunk in client.stream(...)`` works as well, without the ``with``.
+    Leaving the ``with`` block early (or :meth:`close`) closes the connection: the
+    provider stops the generation, and its billing. Iterate it once.
+    """
+
+    __slots__ = ("_chunks", "_session")
+
+    def __init__(self, chunks: Generator[str, None, None], session: StreamSession) -> None:
+        self._chunks = chunks
+        self._session = session
+
+    def __iter__(self) -> Generator[str, None, None]:
+        return self._chunks  # the chunks themselves: nothing between them and the loop
+
+    def __next__(self) -> str:
+        return self._chunks.__next__()
+
+    def close(self) -> None:
+        """Stop: close the connection (and so the generation) if the reply is not over."""
+        self._chunks.close()
+
+    def __enter__(self) -> TextStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def response(self) -> StreamResponse:
+        """The finished :class:`StreamResponse` (usage, cost, finish reason, metrics);
+        after an error, the partial response: what arrived before it.
+
+        Raises:
+            InvalidStateError: the stream has not ended yet, or it failed and kept nothing
+                (``preserve_partial_response=False``).
+        """
+        session = self._session
+        if session.response is not None:
+            return session.response
+        failure = session.failure
+        if failure is not None and failure.partial_response is not None:
+            return failure.partial_response
+        raise InvalidStateError(
+            "the stream has no response yet: iterate it to its end first"
+            if failure is None
+            else f"the stream failed ({type(failure).__name__}) and kept nothing of the reply "
+            "(preserve_partial_response=False)"
+        )
 
 
 def _outputs(

@@ -45,6 +45,25 @@ class SyncRunner:
     def timed_chunks(self, clock: Any, *args: Any, **kwargs: Any) -> list[tuple[float, str]]:
         return [(clock(), chunk) for chunk in self.client.stream(*args, **kwargs)]
 
+    def held(self, *args: Any, take: int | None = None, **kwargs: Any) -> Any:
+        """``with client.stream(...) as s``: ``(chunks, s.response or its error, error)``;
+        ``take``: leave the block after that many chunks."""
+        chunks: list[str] = []
+        error = None
+        with self.client.stream(*args, **kwargs) as s:
+            try:
+                for chunk in s:
+                    chunks.append(chunk)
+                    if len(chunks) == take:
+                        break
+            except Exception as exc:
+                error = exc
+        try:
+            response: Any = s.response
+        except Exception as exc:
+            response = exc
+        return chunks, response, error
+
     def batch(self, items: Any, *args: Any, take: int | None = None, **kwargs: Any) -> Any:
         """``(results, summary)`` of ``client.batch``; ``take``: leave after that many."""
         batch = self.client.batch(items, *args, **kwargs)
@@ -102,6 +121,26 @@ class AsyncRunner:
             return [(clock(), chunk) async for chunk in self.client.stream(*args, **kwargs)]
 
         return self.run(main())  # type: ignore[no-any-return]
+
+    def held(self, *args: Any, take: int | None = None, **kwargs: Any) -> Any:
+        async def main() -> Any:
+            chunks: list[str] = []
+            error = None
+            async with self.client.stream(*args, **kwargs) as s:
+                try:
+                    async for chunk in s:
+                        chunks.append(chunk)
+                        if len(chunks) == take:
+                            break
+                except Exception as exc:
+                    error = exc
+            try:
+                response: Any = s.response
+            except Exception as exc:
+                response = exc
+            return chunks, response, error
+
+        return self.run(main())
 
     def batch(self, items: Any, *args: Any, take: int | None = None, **kwargs: Any) -> Any:
         async def main() -> Any:

@@ -234,6 +234,51 @@ def test_break_closes_the_connection_at_once(make_runner: Any, server: FaultServ
     assert server.disconnects[0] - started < 1.0
 
 
+def test_a_stream_you_can_hold_gives_its_response_at_the_end(
+    make_runner: Any, server: FaultServer
+) -> None:
+    # with client.stream(...) as s: the text, then s.response (usage, cost): no switch to
+    # stream_events or callbacks to get the usage of a text stream.
+    fx = fixture("openai/chat-text-include-usage")
+    server.handler = lambda request: chunked_sse(fixture_events(fx.body))
+    runner = make_runner(**client_kwargs(server))
+    chunks, response, error = runner.held("hi", model="gpt-4o-mini")
+    assert error is None and "".join(chunks) == fx.expected["text"]
+    assert response.text == fx.expected["text"] and response.complete
+    assert response.usage["total_tokens"] == fx.expected["usage"]["total_tokens"]
+    assert response.cost_usd is not None and response.cost_usd > 0
+    assert runner.text("hi", model="gpt-4o-mini") == chunks  # without the with: the same
+
+
+def test_leaving_a_held_stream_early_closes_the_connection(
+    make_runner: Any, server: FaultServer
+) -> None:
+    from steer_common.errors import InvalidStateError
+
+    fx = fixture("openai/chat-text-include-usage")
+    server.handler = lambda request: chunked_sse(fixture_events(fx.body), pause_after=2, pause=10)
+    runner = make_runner(**client_kwargs(server))
+    started = time.monotonic()
+    chunks, response, error = runner.held("hi", model="gpt-4o-mini", take=1)
+    assert chunks == ["The"] and error is None
+    _wait_for(lambda: server.disconnects, 3)  # the generation (and the billing) stops
+    assert server.disconnects[0] - started < 1.0
+    assert isinstance(response, InvalidStateError) and "to its end" in str(response)
+
+
+def test_a_held_stream_that_fails_gives_the_partial_response(
+    make_runner: Any, server: FaultServer
+) -> None:
+    fx = fixture("openai/chat-text-include-usage")
+    server.handler = lambda request: chunked_sse(fixture_events(fx.body)[:4], end=False)
+    runner = make_runner(**client_kwargs(server))
+    options = StreamingOptions(reconnect_delay=0.01)
+    chunks, response, error = runner.held("hi", model="gpt-4o-mini", streaming_options=options)
+    assert isinstance(error, StreamInterruptedError)
+    assert response is error.partial_response and response.text == "".join(chunks)
+    assert response.text == "The capital of" and not response.complete
+
+
 @pytest.mark.parametrize("chunk_size", [None, 65536])
 def test_an_event_is_handed_on_before_a_pause_ends(
     make_runner: Any, server: FaultServer, chunk_size: int | None
