@@ -21,6 +21,7 @@ import httpx
 
 from steer_async._exceptions import map_exceptions, mapped
 from steer_common.errors import ConfigurationError, StreamTimeoutError, redact_logs
+from steer_common.extras import install
 from steer_common.http import ResponseHead
 from steer_common.request import HTTPRequest
 
@@ -473,7 +474,7 @@ def make_transport(kind: str | None, max_connections: int, http_client: Any) -> 
             from steer_async.aiohttp_transport import AiohttpTransport  # noqa: PLC0415
         except ImportError as exc:  # pragma: no cover - the test extra installs aiohttp
             raise ConfigurationError(
-                "transport='aiohttp' needs aiohttp: pip install 'steer-llm-sdk[aiohttp]'"
+                f"transport='aiohttp' needs aiohttp: {install('aiohttp')}"
             ) from exc
         return AiohttpTransport(max_connections=max_connections, session=http_client)
     return HttpxTransport(max_connections=max_connections, client=http_client)

@@ -6,8 +6,8 @@ The core names a chain (a provider's ``credential``) and asks for an authorizer 
 each attempt; :func:`authorizer` builds one here, without I/O. Calling it may do I/O (a
 token refresh, an instance-metadata lookup), so the session flow asks its front end to
 run it off the event loop, within a time limit (a ``Compute`` command). Each cloud SDK is
-an optional extra, imported on first use: ``steer-llm-sdk[vertex]``,
-``steer-llm-sdk[azure]``, ``steer-llm-sdk[bedrock]``. Without it, a call that needs the
+an optional extra, imported on first use: ``vertex``, ``azure``, ``bedrock``
+(``pip install -e '.[vertex]'`` from a checkout). Without it, a call that needs the
 chain fails with a :class:`~steer_common.errors.MissingAPIKeyError` that names the extra
 and the other ways to give a credential.
 

@@ -12,6 +12,7 @@ import threading
 from typing import Any
 
 from steer_common.errors import ConfigurationError, MissingAPIKeyError
+from steer_common.extras import install
 from steer_common.request import HTTPRequest
 
 __all__ = ["SERVICE", "SigV4", "region_of"]
@@ -58,7 +59,8 @@ class SigV4:
             from botocore.awsrequest import AWSRequest  # noqa: PLC0415
         except ImportError:
             raise MissingAPIKeyError(
-                f"no credential for bedrock: botocore is not installed (steer-llm-sdk[bedrock]); {_HELP}",
+                f"no credential for bedrock: botocore is not installed ({install('bedrock')}); "
+                f"{_HELP}",
                 provider="bedrock",
                 env_var="AWS_ACCESS_KEY_ID",
             ) from None

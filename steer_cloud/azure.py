@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from steer_common.errors import MissingAPIKeyError
+from steer_common.extras import install
 from steer_common.request import HTTPRequest
 
 __all__ = ["SCOPE", "EntraToken"]
@@ -20,7 +21,7 @@ RENEW_BEFORE = 300.0
 
 _HELP = (
     "pass api_keys={'azure': <a key, a token callable or an azure-identity credential>}, "
-    "set AZURE_OPENAI_API_KEY, or install steer-llm-sdk[azure] and sign in "
+    f"set AZURE_OPENAI_API_KEY, or {install('azure')} and sign in "
     "(DefaultAzureCredential: environment, workload or managed identity, az login)"
 )
 

@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 from steer_common.errors import MissingAPIKeyError
+from steer_common.extras import install
 from steer_common.request import HTTPRequest
 
 __all__ = ["SCOPE", "GoogleToken"]
@@ -17,7 +18,7 @@ SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
 _HELP = (
     "pass api_keys={'vertex_ai': <a token, a token callable or google-auth Credentials>}, "
-    "set VERTEX_AI_ACCESS_TOKEN, or install steer-llm-sdk[vertex] and set up application "
+    f"set VERTEX_AI_ACCESS_TOKEN, or {install('vertex')} and set up application "
     "default credentials (gcloud auth application-default login, or "
     "GOOGLE_APPLICATION_CREDENTIALS)"
 )

@@ -39,8 +39,10 @@ class StreamParser:
     """Incremental parser for one streamed response.
 
     Args:
-        wire_format: ``"openai"`` (Chat Completions), ``"openai_responses"``,
-            ``"anthropic"``, ``"xai"`` or ``"openai_compatible"``.
+        wire_format: a wire format of the registry (docs/providers.md): ``"openai"``
+            (Chat Completions), ``"openai_responses"``, ``"anthropic"``, ``"gemini"``,
+            ``"vertex_ai"``, ``"azure"``, ``"azure_responses"``, ``"bedrock"``,
+            ``"bedrock_anthropic"``, ``"xai"`` or ``"openai_compatible"``.
         max_event_size: the most bytes one undispatched server-sent event may hold
             (``StreamingOptions.max_event_size``).
         keep_text: keep the text in :attr:`response` (``False`` for a low-memory consumer

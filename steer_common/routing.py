@@ -2,17 +2,20 @@
 
 Rules (DESIGN.md section 2, the official SDKs' conventions):
 
-- an explicit ``provider/model`` prefix always wins: ``openai/``, ``anthropic/``, ``xai/``,
-  and ``openai_compatible/`` for any other OpenAI-compatible server;
+- an explicit ``provider/model`` prefix always wins, one per provider of the registry
+  (``openai/``, ``anthropic/``, ``gemini/``, ``vertex_ai/``, ``azure/``, ``bedrock/``,
+  ``xai/``, and ``openai_compatible/`` for any other OpenAI-compatible server);
 - otherwise by name: ``gpt-*``, ``chatgpt-*``, ``o1*``, ``o3*``, ``o4*`` -> OpenAI;
-  ``claude-*`` -> Anthropic; ``grok-*`` -> xAI;
+  ``claude-*`` -> Anthropic; ``gemini-*`` -> Gemini; ``grok-*`` -> xAI;
 - anything else is an :class:`~steer_common.errors.UnknownModelError` that says how to name
   the provider, never a guess.
 
-Keys come from ``api_keys={...}`` or ``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY`` /
-``XAI_API_KEY`` / ``OPENAI_COMPATIBLE_API_KEY``; base URLs from ``base_urls={...}`` or
-``OPENAI_BASE_URL`` (with ``/v1``), ``ANTHROPIC_BASE_URL`` (without), ``XAI_BASE_URL`` (with
-``/v1``) and ``OPENAI_COMPATIBLE_BASE_URL`` (with ``/v1``; required for that provider).
+Keys come from ``api_keys={...}`` or each provider's variable (``OPENAI_API_KEY``,
+``ANTHROPIC_API_KEY``, ``GEMINI_API_KEY``, ``VERTEX_AI_ACCESS_TOKEN``,
+``AZURE_OPENAI_API_KEY``, ``AWS_BEARER_TOKEN_BEDROCK``, ``XAI_API_KEY``,
+``OPENAI_COMPATIBLE_API_KEY``: :data:`API_KEY_ENV`); base URLs from ``base_urls={...}`` or
+each provider's variable (:data:`BASE_URL_ENV`: ``OPENAI_BASE_URL`` with ``/v1``,
+``ANTHROPIC_BASE_URL`` without, ``OPENAI_COMPATIBLE_BASE_URL`` required for that provider...).
 The environment is passed in (a mapping), so this module reads no global state. A base
 URL with ``user:password@`` in it is refused (the key is the only credential sent); a
 plain ``http://`` URL on a host that is not loopback gets one warning per origin (the key
@@ -80,11 +83,11 @@ def route_model(model: str) -> tuple[str, str]:
     for provider in REGISTRY.values():
         if model.startswith(provider.model_prefixes):
             return provider.name, model
-    examples = ", ".join(f"'{name}/{model}'" for name in list(REGISTRY)[:3])
+    prefixes = ", ".join(f"{name}/" for name in REGISTRY)
     raise UnknownModelError(
-        f"no provider is known for model {model!r}: prefix it with the provider, for "
-        f"example {examples} or 'openai_compatible/{model}' (with "
-        "OPENAI_COMPATIBLE_BASE_URL set)"
+        f"no provider is known for model {model!r}: prefix it with its provider ({prefixes}), "
+        f"for example 'bedrock/{model}', or 'openai_compatible/{model}' for any "
+        "OpenAI-compatible server (with OPENAI_COMPATIBLE_BASE_URL set)"
     )
 
 

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from steer_common._version import __version__
+from steer_common.extras import install
 from steer_common.providers import PROVIDERS, get_format
 
 if TYPE_CHECKING:
@@ -101,16 +102,15 @@ def instrument(
     ``StreamingOptions(enable_telemetry=False)`` leaves a call out.
 
     Raises:
-        ImportError: ``opentelemetry-api`` is not installed (``pip install
-            'steer-llm-sdk[otel]'``).
+        ImportError: ``opentelemetry-api`` is not installed (``pip install -e
+            '.[otel]'`` from a checkout).
     """
     global _active
     try:
         from opentelemetry import metrics, trace  # noqa: PLC0415 - an optional extra
     except ImportError as exc:  # pragma: no cover - the test extra installs it
         raise ImportError(
-            "steer_common.telemetry.instrument() needs opentelemetry-api: "
-            "pip install 'steer-llm-sdk[otel]'"
+            f"steer_common.telemetry.instrument() needs opentelemetry-api: {install('otel')}"
         ) from exc
     tracer = trace.get_tracer(
         "steer_llm_sdk", __version__, tracer_provider=tracer_provider, schema_url=SCHEMA_URL

@@ -35,6 +35,7 @@ from typing import IO, Any
 
 from steer_common.batch import BatchResult, BatchSummary, InvalidItemError
 from steer_common.errors import ConfigurationError
+from steer_common.extras import install
 from steer_common.routing import API_KEY_ENV, route_model
 from steer_sync.client import SteerLLMClient
 from steer_sync.emulator import Emulator
@@ -97,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--engine", choices=["local", "ray"], default="local",
-        help="local threads (default) or a Ray cluster (pip install 'steer-llm-sdk[ray]')",
+        help=f"local threads (default) or a Ray cluster ({install('ray')})",
     )  # fmt: skip
     parser.add_argument(
         "--ray-address", help="the Ray cluster to join (default: start a local one)"

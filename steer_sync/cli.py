@@ -64,7 +64,10 @@ def _positive(value: str) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="steer",
-        description="Stream a reply from OpenAI, Anthropic, xAI or an OpenAI-compatible server.",
+        description="Stream a reply from OpenAI, Anthropic, Google Gemini, Vertex AI, Azure "
+        "OpenAI, AWS Bedrock, xAI or an OpenAI-compatible server (the model's name or prefix "
+        "picks it: gpt-4o-mini, claude-sonnet-5, gemini-2.5-flash, bedrock/..., azure/...).",
+        epilog="A batch of prompts, JSONL in and out, resumable: steer batch --help.",
     )
     parser.add_argument("prompt", help="the prompt, or - to read it from stdin")
     parser.add_argument("--version", action="version", version=f"steer {__version__}")

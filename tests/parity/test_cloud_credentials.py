@@ -120,7 +120,7 @@ def test_without_any_google_credential_the_error_says_what_to_set(
     with pytest.raises(MissingAPIKeyError) as caught:
         runner.response("hi", model="vertex_ai/gemini-2.5-flash")
     assert "VERTEX_AI_ACCESS_TOKEN" in str(caught.value)
-    assert "steer-llm-sdk[vertex]" in str(caught.value)
+    assert "pip install -e '.[vertex]'" in str(caught.value)
 
 
 # -- Azure: Entra ID tokens ----------------------------------------------------------------
@@ -168,7 +168,7 @@ def test_an_azure_credential_that_finds_none_is_a_missing_key_error(
         runner.response("hi", model="azure/prod-chat")
     message = str(caught.value)
     assert "EnvironmentCredential authentication unavailable" in message
-    assert "AZURE_OPENAI_API_KEY" in message and "steer-llm-sdk[azure]" in message
+    assert "AZURE_OPENAI_API_KEY" in message and "pip install -e '.[azure]'" in message
     assert len(emulator.requests) == sent  # nothing was sent without a credential
 
 
