@@ -60,6 +60,9 @@ CALL_ARGUMENTS = (
     "temperature",
     "max_tokens",
     "openai_api",
+    "system",
+    "timeout",
+    "max_retries",
     "return_usage",
 )
 #: Settings of the client, not of a call, with what other SDKs call them.
@@ -76,13 +79,8 @@ _CLIENT_SETTINGS = {
 }
 #: What other SDKs take per call, and where it goes here.
 _ELSEWHERE = {
-    "timeout": "a timeout is a StreamingOptions field: streaming_options={'total_timeout': "
-    "...} bounds the whole call (read_timeout the silence between events, "
-    "connection_timeout the response head)",
     "request_timeout": "a timeout is a StreamingOptions field: streaming_options="
     "{'total_timeout': ...}",
-    "max_retries": "retries are a StreamingOptions field: streaming_options="
-    "{'max_reconnect_attempts': ...}",
     "num_retries": "retries are a StreamingOptions field: streaming_options="
     "{'max_reconnect_attempts': ...}",
     "stream": "every call streams; drop stream=",
@@ -175,6 +173,11 @@ class StreamCall:
     trace_parent: Any = None
     #: ``stream(..., return_usage=True)``: deprecated, the whole response instead.
     return_usage: bool = False
+    #: A system prompt, whichever the provider (``system=``).
+    system: str | None = None
+    #: openai-python's ``timeout=`` and ``max_retries=``: shorthands for options.
+    timeout: float | None = None
+    max_retries: int | None = None
 
     @classmethod
     def of(
@@ -190,6 +193,9 @@ class StreamCall:
         temperature: float | None = None,
         max_tokens: int | None = None,
         openai_api: OpenAIAPI | None = None,
+        system: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
         return_usage: bool = False,
         **extras: Any,
     ) -> StreamCall:
@@ -200,7 +206,8 @@ class StreamCall:
         Args:
             prompt_or_messages: the prompt (``str``) or the messages (a list of
                 ``{"role": ..., "content": ...}``), positionally.
-            model: the model (``"gpt-4o-mini"``, ``"claude-sonnet-5"``, ``"openai/..."``).
+            model: the model (``"gpt-4o-mini"``, ``"claude-sonnet-5"``, ``"openai/..."``);
+                the client's ``model=`` when not given.
             prompt: the prompt, by name.
             messages: the messages, by name.
             streaming_options: this call's :class:`StreamingOptions` (or a dict of its
@@ -212,6 +219,14 @@ class StreamCall:
             temperature: the sampling temperature.
             max_tokens: the most output tokens.
             openai_api: ``"chat"`` or ``"responses"`` for OpenAI models, this call only.
+            system: a system prompt, sent where each provider takes one (a leading system
+                message, Anthropic's and Bedrock's ``system``, Gemini's
+                ``systemInstruction``).
+            timeout: as openai-python's: the most seconds of each wait, the connection
+                and response head (``connection_timeout``) and each silence between
+                events (``read_timeout``); ``total_timeout`` bounds the whole call.
+            max_retries: as openai-python's: retries after the first attempt
+                (``max_reconnect_attempts``).
             return_usage: deprecated, ``stream()`` only: return what ``stream_with_usage``
                 returns.
             extras: provider extras, sent in the request body as they are (``top_p=``,
@@ -241,6 +256,9 @@ class StreamCall:
             openai_api,
             extras,
             return_usage=return_usage,
+            system=system,
+            timeout=timeout,
+            max_retries=max_retries,
         )
 
 
@@ -255,6 +273,8 @@ class ClientSettings:
     streaming_options: StreamingOptions | None = None
     credentials: CredentialChain | None = None
     deployments: Mapping[str, str] = field(default_factory=dict)
+    #: The model of calls that name none.
+    model: str | None = None
 
     def __post_init__(self) -> None:
         for argument, given in (("api_keys", self.api_keys), ("base_urls", self.base_urls)):
@@ -278,6 +298,7 @@ class ClientSettings:
         streaming_options: StreamingOptions | Mapping[str, Any] | None,
         deployments: Mapping[str, str] | None,
         credentials: CredentialChain | None,
+        model: str | None = None,
     ) -> ClientSettings:
         """The settings of a client's constructor arguments (both front ends').
 
@@ -292,6 +313,7 @@ class ClientSettings:
             coerce_options(streaming_options),
             credentials=credentials,
             deployments=dict(deployments or {}),
+            model=model,
         )
 
 
@@ -310,9 +332,12 @@ def open_session(
     Raises:
         ConfigurationError: an unknown model, a missing key, malformed arguments.
     """
-    model = call.model
+    model = call.model or settings.model
     if model is None:
-        raise ConfigurationError("model is required, for example model='gpt-4o-mini'")
+        raise ConfigurationError(
+            "model is required, for example model='gpt-4o-mini' (per call, or the client's "
+            "SteerLLMClient(model=...))"
+        )
     if call.return_usage and consumer != "response":
         raise ConfigurationError(
             "return_usage=True is stream()'s (deprecated): use stream_with_usage() for the "
@@ -337,9 +362,10 @@ def open_session(
         response_format=call.response_format,
         tools=call.tools,
         extras=call.extras,
+        system=call.system,
     )
     options = coerce_options(call.streaming_options) or settings.streaming_options
-    options = options or DEFAULT_OPTIONS
+    options = _shorthands(options or DEFAULT_OPTIONS, call)
     request = build_request(route, spec, compression=options.enable_compression)
     return StreamSession(
         request,
@@ -352,6 +378,20 @@ def open_session(
         spec=spec,
         trace_parent=call.trace_parent,
     )
+
+
+def _shorthands(options: StreamingOptions, call: StreamCall) -> StreamingOptions:
+    """``options`` with a call's ``timeout=`` and ``max_retries=`` in them.
+
+    Raises:
+        ConfigurationError: a value the options refuse (a negative timeout...).
+    """
+    changes: dict[str, Any] = {}
+    if call.timeout is not None:
+        changes["connection_timeout"] = changes["read_timeout"] = call.timeout
+    if call.max_retries is not None:
+        changes["max_reconnect_attempts"] = call.max_retries
+    return options.replace(**changes) if changes else options
 
 
 def _authorizer(

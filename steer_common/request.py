@@ -74,16 +74,27 @@ def prepare_call(
     response_format: Any = None,
     tools: Sequence[Any] | None = None,
     extras: Mapping[str, Any] | None = None,
+    system: str | None = None,
 ) -> CallSpec:
-    """Normalize and check the public arguments of a streaming call.
+    """Normalize and check the public arguments of a streaming call (``system``: a system
+    prompt, the conversation's first message).
 
     Raises:
         ConfigurationError: a malformed message, tool or response format (the message
-            says which and why).
+            says which and why); ``system`` given with a system message already there.
     """
+    messages = _messages(prompt_or_messages)
+    if system is not None:
+        if not isinstance(system, str) or not system:
+            raise ConfigurationError("system= takes a non-empty string (the system prompt)")
+        if any(m.get("role") in ("system", "developer") for m in messages):
+            raise ConfigurationError(
+                "system= was given and the messages have a system message already: give one"
+            )
+        messages.insert(0, {"role": "system", "content": system})
     return CallSpec(
         model=model,
-        messages=_messages(prompt_or_messages),
+        messages=messages,
         temperature=temperature,
         max_tokens=max_tokens,
         response_format=_response_format(response_format),

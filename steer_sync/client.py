@@ -48,6 +48,7 @@ class SteerLLMClient:
             with none, a cloud provider's own credential chain is used (``steer_cloud``).
         base_urls: base URLs by provider; missing ones come from each provider's variable
             (``OPENAI_BASE_URL``...), then the official defaults.
+        model: the model of the calls (and batch items) that name none.
         openai_api: ``"chat"`` (Chat Completions, the default) or ``"responses"`` for
             OpenAI models; each call may override it.
         streaming_options: the default options of every call.
@@ -74,6 +75,7 @@ class SteerLLMClient:
         api_keys: Mapping[str, Any] | None = None,
         base_urls: Mapping[str, str | None] | None = None,
         *,
+        model: str | None = None,
         openai_api: OpenAIAPI = "chat",
         streaming_options: StreamingOptions | Mapping[str, Any] | None = None,
         deployments: Mapping[str, str] | None = None,
@@ -88,6 +90,7 @@ class SteerLLMClient:
             streaming_options,
             deployments,
             credentials=authorizer,  # the cloud chains: Google, Azure, AWS
+            model=model,
         )
         self._transport = make_transport(transport, max_connections, http_client)
         #: The guide's ``StreamingHelper``: drives a session's flow over the transport.
@@ -197,6 +200,7 @@ class SteerLLMClient:
         Raises:
             ConfigurationError: a bad setting (``max_concurrency=0``...).
         """
+        model = model or self._settings.model
         if model is not None:
             defaults["model"] = model
         scheduler = BatchScheduler(

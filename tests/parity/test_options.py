@@ -281,8 +281,8 @@ def test_a_provider_name_no_provider_has_is_refused(
 @pytest.mark.parametrize(
     ("extra", "hint"),
     [
-        ({"timeout": 10}, "streaming_options={'total_timeout': ...}"),
-        ({"max_retries": 2}, "streaming_options={'max_reconnect_attempts': ...}"),
+        ({"request_timeout": 10}, "streaming_options={'total_timeout': ...}"),
+        ({"num_retries": 2}, "streaming_options={'max_reconnect_attempts': ...}"),
         ({"streaming_option": {"read_timeout": 1}}, "did you mean streaming_options=...?"),
         ({"temprature": 0.2}, "did you mean temperature=...?"),
         ({"read_timeout": 5}, "streaming_options={'read_timeout': ...}"),
@@ -383,3 +383,24 @@ def test_a_connection_error_says_what_failed_not_the_librarys_internals(
         f"openai: connection failed: connection refused (at http://127.0.0.1:{port}, "
         "after 2 attempts)"
     )
+
+
+def test_timeout_and_max_retries_as_openai_python_users_type_them(
+    make_runner: Any, server: FaultServer
+) -> None:
+    # They went into the request body (OpenAI answered 400; a compatible server took them
+    # in silence, so no timeout applied). Now: shorthands for the options.
+    events = fixture_events(CHAT.body)
+    server.handler = lambda request: chunked_sse(events, pause_after=3, pause=5)
+    runner = make_runner(**client_kwargs(server))
+    took, error = elapsed(
+        lambda: runner.text("hi", model="gpt-4o-mini", timeout=0.4, max_retries=0)
+    )
+    assert isinstance(error, ReadTimeoutError) and "read_timeout=0.4s" in str(error)
+    assert 0.35 < took < 1.5 and len(server.requests) == 1
+    assert "timeout" not in server.requests[0].json()
+    server.handler = lambda request: http_error(503, {"error": {"message": "busy"}})
+    options = {"reconnect_delay": 0.01}
+    with pytest.raises(InternalServerError, match="after 3 attempts"):
+        runner.response("hi", model="gpt-4o-mini", max_retries=2, streaming_options=options)
+    assert len(server.requests) == 1 + 3
