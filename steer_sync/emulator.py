@@ -4,21 +4,21 @@ It serves ``POST /v1/chat/completions`` (OpenAI; the xAI dialect for ``grok*`` m
 under ``/xai/v1``; the OpenAI-compatible dialect under ``/compat/v1``, where no key is
 needed), ``POST /v1/responses`` and ``POST /v1/messages``, over HTTP/1.1 with keep-alive,
 each body ``Transfer-Encoding: chunked`` with one chunk per server-sent event, written
-as soon as it is ready. The bytes come from :mod:`steer_common.emulation`, so the official
+as soon as it is ready. The bytes come from :mod:`steer_emulator`, so the official
 ``openai`` and ``anthropic`` SDKs and this library's clients all accept them. A request
 without a key (``Authorization: Bearer ...``; ``x-api-key`` also counts for
 ``/v1/messages``) gets 401 with the provider's error body; a body the real endpoint would
 refuse (an unknown or misspelt field, a wrong type, a value out of range, a message
-without content: :mod:`steer_common.emulation.validation`) gets its 400, in its words; a
+without content: :mod:`steer_emulator.validation`) gets its 400, in its words; a
 request without ``"stream": true`` gets 400 (this emulator only streams).
 
-**What it answers** (:func:`steer_common.emulation.reply_for_request`): an echo of the last
+**What it answers** (:func:`steer_emulator.reply_for_request`): an echo of the last
 user message (``"Echo: <text>"``), a call of a tool the prompt names, a minimal JSON
 document for JSON mode, a text quoting the tool results a conversation ends with.
 
 **The directive** is how a test asks for a specific reply: put
 ``[[emulator:{...}]]`` in the last user message; the JSON object's keys are
-:class:`~steer_common.emulation.ScriptedReply` fields (the directive is not echoed)::
+:class:`~steer_emulator.ScriptedReply` fields (the directive is not echoed)::
 
     [[emulator:{"text": "Hi!", "chunk_chars": 1}]]
     [[emulator:{"reasoning": "Let me see.", "text": "4", "prompt_tokens": 50, "cached_tokens": 20}]]
@@ -67,8 +67,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, NamedTuple
 
-from steer_common.emulation import ScriptedReply, error_body, keepalive, render
-from steer_common.emulation.dispatch import (
+from steer_common.providers import FORMATS, get_format
+from steer_common.routing import API_KEY_ENV, BASE_URL_ENV
+from steer_emulator import ScriptedReply, error_body, keepalive, render
+from steer_emulator.dispatch import (
     ReplySource,
     authorized,
     missing_query,
@@ -77,9 +79,7 @@ from steer_common.emulation.dispatch import (
     streams,
     wire_format_for,
 )
-from steer_common.emulation.validation import check_request
-from steer_common.providers import FORMATS, get_format
-from steer_common.routing import API_KEY_ENV, BASE_URL_ENV
+from steer_emulator.validation import check_request
 
 __all__ = ["TOKEN_PATH", "Emulator", "RecordedRequest", "main"]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from steer_common.emulation import ScriptedReply, render
 from steer_common.parser import StreamParser
 from steer_common.providers import FORMATS, format_for, markdown_table
+from steer_emulator import ScriptedReply, render
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -29,17 +29,6 @@ import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from steer_common.emulation import headers as emulation_headers
-from steer_common.emulation import render_anthropic, validation
-from steer_common.emulation.error_bodies import anthropic_error_body
-from steer_common.emulation.request_text import (
-    Conversation,
-    is_tool_result,
-    positive_int,
-    read_json_format,
-    schema_of,
-    text_of,
-)
 from steer_common.models.events import (
     PING,
     REASONING_DELTA,
@@ -64,6 +53,17 @@ from steer_common.providers.base import (
 from steer_common.spec import CallSpec, Route, ToolSpec
 from steer_common.sse import ServerSentEvent
 from steer_common.usage import as_int, make_usage
+from steer_emulator import headers as emulation_headers
+from steer_emulator import render_anthropic, validation
+from steer_emulator.error_bodies import anthropic_error_body
+from steer_emulator.request_text import (
+    Conversation,
+    is_tool_result,
+    positive_int,
+    read_json_format,
+    schema_of,
+    text_of,
+)
 
 __all__ = ["FORMAT", "PATH", "PROVIDER", "AnthropicAdapter", "auth_headers", "build_body"]
 

@@ -34,14 +34,14 @@ from dataclasses import replace
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
-from steer_common.emulation import render_openai_chat
-from steer_common.emulation.error_bodies import azure_error_body
-from steer_common.emulation.headers import azure_headers
 from steer_common.providers import openai_chat, openai_responses
 from steer_common.providers.base import Provider, WireFormat
 from steer_common.providers.openai_chat import ChatCompletionsAdapter
 from steer_common.providers.openai_responses import OpenAIResponsesAdapter
 from steer_common.spec import Route
+from steer_emulator import render_openai_chat
+from steer_emulator.error_bodies import azure_error_body
+from steer_emulator.headers import azure_headers
 
 __all__ = [
     "FORMAT",

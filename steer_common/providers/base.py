@@ -385,7 +385,7 @@ class Provider:
 
 @dataclass(frozen=True)
 class Emulation:
-    """How the loopback emulator speaks one wire format (``steer_common.emulation``).
+    """How the loopback emulator speaks one wire format (``steer_emulator``).
 
     Attributes:
         render: a scripted reply as the provider streams it, one ``bytes`` per event.

@@ -41,15 +41,6 @@ import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from steer_common.emulation import render_bedrock, validation
-from steer_common.emulation._wire import dumps
-from steer_common.emulation.request_text import (
-    Conversation,
-    positive_int,
-    read_json_format,
-    schema_of,
-    text_of,
-)
 from steer_common.errors import StreamInterruptedError
 from steer_common.models.events import (
     REASONING_DELTA,
@@ -76,6 +67,15 @@ from steer_common.providers.base import (
 from steer_common.spec import CallSpec, Route, ToolSpec
 from steer_common.sse import ServerSentEvent
 from steer_common.usage import as_int, make_usage
+from steer_emulator import render_bedrock, validation
+from steer_emulator._wire import dumps
+from steer_emulator.request_text import (
+    Conversation,
+    positive_int,
+    read_json_format,
+    schema_of,
+    text_of,
+)
 
 __all__ = [
     "ANTHROPIC_FORMAT",

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from steer_common.emulation import render_openai_chat, validation
-from steer_common.emulation.error_bodies import openai_error_body
 from steer_common.providers import openai_chat
 from steer_common.providers.base import Emulation, Provider, WireFormat
 from steer_common.providers.openai_chat import ChatCompletionsAdapter
+from steer_emulator import render_openai_chat, validation
+from steer_emulator.error_bodies import openai_error_body
 
 __all__ = ["FORMAT", "PROVIDER", "OpenAICompatibleAdapter"]
 

@@ -33,15 +33,6 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, ClassVar
 
-from steer_common.emulation import render_gemini, validation
-from steer_common.emulation.error_bodies import google_error_body
-from steer_common.emulation.request_text import (
-    Conversation,
-    positive_int,
-    proto_field,
-    schema_of,
-    text_of,
-)
 from steer_common.errors import ContentFilterError
 from steer_common.models.events import (
     REASONING_DELTA,
@@ -64,6 +55,15 @@ from steer_common.providers.base import (
 from steer_common.spec import CallSpec, Route, ToolSpec
 from steer_common.sse import ServerSentEvent
 from steer_common.usage import as_int, make_usage
+from steer_emulator import render_gemini, validation
+from steer_emulator.error_bodies import google_error_body
+from steer_emulator.request_text import (
+    Conversation,
+    positive_int,
+    proto_field,
+    schema_of,
+    text_of,
+)
 
 __all__ = [
     "FORMAT",

@@ -25,17 +25,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from steer_common.emulation import headers as emulation_headers
-from steer_common.emulation import render_openai_responses, validation
-from steer_common.emulation.error_bodies import openai_error_body
-from steer_common.emulation.request_text import (
-    Conversation,
-    positive_int,
-    read_json_format,
-    schema_of,
-    text_of,
-    trailing,
-)
 from steer_common.models.events import (
     REASONING_DELTA,
     REFUSAL_DELTA,
@@ -59,6 +48,17 @@ from steer_common.providers.base import (
 from steer_common.spec import CallSpec, Route, ToolSpec
 from steer_common.sse import ServerSentEvent
 from steer_common.usage import as_int, make_usage
+from steer_emulator import headers as emulation_headers
+from steer_emulator import render_openai_responses, validation
+from steer_emulator.error_bodies import openai_error_body
+from steer_emulator.request_text import (
+    Conversation,
+    positive_int,
+    read_json_format,
+    schema_of,
+    text_of,
+    trailing,
+)
 
 __all__ = ["FORMAT", "PATH", "OpenAIResponsesAdapter", "auth_headers", "build_body"]
 

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from steer_common.emulation import render_openai_chat, validation
-from steer_common.emulation.error_bodies import xai_error_body
-from steer_common.emulation.request_text import Conversation
 from steer_common.providers import openai_chat
 from steer_common.providers.base import Emulation, Provider, WireFormat
 from steer_common.providers.openai_chat import ChatCompletionsAdapter
 from steer_common.usage import as_int, make_usage
+from steer_emulator import render_openai_chat, validation
+from steer_emulator.error_bodies import xai_error_body
+from steer_emulator.request_text import Conversation
 
 __all__ = ["FORMAT", "PROVIDER", "XAIAdapter"]
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 
-from steer_common.emulation._wire import dumps
+from steer_emulator._wire import dumps
 
 __all__ = [
     "ANTHROPIC_IN_BAND",

@@ -40,14 +40,14 @@ import json
 import re
 from typing import Any
 
-from steer_common.emulation.prompt_json import asks_for_json, object_for_prompt
-from steer_common.emulation.request_text import (
+from steer_emulator.prompt_json import asks_for_json, object_for_prompt
+from steer_emulator.request_text import (
     DIRECTIVE_PREFIX,
     Conversation,
     read_conversation,
 )
-from steer_common.emulation.schema_instance import arguments_for, minimal_instance
-from steer_common.emulation.script import ScriptedCall, ScriptedReply
+from steer_emulator.schema_instance import arguments_for, minimal_instance
+from steer_emulator.script import ScriptedCall, ScriptedReply
 
 __all__ = ["DIRECTIVE_PREFIX", "fit_to_request", "reply_for_request"]
 

@@ -7,7 +7,7 @@
   request asks for a stream (``"stream": true``, or the endpoint's ``alt=sse``);
 - :func:`authorized`: whether the request carries a key the way its provider expects;
 - :class:`ReplySource`: the reply for a request (a test's queued script first, else
-  :func:`~steer_common.emulation.reply_for_request`), served with its fault (an HTTP
+  :func:`~steer_emulator.reply_for_request`), served with its fault (an HTTP
   error status instead, an in-band error, a truncation) ``fail_times`` times per
   conversation and then clean, so a retry succeeds; an Anthropic request that ends with
   an assistant message (a prefill) is the same conversation continued, and only the rest
@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
-from steer_common.emulation.derive import fit_to_request, reply_for_request
-from steer_common.emulation.script import ScriptedReply
+from steer_emulator.derive import fit_to_request, reply_for_request
+from steer_emulator.script import ScriptedReply
 
 __all__ = [
     "ReplySource",
@@ -197,7 +197,7 @@ class ReplySource:
     """Which reply each request gets (not thread-safe: the server holds a lock around it).
 
     Scripts from :meth:`enqueue` come first, in order, whatever the request; then every
-    request gets :func:`~steer_common.emulation.reply_for_request`. A script with a fault
+    request gets :func:`~steer_emulator.reply_for_request`. A script with a fault
     (``status``, an in-band error, a truncation) gets it ``fail_times`` times (per queued
     script, or per conversation for derived ones), then streams clean.
     """

@@ -7,13 +7,13 @@ per event, and :func:`error_body` gives the JSON a provider sends with an HTTP e
 server (``python -m steer_sync.emulator``) only moves these bytes. Feeding the bytes of
 :func:`render` to ``StreamParser`` gives back the script: that is what the tests check::
 
-    from steer_common.emulation import ScriptedReply, render
+    from steer_emulator import ScriptedReply, render
     events = render("anthropic", ScriptedReply(text="Hello!", reasoning="Say hello."))
 
 :func:`reply_for_request` decides what the emulator answers a request: by default an echo
 of the prompt, a tool call, a JSON document or a tool-result answer, and exactly what a
 ``[[emulator:{...}]]`` directive in the last user message asks for (see
-:mod:`steer_common.emulation.derive`).
+:mod:`steer_emulator.derive`).
 
 Which renderer speaks which wire format is part of each format's record in the registry
 (:data:`steer_common.providers.FORMATS`); :func:`render` and :func:`keepalive` look it up.
@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from steer_common.emulation.derive import fit_to_request, reply_for_request
-from steer_common.emulation.error_bodies import error_body, error_type_for
-from steer_common.emulation.request_text import DIRECTIVE_PREFIX, parse_directive
-from steer_common.emulation.script import ScriptedCall, ScriptedReply, Usage
+from steer_emulator.derive import fit_to_request, reply_for_request
+from steer_emulator.error_bodies import error_body, error_type_for
+from steer_emulator.request_text import DIRECTIVE_PREFIX, parse_directive
+from steer_emulator.script import ScriptedCall, ScriptedReply, Usage
 
 if TYPE_CHECKING:
     from steer_common.providers.base import WireFormat
@@ -79,4 +79,4 @@ def __getattr__(name: str) -> Any:
         from steer_common.providers import FORMATS  # noqa: PLC0415
 
         return tuple(FORMATS)
-    raise AttributeError(f"module 'steer_common.emulation' has no attribute {name!r}")
+    raise AttributeError(f"module 'steer_emulator' has no attribute {name!r}")

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from steer_common.emulation._wire import dumps
-from steer_common.emulation.request_text import proto_field
+from steer_emulator._wire import dumps
+from steer_emulator.request_text import proto_field
 
 __all__ = [
     "CHAT_FIELDS",
