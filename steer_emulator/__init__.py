@@ -15,21 +15,18 @@ of the prompt, a tool call, a JSON document or a tool-result answer, and exactly
 ``[[emulator:{...}]]`` directive in the last user message asks for (see
 :mod:`steer_emulator.derive`).
 
-Which renderer speaks which wire format is part of each format's record in the registry
-(:data:`steer_common.providers.FORMATS`); :func:`render` and :func:`keepalive` look it up.
+Which renderer speaks which wire format is part of each format's record in the emulator's
+table (:data:`steer_emulator.formats.EMULATIONS`, keyed by the names of the registry,
+:data:`steer_common.providers.FORMATS`); :func:`render` and :func:`error_body` look it up.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+from steer_common.providers import FORMATS
 from steer_emulator.derive import fit_to_request, reply_for_request
-from steer_emulator.error_bodies import error_body, error_type_for
+from steer_emulator.formats import error_body, error_type_for, keepalive, render
 from steer_emulator.request_text import DIRECTIVE_PREFIX, parse_directive
 from steer_emulator.script import ScriptedCall, ScriptedReply, Usage
-
-if TYPE_CHECKING:
-    from steer_common.providers.base import WireFormat
 
 __all__ = [
     "DIRECTIVE_PREFIX",
@@ -46,37 +43,5 @@ __all__ = [
     "reply_for_request",
 ]
 
-
-def render(wire_format: str, reply: ScriptedReply) -> list[bytes]:
-    """The body a provider streams for ``reply``: one ``bytes`` per server-sent event.
-
-    Args:
-        wire_format: a registered wire format (:data:`WIRE_FORMATS`).
-        reply: what to send, faults included (an in-band error ends the list; a
-            truncation drops the terminal events).
-
-    Raises:
-        ConfigurationError: an unknown wire format (also a ``ValueError``).
-    """
-    events: list[bytes] = _format(wire_format).emulation.render(reply)
-    return events
-
-
-def keepalive(wire_format: str) -> bytes:
-    """What the provider sends to keep a silent stream open (Anthropic ``ping`` events;
-    OpenAI-style servers SSE comment lines, which a parser must skip)."""
-    return _format(wire_format).emulation.keepalive
-
-
-def _format(wire_format: str) -> WireFormat:
-    from steer_common.providers import get_format  # noqa: PLC0415 - the registry imports this package
-
-    return get_format(wire_format)
-
-
-def __getattr__(name: str) -> Any:
-    if name == "WIRE_FORMATS":  # every wire format the renderers speak: the registry's
-        from steer_common.providers import FORMATS  # noqa: PLC0415
-
-        return tuple(FORMATS)
-    raise AttributeError(f"module 'steer_emulator' has no attribute {name!r}")
+#: Every wire format the renderers speak: the registry's.
+WIRE_FORMATS = tuple(FORMATS)

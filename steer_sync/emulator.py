@@ -79,7 +79,7 @@ from steer_emulator.dispatch import (
     streams,
     wire_format_for,
 )
-from steer_emulator.validation import check_request
+from steer_emulator.formats import check_request, emulation
 
 __all__ = ["TOKEN_PATH", "Emulator", "RecordedRequest", "main"]
 
@@ -183,7 +183,7 @@ class Emulator:
         """Base URLs per provider, in the official SDKs' conventions."""
         urls: dict[str, str] = {}
         for wire in FORMATS.values():
-            urls.setdefault(wire.provider, self.url + wire.emulation.prefix)
+            urls.setdefault(wire.provider, self.url + emulation(wire.name).prefix)
         return urls
 
     def environ(self, api_key: str = "steer-emulator-key") -> dict[str, str]:
@@ -484,11 +484,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
-        emulation = get_format(fmt).emulation
-        self.send_header(emulation.request_id_header, f"req_{script.seed or 'emulator'}")
-        if emulation.headers is not None:
+        spoken = emulation(fmt)
+        self.send_header(spoken.request_id_header, f"req_{script.seed or 'emulator'}")
+        if spoken.headers is not None:
             prompt, completion, _, _ = script.usage()
-            for name, value in emulation.headers(time.time(), prompt + completion).items():
+            for name, value in spoken.headers(time.time(), prompt + completion).items():
                 self.send_header(name, value)
         if compressor is not None:
             self.send_header("Content-Encoding", "gzip")
@@ -561,7 +561,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _error_headers(fmt: str, status: int, error_type: str | None) -> dict[str, str]:
     """The headers a format's error replies carry (Bedrock's ``x-amzn-ErrorType``)."""
-    make = get_format(fmt).emulation.error_headers
+    make = emulation(fmt).error_headers
     return {} if make is None else make(status, error_type)
 
 
