@@ -1,6 +1,6 @@
 """The emulator server's decisions, free of I/O: route, auth, which reply, when to send.
 
-The server (:mod:`steer_sync.emulator`) reads a request, asks this module what to do, and does it:
+The server (:mod:`steer_emulator.server`) reads a request, asks this module what to do, and does it:
 
 - :func:`wire_format_for`: which wire format a ``POST`` path (and model) speaks;
   :func:`path_model`: the model a path names (Gemini's); :func:`streams`: whether the
