@@ -22,6 +22,7 @@ import pathlib
 
 import steer_async
 import steer_common
+import steer_emulator
 import steer_llm_sdk
 import steer_sync
 from steer_async.agents.runner import AgentRunner as AsyncAgentRunner
@@ -37,11 +38,12 @@ from steer_llm_sdk.streaming.processor import EventProcessor
 
 assert GuideRunner is AsyncAgentRunner and JSON_MODE_OPTIONS.validate_json_incrementally
 assert EventProcessor is steer_common.EventProcessor
-for package in (steer_common, steer_sync, steer_async, steer_llm_sdk):
+for package in (steer_common, steer_sync, steer_async, steer_emulator, steer_llm_sdk):
     assert (pathlib.Path(package.__file__).parent / "py.typed").exists(), package
+assert (pathlib.Path(steer_emulator.__file__).parent / "_demo" / "anthropic-text.sse").exists()
 assert "site-packages" in steer_sync.__file__, steer_sync.__file__
 entry_points = importlib.metadata.entry_points(group="pytest11")
-assert any(e.value == "steer_sync.pytest_plugin" for e in entry_points)
+assert any(e.value == "steer_emulator.pytest_plugin" for e in entry_points)
 parser = StreamParser("openai")
 events = parser.feed(b'data: {"choices":[{"index":0,"delta":{"content":"ok"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n')
 assert parser.response.text == "ok", events

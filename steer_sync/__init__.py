@@ -6,8 +6,9 @@ client = SteerLLMClient()
 for chunk in client.stream("Tell me a story", model="gpt-4o-mini"):
     print(chunk, end="", flush=True)
 
-The names below are loaded when first used, so that ``steer_sync.emulator`` and the
-pytest plugin (which need no HTTP client) do not import requests and urllib3.
+The names below are loaded when first used, so that ``import steer_sync`` and
+``steer_sync.emulator`` (the emulator's server, re-exported from ``steer_emulator``: it
+needs no HTTP client) do not import requests and urllib3.
 """
 
 from __future__ import annotations

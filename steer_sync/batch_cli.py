@@ -37,8 +37,8 @@ from steer_common.batch import BatchResult, BatchSummary, InvalidItemError
 from steer_common.errors import ConfigurationError
 from steer_common.extras import install
 from steer_common.routing import API_KEY_ENV, route_model
+from steer_emulator.server import Emulator
 from steer_sync.client import SteerLLMClient
-from steer_sync.emulator import Emulator
 
 __all__ = ["main"]
 

@@ -38,8 +38,8 @@ from steer_common.errors import (
 )
 from steer_common.models.streaming import StreamingOptions
 from steer_common.routing import API_KEY_ENV, route_model
+from steer_emulator.server import Emulator
 from steer_sync.client import SteerLLMClient
-from steer_sync.emulator import Emulator
 
 __all__ = ["main"]
 

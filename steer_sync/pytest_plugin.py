@@ -1,37 +1,10 @@
-"""A pytest plugin for testing your app against the emulator: the ``steer_emulator`` fixture.
-
-Installed with the package (a ``pytest11`` entry point), so any test can ask for it::
-
-    def test_my_view(steer_emulator):
-        # OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_... (every provider) point at a
-        # running emulator for this test; clients built with no arguments use it.
-        reply = my_app.answer("Say hi")
-        assert steer_emulator.requests[-1].body["model"] == "gpt-4o-mini"
-
-The fixture yields the :class:`~steer_sync.emulator.Emulator` (``requests``,
-``enqueue``, ``base_urls``, ``disconnects``) and stops it after the test. This module
-imports nothing but pytest until a test asks for the fixture.
+"""The ``steer_emulator`` fixture, where earlier releases registered it from: the plugin is
+:mod:`steer_emulator.pytest_plugin` now (the package's ``pytest11`` entry point), and
+``-p steer_sync.pytest_plugin`` still loads it. Imports nothing but pytest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
-
-import pytest
-
-if TYPE_CHECKING:
-    from steer_sync.emulator import Emulator
+from steer_emulator.pytest_plugin import steer_emulator
 
 __all__ = ["steer_emulator"]
-
-
-@pytest.fixture
-def steer_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    """A running emulator, with every provider's key and base URL variables set to it."""
-    from steer_sync.emulator import Emulator  # noqa: PLC0415 - only when a test asks
-
-    with Emulator() as emulator:
-        for name, value in emulator.environ().items():
-            monkeypatch.setenv(name, value)
-        yield emulator

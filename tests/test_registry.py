@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from steer_common.emulation import ScriptedReply, render
 from steer_common.parser import StreamParser
 from steer_common.providers import FORMATS, format_for, markdown_table
+from steer_emulator import ScriptedReply, render
+from steer_emulator.formats import EMULATIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,6 +18,11 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.parametrize("page", ["docs/architecture/adding-a-provider.md", "docs/providers.md"])
 def test_the_docs_show_the_registry(page: str) -> None:
     assert markdown_table() in (ROOT / page).read_text(encoding="utf-8")
+
+
+def test_the_emulator_speaks_every_format_of_the_registry() -> None:
+    """The emulator's table has a record for every registered format, and no other."""
+    assert EMULATIONS.keys() == FORMATS.keys()
 
 
 @pytest.mark.parametrize("name", sorted(FORMATS))

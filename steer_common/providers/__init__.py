@@ -3,10 +3,9 @@ per format, each defined by its own module here.
 
 A record holds everything the library knows of a format: its adapter (bytes to events,
 with its terminal signal and its usage arithmetic), its request builder, auth headers and
-endpoint path, and how the emulator speaks it (renderer, keep-alive, request reader,
-error bodies, accepted fields). The parser, the request builder, the router, the emulator
-and the docs' tables read it; nothing else names a format. Adding one is adding a module
-and a line below (docs/architecture/adding-a-provider.md).
+endpoint path, its keep-alive bytes. The parser, the request builder, the router and the
+docs' tables read it; nothing else in the library names a format. Adding one is adding a
+module and a line below (docs/architecture/adding-a-provider.md).
 """
 
 from __future__ import annotations
@@ -23,7 +22,6 @@ from steer_common.providers import (
     xai,
 )
 from steer_common.providers.base import (
-    Emulation,
     Provider,
     ProviderAdapter,
     StreamAdapter,
@@ -34,7 +32,6 @@ __all__ = [
     "ADAPTERS",
     "FORMATS",
     "PROVIDERS",
-    "Emulation",
     "Provider",
     "ProviderAdapter",
     "StreamAdapter",
@@ -126,7 +123,7 @@ def markdown_table() -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for wire in FORMATS.values():
-        lines = wire.emulation.keepalive.decode().strip().splitlines()
+        lines = wire.keepalive.decode().strip().splitlines()
         keepalive = f"`{lines[0]}`" if lines else "none"
         rows.append(
             f"| `{wire.name}` | {wire.title} | `{wire.provider}` | `{wire.path}` | {wire.auth} "

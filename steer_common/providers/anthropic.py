@@ -29,17 +29,6 @@ import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from steer_common.emulation import headers as emulation_headers
-from steer_common.emulation import render_anthropic, validation
-from steer_common.emulation.error_bodies import anthropic_error_body
-from steer_common.emulation.request_text import (
-    Conversation,
-    is_tool_result,
-    positive_int,
-    read_json_format,
-    schema_of,
-    text_of,
-)
 from steer_common.models.events import (
     PING,
     REASONING_DELTA,
@@ -50,7 +39,6 @@ from steer_common.models.events import (
     StreamEvent,
 )
 from steer_common.providers.base import (
-    Emulation,
     Provider,
     StreamAdapter,
     ToolCallBuilder,
@@ -418,84 +406,6 @@ def _tool(tool: ToolSpec) -> dict[str, Any]:
     return out
 
 
-# -- the emulator's side: reading a request -------------------------------------------------
-
-
-def read_request(body: dict[str, Any]) -> Conversation:
-    """A Messages request as the emulator reads it."""
-    convo = Conversation()
-    messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
-    for message in messages:
-        if message.get("role") != "user":
-            continue
-        content = message.get("content")
-        blocks = content if isinstance(content, list) else [content]
-        text = "".join(text_of(b) for b in blocks if not is_tool_result(b))
-        if text:
-            convo.prompt = text
-    last = messages[-1] if messages else {}
-    if last.get("role") == "user" and isinstance(last.get("content"), list):
-        convo.tool_results = [
-            text_of(b.get("content")) for b in last["content"] if is_tool_result(b)
-        ]
-    for tool in body.get("tools") or []:
-        if isinstance(tool, dict) and isinstance(tool.get("name"), str):
-            convo.tools.append((tool["name"], schema_of(tool.get("input_schema"))))
-    output = body.get("output_config")
-    read_json_format(
-        convo, output.get("format") if isinstance(output, dict) else None, nested=False
-    )
-    convo.json_object = JSON_OBJECT_INSTRUCTION in text_of(body.get("system"))
-    convo.max_tokens = positive_int(body.get("max_tokens"))
-    thinking = body.get("thinking")
-    convo.wants_reasoning = isinstance(thinking, dict) and thinking.get("type") in (
-        "enabled",
-        "adaptive",
-    )
-    return convo
-
-
-def read_prefill(body: Mapping[str, Any]) -> str:
-    """The text of a request's trailing assistant message (a prefill), or ``""``."""
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        return ""
-    last = messages[-1]
-    if not isinstance(last, dict) or last.get("role") != "assistant":
-        return ""
-    content = last.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            str(block.get("text", ""))
-            for block in content
-            if isinstance(block, dict) and block.get("type") == "text"
-        )
-    return ""
-
-
-def cache_prefix(body: Mapping[str, Any]) -> str | None:
-    """The request up to its last ``cache_control`` breakpoint (tools, then the system
-    prompt, then the messages, as the API orders its cache), or ``None``."""
-    pieces: list[Any] = []
-    last = -1
-    system = body.get("system")
-    blocks = [*(body.get("tools") or []), *(system if isinstance(system, list) else [system])]
-    for message in body.get("messages") or []:
-        content = message.get("content") if isinstance(message, dict) else None
-        blocks.extend(content if isinstance(content, list) else [content])
-    for block in blocks:
-        if block is None:
-            continue
-        pieces.append(block)
-        if isinstance(block, dict) and block.get("cache_control"):
-            last = len(pieces) - 1
-    if last < 0:
-        return None
-    return json.dumps(pieces[: last + 1], sort_keys=True, default=str)
-
-
 FORMAT = WireFormat(
     name="anthropic",
     title="Anthropic Messages",
@@ -507,20 +417,7 @@ FORMAT = WireFormat(
     auth="`x-api-key` + `anthropic-version: 2023-06-01`",
     usage="`input_tokens` leaves cache reads and writes out: added in",
     key_headers=("x-api-key", "authorization"),
-    emulation=Emulation(
-        render=render_anthropic.render,
-        keepalive=b'event: ping\ndata: {"type": "ping"}\n\n',
-        read_request=read_request,
-        error_body=anthropic_error_body,
-        fields=validation.MESSAGES_FIELDS,
-        check_messages=validation.anthropic_messages,
-        refusal=validation.anthropic_refusal,
-        prefix="",
-        headers=emulation_headers.anthropic_headers,
-        request_id_header="request-id",
-        prefill=read_prefill,
-        cache_prefix=cache_prefix,
-    ),
+    keepalive=b'event: ping\ndata: {"type": "ping"}\n\n',
 )
 
 

@@ -30,13 +30,9 @@ names the model when the stream does not.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
-from steer_common.emulation import render_openai_chat
-from steer_common.emulation.error_bodies import azure_error_body
-from steer_common.emulation.headers import azure_headers
 from steer_common.providers import openai_chat, openai_responses
 from steer_common.providers.base import Provider, WireFormat
 from steer_common.providers.openai_chat import ChatCompletionsAdapter
@@ -101,7 +97,6 @@ def _base_url(environ: Mapping[str, str]) -> str | None:
     return f"{endpoint}/openai?api-version={version}" if version else f"{endpoint}/openai/v1"
 
 
-_EMULATION_PREFIX = "/azure/openai/v1"
 _COMMON: dict[str, Any] = {
     "provider": "azure",
     "auth_headers": auth_headers,
@@ -118,15 +113,7 @@ FORMAT = WireFormat(
     path=openai_chat.PATH,
     build_body=openai_chat.build_body,
     usage="as OpenAI's",
-    emulation=replace(
-        openai_chat.FORMAT.emulation,
-        render=render_openai_chat.render_azure,
-        error_body=azure_error_body,
-        prefix=_EMULATION_PREFIX,
-        request_id_header="apim-request-id",
-        headers=azure_headers,
-        paths=(("/azure/openai/deployments/{model}/chat/completions", ("api-version",)),),
-    ),
+    keepalive=openai_chat.FORMAT.keepalive,
     **_COMMON,
 )
 
@@ -138,14 +125,7 @@ RESPONSES_FORMAT = WireFormat(
     path=openai_responses.PATH,
     build_body=openai_responses.build_body,
     usage="as OpenAI's",
-    emulation=replace(
-        openai_responses.FORMAT.emulation,
-        error_body=azure_error_body,
-        prefix=_EMULATION_PREFIX,
-        request_id_header="apim-request-id",
-        headers=azure_headers,
-        paths=(("/azure/openai/responses", ("api-version",)),),
-    ),
+    keepalive=openai_responses.FORMAT.keepalive,
     **_COMMON,
 )
 

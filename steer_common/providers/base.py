@@ -44,7 +44,6 @@ from steer_common.models.response import ToolCall
 from steer_common.sse import DiscardedInput, ServerSentEvent
 
 __all__ = [
-    "Emulation",
     "Provider",
     "ProviderAdapter",
     "StreamAdapter",
@@ -57,6 +56,7 @@ __all__ = [
     "load_json_object",
     "parse_arguments",
     "string",
+    "text_of",
 ]
 
 _BY_STATUS: dict[int, type[APIError]] = {
@@ -230,6 +230,20 @@ def string(value: object) -> str | None:
     return value if type(value) is str else None
 
 
+def text_of(content: Any) -> str:
+    """The text of a message content: a string, or the text of its parts/blocks."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(text_of(part) for part in content)
+    if isinstance(content, dict):
+        text = content.get("text")
+        if isinstance(text, str):
+            return text
+        return text_of(content.get("content"))
+    return ""
+
+
 def integer(value: object) -> int | None:
     """``value`` if it is an integer (not a bool), else ``None``."""
     return value if type(value) is int else None
@@ -384,63 +398,12 @@ class Provider:
 
 
 @dataclass(frozen=True)
-class Emulation:
-    """How the loopback emulator speaks one wire format (``steer_common.emulation``).
-
-    Attributes:
-        render: a scripted reply as the provider streams it, one ``bytes`` per event.
-        keepalive: what the provider sends to keep a silent stream open.
-        read_request: a request body read as a neutral ``Conversation``.
-        error_body: the JSON a provider sends with an HTTP error,
-            ``(status, message, error_type) -> bytes``.
-        fields: every body field the endpoint accepts, with its types and bounds.
-        lenient: unknown fields pass (servers that each add their own).
-        check_messages: the endpoint's rules for messages: a problem, or ``None``.
-        refusal: the provider's 400 body for a problem, in its own words.
-        prefix: the path prefix the emulator serves the format under (its base URL).
-        claims: model-name prefixes that pick this format on a path another shares.
-        request_id_header: the response header the provider puts its request id in.
-        prefill: the text of a request's trailing assistant message, which the reply
-            continues (``None``: the format has no prefill).
-        cache_prefix: the part of a request marked for the prompt cache (``None``: no
-            explicit cache marks).
-        paths: more endpoint templates it is served on, whole (prefix included), with
-            the query parameters each requires: Azure's deployment URLs and
-            ``api-version``.
-        signed: a SigV4 ``Authorization`` header is a credential (its shape is checked,
-            not its signature).
-        error_headers: the headers of an error reply, ``(status, error_type)``
-            (Bedrock's ``x-amzn-ErrorType``).
-        headers: the provider's other headers on a stream, ``(now, tokens)``: version,
-            timing and rate-limit headers.
-    """
-
-    render: Callable[[Any], list[bytes]]
-    keepalive: bytes
-    read_request: Callable[[dict[str, Any]], Any]
-    error_body: Callable[..., bytes]
-    fields: Mapping[str, Any]
-    check_messages: Callable[[Mapping[str, Any]], Any]
-    refusal: Callable[..., bytes]
-    prefix: str
-    lenient: bool = False
-    claims: tuple[str, ...] = ()
-    request_id_header: str = "x-request-id"
-    prefill: Callable[[Mapping[str, Any]], str] | None = None
-    cache_prefix: Callable[[Mapping[str, Any]], str | None] | None = None
-    paths: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    signed: bool = False
-    error_headers: Callable[[int, str | None], dict[str, str]] | None = None
-    headers: Callable[[float, int], dict[str, str]] | None = None
-
-
-@dataclass(frozen=True)
 class WireFormat:
     """One wire format: everything the library knows of it, in one record.
 
     The registry (:data:`steer_common.providers.FORMATS`) holds one per format, each
-    defined by its provider module; the parser, the request builder, the router, the
-    emulator and the docs' tables all read it, so adding a wire format is adding a module
+    defined by its provider module; the parser, the request builder, the router and the
+    docs' tables all read it, so adding a wire format is adding a module
     (docs/architecture/adding-a-provider.md).
 
     Attributes:
@@ -456,8 +419,8 @@ class WireFormat:
         auth_headers: the headers that carry the key.
         auth: how the key travels, in words (the docs' tables).
         usage: its usage arithmetic, in words (the docs' tables).
-        emulation: how the emulator speaks it.
-        key_headers: the request headers that may carry the key (the emulator checks them).
+        keepalive: what the provider sends to keep a silent stream open (``b""``: none).
+        key_headers: the request headers that may carry the key.
         key_optional: the servers often take no key (local OpenAI-compatible servers).
         stream_flag: the body says ``"stream": true`` (the OpenAI and Anthropic APIs); a
             format that streams by its endpoint sends no such field.
@@ -484,7 +447,7 @@ class WireFormat:
     auth_headers: Callable[[str], dict[str, str]]
     auth: str
     usage: str
-    emulation: Emulation
+    keepalive: bytes
     api: str = "chat"
     key_headers: tuple[str, ...] = ("authorization",)
     key_optional: bool = False

@@ -41,15 +41,6 @@ import json
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from steer_common.emulation import render_bedrock, validation
-from steer_common.emulation._wire import dumps
-from steer_common.emulation.request_text import (
-    Conversation,
-    positive_int,
-    read_json_format,
-    schema_of,
-    text_of,
-)
 from steer_common.errors import StreamInterruptedError
 from steer_common.models.events import (
     REASONING_DELTA,
@@ -62,7 +53,6 @@ from steer_common.models.events import (
 from steer_common.providers import anthropic
 from steer_common.providers.anthropic import AnthropicAdapter
 from steer_common.providers.base import (
-    Emulation,
     Provider,
     StreamAdapter,
     ToolCallBuilder,
@@ -72,6 +62,7 @@ from steer_common.providers.base import (
     integer,
     load_json_object,
     string,
+    text_of,
 )
 from steer_common.spec import CallSpec, Route, ToolSpec
 from steer_common.sse import ServerSentEvent
@@ -378,135 +369,6 @@ def api_for(model: str) -> str:
     return "invoke" if "anthropic." in model else "chat"
 
 
-# -- the emulator's side ----------------------------------------------------------------------
-
-
-def read_request(body: dict[str, Any]) -> Conversation:
-    """A ``ConverseStream`` request as the emulator reads it."""
-    convo = Conversation()
-    messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
-    for message in messages:
-        if message.get("role") == "user":
-            texts = [b.get("text") for b in message.get("content") or [] if isinstance(b, dict)]
-            text = "".join(t for t in texts if isinstance(t, str))
-            if text:
-                convo.prompt = text
-    convo.tool_results = [  # the results in the last (user) turn
-        text_of(block["toolResult"].get("content"))
-        for message in messages[-1:]
-        for block in message.get("content") or []
-        if isinstance(block, dict) and isinstance(block.get("toolResult"), dict)
-    ]
-    for tool in (body.get("toolConfig") or {}).get("tools") or []:
-        spec = tool.get("toolSpec") if isinstance(tool, dict) else None
-        if isinstance(spec, dict) and isinstance(spec.get("name"), str):
-            schema = (spec.get("inputSchema") or {}).get("json")
-            convo.tools.append((spec["name"], schema_of(schema)))
-    system = " ".join(
-        text_of(b.get("text")) for b in body.get("system") or [] if isinstance(b, dict)
-    )
-    if "JSON schema: " in system:
-        schema = system.split("JSON schema: ", 1)[1]
-        read_json_format(
-            convo,
-            {"type": "json_schema", "json_schema": {"schema": json.loads(schema)}},
-            nested=True,
-        )
-    elif JSON_INSTRUCTION in system:
-        convo.json_object = True
-    convo.max_tokens = positive_int((body.get("inferenceConfig") or {}).get("maxTokens"))
-    return convo
-
-
-def read_invoke_request(body: dict[str, Any]) -> Conversation:
-    """An Invoke request for an Anthropic model: the Messages API body."""
-    return anthropic.read_request(body)
-
-
-def bedrock_error_body(
-    status: int, message: str | None = None, error_type: str | None = None
-) -> bytes:
-    """Bedrock's ``{"message": ...}`` (the type travels in ``x-amzn-ErrorType``)."""
-    return dumps({"message": message or _MESSAGES.get(status, "Internal server error")}).encode()
-
-
-_MESSAGES = {
-    400: "The provided request is not valid.",
-    401: "The security token included in the request is invalid.",
-    403: "You don't have access to the model with the specified model ID.",
-    404: "The provided model identifier is invalid.",
-    429: "Too many requests, please wait before trying again.",
-    500: "The server encountered an internal error while processing the request.",
-    503: "Bedrock is unable to process your request.",
-}
-ERROR_TYPES = {
-    400: "ValidationException",
-    401: "UnrecognizedClientException",
-    403: "AccessDeniedException",
-    404: "ResourceNotFoundException",
-    429: "ThrottlingException",
-    500: "InternalServerException",
-    503: "ServiceUnavailableException",
-}
-
-
-def error_headers(status: int, error_type: str | None) -> dict[str, str]:
-    """The ``x-amzn-ErrorType`` header of an error reply."""
-    return {"x-amzn-errortype": error_type or ERROR_TYPES.get(status, "InternalServerException")}
-
-
-def converse_messages(body: Mapping[str, Any]) -> validation.Problem | None:
-    """Converse's rules: roles ``user`` and ``assistant``, content blocks in each."""
-    for i, message in enumerate(body.get("messages") or []):
-        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
-            return ("role", f"messages.{i}.role", {})
-        if not isinstance(message.get("content"), list) or not message["content"]:
-            return ("empty", f"messages.{i}.content", {})
-    return None
-
-
-def bedrock_refusal(kind: str, path: str, details: dict[str, Any]) -> bytes:
-    """Bedrock's 400 for a malformed request, in its words."""
-    message = {
-        "unknown": f"Malformed input request: extraneous key [{path}] is not permitted",
-        "missing": f"Malformed input request: required key [{path}] not found",
-        "type": f"Malformed input request: {path}: expected type: {details.get('expected')}",
-        "role": f"A conversation must alternate between user and assistant roles ({path}).",
-        "empty": f"The content field in the Message object at {path} is empty.",
-        "below": f"Malformed input request: {path}: {details.get('got')} is not a valid value",
-        "above": f"Malformed input request: {path}: {details.get('got')} is not a valid value",
-    }.get(kind, f"Malformed input request: {path}")
-    return dumps({"message": message}).encode()
-
-
-_F, _A, _O, _S = validation.Field, ("array",), ("object",), ("string",)
-CONVERSE_FIELDS = {
-    "messages": _F(_A, required=True),
-    "system": _F(_A),
-    "inferenceConfig": _F(_O),
-    "toolConfig": _F(_O),
-    "guardrailConfig": _F(_O),
-    "additionalModelRequestFields": _F(_O),
-    "additionalModelResponseFieldPaths": _F(_A),
-    "promptVariables": _F(_O),
-    "requestMetadata": _F(_O),
-    "performanceConfig": _F(_O),
-}
-INVOKE_FIELDS = {
-    name: field
-    for name, field in anthropic.FORMAT.emulation.fields.items()
-    if name not in ("model", "stream")
-} | {"anthropic_version": _F(_S, required=True)}
-
-_EMULATION: dict[str, Any] = {
-    "keepalive": b"",  # Bedrock sends none
-    "error_body": bedrock_error_body,
-    "refusal": bedrock_refusal,
-    "prefix": "/bedrock",
-    "request_id_header": "x-amzn-requestid",
-    "signed": True,
-    "error_headers": error_headers,
-}
 _COMMON: dict[str, Any] = {
     "provider": "bedrock",
     "auth_headers": auth_headers,
@@ -523,13 +385,7 @@ FORMAT = WireFormat(
     path=CONVERSE_PATH,
     build_body=build_body,
     usage="cache reads and writes are outside `inputTokens`: added in",
-    emulation=Emulation(
-        render=render_bedrock.render_converse,
-        read_request=read_request,
-        fields=CONVERSE_FIELDS,
-        check_messages=converse_messages,
-        **_EMULATION,
-    ),
+    keepalive=b"",  # Bedrock sends none
     **_COMMON,
 )
 
@@ -541,14 +397,7 @@ ANTHROPIC_FORMAT = WireFormat(
     path=INVOKE_PATH,
     build_body=build_invoke_body,
     usage="as Anthropic's",
-    emulation=Emulation(
-        render=render_bedrock.render_invoke,
-        read_request=read_invoke_request,
-        fields=INVOKE_FIELDS,
-        check_messages=anthropic.FORMAT.emulation.check_messages,
-        prefill=anthropic.FORMAT.emulation.prefill,
-        **_EMULATION,
-    ),
+    keepalive=b"",  # Bedrock sends none
     **_COMMON,
 )
 

@@ -24,10 +24,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from steer_common.emulation import render_openai_chat, validation
-from steer_common.emulation.error_bodies import openai_error_body
 from steer_common.providers import openai_chat
-from steer_common.providers.base import Emulation, Provider, WireFormat
+from steer_common.providers.base import Provider, WireFormat
 from steer_common.providers.openai_chat import ChatCompletionsAdapter
 
 __all__ = ["FORMAT", "PROVIDER", "OpenAICompatibleAdapter"]
@@ -51,18 +49,7 @@ FORMAT = WireFormat(
     usage="as OpenAI counts it, when the server reports it; else estimated",
     key_optional=True,
     usage_asked=openai_chat.usage_asked,
-    emulation=Emulation(
-        render=render_openai_chat.render_compat,
-        keepalive=b": OPENROUTER PROCESSING\n\n",
-        read_request=openai_chat.read_request,
-        error_body=openai_error_body,
-        fields=validation.COMPAT_FIELDS,
-        lenient=True,
-        check_messages=validation.chat_messages,
-        refusal=validation.chat_refusal,
-        prefix="/compat/v1",
-        claims=("openai_compatible/",),
-    ),
+    keepalive=b": OPENROUTER PROCESSING\n\n",
 )
 
 

@@ -30,18 +30,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any, ClassVar
 
-from steer_common.emulation import render_gemini, validation
-from steer_common.emulation.error_bodies import google_error_body
-from steer_common.emulation.request_text import (
-    Conversation,
-    positive_int,
-    proto_field,
-    schema_of,
-    text_of,
-)
 from steer_common.errors import ContentFilterError
 from steer_common.models.events import (
     REASONING_DELTA,
@@ -52,7 +42,6 @@ from steer_common.models.events import (
     StreamEvent,
 )
 from steer_common.providers.base import (
-    Emulation,
     Provider,
     StreamAdapter,
     ToolCallBuilder,
@@ -60,6 +49,7 @@ from steer_common.providers.base import (
     api_error,
     error_event,
     load_json_object,
+    text_of,
 )
 from steer_common.spec import CallSpec, Route, ToolSpec
 from steer_common.sse import ServerSentEvent
@@ -391,60 +381,6 @@ def _declaration(tool: ToolSpec) -> dict[str, Any]:
     }
 
 
-# -- the emulator's side: reading a request -------------------------------------------------
-
-
-def read_request(body: dict[str, Any]) -> Conversation:
-    """A ``generateContent`` request as the emulator reads it (each field in either of the
-    spellings protobuf JSON takes: ``includeThoughts`` or ``include_thoughts``)."""
-    convo = Conversation()
-    contents = [c for c in body.get("contents") or [] if isinstance(c, dict)]
-    for turn in contents:
-        if turn.get("role", "user") == "user":
-            text = "".join(
-                str(p.get("text", "")) for p in turn.get("parts") or [] if isinstance(p, dict)
-            )
-            if text:
-                convo.prompt = text
-    last = contents[-1] if contents else {}
-    parts = [p for p in last.get("parts") or [] if isinstance(p, dict)]
-    responses = [proto_field(p, "functionResponse") for p in parts]
-    convo.tool_results = [
-        text_of((r.get("response") or {}).get("result", "")) for r in responses if r
-    ]
-    for tool in body.get("tools") or []:
-        for declaration in proto_field(tool, "functionDeclarations") or []:
-            if isinstance(declaration, dict) and isinstance(declaration.get("name"), str):
-                schema = proto_field(declaration, "parametersJsonSchema") or declaration.get(
-                    "parameters"
-                )
-                convo.tools.append((declaration["name"], schema_of(schema)))
-    config = proto_field(body, "generationConfig") or {}
-    if proto_field(config, "responseMimeType") == "application/json":
-        schema = proto_field(config, "responseJsonSchema") or proto_field(config, "responseSchema")
-        if isinstance(schema, dict):
-            convo.json_schema = schema
-        else:
-            convo.json_object = True
-    convo.max_tokens = positive_int(proto_field(config, "maxOutputTokens"))
-    thinking = proto_field(config, "thinkingConfig")
-    convo.wants_reasoning = isinstance(thinking, dict) and bool(
-        proto_field(thinking, "includeThoughts")
-    )
-    return convo
-
-
-_EMULATION = Emulation(
-    render=render_gemini.render,
-    keepalive=b"",  # Gemini sends none (an empty keep-alive: silence)
-    read_request=read_request,
-    error_body=google_error_body,
-    fields=validation.GEMINI_FIELDS,
-    check_messages=validation.gemini_contents,
-    refusal=validation.google_refusal,
-    prefix="/v1beta",
-)
-
 FORMAT = WireFormat(
     name="gemini",
     title="Google Gemini API (streamGenerateContent)",
@@ -457,7 +393,7 @@ FORMAT = WireFormat(
     usage="thoughts are reported outside `candidatesTokenCount`: added in; `toolUsePromptTokenCount` added to the prompt",
     key_headers=("x-goog-api-key", "authorization"),
     stream_flag=False,
-    emulation=_EMULATION,
+    keepalive=b"",  # Gemini sends none
     operation="generate_content",
 )
 
@@ -479,9 +415,7 @@ VERTEX_FORMAT = WireFormat(
     auth="`Authorization: Bearer` (an OAuth token)",
     usage="as the Gemini API",
     stream_flag=False,
-    emulation=replace(
-        _EMULATION, prefix="/vertex/v1/projects/emulator/locations/global/publishers/google"
-    ),
+    keepalive=b"",  # Gemini sends none
     operation="generate_content",
 )
 

@@ -37,17 +37,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from steer_common.emulation import headers as emulation_headers
-from steer_common.emulation import render_openai_chat, validation
-from steer_common.emulation.error_bodies import openai_error_body
-from steer_common.emulation.request_text import (
-    Conversation,
-    positive_int,
-    read_json_format,
-    schema_of,
-    text_of,
-    trailing,
-)
 from steer_common.errors import StreamInterruptedError
 from steer_common.models.events import (
     REASONING_DELTA,
@@ -59,7 +48,6 @@ from steer_common.models.events import (
     StreamEvent,
 )
 from steer_common.providers.base import (
-    Emulation,
     Provider,
     StreamAdapter,
     ToolCallBuilder,
@@ -420,29 +408,6 @@ def _tool(tool: ToolSpec) -> dict[str, Any]:
     return {"type": "function", "function": function}
 
 
-# -- the emulator's side: reading a request -------------------------------------------------
-
-
-def read_request(body: dict[str, Any]) -> Conversation:
-    """A Chat Completions request as the emulator reads it (any dialect)."""
-    convo = Conversation()
-    messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
-    for message in messages:
-        if message.get("role") == "user":
-            convo.prompt = text_of(message.get("content"))
-    results = trailing(messages, lambda m: m.get("role") == "tool")
-    convo.tool_results = [text_of(m.get("content")) for m in results]
-    for tool in body.get("tools") or []:
-        function = tool.get("function") if isinstance(tool, dict) else None
-        if isinstance(function, dict) and isinstance(function.get("name"), str):
-            convo.tools.append((function["name"], schema_of(function.get("parameters"))))
-    read_json_format(convo, body.get("response_format"), nested=True)
-    convo.max_tokens = positive_int(body.get("max_completion_tokens")) or positive_int(
-        body.get("max_tokens")
-    )
-    return convo
-
-
 def usage_asked(body: Mapping[str, Any]) -> bool:
     """Chat Completions streams usage only when ``stream_options.include_usage`` asks."""
     options = body.get("stream_options")
@@ -460,17 +425,7 @@ FORMAT = WireFormat(
     auth="`Authorization: Bearer`",
     usage="`prompt_tokens` includes cached tokens, `completion_tokens` reasoning tokens",
     usage_asked=usage_asked,
-    emulation=Emulation(
-        render=render_openai_chat.render_openai,
-        keepalive=b": keep-alive\n\n",
-        read_request=read_request,
-        error_body=openai_error_body,
-        fields=validation.CHAT_FIELDS,
-        check_messages=validation.chat_messages,
-        refusal=validation.chat_refusal,
-        prefix="/v1",
-        headers=emulation_headers.openai_headers,
-    ),
+    keepalive=b": keep-alive\n\n",
 )
 
 

@@ -25,17 +25,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from steer_common.emulation import headers as emulation_headers
-from steer_common.emulation import render_openai_responses, validation
-from steer_common.emulation.error_bodies import openai_error_body
-from steer_common.emulation.request_text import (
-    Conversation,
-    positive_int,
-    read_json_format,
-    schema_of,
-    text_of,
-    trailing,
-)
 from steer_common.models.events import (
     REASONING_DELTA,
     REFUSAL_DELTA,
@@ -46,7 +35,6 @@ from steer_common.models.events import (
     StreamEvent,
 )
 from steer_common.providers.base import (
-    Emulation,
     StreamAdapter,
     ToolCallBuilder,
     WireFormat,
@@ -318,36 +306,6 @@ def _tool(tool: ToolSpec) -> dict[str, Any]:
     return out
 
 
-# -- the emulator's side: reading a request -------------------------------------------------
-
-
-def read_request(body: dict[str, Any]) -> Conversation:
-    """A Responses request as the emulator reads it."""
-    convo = Conversation()
-    items = body.get("input")
-    if isinstance(items, str):
-        items = [{"role": "user", "content": items}]
-    items = [i for i in items or [] if isinstance(i, dict)]
-    for item in items:
-        if item.get("role") == "user":
-            convo.prompt = text_of(item.get("content"))
-    results = trailing(items, lambda i: i.get("type") == "function_call_output")
-    convo.tool_results = [text_of(i.get("output")) for i in results]
-    for tool in body.get("tools") or []:
-        if (
-            isinstance(tool, dict)
-            and tool.get("type") == "function"
-            and isinstance(tool.get("name"), str)
-        ):
-            convo.tools.append((tool["name"], schema_of(tool.get("parameters"))))
-    text = body.get("text")
-    read_json_format(convo, text.get("format") if isinstance(text, dict) else None, nested=False)
-    convo.max_tokens = positive_int(body.get("max_output_tokens"))
-    reasoning = body.get("reasoning")
-    convo.wants_reasoning = isinstance(reasoning, dict) and bool(reasoning.get("summary"))
-    return convo
-
-
 FORMAT = WireFormat(
     name="openai_responses",
     title="OpenAI Responses API",
@@ -359,15 +317,5 @@ FORMAT = WireFormat(
     auth_headers=auth_headers,
     auth="`Authorization: Bearer`",
     usage="`input_tokens` includes cached tokens, `output_tokens` reasoning tokens",
-    emulation=Emulation(
-        render=render_openai_responses.render,
-        keepalive=b": keep-alive\n\n",
-        read_request=read_request,
-        error_body=openai_error_body,
-        fields=validation.RESPONSES_FIELDS,
-        check_messages=validation.responses_input,
-        refusal=validation.responses_refusal,
-        prefix="/v1",
-        headers=emulation_headers.openai_headers,
-    ),
+    keepalive=b": keep-alive\n\n",
 )

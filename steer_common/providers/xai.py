@@ -16,11 +16,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from steer_common.emulation import render_openai_chat, validation
-from steer_common.emulation.error_bodies import xai_error_body
-from steer_common.emulation.request_text import Conversation
 from steer_common.providers import openai_chat
-from steer_common.providers.base import Emulation, Provider, WireFormat
+from steer_common.providers.base import Provider, WireFormat
 from steer_common.providers.openai_chat import ChatCompletionsAdapter
 from steer_common.usage import as_int, make_usage
 
@@ -48,17 +45,6 @@ class XAIAdapter(ChatCompletionsAdapter):
         )
 
 
-def read_request(body: dict[str, Any]) -> Conversation:
-    """A Grok request as the emulator reads it: Chat Completions, and reasoning text for the
-    models that stream it."""
-    convo = openai_chat.read_request(body)
-    model = body.get("model")
-    convo.wants_reasoning = isinstance(model, str) and model.startswith(
-        ("grok-3-mini", "grok-code-fast")
-    )
-    return convo
-
-
 FORMAT = WireFormat(
     name="xai",
     title="xAI Chat Completions dialect",
@@ -70,17 +56,7 @@ FORMAT = WireFormat(
     auth="`Authorization: Bearer`",
     usage="reasoning tokens are reported outside `completion_tokens`: added in",
     usage_asked=openai_chat.usage_asked,
-    emulation=Emulation(
-        render=render_openai_chat.render_xai,
-        keepalive=b": keep-alive\n\n",
-        read_request=read_request,
-        error_body=xai_error_body,
-        fields=validation.XAI_FIELDS,
-        check_messages=validation.chat_messages,
-        refusal=validation.xai_refusal,
-        prefix="/xai/v1",
-        claims=("grok", "xai/"),
-    ),
+    keepalive=b": keep-alive\n\n",
 )
 
 

@@ -13,9 +13,9 @@ import pytest
 
 from steer_common import StreamParser
 from steer_common.calls import prepare_session
-from steer_common.emulation.error_bodies import AZURE_PROMPT_FILTERED, azure_error_body
 from steer_common.errors import ContentFilterError, MissingAPIKeyError, RateLimitError
 from steer_common.http import ResponseHead, error_from_response
+from steer_emulator.error_bodies import AZURE_PROMPT_FILTERED, azure_error_body
 
 ENDPOINT = "https://contoso.openai.azure.com"
 

@@ -11,10 +11,10 @@ import pytest
 
 from steer_common import StreamParser
 from steer_common.calls import prepare_session
-from steer_common.emulation import ScriptedReply, render
-from steer_common.emulation.dispatch import authorized, sigv4_shaped
 from steer_common.errors import ConfigurationError, MissingAPIKeyError, StreamInterruptedError
 from steer_common.eventstream import encode
+from steer_emulator import ScriptedReply, render
+from steer_emulator.dispatch import authorized, sigv4_shaped
 
 TOOL = {
     "type": "function",

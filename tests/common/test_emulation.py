@@ -18,15 +18,6 @@ import pytest
 from pydantic import BaseModel
 
 from steer_common import SSEDecoder, StreamParser, StreamResponse
-from steer_common.emulation import (
-    WIRE_FORMATS,
-    ScriptedReply,
-    error_body,
-    keepalive,
-    render,
-    reply_for_request,
-)
-from steer_common.emulation.dispatch import ReplySource, Step, authorized, schedule, wire_format_for
 from steer_common.errors import (
     AuthenticationError,
     InternalServerError,
@@ -40,6 +31,15 @@ from steer_common.providers import get_format
 from steer_common.providers.anthropic import JSON_OBJECT_INSTRUCTION
 from steer_common.providers.base import error_class
 from steer_common.sse import ServerSentEvent
+from steer_emulator import (
+    WIRE_FORMATS,
+    ScriptedReply,
+    error_body,
+    keepalive,
+    render,
+    reply_for_request,
+)
+from steer_emulator.dispatch import ReplySource, Step, authorized, schedule, wire_format_for
 
 STREAMS_REASONING = {
     "xai",

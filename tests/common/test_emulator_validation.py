@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 from steer_common.calls import prepare_session
-from steer_common.emulation.validation import check_request, fields
+from steer_emulator.formats import check_request, fields
 
 CHAT = {"model": "gpt-4o-mini", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
 RESPONSES = {"model": "gpt-5-mini", "stream": True, "input": "hi"}

@@ -12,7 +12,6 @@ import pytest
 
 from steer_common import StreamParser
 from steer_common.calls import prepare_session
-from steer_common.emulation import ScriptedReply, render
 from steer_common.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -23,6 +22,7 @@ from steer_common.errors import (
     RateLimitError,
 )
 from steer_common.http import ResponseHead, error_from_response
+from steer_emulator import ScriptedReply, render
 
 TOOL = {
     "type": "function",

@@ -15,7 +15,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from steer_common.commands import Connect, Read
-from steer_common.emulation.error_bodies import error_body
 from steer_common.errors import (
     APIConnectionError,
     CallbackError,
@@ -33,6 +32,7 @@ from steer_common.errors import (
 )
 from steer_common.http import ResponseHead
 from steer_common.retry import MAX_BACKOFF, MAX_RETRY_AFTER, backoff
+from steer_emulator import error_body
 from tests.common.play import SSE, Clock, Tick, make_session, play
 from tests.faultserver import fixture_events
 from tests.fixtures import by_name, parse, split_at

@@ -36,7 +36,6 @@ from typing import Any
 import pytest
 
 from steer_common import StreamingOptions, StreamParser
-from steer_common.emulation.error_bodies import error_body
 from steer_common.errors import (
     APIConnectionError,
     AuthenticationError,
@@ -54,6 +53,7 @@ from steer_common.errors import (
 from steer_common.eventstream import EventStreamDecoder, encode
 from steer_common.models.events import TEXT_DELTA
 from steer_common.providers import get_format
+from steer_emulator import error_body
 from tests.faultserver import FaultServer, Play, chunked_sse, fixture_events, head
 from tests.fixtures import Fixture, by_name, parse
 from tests.hardening.secrets import everything_said, leaks

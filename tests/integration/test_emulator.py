@@ -24,8 +24,8 @@ import openai
 import pytest
 
 from steer_common import SSEDecoder, StreamParser
-from steer_common.emulation import ScriptedReply, reply_for_request
 from steer_common.errors import OverloadedError
+from steer_emulator import ScriptedReply, reply_for_request
 from steer_sync.emulator import Emulator
 
 

@@ -20,6 +20,8 @@ HEAVY = ("requests", "urllib3", "httpx", "httpcore", "steer_sync.client", "steer
         "from steer_sync.emulator import Emulator",
         "import steer_sync.pytest_plugin",
         "import steer_sync",
+        "from steer_emulator import Emulator",
+        "import steer_emulator.pytest_plugin",
     ],
 )
 def test_importing_loads_no_http_client(statement: str) -> None:

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from steer_common.emulation.error_bodies import AZURE_PROMPT_FILTERED
 from steer_common.errors import ContentFilterError
+from steer_emulator.error_bodies import AZURE_PROMPT_FILTERED
 from steer_sync.emulator import Emulator
 from tests.parity.conftest import emulator_kwargs, emulator_prompt
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 import steer_cloud
-from steer_common.emulation.dispatch import sigv4_shaped
 from steer_common.errors import MissingAPIKeyError
+from steer_emulator.dispatch import sigv4_shaped
 from steer_sync.emulator import TOKEN_PATH, Emulator
 
 

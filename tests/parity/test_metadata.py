@@ -15,7 +15,7 @@ from tests.parity.conftest import emulator_kwargs, emulator_prompt
 from tests.parity.test_clients import KEYS, client_kwargs, fixture
 from tests.parity.test_emulated_providers import MODELS
 
-#: The limits the emulator sends, by format (steer_common/emulation/headers.py).
+#: The limits the emulator sends, by format (steer_emulator/headers.py).
 REQUESTS = {
     "openai": (10000, 9999),
     "openai_responses": (10000, 9999),

@@ -13,13 +13,15 @@ HTTP error bodies, as each provider sends them (JSON, not SSE):
   issue reports quoting ``400 "Incorrect API key provided: ..."`` show it).
 - Google (the Gemini API and Vertex AI): ``{"error": {"code", "message", "status"}}`` with
   the gRPC status name (``gemini/http-404-model-not-found``).
+- Bedrock: ``{"message": ...}``, the error type in the ``x-amzn-ErrorType`` header.
+
+Each format's record in :data:`steer_emulator.formats.EMULATIONS` names its body;
+:func:`steer_emulator.formats.error_body` gives a format's.
 """
 
 from __future__ import annotations
 
-import json
-
-from steer_common.emulation._wire import dumps
+from steer_emulator._wire import dumps
 
 __all__ = [
     "ANTHROPIC_IN_BAND",
@@ -28,8 +30,8 @@ __all__ = [
     "OPENAI_IN_BAND",
     "anthropic_error_body",
     "azure_error_body",
-    "error_body",
-    "error_type_for",
+    "bedrock_error_body",
+    "bedrock_error_headers",
     "google_error_body",
     "openai_error_body",
     "xai_error_body",
@@ -92,39 +94,6 @@ GOOGLE_STATUS: dict[int, tuple[str, str]] = {
     503: ("UNAVAILABLE", "The model is overloaded. Please try again later."),
     504: ("DEADLINE_EXCEEDED", "Deadline expired before operation could complete."),
 }
-
-
-def error_type_for(wire_format: str, status: int) -> str:
-    """The provider's error type string for an HTTP status."""
-    body = json.loads(error_body(wire_format, status))
-    error = body.get("error")
-    if not isinstance(error, dict):
-        return "api_error"
-    return str(error.get("type") or error.get("status") or "api_error")
-
-
-def error_body(
-    wire_format: str,
-    status: int,
-    message: str | None = None,
-    *,
-    error_type: str | None = None,
-) -> bytes:
-    """The JSON body a provider sends with an HTTP error status (its format's shape).
-
-    Args:
-        wire_format: a registered wire format (``steer_common.providers.FORMATS``).
-        status: the HTTP status.
-        message: the error message (default: the provider's usual words for the status).
-        error_type: the provider error type (default: the one the provider uses for the
-            status).
-
-    Returns:
-        The UTF-8 JSON body.
-    """
-    from steer_common.providers import get_format  # noqa: PLC0415 - the registry imports this module
-
-    return get_format(wire_format).emulation.error_body(status, message, error_type)
 
 
 def anthropic_error_body(
@@ -210,3 +179,39 @@ def google_error_body(
 ANTHROPIC_IN_BAND = ("overloaded_error", "Overloaded")
 #: ... and the server error the OpenAI formats send.
 OPENAI_IN_BAND = (_OPENAI_SERVER[0], _OPENAI_SERVER[2])
+
+
+def bedrock_error_body(
+    status: int, message: str | None = None, error_type: str | None = None
+) -> bytes:
+    """Bedrock's ``{"message": ...}`` (the type travels in ``x-amzn-ErrorType``)."""
+    return dumps(
+        {"message": message or _BEDROCK_MESSAGES.get(status, "Internal server error")}
+    ).encode()
+
+
+_BEDROCK_MESSAGES = {
+    400: "The provided request is not valid.",
+    401: "The security token included in the request is invalid.",
+    403: "You don't have access to the model with the specified model ID.",
+    404: "The provided model identifier is invalid.",
+    429: "Too many requests, please wait before trying again.",
+    500: "The server encountered an internal error while processing the request.",
+    503: "Bedrock is unable to process your request.",
+}
+
+
+_BEDROCK_TYPES = {
+    400: "ValidationException",
+    401: "UnrecognizedClientException",
+    403: "AccessDeniedException",
+    404: "ResourceNotFoundException",
+    429: "ThrottlingException",
+    500: "InternalServerException",
+    503: "ServiceUnavailableException",
+}
+
+
+def bedrock_error_headers(status: int, error_type: str | None) -> dict[str, str]:
+    """The ``x-amzn-ErrorType`` header of an error reply."""
+    return {"x-amzn-errortype": error_type or _BEDROCK_TYPES.get(status, "InternalServerException")}

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from steer_common.emulation._wire import Ids, cut, dumps, frame
-from steer_common.emulation.error_bodies import OPENAI_IN_BAND
-from steer_common.emulation.script import ScriptedReply, split_text
+from steer_emulator._wire import Ids, cut, dumps, frame
+from steer_emulator.error_bodies import OPENAI_IN_BAND
+from steer_emulator.script import ScriptedReply, split_text
 
 __all__ = ["render"]
 

@@ -12,10 +12,10 @@ import json
 import string
 from typing import Any
 
-from steer_common.emulation import render_anthropic
-from steer_common.emulation._wire import Ids, cut, dumps
-from steer_common.emulation.script import ScriptedReply, split_text
 from steer_common.eventstream import encode
+from steer_emulator import render_anthropic
+from steer_emulator._wire import Ids, cut, dumps
+from steer_emulator.script import ScriptedReply, split_text
 
 __all__ = ["render_converse", "render_invoke"]
 

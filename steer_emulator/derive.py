@@ -40,14 +40,12 @@ import json
 import re
 from typing import Any
 
-from steer_common.emulation.prompt_json import asks_for_json, object_for_prompt
-from steer_common.emulation.request_text import (
-    DIRECTIVE_PREFIX,
-    Conversation,
-    read_conversation,
-)
-from steer_common.emulation.schema_instance import arguments_for, minimal_instance
-from steer_common.emulation.script import ScriptedCall, ScriptedReply
+from steer_common.providers import get_format
+from steer_emulator.formats import read_conversation
+from steer_emulator.prompt_json import asks_for_json, object_for_prompt
+from steer_emulator.request_text import DIRECTIVE_PREFIX, Conversation
+from steer_emulator.schema_instance import arguments_for, minimal_instance
+from steer_emulator.script import ScriptedCall, ScriptedReply
 
 __all__ = ["DIRECTIVE_PREFIX", "fit_to_request", "reply_for_request"]
 
@@ -152,8 +150,6 @@ def fit_to_request(
     if reply.prompt_tokens is None:
         changes["prompt_tokens"] = max(convo.size // 4 + 1, reply.cached_tokens)
     if reply.include_usage is None:
-        from steer_common.providers import get_format  # noqa: PLC0415 - the registry imports this package
-
         asked = get_format(wire_format).usage_asked
         if asked is not None:
             changes["include_usage"] = asked(body)

@@ -1,13 +1,13 @@
 """The emulator server's decisions, free of I/O: route, auth, which reply, when to send.
 
-``steer_sync.emulator`` reads a request, asks this module what to do, and does it:
+The server (:mod:`steer_emulator.server`) reads a request, asks this module what to do, and does it:
 
 - :func:`wire_format_for`: which wire format a ``POST`` path (and model) speaks;
   :func:`path_model`: the model a path names (Gemini's); :func:`streams`: whether the
   request asks for a stream (``"stream": true``, or the endpoint's ``alt=sse``);
 - :func:`authorized`: whether the request carries a key the way its provider expects;
 - :class:`ReplySource`: the reply for a request (a test's queued script first, else
-  :func:`~steer_common.emulation.reply_for_request`), served with its fault (an HTTP
+  :func:`~steer_emulator.reply_for_request`), served with its fault (an HTTP
   error status instead, an in-band error, a truncation) ``fail_times`` times per
   conversation and then clean, so a retry succeeds; an Anthropic request that ends with
   an assistant message (a prefill) is the same conversation continued, and only the rest
@@ -32,8 +32,10 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
-from steer_common.emulation.derive import fit_to_request, reply_for_request
-from steer_common.emulation.script import ScriptedReply
+from steer_common.providers import FORMATS, get_format
+from steer_emulator.derive import fit_to_request, reply_for_request
+from steer_emulator.formats import emulation
+from steer_emulator.script import ScriptedReply
 
 __all__ = [
     "ReplySource",
@@ -57,34 +59,32 @@ def wire_format_for(path: str, model: str = "") -> str | None:
     share an endpoint, a model name one of them claims picks it (``grok*`` and ``xai/...``
     for xAI, ``openai_compatible/...``), else the one whose prefix matches.
     """
-    from steer_common.providers import FORMATS  # noqa: PLC0415 - the registry imports this package
-
     path = path.rstrip("/")
     for wire in FORMATS.values():
-        if any(_endpoint(template).fullmatch(path) for template, _ in wire.emulation.paths):
+        if any(_endpoint(template).fullmatch(path) for template, _ in emulation(wire.name).paths):
             return wire.name
     shared = [w for w in FORMATS.values() if _endpoint(w.path).search(path)]
     if not shared:
         return None
     for wire in shared:
-        if wire.emulation.claims and model.startswith(wire.emulation.claims):
+        claims = emulation(wire.name).claims
+        if claims and model.startswith(claims):
             return wire.name
     for wire in shared:
-        if _endpoint(wire.emulation.prefix + wire.path).fullmatch(path):
+        if _endpoint(emulation(wire.name).prefix + wire.path).fullmatch(path):
             return wire.name
-    prefixed = [w for w in shared if w.emulation.prefix and path.startswith(w.emulation.prefix)]
+    prefixes = {w.name: emulation(w.name).prefix for w in shared}
+    prefixed = [w for w in shared if prefixes[w.name] and path.startswith(prefixes[w.name])]
     return (prefixed or shared)[0].name
 
 
 def path_model(wire_format: str, path: str) -> str | None:
     """The model named in the path, for a format whose endpoint names it (Gemini's
     ``models/{model}:streamGenerateContent``), unquoted; else ``None``."""
-    from steer_common.providers import get_format  # noqa: PLC0415 - the registry imports this package
-
     wire = get_format(wire_format)
     path = path.rstrip("/")
     match = _endpoint(wire.path).search(path)
-    for template, _ in wire.emulation.paths:
+    for template, _ in emulation(wire_format).paths:
         match = _endpoint(template).fullmatch(path) or match
     return unquote(match.group("model")) if match and "model" in match.groupdict() else None
 
@@ -92,10 +92,8 @@ def path_model(wire_format: str, path: str) -> str | None:
 def missing_query(wire_format: str, path: str, query: str) -> str | None:
     """The query parameter an endpoint requires that the request lacks (Azure's
     ``api-version`` on its deployment URLs), else ``None``."""
-    from steer_common.providers import get_format  # noqa: PLC0415 - the registry imports this package
-
     given = {pair.partition("=")[0] for pair in query.split("&") if pair}
-    for template, required in get_format(wire_format).emulation.paths:
+    for template, required in emulation(wire_format).paths:
         if _endpoint(template).fullmatch(path.rstrip("/")):
             return next((name for name in required if name not in given), None)
     return None
@@ -104,8 +102,6 @@ def missing_query(wire_format: str, path: str, query: str) -> str | None:
 def streams(wire_format: str, query: str, body: Mapping[str, Any]) -> bool:
     """The request asks for a stream: ``"stream": true`` in the body, or, for a format
     that streams by its endpoint, the endpoint's query (Gemini's ``alt=sse``)."""
-    from steer_common.providers import get_format  # noqa: PLC0415 - the registry imports this package
-
     wire = get_format(wire_format)
     if wire.stream_flag:
         return body.get("stream") is True
@@ -125,8 +121,6 @@ def authorized(wire_format: str, headers: Mapping[str, str]) -> bool:
     """The request carries a key in a header its format takes one in (``headers`` have
     lowercased names): ``Authorization: Bearer <key>``, or Anthropic's ``x-api-key``. A
     format whose key is optional (keyless local servers) needs none."""
-    from steer_common.providers import get_format  # noqa: PLC0415 - the registry imports this package
-
     wire = get_format(wire_format)
     if wire.key_optional:
         return True
@@ -135,7 +129,7 @@ def authorized(wire_format: str, headers: Mapping[str, str]) -> bool:
         if name == "authorization":
             if value[:7].lower() == "bearer " and value[7:].strip():
                 return True
-            if wire.emulation.signed and sigv4_shaped(value, headers):
+            if emulation(wire_format).signed and sigv4_shaped(value, headers):
                 return True
         elif value:
             return True
@@ -197,7 +191,7 @@ class ReplySource:
     """Which reply each request gets (not thread-safe: the server holds a lock around it).
 
     Scripts from :meth:`enqueue` come first, in order, whatever the request; then every
-    request gets :func:`~steer_common.emulation.reply_for_request`. A script with a fault
+    request gets :func:`~steer_emulator.reply_for_request`. A script with a fault
     (``status``, an in-band error, a truncation) gets it ``fail_times`` times (per queued
     script, or per conversation for derived ones), then streams clean.
     """
@@ -286,19 +280,13 @@ class ReplySource:
 
 def _prefill(wire_format: str, body: dict[str, Any]) -> str:
     """The prefill the request's format continues, or ``""``."""
-    read = _emulation(wire_format).prefill
+    read = emulation(wire_format).prefill
     return "" if read is None else read(body)
 
 
 def _cache_prefix(wire_format: str, body: dict[str, Any]) -> str | None:
-    read = _emulation(wire_format).cache_prefix
+    read = emulation(wire_format).cache_prefix
     return None if read is None else read(body)
-
-
-def _emulation(wire_format: str) -> Any:
-    from steer_common.providers import get_format  # noqa: PLC0415 - the registry imports this package
-
-    return get_format(wire_format).emulation
 
 
 def _conversation_key(wire_format: str, body: dict[str, Any]) -> str:

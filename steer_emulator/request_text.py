@@ -1,10 +1,12 @@
-"""Read what the emulator needs from a request body, whatever its wire format.
+"""The pieces the emulator reads a request body with, whatever its wire format.
 
-:func:`read_conversation` turns a request of any wire format into a :class:`Conversation`
-(each format's provider module reads its own shape with the helpers here): the last user text (with its ``[[emulator:...]]`` directive taken
-out and parsed), the tool results the conversation ends with, the tools offered, the JSON
-format asked for, the token cap, whether reasoning was asked for, and the amount of text
-(for the prompt token estimate).
+A request of any wire format is read into a :class:`Conversation` (each format's reader,
+in :mod:`steer_emulator.readers`, reads its own shape with the helpers here): the last
+user text (with its ``[[emulator:...]]`` directive taken out and parsed by
+:func:`parse_directive`), the tool results the conversation ends with, the tools offered,
+the JSON format asked for, the token cap, whether reasoning was asked for, and the amount
+of text (for the prompt token estimate); :func:`steer_emulator.formats.read_conversation`
+puts them together.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from steer_common.providers.base import text_of
+
 __all__ = [
     "DIRECTIVE_PREFIX",
     "Conversation",
     "is_tool_result",
     "parse_directive",
     "positive_int",
-    "read_conversation",
     "read_json_format",
     "schema_of",
     "text_of",
@@ -29,11 +32,6 @@ __all__ = [
 
 #: What opens a directive in a user message: ``[[emulator:{"text": "hi"}]]``.
 DIRECTIVE_PREFIX = "[[emulator:"
-
-# Keys whose string values are identifiers, not text the model reads.
-_NOT_TEXT = frozenset(
-    {"role", "type", "id", "tool_call_id", "call_id", "tool_use_id", "cache_control", "model"}
-)
 
 
 @dataclass
@@ -74,24 +72,6 @@ def parse_directive(text: str) -> tuple[str, dict[str, Any] | None]:
     return text[:start] + text[close + 2 :], value
 
 
-def read_conversation(wire_format: str, body: dict[str, Any]) -> Conversation:
-    """Read a request body (see the module docstring): the format's own reader (its
-    provider module's ``read_request``), then the directive and the size.
-
-    Raises:
-        ValueError: a malformed directive in the last user message.
-    """
-    from steer_common.providers import get_format  # noqa: PLC0415 - the registry imports the emulation
-
-    convo: Conversation = get_format(wire_format).emulation.read_request(body)
-    prompt, convo.directive = parse_directive(convo.prompt)
-    convo.prompt = prompt.strip()
-    convo.size = sum(
-        _text_size(body.get(key)) for key in ("messages", "input", "system", "instructions")
-    ) + len(json.dumps(body.get("tools") or []) if body.get("tools") else "")
-    return convo
-
-
 def read_json_format(convo: Conversation, fmt: Any, *, nested: bool) -> None:
     """Note the JSON mode ``fmt`` asks for (Chat nests the schema under ``json_schema``)."""
     if not isinstance(fmt, dict):
@@ -118,30 +98,6 @@ def trailing(items: list[dict[str, Any]], is_result: Any) -> list[dict[str, Any]
 def is_tool_result(block: Any) -> bool:
     """An Anthropic ``tool_result`` block."""
     return isinstance(block, dict) and block.get("type") == "tool_result"
-
-
-def text_of(content: Any) -> str:
-    """The text of a message content: a string, or the text of its parts/blocks."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(text_of(part) for part in content)
-    if isinstance(content, dict):
-        text = content.get("text")
-        if isinstance(text, str):
-            return text
-        return text_of(content.get("content"))
-    return ""
-
-
-def _text_size(value: Any) -> int:
-    if isinstance(value, str):
-        return len(value)
-    if isinstance(value, list):
-        return sum(_text_size(v) for v in value)
-    if isinstance(value, dict):
-        return sum(_text_size(v) for k, v in value.items() if k not in _NOT_TEXT)
-    return 0
 
 
 def schema_of(value: Any) -> dict[str, Any]:

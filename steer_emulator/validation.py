@@ -1,12 +1,15 @@
-"""The emulator checks a request body the way the real endpoint does: :func:`check_request`.
+"""The emulator checks a request body the way the real endpoint does.
 
 A misspelt field (``temprature``), a value of the wrong type, a number out of range or a
 message without content gets the provider's own 400 error body, with its own wording, as
 the real API would send it, so a test that passes against the emulator means the request
-is one the provider accepts. Each wire format's record (``steer_common.providers``) names
-its table of fields, its rules for messages and its refusal wording, all defined here;
-:func:`fields` gathers the tables (docs/testing.md shows them). OpenAI-compatible servers
-differ in what they add, so there only the known fields are checked and unknown ones pass.
+is one the provider accepts. Each wire format's record in the emulator's table
+(:data:`steer_emulator.formats.EMULATIONS`) names its table of fields, its rules for
+messages and its refusal wording, all defined here;
+:func:`steer_emulator.formats.check_request` applies them and
+:func:`steer_emulator.formats.fields` gathers the tables (docs/testing.md shows them).
+OpenAI-compatible servers differ in what they add, so there only the known fields are
+checked and unknown ones pass.
 """
 
 from __future__ import annotations
@@ -15,13 +18,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from steer_common.emulation._wire import dumps
-from steer_common.emulation.request_text import proto_field
+from steer_emulator._wire import dumps
+from steer_emulator.request_text import proto_field
 
 __all__ = [
     "CHAT_FIELDS",
     "COMPAT_FIELDS",
+    "CONVERSE_FIELDS",
     "GEMINI_FIELDS",
+    "INVOKE_FIELDS",
     "MESSAGES_FIELDS",
     "RESPONSES_FIELDS",
     "XAI_FIELDS",
@@ -29,10 +34,11 @@ __all__ = [
     "Problem",
     "anthropic_messages",
     "anthropic_refusal",
+    "bedrock_refusal",
     "chat_messages",
     "chat_refusal",
-    "check_request",
-    "fields",
+    "converse_messages",
+    "field_problem",
     "gemini_contents",
     "google_refusal",
     "responses_input",
@@ -182,13 +188,6 @@ GEMINI_FIELDS: dict[str, Field] = {
 }
 
 
-def fields() -> dict[str, Mapping[str, Field]]:
-    """Every wire format's table of fields (docs/testing.md shows them)."""
-    from steer_common.providers import FORMATS  # noqa: PLC0415 - the registry imports this module
-
-    return {name: wire.emulation.fields for name, wire in FORMATS.items()}
-
-
 _OPENAI_TYPE_WORDS = {
     "string": "a string",
     "number": "a decimal",
@@ -209,30 +208,15 @@ _ANTHROPIC_TYPE_WORDS = {
 }
 
 
-def check_request(wire_format: str, body: Mapping[str, Any]) -> bytes | None:
-    """The provider's 400 error body for a request it would refuse, else ``None``.
-
-    Checks every field against the format's table (unknown fields, types, bounds,
-    required ones) and the messages (roles, and content where the provider requires it).
-    """
-    from steer_common.providers import get_format  # noqa: PLC0415 - the registry imports this module
-
-    emulation = get_format(wire_format).emulation
-    problem = _fields(emulation.fields, body, lenient=emulation.lenient)
-    problem = problem or emulation.check_messages(body)
-    if problem is None:
-        return None
-    refusal: bytes = emulation.refusal(*problem)
-    return refusal
-
-
 #: A problem: (kind, the field's path, details for the message).
 Problem = tuple[str, str, dict[str, Any]]
 
 
-def _fields(
+def field_problem(
     fields: Mapping[str, Field], body: Mapping[str, Any], *, lenient: bool
 ) -> Problem | None:
+    """The first field of ``body`` its format's table refuses (unknown, of the wrong type, out
+    of range, or a required one missing), else ``None``; ``lenient``: unknown fields pass."""
     for name, value in body.items():
         field = fields.get(name)
         if field is None:
@@ -447,3 +431,46 @@ def _openai_words(
 
 def _number(value: Any) -> str:
     return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def converse_messages(body: Mapping[str, Any]) -> Problem | None:
+    """Converse's rules: roles ``user`` and ``assistant``, content blocks in each."""
+    for i, message in enumerate(body.get("messages") or []):
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+            return ("role", f"messages.{i}.role", {})
+        if not isinstance(message.get("content"), list) or not message["content"]:
+            return ("empty", f"messages.{i}.content", {})
+    return None
+
+
+def bedrock_refusal(kind: str, path: str, details: dict[str, Any]) -> bytes:
+    """Bedrock's 400 for a malformed request, in its words."""
+    message = {
+        "unknown": f"Malformed input request: extraneous key [{path}] is not permitted",
+        "missing": f"Malformed input request: required key [{path}] not found",
+        "type": f"Malformed input request: {path}: expected type: {details.get('expected')}",
+        "role": f"A conversation must alternate between user and assistant roles ({path}).",
+        "empty": f"The content field in the Message object at {path} is empty.",
+        "below": f"Malformed input request: {path}: {details.get('got')} is not a valid value",
+        "above": f"Malformed input request: {path}: {details.get('got')} is not a valid value",
+    }.get(kind, f"Malformed input request: {path}")
+    return dumps({"message": message}).encode()
+
+
+CONVERSE_FIELDS = {
+    "messages": Field(_A, required=True),
+    "system": Field(_A),
+    "inferenceConfig": Field(_O),
+    "toolConfig": Field(_O),
+    "guardrailConfig": Field(_O),
+    "additionalModelRequestFields": Field(_O),
+    "additionalModelResponseFieldPaths": Field(_A),
+    "promptVariables": Field(_O),
+    "requestMetadata": Field(_O),
+    "performanceConfig": Field(_O),
+}
+
+
+INVOKE_FIELDS = {
+    name: field for name, field in MESSAGES_FIELDS.items() if name not in ("model", "stream")
+} | {"anthropic_version": Field(_S, required=True)}

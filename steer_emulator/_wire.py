@@ -8,7 +8,7 @@ import string
 import uuid
 from typing import Any
 
-from steer_common.emulation.script import ScriptedReply
+from steer_emulator.script import ScriptedReply
 
 __all__ = ["Ids", "cut", "dumps", "frame"]
 

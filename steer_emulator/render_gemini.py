@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from steer_common.emulation._wire import Ids, cut, dumps
-from steer_common.emulation.error_bodies import GOOGLE_STATUS
-from steer_common.emulation.script import ScriptedReply
+from steer_emulator._wire import Ids, cut, dumps
+from steer_emulator.error_bodies import GOOGLE_STATUS
+from steer_emulator.script import ScriptedReply
 
 __all__ = ["render"]
 

@@ -5,7 +5,7 @@ model), how the text is cut into deltas, and which fault to inject (an HTTP erro
 number of times, an in-band error, a truncated body, a pause with or without keep-alives).
 The renderers (:mod:`.render_openai_chat`, :mod:`.render_openai_responses`,
 :mod:`.render_anthropic`) turn a script into the exact bytes each provider sends; the
-server in ``steer_sync.emulator`` sends them. :func:`steer_common.emulation.reply_for_request`
+server (:mod:`.server`) sends them. :func:`steer_emulator.reply_for_request`
 derives a script from a request body.
 
 Usage numbers in a script are *normalized* (the meaning of
