@@ -23,6 +23,8 @@ from decimal import Decimal
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from steer_common.providers import PROVIDERS
+
 __all__ = ["Price", "cost_of", "register_price", "update_prices"]
 
 
@@ -114,8 +116,6 @@ def cost_of(
         custom = _CUSTOM.get(name)
         if custom is not None:
             return _custom_cost(custom, name, prompt, completion, cache_read, cache_write)
-    from steer_common.providers import PROVIDERS  # noqa: PLC0415 - the registry imports this module
-
     spec = PROVIDERS.get(provider or "")
     provider_ids = [None if spec is None else spec.price_id]
     if spec is not None and spec.price_id is None:

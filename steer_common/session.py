@@ -55,6 +55,7 @@ from steer_common.errors import (
     TransportError,
     register_secret,
 )
+from steer_common.finishing import REPORTED, complete_usage
 from steer_common.following import JSONFollower
 from steer_common.guard import RunawayGuard
 from steer_common.http import BodyDecoder, ResponseHead, error_from_response, read_error_body
@@ -81,7 +82,6 @@ from steer_common.retry import retry_delay
 from steer_common.secrets import Secret
 from steer_common.spec import Authorizer, CallSpec
 from steer_common.telemetry import CallTrace, active
-from steer_common.usage import REPORTED, complete_usage
 
 __all__ = [
     "CREDENTIAL_TIMEOUT",

@@ -26,6 +26,8 @@ import tempfile
 from collections.abc import Mapping
 from typing import Any
 
+from steer_common.providers import PROVIDERS
+
 __all__ = [
     "DEFAULT_CHARS_PER_TOKEN",
     "count_with_encoding",
@@ -55,8 +57,6 @@ def estimate_chars(chars: int, provider: str | None) -> int:
     """Tokens for ``chars`` characters by the provider's measured ratio (0 for none)."""
     if chars <= 0:
         return 0
-    from steer_common.providers import PROVIDERS  # noqa: PLC0415 - the registry imports this module
-
     spec = PROVIDERS.get(provider or "")
     return math.ceil(chars / (DEFAULT_CHARS_PER_TOKEN if spec is None else spec.chars_per_token))
 

@@ -10,6 +10,7 @@ import pytest
 
 from steer_common import StreamParser
 from steer_common.errors import SteerError
+from steer_common.finishing import fill_usage, request_text
 from steer_common.providers import PROVIDERS
 from steer_common.tokens import (
     count_with_encoding,
@@ -18,7 +19,7 @@ from steer_common.tokens import (
     estimate_chars,
     load_encoding,
 )
-from steer_common.usage import fill_usage, make_usage, request_text
+from steer_common.usage import make_usage
 from tests.fixtures import STREAMS, parse
 
 #: Wire formats whose replies come from another provider's models, and so its tokenizer.

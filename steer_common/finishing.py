@@ -1,0 +1,154 @@
+"""Finishing a response: the usage a provider did not report, estimated, with each number's
+provenance (beside :mod:`steer_common.usage`, the normalized dictionary the providers
+build).
+
+Estimates come from a tiktoken encoding when one is at hand (loaded off the event loop,
+through a ``Compute`` command, and given up after :data:`ENCODING_LOAD_TIMEOUT`), else
+from characters by the provider's measured ratio (:func:`steer_common.tokens.estimate_chars`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from steer_common.commands import Compute
+from steer_common.tokens import (
+    count_with_encoding,
+    encoding_file,
+    encoding_for,
+    estimate_chars,
+    load_encoding,
+    loaded_encoding,
+)
+from steer_common.usage import make_usage
+
+if TYPE_CHECKING:
+    from steer_common.models.response import StreamResponse
+
+__all__ = ["ENCODING_LOAD_TIMEOUT", "REPORTED", "complete_usage", "fill_usage", "request_text"]
+
+
+# -- estimates for what was not reported ----------------------------------------------------
+
+REPORTED = "reported"
+
+
+def fill_usage(
+    usage: dict[str, Any] | None,
+    *,
+    complete: bool,
+    provider: str | None,
+    prompt_text: str,
+    completion_text: str | None,
+    completion_chars: int,
+    encoding: Any = None,
+    encoding_name: str | None = None,
+) -> dict[str, Any]:
+    """The usage with every number present and its ``provenance`` said.
+
+    Reported numbers win. What is missing is estimated: with ``encoding`` (a tiktoken
+    encoding) when given and the text is at hand, else from characters. A stream cut
+    short keeps its reported prompt count; its completion count is the larger of what was
+    reported (Anthropic reports a placeholder at the start) and the estimate of what came.
+
+    ``provenance`` maps ``prompt_tokens`` and ``completion_tokens`` to ``"reported"``,
+    ``"estimated:tiktoken:<encoding>"`` or ``"estimated:character"``.
+    """
+
+    def estimate(text: str | None, chars: int) -> tuple[int, str]:
+        if encoding is not None and text is not None:
+            return count_with_encoding(encoding, text), f"estimated:tiktoken:{encoding_name}"
+        return estimate_chars(chars, provider), "estimated:character"
+
+    if usage is not None and complete:
+        return {
+            **usage,
+            "provenance": dict.fromkeys(("prompt_tokens", "completion_tokens"), REPORTED),
+        }
+    completion, completion_source = estimate(completion_text, completion_chars)
+    if usage is None:
+        prompt, prompt_source = estimate(prompt_text, len(prompt_text))
+        filled = make_usage(prompt, completion, raw=None)
+    else:
+        prompt, prompt_source = usage["prompt_tokens"], REPORTED
+        if usage["completion_tokens"] >= completion:
+            completion, completion_source = usage["completion_tokens"], REPORTED
+        filled = {
+            **usage,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
+    filled["provenance"] = {"prompt_tokens": prompt_source, "completion_tokens": completion_source}
+    return filled
+
+
+def request_text(body: Any) -> str:
+    """The text of a request body that counts as prompt: messages, system, tools."""
+    parts: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            parts.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    if isinstance(body, dict):
+        for key in ("system", "instructions", "messages", "input", "tools"):
+            walk(body.get(key))
+    return "\n".join(parts)
+
+
+#: The longest wait for a tiktoken encoding to load before estimating from characters.
+ENCODING_LOAD_TIMEOUT = 5.0
+
+
+def complete_usage(
+    response: StreamResponse,
+    *,
+    model: str | None,
+    aggregator: str,
+    text_chars: int,
+    text_kept: bool,
+    prompt: Any,
+) -> Generator[Compute, Any, dict[str, Any]]:
+    """The response's usage with nothing missing and each number's provenance (a flow
+    step: loading a tiktoken encoding is asked of the front end as a ``Compute``, so it
+    never blocks an event loop, and is given up after :data:`ENCODING_LOAD_TIMEOUT`).
+
+    Args:
+        response: the stream's response so far.
+        model: the model asked for (its encoding when the response names none).
+        aggregator: ``StreamingOptions.aggregator_type``.
+        text_chars: the characters of reply text (counted even when the text is not kept).
+        text_kept: the reply text is in ``response.text`` (else estimated from its length).
+        prompt: the request body (its text is the prompt's estimate).
+    """
+    usage = response.usage
+    encoding = name = None
+    if (usage is None or not response.complete) and aggregator != "character":
+        name = encoding_for(response.model or model, response.provider)
+        encoding = loaded_encoding(name)
+        if encoding is None and encoding_file(name) is not None:
+            try:
+                encoding = yield Compute(partial(load_encoding, name), ENCODING_LOAD_TIMEOUT)
+            except Exception:  # too slow, or unreadable: characters it is
+                encoding = None
+    arguments = "".join(call.arguments_raw for call in response.tool_calls)
+    reasoning = response.reasoning or ""
+    text = response.text if text_kept else None
+    return fill_usage(
+        usage,
+        complete=response.complete,
+        provider=response.provider,
+        prompt_text=request_text(prompt),
+        completion_text=None if text is None else text + reasoning + arguments,
+        completion_chars=text_chars + len(reasoning) + len(arguments),
+        encoding=encoding,
+        encoding_name=name,
+    )
