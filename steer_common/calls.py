@@ -61,6 +61,7 @@ CALL_ARGUMENTS = (
     "max_tokens",
     "openai_api",
     "system",
+    "stop",
     "timeout",
     "max_retries",
     "return_usage",
@@ -175,6 +176,8 @@ class StreamCall:
     return_usage: bool = False
     #: A system prompt, whichever the provider (``system=``).
     system: str | None = None
+    #: Stop sequences, whichever the provider (``stop=``).
+    stop: str | Sequence[str] | None = None
     #: openai-python's ``timeout=`` and ``max_retries=``: shorthands for options.
     timeout: float | None = None
     max_retries: int | None = None
@@ -194,6 +197,7 @@ class StreamCall:
         max_tokens: int | None = None,
         openai_api: OpenAIAPI | None = None,
         system: str | None = None,
+        stop: str | Sequence[str] | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
         return_usage: bool = False,
@@ -222,6 +226,9 @@ class StreamCall:
             system: a system prompt, sent where each provider takes one (a leading system
                 message, Anthropic's and Bedrock's ``system``, Gemini's
                 ``systemInstruction``).
+            stop: a stop sequence or a list of them, sent as each provider names them
+                (``stop``, ``stop_sequences``, ``stopSequences``); OpenAI's Responses API
+                takes none, so there it is refused.
             timeout: as openai-python's: the most seconds of each wait, the connection
                 and response head (``connection_timeout``) and each silence between
                 events (``read_timeout``); ``total_timeout`` bounds the whole call.
@@ -257,6 +264,7 @@ class StreamCall:
             extras,
             return_usage=return_usage,
             system=system,
+            stop=stop,
             timeout=timeout,
             max_retries=max_retries,
         )
@@ -363,6 +371,7 @@ def open_session(
         tools=call.tools,
         extras=call.extras,
         system=call.system,
+        stop=call.stop,
     )
     options = coerce_options(call.streaming_options) or settings.streaming_options
     options = _shorthands(options or DEFAULT_OPTIONS, call)

@@ -75,6 +75,7 @@ def prepare_call(
     tools: Sequence[Any] | None = None,
     extras: Mapping[str, Any] | None = None,
     system: str | None = None,
+    stop: str | Sequence[str] | None = None,
 ) -> CallSpec:
     """Normalize and check the public arguments of a streaming call (``system``: a system
     prompt, the conversation's first message).
@@ -92,6 +93,9 @@ def prepare_call(
                 "system= was given and the messages have a system message already: give one"
             )
         messages.insert(0, {"role": "system", "content": system})
+    stops = [stop] if isinstance(stop, str) else list(stop or ())
+    if any(not isinstance(s, str) or not s for s in stops):
+        raise ConfigurationError("stop= takes a string or a list of non-empty strings")
     return CallSpec(
         model=model,
         messages=messages,
@@ -100,6 +104,7 @@ def prepare_call(
         response_format=_response_format(response_format),
         tools=[_tool(t, i) for i, t in enumerate(tools or ())],
         extras=dict(extras or {}),
+        stop=stops,
     )
 
 

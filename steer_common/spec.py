@@ -68,6 +68,8 @@ class CallSpec:
     response_format: ResponseFormat | None = None
     tools: list[ToolSpec] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    #: Stop sequences: the reply ends before the first of them.
+    stop: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

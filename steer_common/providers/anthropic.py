@@ -338,6 +338,8 @@ def build_body(call: CallSpec, route: Route) -> dict[str, Any]:
         "max_tokens": call.max_tokens or DEFAULT_MAX_TOKENS,
         "messages": messages,
     }
+    if call.stop:
+        body["stop_sequences"] = call.stop
     fmt = call.response_format
     if fmt is not None and fmt.kind == "json_object":
         system.append({"type": "text", "text": JSON_OBJECT_INSTRUCTION})

@@ -319,6 +319,8 @@ def build_body(call: CallSpec, route: Route) -> dict[str, Any]:
     config: dict[str, Any] = {}
     if call.max_tokens is not None:
         config["maxTokens"] = call.max_tokens
+    if call.stop:
+        config["stopSequences"] = call.stop
     if call.temperature is not None:
         config["temperature"] = call.temperature
     if config:

@@ -353,6 +353,8 @@ def build_body(call: CallSpec, route: Route) -> dict[str, Any]:
         config["temperature"] = call.temperature
     if call.max_tokens is not None:
         config["maxOutputTokens"] = call.max_tokens
+    if call.stop:
+        config["stopSequences"] = call.stop
     fmt = call.response_format
     if fmt is not None:
         config["responseMimeType"] = "application/json"

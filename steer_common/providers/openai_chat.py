@@ -363,6 +363,8 @@ def build_body(call: CallSpec, route: Route) -> dict[str, Any]:
         body["max_completion_tokens" if route.provider in _REASONING_HOSTS else "max_tokens"] = (
             call.max_tokens
         )
+    if call.stop:
+        body["stop"] = call.stop
     if call.tools:
         body["tools"] = [_tool(t) for t in call.tools]
     fmt = call.response_format

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from steer_common.errors import ConfigurationError
 from steer_common.models.events import (
     REASONING_DELTA,
     REFUSAL_DELTA,
@@ -224,6 +225,11 @@ def build_body(call: CallSpec, route: Route) -> dict[str, Any]:
     items: list[dict[str, Any]] = []
     for message in call.messages:
         items.extend(_items(message))
+    if call.stop:
+        raise ConfigurationError(
+            f"{route.provider}: the Responses API takes no stop sequences: drop stop=, or "
+            "use Chat Completions (openai_api='chat')"
+        )
     body: dict[str, Any] = {"model": route.model, "input": items}
     if call.temperature is not None:
         body["temperature"] = call.temperature

@@ -235,3 +235,57 @@ def test_a_client_default_model(emulator: Emulator) -> None:
 
     assert asyncio.run(main()) == "Echo: Say hi"
     assert emulator.requests[-1].path.endswith("/chat/completions")
+
+
+STOP_AT = {  # where each format takes stop sequences (its API reference)
+    "openai": lambda b: b["stop"],
+    "xai": lambda b: b["stop"],
+    "openai_compatible": lambda b: b["stop"],
+    "azure": lambda b: b["stop"],
+    "anthropic": lambda b: b["stop_sequences"],
+    "bedrock_anthropic": lambda b: b["stop_sequences"],
+    "bedrock": lambda b: b["inferenceConfig"]["stopSequences"],
+    "gemini": lambda b: b["generationConfig"]["stopSequences"],
+    "vertex_ai": lambda b: b["generationConfig"]["stopSequences"],
+}
+
+
+@pytest.mark.parametrize("wire_format", sorted(MODELS))
+def test_stop_works_on_every_provider_that_takes_it(
+    make_runner: Any, emulator: Emulator, wire_format: str
+) -> None:
+    # stop= went into the body as is: Anthropic answered 400 (it calls them stop_sequences).
+    from steer_common.errors import ConfigurationError
+
+    model, api = MODELS[wire_format]
+    runner = make_runner(**emulator_kwargs(emulator, api))
+    sent = len(emulator.requests)
+    if wire_format not in STOP_AT:  # the Responses API has no stop sequences
+        with pytest.raises(ConfigurationError, match="takes no stop sequences"):
+            runner.response("Say hi", model=model, stop=["\n\n"])
+        assert len(emulator.requests) == sent
+        return
+    assert runner.response("Say hi", model=model, stop=["\n\n", "END"]).text == "Echo: Say hi"
+    assert STOP_AT[wire_format](emulator.requests[-1].body) == ["\n\n", "END"]
+    runner.response("Say hi", model=model, stop="END")  # one, as a string
+    assert STOP_AT[wire_format](emulator.requests[-1].body) == ["END"]
+
+
+def test_stop_and_system_fit_the_official_sdks_request_types(emulator: Emulator) -> None:
+    # The bodies validate against the request types the official SDKs ship.
+    import pydantic
+    from anthropic.types.message_create_params import MessageCreateParamsStreaming
+    from openai.types.chat.completion_create_params import CompletionCreateParamsStreaming
+
+    import steer_sync
+
+    client = steer_sync.SteerLLMClient(**emulator_kwargs(emulator))
+    for model, params in (
+        ("gpt-4o-mini", CompletionCreateParamsStreaming),
+        ("claude-sonnet-5", MessageCreateParamsStreaming),
+    ):
+        client.stream_with_usage("Say hi", model=model, system="Be brief.", stop=["END"])
+        body = emulator.requests[-1].body
+        pydantic.TypeAdapter(params).validate_python(body, strict=False)
+        assert set(body) <= set(params.__annotations__) | set(params.__optional_keys__)
+    client.close()
