@@ -169,16 +169,28 @@ class SSEDecoder:
             del buf[: end + 1]
         else:
             # The usual case: this read starts a line (often it holds whole events).
-            if not self._data and data[:6] == b"data: " and data[-2:] == b"\n\n":
-                # The commonest read of all, a server flushing one unnamed event per chunk:
-                # "data: ...\n\n", one line and the blank line that dispatches it, no CR.
-                # Dispatched without splitting the read into lines and walking them (a
-                # third of the decoder's cost per event).
-                end = data.find(b"\n")
-                if end == len(data) - 2 and 0x0D not in data and not self._event:
+            if not self._data and not self._event and data[-2:] == b"\n\n" and 0x0D not in data:
+                # The commonest read of all, a server flushing one event per chunk: a data
+                # line ("data: ...\n"), maybe after an event line ("event: name\n"), then
+                # the blank line that dispatches it; no CR. Dispatched without splitting
+                # the read into lines and walking them (a third of the decoder's cost per
+                # event); any other read takes the general path below.
+                first = data.find(b"\n")
+                last = len(data) - 2
+                if first == last and data[:6] == b"data: ":
                     self._event_bytes = 0
-                    payload = data[6:end].decode("utf-8", "replace")
+                    payload = data[6:last].decode("utf-8", "replace")
                     return [_new(ServerSentEvent, ("message", payload, self._last_id, self.retry))]
+                if (
+                    data[:7] == b"event: "
+                    and data[first + 1 : first + 7] == b"data: "
+                    and data.find(b"\n", first + 1) == last
+                ):
+                    raw = data[7:first]
+                    name = (_NAMES.get(raw) or _event_name(raw)) if raw else "message"
+                    self._event_bytes = 0
+                    payload = data[first + 7 : last].decode("utf-8", "replace")
+                    return [_new(ServerSentEvent, (name, payload, self._last_id, self.retry))]
             last_lf = data.rfind(b"\n")
             end = last_lf if data[-1] == 0x0A else max(last_lf, data.rfind(b"\r", last_lf + 1))
             if end < 0:
