@@ -9,8 +9,9 @@ the difference, per event, is what one event costs the client. The server is the
 ``benchmarks/clients.py`` uses, in its own process, which callgrind does not follow.
 
 Contenders: ``raw`` and ``minimal`` (the loops over httpx of ``clients.py``), ``text`` and
-``usage`` (steer async ``stream()`` and ``stream_with_usage()`` on httpx), ``aio-text`` and
-``aio-usage`` (the same on the aiohttp transport).
+``usage`` (steer async ``stream()`` and ``stream_with_usage()`` on httpx); ``aio-raw``,
+``aio-minimal``, ``aio-text`` and ``aio-usage``: the same on aiohttp (the loops over an
+``aiohttp.ClientSession`` of ``clients.py``, steer on its aiohttp transport).
 """
 
 from __future__ import annotations
@@ -32,7 +33,16 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import clients  # the benchmark's own server and loops
 
-CONTENDERS = ("raw", "minimal", "text", "usage", "aio-text", "aio-usage")
+CONTENDERS = (
+    "raw",
+    "minimal",
+    "text",
+    "usage",
+    "aio-raw",
+    "aio-minimal",
+    "aio-text",
+    "aio-usage",
+)
 
 
 def streams(contender: str, fmt: str, key: str, more: int) -> None:
@@ -45,7 +55,15 @@ def streams(contender: str, fmt: str, key: str, more: int) -> None:
 
     async def run() -> None:
         hx = httpx.AsyncClient(timeout=httpx.Timeout(60.0))
-        loops = clients.HttpxLoops(base, hx)
+        loops: Any = clients.HttpxLoops(base, hx)
+        session = None
+        if contender.startswith("aio-"):
+            import aiohttp  # the aiohttp extra, only for its contenders
+
+            session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=60)
+            )
+            loops = clients.AiohttpLoops(base, session)
         kw: dict[str, Any] = {
             "api_keys": {"openai": "k", "anthropic": "k"},
             "base_urls": {"openai": f"{base}/v1", "anthropic": base},
@@ -64,6 +82,8 @@ def streams(contender: str, fmt: str, key: str, more: int) -> None:
             await fn(fmt, key)
         await hx.aclose()
         await steer.aclose()
+        if session is not None:
+            await session.close()
 
     try:
         asyncio.run(run())

@@ -565,18 +565,29 @@ class StreamSession:
         json_changed = False
         follower = self._follower
         failure: SteerError | None = None
-        for number, event in enumerate(events):
-            kind = event.type
-            if kind != PING:
-                meaningful = True
-            if kind in _CONTENT:
-                if follower is not None:
+        if follower is None:
+            # Without the JSON follower, all a read's events say here is whether one is
+            # content (and so meaningful): the first content event answers both, and the
+            # rest of the read is not walked (a read often brings several deltas).
+            for event in events:
+                kind = event.type
+                if kind in _CONTENT:
+                    content = meaningful = True
+                    break
+                if kind != PING:
+                    meaningful = True
+        else:
+            for number, event in enumerate(events):
+                kind = event.type
+                if kind != PING:
+                    meaningful = True
+                if kind in _CONTENT:
                     failure = follower.feed(event)
                     if failure is not None:
                         events = events[:number]
                         break
                     json_changed = json_changed or kind == TEXT_DELTA
-                content = True
+                    content = True
         if meaningful and options.read_timeout is not None:
             self._read_deadline = now + options.read_timeout
         if not self._content:

@@ -169,6 +169,28 @@ class SSEDecoder:
             del buf[: end + 1]
         else:
             # The usual case: this read starts a line (often it holds whole events).
+            if not self._data and not self._event and data[-2:] == b"\n\n" and 0x0D not in data:
+                # The commonest read of all, a server flushing one event per chunk: a data
+                # line ("data: ...\n"), maybe after an event line ("event: name\n"), then
+                # the blank line that dispatches it; no CR. Dispatched without splitting
+                # the read into lines and walking them (a third of the decoder's cost per
+                # event); any other read takes the general path below.
+                first = data.find(b"\n")
+                last = len(data) - 2
+                if first == last and data[:6] == b"data: ":
+                    self._event_bytes = 0
+                    payload = data[6:last].decode("utf-8", "replace")
+                    return [_new(ServerSentEvent, ("message", payload, self._last_id, self.retry))]
+                if (
+                    data[:7] == b"event: "
+                    and data[first + 1 : first + 7] == b"data: "
+                    and data.find(b"\n", first + 1) == last
+                ):
+                    raw = data[7:first]
+                    name = (_NAMES.get(raw) or _event_name(raw)) if raw else "message"
+                    self._event_bytes = 0
+                    payload = data[first + 7 : last].decode("utf-8", "replace")
+                    return [_new(ServerSentEvent, (name, payload, self._last_id, self.retry))]
             last_lf = data.rfind(b"\n")
             end = last_lf if data[-1] == 0x0A else max(last_lf, data.rfind(b"\r", last_lf + 1))
             if end < 0:
@@ -181,7 +203,10 @@ class SSEDecoder:
             else:
                 block = data[: end + 1]
                 buf += data[end + 1 :]
-        if b"\r" in block:
+        # 0x0D, not b"\r": `bytes in bytes` first tries the operand as an integer, and
+        # raising and clearing that TypeError cost more than the search (~1,800
+        # instructions a read).
+        if 0x0D in block:
             # A CR that ends the read may be the first half of a CRLF split across reads:
             # its line is complete, and a LF at the start of the next read is dropped.
             self._skip_lf = not buf and block[-1] == 0x0D
