@@ -33,7 +33,7 @@ from typing import Any
 
 from steer_common import telemetry
 from steer_common.calls import prepare_session
-from steer_common.commands import Close, Compute, Connect, Read, Sleep
+from steer_common.commands import Close, Compute, Connect, Deliver, Read, Sleep
 from steer_common.http import ResponseHead
 
 HEAD = ResponseHead(200, {"content-type": "text/event-stream", "x-request-id": "req_1"})
@@ -82,9 +82,9 @@ def drive(body: list[bytes], options: dict[str, Any]) -> str:
             command = flow.send(reply)
             kind = type(command)
             reply = None
-            if kind is Read:
+            if kind is Read or kind is Deliver:
                 out.extend(e.delta for e in command.events if e.type == "text_delta")
-                if command.size:
+                if kind is Read:
                     reply = next(reads, b"")
             elif kind is Connect:
                 reply = HEAD

@@ -37,9 +37,8 @@ from steer_common.errors import (
     map_transport_error,
     redact_logs,
 )
-from steer_common.http import ByOrigin, ResponseHead
+from steer_common.http import MAX_HEADER_FIELDS, ByOrigin, ResponseHead
 from steer_common.request import HTTPRequest
-from steer_common.session import MAX_HEADER_FIELDS
 
 __all__ = ["AiohttpResponse", "AiohttpTransport"]
 

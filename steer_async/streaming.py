@@ -15,11 +15,11 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from steer_async.transport import AsyncTransport, HttpxTransport, Response
-from steer_common.commands import Await, Close, Compute, Connect, Read, Sleep
+from steer_common.commands import Await, Close, Compute, Connect, Deliver, Read, Sleep
 from steer_common.errors import SteerError
 from steer_common.models.events import TEXT_DELTA, StreamEvent
 from steer_common.models.response import StreamResponse
-from steer_common.session import StreamSession
+from steer_common.session import Consumer, StreamSession
 
 __all__ = ["StreamingHelper"]
 
@@ -41,30 +41,28 @@ class StreamingHelper:
 
     def events(self, session: StreamSession) -> AsyncGenerator[StreamEvent, None]:
         """The normalized events the session delivers, as they arrive."""
-        return _drive(self.transport, session, _EVENTS)
+        return _drive(self.transport, session, "events")
 
     def text(self, session: StreamSession) -> AsyncGenerator[str, None]:
         """Only the text of the text deltas (what ``stream()`` yields)."""
-        return _drive(self.transport, session, _TEXT)
+        return _drive(self.transport, session, "text")
 
     async def response(self, session: StreamSession) -> StreamResponse:
         """Drive the session to its end; its :class:`StreamResponse`."""
-        async for _ in _drive(self.transport, session, _NOTHING):
+        async for _ in _drive(self.transport, session, "response"):
             pass  # it yields nothing: the events stay in the session
         assert session.response is not None
         return session.response
 
 
-# What _drive yields: nothing (the response is all the caller wants), every event, or only
-# the text of the text deltas (``stream()``: one generator, not two, per event).
-_NOTHING, _EVENTS, _TEXT = 0, 1, 2
-
-
 async def _drive(
-    transport: AsyncTransport, session: StreamSession, deliver: int
+    transport: AsyncTransport, session: StreamSession, consumer: Consumer
 ) -> AsyncGenerator[Any, None]:
-    """Perform the commands of the session's flow; yield what ``deliver`` asks for of the
-    events it delivers."""
+    """Perform the commands of the session's flow; yield what ``consumer`` takes of the
+    events it delivers: every event, only the text of the text deltas (``stream()``: one
+    generator, not two, per event), or nothing (the response is all it wants)."""
+    text = consumer == "text"
+    deliver = consumer != "response"
     flow = session.flow()
     response: Response | None = None
     try:
@@ -73,21 +71,20 @@ async def _drive(
             kind = type(command)
             reply: Any = None
             try:
-                if kind is Read:  # the common command first
+                if kind is Read or kind is Deliver:  # the common commands first
                     events = command.events
                     if events and deliver:
-                        if deliver == _TEXT:
+                        if text:
                             for event in events:
                                 if event.type == TEXT_DELTA:
                                     yield event.delta
                         else:
                             for event in events:
                                 yield event
-                    if command.size:
+                    if kind is Read:
                         reply = await response.read(command.size, command.timeout)  # type: ignore[union-attr]
                     else:
                         await asyncio.sleep(0)  # a step of work without I/O: let others run
-                        reply = b""
                 elif kind is Connect:
                     response = await transport.open(command.request, command.timeout)
                     reply = response.head

@@ -1,4 +1,4 @@
-"""What a session flow asks of its front end: six frozen commands, and the answer to each.
+"""What a session flow asks of its front end: seven frozen commands, and the answer to each.
 
 :meth:`steer_common.session.StreamSession.flow` is a generator of these. A front end (our
 two clients, or yours: docs/bring-your-own-transport.md) performs each command and sends
@@ -10,9 +10,10 @@ the answer back, or throws the transport's failure in, mapped to a
                                           once the whole head arrived, all within timeout
     Read(size, timeout, events)        -> hand events to the consumer, in order; then read
                                           once: up to size bytes, as soon as any arrive,
-                                          b"" at the end of the body, within timeout. With
-                                          size 0 read nothing and answer b"" (an asyncio
-                                          front end lets its event loop run first)
+                                          b"" at the end of the body, within timeout
+    Deliver(events)                    -> hand events to the consumer, in order, and read
+                                          nothing (an asyncio front end then lets its event
+                                          loop run once); answer None
     Close(reuse)                       -> done with the response: back to the pool if reuse
                                           (it was read to its end), else close the socket
     Await(awaitable, callback)         -> await a coroutine callback's result (blocking:
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from steer_common.models.events import StreamEvent
     from steer_common.request import HTTPRequest
 
-__all__ = ["Await", "Close", "Command", "Compute", "Connect", "Read", "Sleep"]
+__all__ = ["Await", "Close", "Command", "Compute", "Connect", "Deliver", "Read", "Sleep"]
 
 
 class Connect(NamedTuple):
@@ -55,12 +56,20 @@ class Read(NamedTuple):
     """Hand ``events`` to the consumer, in order; then read once (see the module docstring).
 
     ``timeout`` is what is left of the flow's deadline for this read: the read may wait at
-    most that long for its first byte. ``size`` 0 reads nothing (``b""``).
+    most that long for its first byte.
     """
 
     size: int
     timeout: float | None
     events: Sequence[StreamEvent] = ()
+
+
+class Deliver(NamedTuple):
+    """Hand ``events`` to the consumer, in order, with nothing to read: what arrived before
+    a failure, the last events of a body, a step of inflating a compressed read (after
+    which an asyncio front end lets its event loop run)."""
+
+    events: Sequence[StreamEvent]
 
 
 class Close(NamedTuple):
@@ -91,4 +100,4 @@ class Sleep(NamedTuple):
     seconds: float
 
 
-Command = Connect | Read | Close | Await | Compute | Sleep
+Command = Connect | Read | Deliver | Close | Await | Compute | Sleep

@@ -89,6 +89,7 @@ __all__ = [
     "redact_logs",
     "redact_value",
     "register_secret",
+    "where",
 ]
 
 # Secrets the library has handled (API keys). Every error message passes through
@@ -448,6 +449,18 @@ def map_transport_error(
         return exc
     error.__cause__ = exc
     return error
+
+
+def where(message: str, provider: str | None, origin: str, attempts: int) -> str:
+    """``message`` naming the provider, the host (its ``origin``: never a key, a path or a
+    query) and the attempts made when there was more than one: ``"openai: no event for
+    read_timeout=1.0s (at https://api.openai.com, after 4 attempts)"``."""
+    if provider and not message.startswith(f"{provider}:"):
+        message = f"{provider}: {message}"
+    said = [] if origin in message else [f"at {origin}"]
+    if attempts > 1:
+        said.append(f"after {attempts} attempts")
+    return f"{message} ({', '.join(said)})" if said else message
 
 
 def _root_cause(exc: BaseException) -> str:

@@ -1,6 +1,6 @@
-"""Finishing a response: the usage a provider did not report, estimated, with each number's
-provenance (beside :mod:`steer_common.usage`, the normalized dictionary the providers
-build).
+"""Finishing a response: its metrics, attempts and request id, the usage a provider did not
+report, estimated with each number's provenance, and its cost (beside
+:mod:`steer_common.usage`, the normalized dictionary the providers build).
 
 Estimates come from a tiktoken encoding when one is at hand (loaded off the event loop,
 through a ``Compute`` command, and given up after :data:`ENCODING_LOAD_TIMEOUT`), else
@@ -14,6 +14,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from steer_common.commands import Compute
+from steer_common.cost import cost_of
 from steer_common.tokens import (
     count_with_encoding,
     encoding_file,
@@ -25,9 +26,19 @@ from steer_common.tokens import (
 from steer_common.usage import make_usage
 
 if TYPE_CHECKING:
-    from steer_common.models.response import StreamResponse
+    from steer_common.http import ResponseHead
+    from steer_common.models.response import Attempt, StreamMetrics, StreamResponse
+    from steer_common.models.streaming import StreamingOptions
+    from steer_common.parser import StreamParser
 
-__all__ = ["ENCODING_LOAD_TIMEOUT", "REPORTED", "complete_usage", "fill_usage", "request_text"]
+__all__ = [
+    "ENCODING_LOAD_TIMEOUT",
+    "REPORTED",
+    "complete_usage",
+    "fill_usage",
+    "finish_response",
+    "request_text",
+]
 
 
 # -- estimates for what was not reported ----------------------------------------------------
@@ -152,3 +163,53 @@ def complete_usage(
         encoding=encoding,
         encoding_name=name,
     )
+
+
+def finish_response(
+    parser: StreamParser,
+    *,
+    metrics: StreamMetrics,
+    attempts: list[Attempt],
+    head: ResponseHead | None,
+    options: StreamingOptions,
+    model: str | None,
+    text_kept: bool,
+    prompt: Any,
+    response_format: Any,
+) -> Generator[Compute, Any, StreamResponse]:
+    """The response of what ``parser`` read, finished: the call's ``metrics`` (the counts
+    of the last attempt's events, its bytes and duration already set) and ``attempts``,
+    the request id of ``head``, the usage completed (when ``enable_usage_aggregation``),
+    the cost priced again when estimates changed the numbers (a flow step, as
+    :func:`complete_usage`)."""
+    response = parser.response
+    metrics.events = response.metrics.events
+    metrics.deltas = response.metrics.deltas
+    response.metrics = metrics.model_copy()
+    response.attempts = [a.model_copy() for a in attempts]
+    response._response_format = response_format
+    if head is not None:
+        response.request_id = head.request_id
+    priced = response.usage  # what the accumulator already priced
+    if options.enable_usage_aggregation:
+        response.usage = yield from complete_usage(
+            response,
+            model=model,
+            aggregator=options.aggregator_type,
+            text_chars=parser.accumulator.text_chars,
+            text_kept=text_kept,
+            prompt=prompt,
+        )
+    usage = response.usage
+    estimated = (
+        usage is not None
+        and usage is not priced
+        and any(source != REPORTED for source in usage.get("provenance", {}).values())
+    )
+    if usage is not None and (response.cost_usd is None or estimated):
+        # Priced again only when it must be: estimates changed the numbers, or the
+        # reported model name has no price and the one asked for may.
+        response.cost_usd, response.cost_breakdown = cost_of(
+            usage, response.model, response.provider, fallback_model=model
+        )
+    return response

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import time
 import zlib
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from steer_common.errors import (
     AuthenticationError,
     ContentFilterError,
     PermissionDeniedError,
+    ProtocolError,
     RedirectError,
     SteerError,
     redact_value,
@@ -34,11 +36,15 @@ from steer_common.providers.base import api_error
 from steer_common.routing import API_KEY_ENV
 
 __all__ = [
+    "ERROR_BODY_LIMIT",
+    "ERROR_BODY_TIMEOUT",
     "INFLATE_STEP",
+    "MAX_HEADER_FIELDS",
     "BodyDecoder",
     "ByOrigin",
     "ResponseHead",
     "error_from_response",
+    "head_error",
     "read_error_body",
     "retry_after_seconds",
 ]
@@ -360,3 +366,48 @@ class BodyDecoder:
         if not self._inflater.eof and self._encoding != "deflate":
             raise APIConnectionError(f"truncated {self._encoding} response body")
         return tail
+
+
+#: The most bytes of an error body read (once decoded) to explain an error status.
+ERROR_BODY_LIMIT = 64 * 1024
+#: The longest an error body is waited for (shorter when a timeout option is): an error
+#: body is small, and a server that drips it must not hold the call.
+ERROR_BODY_TIMEOUT = 30.0
+#: The most header fields a response head may have: http.client's limit (100 lines, the
+#: blank one that ends the head included), which the blocking client cannot lift without
+#: changing it for the whole process, so both clients refuse more, with a ProtocolError.
+MAX_HEADER_FIELDS = 99
+
+
+def head_error(
+    head: ResponseHead,
+    *,
+    provider: str,
+    content_type: str,
+    timeout: float | None,
+    clock: Callable[[], float],
+) -> Generator[Read, bytes, tuple[SteerError, bool] | None]:
+    """``None`` for a head that starts a 2xx ``content_type`` stream; else its typed
+    error, and whether its body was read to its end (:func:`read_error_body`: decoded,
+    bounded, within ``timeout`` seconds from now, ``None``: no limit): an
+    :class:`APIError` from the status and the provider's error body, a ``ProtocolError``
+    for a 2xx of another content type (a proxy's page, say) or for more than
+    :data:`MAX_HEADER_FIELDS` header fields."""
+    if head.fields > MAX_HEADER_FIELDS:
+        return ProtocolError(
+            f"{provider}: the response head has {head.fields} header fields "
+            f"(more than {MAX_HEADER_FIELDS} header fields are refused)",
+            provider=provider,
+        ), False
+    if 200 <= head.status < 300 and (not head.content_type or head.content_type == content_type):
+        return None
+    deadline = None if timeout is None else clock() + timeout
+    body, whole = yield from read_error_body(head, ERROR_BODY_LIMIT, deadline, clock)
+    if not 200 <= head.status < 300:
+        return error_from_response(provider, head, body, now=time.time()), whole
+    snippet = " ".join(body[:300].decode("utf-8", "replace").split())
+    return ProtocolError(
+        f"{provider}: expected a {content_type} body, got {head.content_type!r} "
+        f"(HTTP {head.status}, from a proxy?): {snippet!r}",
+        provider=provider,
+    ), whole

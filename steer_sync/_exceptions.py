@@ -16,7 +16,7 @@ import requests
 import urllib3.exceptions
 
 from steer_common.errors import ProtocolError, map_transport_error
-from steer_common.session import MAX_HEADER_FIELDS
+from steer_common.http import MAX_HEADER_FIELDS
 
 __all__ = ["map_exceptions", "mapped"]
 

@@ -17,11 +17,11 @@ from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from steer_common.commands import Await, Close, Compute, Connect, Read, Sleep
+from steer_common.commands import Await, Close, Compute, Connect, Deliver, Read, Sleep
 from steer_common.errors import SteerError
 from steer_common.models.events import TEXT_DELTA, StreamEvent
 from steer_common.models.response import StreamResponse
-from steer_common.session import StreamSession
+from steer_common.session import Consumer, StreamSession
 from steer_sync.transport import RequestsTransport, TransportResponse
 
 __all__ = ["StreamingHelper"]
@@ -44,30 +44,28 @@ class StreamingHelper:
 
     def events(self, session: StreamSession) -> Generator[StreamEvent, None, None]:
         """The normalized events the session delivers, as they arrive."""
-        return _drive(self.transport, session, _EVENTS)
+        return _drive(self.transport, session, "events")
 
     def text(self, session: StreamSession) -> Generator[str, None, None]:
         """Only the text of the text deltas (what ``stream()`` yields)."""
-        return _drive(self.transport, session, _TEXT)
+        return _drive(self.transport, session, "text")
 
     def response(self, session: StreamSession) -> StreamResponse:
         """Drive the session to its end; its :class:`StreamResponse`."""
-        for _ in _drive(self.transport, session, _NOTHING):
+        for _ in _drive(self.transport, session, "response"):
             pass  # it yields nothing: the events stay in the session
         assert session.response is not None
         return session.response
 
 
-# What _drive yields: nothing (the response is all the caller wants), every event, or only
-# the text of the text deltas (``stream()``: one generator, not two, per event).
-_NOTHING, _EVENTS, _TEXT = 0, 1, 2
-
-
 def _drive(
-    transport: RequestsTransport, session: StreamSession, deliver: int
+    transport: RequestsTransport, session: StreamSession, consumer: Consumer
 ) -> Generator[Any, None, None]:
-    """Perform the commands of the session's flow; yield what ``deliver`` asks for of the
-    events it delivers."""
+    """Perform the commands of the session's flow; yield what ``consumer`` takes of the
+    events it delivers: every event, only the text of the text deltas (``stream()``: one
+    generator, not two, per event), or nothing (the response is all it wants)."""
+    text = consumer == "text"
+    deliver = consumer != "response"
     flow = session.flow()
     response: TransportResponse | None = None
     try:
@@ -76,17 +74,17 @@ def _drive(
             kind = type(command)
             reply: Any = None
             try:
-                if kind is Read:  # the common command first
+                if kind is Read or kind is Deliver:  # the common commands first
                     events = command.events
                     if events and deliver:
-                        if deliver == _TEXT:
+                        if text:
                             for event in events:
                                 if event.type == TEXT_DELTA:
                                     yield event.delta
                         else:
                             yield from events
-                    size = command.size
-                    reply = response.read(size, command.timeout) if size else b""  # type: ignore[union-attr]
+                    if kind is Read:
+                        reply = response.read(command.size, command.timeout)  # type: ignore[union-attr]
                 elif kind is Connect:
                     response = transport.open(command.request, command.timeout)
                     reply = response.head

@@ -10,7 +10,7 @@ a size takes the next item:
   ``StreamTimeoutError``);
 - ``Tick(seconds)`` moves the clock on, then the next item answers.
 
-``Read(0)``, ``Close``, ``Sleep`` (the clock moves by its seconds), ``Compute`` (run) and
+``Deliver``, ``Close``, ``Sleep`` (the clock moves by its seconds), ``Compute`` (run) and
 ``Await`` (run on a private loop) are answered without the script. The result records every
 command, the events handed on, the sleeps, the closes, and how the flow ended.
 """
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from steer_common.calls import prepare_session
-from steer_common.commands import Await, Close, Compute, Connect, Read, Sleep
+from steer_common.commands import Await, Close, Compute, Connect, Deliver, Read, Sleep
 from steer_common.http import ResponseHead
 from steer_common.models.events import StreamEvent
 from steer_common.models.response import StreamResponse
@@ -122,7 +122,9 @@ def play(session: StreamSession, script: list[Any], clock: Clock | None = None) 
             throw: BaseException | None = None
             if isinstance(command, Read):
                 played.delivered.extend(command.events)
-                reply = _next(answers, clock) if command.size else b""
+                reply = _next(answers, clock)
+            elif isinstance(command, Deliver):
+                played.delivered.extend(command.events)
             elif isinstance(command, Connect):
                 reply = _next(answers, clock)
             elif isinstance(command, Sleep):
