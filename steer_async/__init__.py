@@ -12,7 +12,7 @@ from steer_common._version import __version__
 from steer_common.errors import SteerError
 from steer_common.models.events import StreamEvent
 from steer_common.models.response import StreamResponse
-from steer_common.models.streaming import (
+from steer_common.options import (
     HIGH_THROUGHPUT_OPTIONS,
     JSON_MODE_OPTIONS,
     LOW_LATENCY_OPTIONS,

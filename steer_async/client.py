@@ -5,7 +5,7 @@ file: edit this one.
 
 Every decision is the core's (:mod:`steer_common.session`), and the call parameters are
 written once (:meth:`steer_common.calls.StreamCall.of`); the
-:class:`~steer_async.streaming.StreamingHelper` performs the commands the session flow
+:class:`~steer_async.driver.StreamingHelper` performs the commands the session flow
 yields, nothing else.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from steer_async.batch import Batch
-from steer_async.streaming import StreamingHelper
+from steer_async.driver import StreamingHelper
 from steer_async.transport import TransportName, make_transport
 from steer_cloud import authorizer
 from steer_common.batch import BatchScheduler
@@ -28,7 +28,7 @@ from steer_common.calls import ClientSettings, OpenAIAPI, StreamCall, open_sessi
 from steer_common.errors import InvalidStateError
 from steer_common.models.events import PARTIAL_OUTPUT, StreamEvent
 from steer_common.models.response import StreamResponse
-from steer_common.models.streaming import StreamingOptions
+from steer_common.options import StreamingOptions
 from steer_common.partial import output_model
 from steer_common.session import Consumer, StreamSession
 

@@ -55,7 +55,7 @@ class Response(Protocol):
 
 
 class AsyncTransport(Protocol):
-    """What :class:`~steer_async.streaming.StreamingHelper` sends with: :class:`HttpxTransport`
+    """What :class:`~steer_async.driver.StreamingHelper` sends with: :class:`HttpxTransport`
     or :class:`~steer_async.aiohttp_transport.AiohttpTransport`."""
 
     async def open(self, request: HTTPRequest, timeout: float | None) -> Response: ...

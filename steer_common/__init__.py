@@ -16,15 +16,15 @@ from steer_common.accumulator import StreamAccumulator
 from steer_common.errors import SteerError
 from steer_common.models.events import StreamEvent
 from steer_common.models.response import StreamResponse, ToolCall
-from steer_common.models.streaming import (
+from steer_common.options import (
     HIGH_THROUGHPUT_OPTIONS,
     JSON_MODE_OPTIONS,
     LOW_LATENCY_OPTIONS,
     StreamingOptions,
 )
 from steer_common.parser import StreamParser
+from steer_common.pipeline import EventProcessor
 from steer_common.sse import ServerSentEvent, SSEDecoder
-from steer_common.streaming.processor import EventProcessor
 
 __all__ = [
     "HIGH_THROUGHPUT_OPTIONS",

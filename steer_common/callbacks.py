@@ -15,7 +15,7 @@ from steer_common.errors import CallbackError, SteerError
 from steer_common.models.events import TEXT_DELTA, StreamEvent
 
 if TYPE_CHECKING:
-    from steer_common.models.streaming import StreamingOptions
+    from steer_common.options import StreamingOptions
 
 __all__ = ["callback", "on_deltas"]
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from steer_common.errors import ConfigurationError, MissingAPIKeyError
-from steer_common.models.streaming import DEFAULT_OPTIONS, StreamingOptions, coerce_options
 from steer_common.names import closest, did_you_mean
+from steer_common.options import DEFAULT_OPTIONS, StreamingOptions, coerce_options
 from steer_common.providers import PROVIDERS, format_for, get_format
 from steer_common.request import build_request, prepare_call
 from steer_common.routing import (

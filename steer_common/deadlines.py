@@ -16,7 +16,7 @@ from steer_common.errors import (
     TotalTimeoutError,
     TransportError,
 )
-from steer_common.models.streaming import StreamingOptions
+from steer_common.options import StreamingOptions
 
 __all__ = ["DRAIN_TIMEOUT", "Deadlines"]
 

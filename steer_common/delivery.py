@@ -40,7 +40,7 @@ from steer_common.models.events import (
 )
 
 if TYPE_CHECKING:
-    from steer_common.models.streaming import StreamingOptions
+    from steer_common.options import StreamingOptions
     from steer_common.parser import StreamParser
     from steer_common.spec import CallSpec
 

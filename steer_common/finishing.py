@@ -28,7 +28,7 @@ from steer_common.usage import make_usage
 if TYPE_CHECKING:
     from steer_common.http import ResponseHead
     from steer_common.models.response import Attempt, StreamMetrics, StreamResponse
-    from steer_common.models.streaming import StreamingOptions
+    from steer_common.options import StreamingOptions
     from steer_common.parser import StreamParser
 
 __all__ = [

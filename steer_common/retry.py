@@ -26,7 +26,7 @@ from steer_common.errors import (
     SteerError,
     StreamInterruptedError,
 )
-from steer_common.models.streaming import StreamingOptions
+from steer_common.options import StreamingOptions
 
 __all__ = ["MAX_BACKOFF", "MAX_RETRY_AFTER", "RETRYABLE_FAILURES", "backoff", "retry_delay"]
 

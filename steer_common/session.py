@@ -56,7 +56,7 @@ from steer_common.models.events import (
     StreamEvent,
 )
 from steer_common.models.response import Attempt, StreamMetrics, StreamResponse
-from steer_common.models.streaming import StreamingOptions
+from steer_common.options import StreamingOptions
 from steer_common.parser import StreamParser
 from steer_common.providers import get_format
 from steer_common.request import HTTPRequest
@@ -82,7 +82,7 @@ class StreamSession:
     Args:
         request: the HTTP request to send (from :func:`~steer_common.request.build_request`).
         wire_format: the :class:`~steer_common.StreamParser` format of the reply.
-        options: the call's :class:`~steer_common.models.streaming.StreamingOptions`.
+        options: the call's :class:`~steer_common.options.StreamingOptions`.
         consumer: who receives the reply as it streams. ``"events"`` (``stream_events()``)
             and ``"text"`` (``stream()``) are handed every event as it arrives; ``"text"``
             keeps the reply text only for ``preserve_partial_response`` (the partial

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from steer_common.errors import SteerError
     from steer_common.models.events import StreamEvent
     from steer_common.models.response import StreamResponse
-    from steer_common.models.streaming import (
+    from steer_common.options import (
         HIGH_THROUGHPUT_OPTIONS,
         JSON_MODE_OPTIONS,
         LOW_LATENCY_OPTIONS,
@@ -47,10 +47,10 @@ _WHERE = {
     "SteerError": "steer_common.errors",
     "StreamEvent": "steer_common.models.events",
     "StreamResponse": "steer_common.models.response",
-    "StreamingOptions": "steer_common.models.streaming",
-    "HIGH_THROUGHPUT_OPTIONS": "steer_common.models.streaming",
-    "JSON_MODE_OPTIONS": "steer_common.models.streaming",
-    "LOW_LATENCY_OPTIONS": "steer_common.models.streaming",
+    "StreamingOptions": "steer_common.options",
+    "HIGH_THROUGHPUT_OPTIONS": "steer_common.options",
+    "JSON_MODE_OPTIONS": "steer_common.options",
+    "LOW_LATENCY_OPTIONS": "steer_common.options",
 }
 
 

@@ -36,7 +36,7 @@ from steer_common.errors import (
     StreamInterruptedError,
     TransportError,
 )
-from steer_common.models.streaming import StreamingOptions
+from steer_common.options import StreamingOptions
 from steer_common.routing import API_KEY_ENV, route_model
 from steer_emulator.server import Emulator
 from steer_sync.client import SteerLLMClient

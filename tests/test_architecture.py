@@ -48,3 +48,21 @@ def test_the_parser_alone_loads_a_small_core_and_no_emulator() -> None:
     loaded = eval(out.stdout)  # a list of module names
     assert not [m for m in loaded if m.startswith("steer_emulator")]
     assert len(loaded) <= 30, loaded
+
+
+def test_the_three_streaming_things_have_names_of_their_own_and_the_old_paths_stay() -> None:
+    # "streaming" named the options, the event pipeline and the driver: now options,
+    # pipeline and driver, the old import paths aliases of them.
+    import steer_async.driver
+    import steer_async.streaming
+    import steer_common.models.streaming
+    import steer_common.options
+    import steer_common.pipeline
+    import steer_common.streaming.processor
+    import steer_sync.driver
+    import steer_sync.streaming
+
+    assert steer_common.models.streaming.StreamingOptions is steer_common.options.StreamingOptions
+    assert steer_common.streaming.processor.EventProcessor is steer_common.pipeline.EventProcessor
+    assert steer_sync.streaming.StreamingHelper is steer_sync.driver.StreamingHelper
+    assert steer_async.streaming.StreamingHelper is steer_async.driver.StreamingHelper

@@ -40,6 +40,7 @@ def test_a_facade_module_only_imports_and_exports(name: str) -> None:
 
 def test_the_guides_import_paths_name_the_primary_objects() -> None:
     import steer_async
+    import steer_async.streaming  # the driver's old path (steer_async.driver)
     from steer_async.agents.runner import AgentRunner as AsyncRunner
     from steer_common.models import events, streaming
     from steer_common.providers.base import StreamAdapter

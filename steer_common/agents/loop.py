@@ -46,7 +46,7 @@ from steer_common.calls import StreamCall
 from steer_common.errors import MaxStepsError, SteerError, ToolExecutionError
 from steer_common.models.events import REASONING_DELTA, TEXT_DELTA, TOOL_CALL_END, StreamEvent
 from steer_common.models.response import StreamResponse, ToolCall
-from steer_common.models.streaming import DEFAULT_OPTIONS, StreamingOptions
+from steer_common.options import DEFAULT_OPTIONS, StreamingOptions
 from steer_common.telemetry import active
 
 __all__ = [

@@ -1,5 +1,7 @@
-"""Event pipeline pieces that work on normalized events, whatever the transport."""
+"""The old name of :mod:`steer_common.pipeline` (``EventProcessor``, the filter and
+transformer pipeline over normalized events), kept: DESIGN.md and the user's guide import
+``steer_common.streaming.processor``."""
 
-from steer_common.streaming.processor import EventProcessor, TypeFilter
+from steer_common.pipeline import EventProcessor, TypeFilter
 
 __all__ = ["EventProcessor", "TypeFilter"]

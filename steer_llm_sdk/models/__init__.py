@@ -2,6 +2,6 @@
 
 from steer_common.models.events import StreamEvent
 from steer_common.models.response import StreamResponse, ToolCall
-from steer_common.models.streaming import StreamingOptions
+from steer_common.options import StreamingOptions
 
 __all__ = ["StreamEvent", "StreamResponse", "StreamingOptions", "ToolCall"]

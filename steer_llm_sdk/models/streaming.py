@@ -1,6 +1,6 @@
-"""The guide's ``steer_llm_sdk.models.streaming``: ``steer_common.models.streaming``."""
+"""The guide's ``steer_llm_sdk.models.streaming``: ``steer_common.options``."""
 
-from steer_common.models.streaming import (
+from steer_common.options import (
     DEFAULT_OPTIONS,
     HIGH_THROUGHPUT_OPTIONS,
     JSON_MODE_OPTIONS,

@@ -1,8 +1,8 @@
 """The guide's streaming components: :class:`StreamingHelper`, :class:`EventProcessor`,
 :class:`StreamAdapter` (see ``steer_llm_sdk``)."""
 
-from steer_async.streaming import StreamingHelper
+from steer_async.driver import StreamingHelper
+from steer_common.pipeline import EventProcessor, TypeFilter
 from steer_common.providers.base import StreamAdapter
-from steer_common.streaming.processor import EventProcessor, TypeFilter
 
 __all__ = ["EventProcessor", "StreamAdapter", "StreamingHelper", "TypeFilter"]

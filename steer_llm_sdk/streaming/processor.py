@@ -1,5 +1,5 @@
-"""The guide's ``steer_llm_sdk.streaming.processor``: ``steer_common.streaming.processor``."""
+"""The guide's ``steer_llm_sdk.streaming.processor``: ``steer_common.pipeline``."""
 
-from steer_common.streaming.processor import EventProcessor, TypeFilter
+from steer_common.pipeline import EventProcessor, TypeFilter
 
 __all__ = ["EventProcessor", "TypeFilter"]

@@ -29,7 +29,7 @@ from steer_common.agents import (
     StreamStep,
 )
 from steer_common.errors import SteerError
-from steer_common.models.streaming import StreamingOptions, coerce_options
+from steer_common.options import StreamingOptions, coerce_options
 from steer_sync.agents.tools import ToolPool, Tools
 from steer_sync.client import SteerLLMClient
 

@@ -26,7 +26,7 @@ from steer_common.commands import Await, Close, Compute, Connect, Deliver, Read,
 from steer_common.http import ResponseHead
 from steer_common.models.events import StreamEvent
 from steer_common.models.response import StreamResponse
-from steer_common.models.streaming import StreamingOptions
+from steer_common.options import StreamingOptions
 from steer_common.session import Consumer, StreamSession
 
 __all__ = ["SSE", "Clock", "Played", "Tick", "make_session", "play"]

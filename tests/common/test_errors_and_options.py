@@ -19,7 +19,7 @@ from steer_common.errors import (
     SteerError,
     register_secret,
 )
-from steer_common.models.streaming import (
+from steer_common.options import (
     HIGH_THROUGHPUT_OPTIONS,
     JSON_MODE_OPTIONS,
     LOW_LATENCY_OPTIONS,
@@ -126,7 +126,7 @@ def test_a_bad_option_is_a_configuration_error_naming_the_field(
 
 
 def test_options_given_as_a_dict() -> None:
-    from steer_common.models.streaming import coerce_options
+    from steer_common.options import coerce_options
 
     options = coerce_options({"read_timeout": 5, "buffer_size": 64})
     assert isinstance(options, StreamingOptions)

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from steer_common import StreamEvent
-from steer_common.streaming.processor import EventProcessor, TypeFilter
+from steer_common.pipeline import EventProcessor, TypeFilter
 from tests.fixtures import by_name, parse
 
 

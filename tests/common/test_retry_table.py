@@ -15,7 +15,7 @@ import pytest
 
 from steer_common import errors
 from steer_common.http import ResponseHead, error_from_response
-from steer_common.models.streaming import StreamingOptions
+from steer_common.options import StreamingOptions
 from steer_common.retry import retry_delay
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "errors.md"
