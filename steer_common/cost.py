@@ -25,7 +25,7 @@ from typing import Any
 
 from steer_common.providers import PROVIDERS
 
-__all__ = ["Price", "cost_of", "register_price", "update_prices"]
+__all__ = ["Price", "cost_of", "known_model", "register_price", "update_prices"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +183,18 @@ def _cost_by_model(
 
 
 @functools.lru_cache(maxsize=512)
+def known_model(model: str, provider: str | None) -> bool:
+    """Whether ``model`` is a model the provider serves, as far as the price snapshot (and
+    :func:`register_price`) knows: what the emulator judges a model name by."""
+    if model in _CUSTOM:
+        return True
+    spec = PROVIDERS.get(provider or "")
+    provider_ids = [None if spec is None else spec.price_id]
+    if spec is not None and spec.price_id is None:
+        provider_ids.append("openrouter")
+    return any(_lookup(model, provider_id) is not None for provider_id in provider_ids)
+
+
 def _lookup(model: str, provider_id: str | None) -> tuple[str, str, Any] | None:
     """The snapshot's (model id, provider id, price) for a model name, looked up once."""
     # Imported on first use: genai-prices takes about 0.3 s to import.

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from steer_common.cost import known_model
 from steer_common.providers import FORMATS, get_format
 from steer_emulator import (
     readers,
@@ -297,6 +298,39 @@ def check_request(wire_format: str, body: Mapping[str, Any]) -> bytes | None:
     return refusal
 
 
+#: Formats whose model names are the caller's own (a deployment, any compatible server).
+_ANY_MODEL = frozenset({"openai_compatible", "azure", "azure_responses"})
+_NOT_FOUND = {
+    "openai": ("The model `{}` does not exist or you do not have access to it.", "model_not_found"),
+    "openai_responses": (
+        "The model `{}` does not exist or you do not have access to it.",
+        "model_not_found",
+    ),
+    "xai": ("The model {} does not exist or your team does not have access to it.", None),
+    "anthropic": ("model: {}", "not_found_error"),
+    "bedrock_anthropic": ("The provided model identifier is invalid: {}", None),
+    "bedrock": ("The provided model identifier is invalid: {}", None),
+}
+
+
+def unknown_model(wire_format: str, model: str) -> bytes | None:
+    """The provider's 404 body for a model name no provider serves (a typo such as
+    ``gpt-4o-mimi``: the real API refuses it, so the emulator does), or ``None``. Names
+    that are the caller's own pass: Azure deployments, OpenAI-compatible servers, OpenAI
+    fine-tunes (``ft:...``). Known means known to the price snapshot
+    (:func:`steer_common.cost.known_model`; :func:`steer_common.cost.register_price` adds
+    a name)."""
+    if wire_format in _ANY_MODEL or not model or model.startswith("ft:"):
+        return None
+    provider = get_format(wire_format).provider
+    if known_model(model, provider):
+        return None
+    words, error_type = _NOT_FOUND.get(
+        wire_format, ("models/{} is not found for API version v1beta, or is not supported.", None)
+    )
+    return error_body(wire_format, 404, words.format(model), error_type=error_type)
+
+
 def read_conversation(wire_format: str, body: dict[str, Any]) -> Conversation:
     """Read a request body (see :mod:`steer_emulator.request_text`): the format's own
     reader (in :mod:`steer_emulator.readers`), then the directive and the size.
@@ -307,9 +341,10 @@ def read_conversation(wire_format: str, body: dict[str, Any]) -> Conversation:
     convo: Conversation = emulation(wire_format).read_request(body)
     prompt, convo.directive = parse_directive(convo.prompt)
     convo.prompt = prompt.strip()
-    convo.size = sum(
-        _text_size(body.get(key)) for key in ("messages", "input", "system", "instructions")
-    ) + len(json.dumps(body.get("tools") or []) if body.get("tools") else "")
+    keys = ("messages", "input", "system", "instructions", "contents", "systemInstruction")
+    convo.size = sum(_text_size(body.get(key)) for key in keys) + len(
+        json.dumps(body.get("tools") or []) if body.get("tools") else ""
+    )
     return convo
 
 

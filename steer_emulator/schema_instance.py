@@ -23,11 +23,29 @@ _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
 _QUOTED = re.compile(r'"([^"]+)"')
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Values:
+    """The values parameters take: strings one phrase; integers and numbers the prompt's,
+    in order, one per parameter ("add 2 and 3": ``a`` 2, ``b`` 3), the last one again
+    once they run out."""
+
     string: str = "example"
-    integer: int = 1
-    number: float | int = 1
+    integers: tuple[int, ...] = (1,)
+    numbers: tuple[float | int, ...] = (1,)
+    _integer: int = 0
+    _number: int = 0
+
+    @property
+    def integer(self) -> int:
+        value = self.integers[min(self._integer, len(self.integers) - 1)]
+        self._integer += 1
+        return value
+
+    @property
+    def number(self) -> float | int:
+        value = self.numbers[min(self._number, len(self.numbers) - 1)]
+        self._number += 1
+        return value
 
 
 def minimal_instance(schema: dict[str, Any]) -> Any:
@@ -38,16 +56,14 @@ def minimal_instance(schema: dict[str, Any]) -> Any:
 def arguments_for(schema: dict[str, Any], prompt: str) -> dict[str, Any]:
     """Tool arguments that satisfy ``schema``, with values taken from ``prompt``.
 
-    The first integer in the prompt fills integer parameters, the first number number
-    parameters, the first double-quoted phrase (else the first capitalized word that does
-    not begin a sentence) string parameters.
+    The prompt's integers fill integer parameters in order, its numbers number
+    parameters ("Use add on 2 and 3": ``{"a": 2, "b": 3}``), the first double-quoted phrase
+    (else the first capitalized word that does not begin a sentence) string parameters.
     """
-    integer = _INTEGER.search(prompt)
-    number = _NUMBER.search(prompt)
+    integers = tuple(int(m.group()) for m in _INTEGER.finditer(prompt))
+    numbers = tuple(_num(m.group()) for m in _NUMBER.finditer(prompt))
     values = _Values(
-        string=_phrase(prompt) or "example",
-        integer=int(integer.group()) if integer else 1,
-        number=_num(number.group()) if number else 1,
+        string=_phrase(prompt) or "example", integers=integers or (1,), numbers=numbers or (1,)
     )
     value = _instance(schema or {"type": "object"}, schema, values, 0)
     return value if isinstance(value, dict) else {}

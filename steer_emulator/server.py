@@ -61,6 +61,7 @@ import asyncio
 import contextlib
 import json
 import select
+import shlex
 import socket
 import sys
 import threading
@@ -82,7 +83,14 @@ from steer_emulator.dispatch import (
     streams,
     wire_format_for,
 )
-from steer_emulator.formats import check_request, emulation, error_body, keepalive, render
+from steer_emulator.formats import (
+    check_request,
+    emulation,
+    error_body,
+    keepalive,
+    render,
+    unknown_model,
+)
 from steer_emulator.script import ScriptedReply
 
 __all__ = ["TOKEN_PATH", "Emulator", "RecordedRequest", "main"]
@@ -135,8 +143,12 @@ class Emulator:
         verbose: bool = False,
         max_streams: int | None = None,
         busy_retry_after: float = 1.0,
+        any_model: bool = False,
     ) -> None:
         self.require_auth = require_auth
+        #: Take any model name (a fine-tune's, a custom one): no 404 for names the price
+        #: snapshot does not know.
+        self.any_model = any_model
         self.verbose = verbose
         self.max_streams = max_streams
         self.busy_retry_after = busy_retry_after
@@ -417,6 +429,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(400, refused, _error_headers(fmt, 400, None))
         elif not streams(fmt, query, body):
             self._json(400, error_body(fmt, 400, "this emulator only streams: ask for a stream"))
+        elif not emu.any_model and (
+            unknown := unknown_model(fmt, path_model(fmt, path) or str(model or ""))
+        ):
+            self._json(404, unknown, _error_headers(fmt, 404, None))
         else:
             self._reply(fmt, body, path_model(fmt, path))
 
@@ -577,13 +593,26 @@ def main(argv: list[str] | None = None) -> int:
     """Run the emulator until interrupted (``python -m steer_emulator --port N``)."""
     parser = argparse.ArgumentParser(
         prog="python -m steer_emulator",
-        description="A loopback server that streams like OpenAI, Anthropic and xAI.",
+        description="A loopback server that streams like OpenAI (Chat Completions and "
+        "Responses), Anthropic, Google Gemini, Vertex AI, Azure OpenAI, AWS Bedrock, xAI and "
+        "OpenAI-compatible servers, byte for byte as they do.",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--no-auth", action="store_true", help="accept requests without a key")
     parser.add_argument("--lifetime", type=float, default=None, help="exit after this many seconds")
     parser.add_argument("--verbose", action="store_true", help="log every request")
+    parser.add_argument(
+        "--any-model",
+        action="store_true",
+        help="take any model name (fine-tunes, custom names); else an unknown one is a 404",
+    )
+    parser.add_argument(
+        "--print-env",
+        action="store_true",
+        help="print the export lines that point an app at the emulator (every provider's key "
+        "and base URL variables: paste them into the app's shell), then serve",
+    )
     args = parser.parse_args(argv)
     emu = Emulator(
         args.host,
@@ -591,10 +620,15 @@ def main(argv: list[str] | None = None) -> int:
         require_auth=not args.no_auth,
         lifetime=args.lifetime,
         verbose=args.verbose,
+        any_model=args.any_model,
     )
-    print(f"steer emulator listening on {emu.url}", flush=True)
-    for name, url in emu.base_urls.items():
-        print(f"  {name:<18} {url}", flush=True)
+    if args.print_env:
+        for name, value in emu.environ().items():
+            print(f"export {name}={shlex.quote(value)}", flush=True)
+    else:
+        print(f"steer emulator listening on {emu.url}", flush=True)
+        for name, url in emu.base_urls.items():
+            print(f"  {name:<18} {url}", flush=True)
     try:
         while not emu._closing.wait(0.5):
             pass

@@ -275,7 +275,7 @@ def test_anthropic_stream_thinking_text_tools_and_usage(claude: anthropic.Anthro
 def test_anthropic_create_stream_events_and_in_band_overload(claude: anthropic.Anthropic) -> None:
     events = list(
         claude.messages.create(
-            model="claude-x",
+            model="claude-sonnet-4-5",
             max_tokens=64,
             messages=[{"role": "user", "content": "Hi"}],
             stream=True,
@@ -292,7 +292,7 @@ def test_anthropic_create_stream_events_and_in_band_overload(claude: anthropic.A
     with pytest.raises(anthropic.APIStatusError, match="Overloaded"):
         list(
             claude.messages.create(
-                model="claude-x",
+                model="claude-sonnet-4-5",
                 max_tokens=64,
                 messages=[{"role": "user", "content": "x " + directive(error_after_chars=3)}],
                 stream=True,
@@ -305,7 +305,7 @@ def test_anthropic_sdk_retries_a_scripted_529(emu: Emulator) -> None:
         base_url=emu.base_urls["anthropic"], api_key="test", max_retries=1
     ) as client:
         with client.messages.stream(
-            model="claude-x",
+            model="claude-sonnet-4-5",
             max_tokens=64,
             messages=[
                 {"role": "user", "content": "x " + directive(status=529, retry_after=0, text="ok")}
@@ -338,7 +338,7 @@ def test_body_is_chunked_one_sse_event_per_chunk_over_keep_alive(emu: Emulator) 
     conn = http.client.HTTPConnection(emu.host, emu.port, timeout=10)
     try:
         for _ in range(2):  # one connection, two streams: keep-alive works
-            messages = chat_body("a", max_tokens=100)  # the Messages API requires max_tokens
+            messages = {**chat_body("a", max_tokens=100), "model": "claude-sonnet-4-5"}
             conn.request("POST", "/v1/messages", json.dumps(messages), {"x-api-key": "k"})
             response = conn.getresponse()
             assert response.status == 200
@@ -383,7 +383,7 @@ def test_truncation_drops_the_connection_without_the_last_chunk(emu: Emulator) -
     conn, response = post(
         emu,
         "/v1/responses",
-        {"model": "m", "input": "x " + directive(truncate_after_events=4), "stream": True},
+        {"model": "gpt-5-mini", "input": "x " + directive(truncate_after_events=4), "stream": True},
         {"Authorization": "Bearer k"},
     )
     with pytest.raises(http.client.IncompleteRead):
@@ -414,7 +414,7 @@ def test_enqueued_reply_wins_and_in_band_error_before_content(
 
 def test_in_band_overload_at_the_start_then_success_on_retry(emu: Emulator) -> None:
     body = {
-        "model": "claude-x",
+        "model": "claude-sonnet-4-5",
         "max_tokens": 64,
         "messages": [{"role": "user", "content": "hi " + directive(error_before_content=True)}],
         "stream": True,
@@ -439,7 +439,7 @@ def test_in_band_overload_at_the_start_then_success_on_retry(emu: Emulator) -> N
 def test_pause_sends_keepalives_and_a_client_leaving_is_seen(emu: Emulator) -> None:
     script = directive(pause_after_events=2, pause_seconds=5, keepalive_every=0.05)
     body = {
-        "model": "claude-x",
+        "model": "claude-sonnet-4-5",
         "max_tokens": 9,
         "messages": [{"role": "user", "content": "x " + script}],
         "stream": True,
@@ -544,7 +544,7 @@ def test_command_line_prints_base_urls_and_serves() -> None:
         ("/xai/v1/chat/completions", "grok-4", "xai"),
         ("/compat/v1/chat/completions", "meta/llama", "openai_compatible"),
         ("/v1/responses", "gpt-4o", "openai_responses"),
-        ("/v1/messages", "claude-x", "anthropic"),
+        ("/v1/messages", "claude-sonnet-4-5", "anthropic"),
     ],
 )
 def test_every_wire_format_parses_with_the_core(

@@ -289,3 +289,71 @@ def test_stop_and_system_fit_the_official_sdks_request_types(emulator: Emulator)
         pydantic.TypeAdapter(params).validate_python(body, strict=False)
         assert set(body) <= set(params.__annotations__) | set(params.__optional_keys__)
     client.close()
+
+
+@pytest.mark.parametrize(
+    ("wire_format", "typo"),
+    [
+        ("openai", "gpt-4o-mimi"),
+        ("openai_responses", "gpt-5-mimi"),
+        ("anthropic", "claude-sonet-4"),
+        ("xai", "grok-4-fsat"),
+        ("gemini", "gemini-2.5-flsh"),
+        ("bedrock", "bedrock/us.amazon.nova-mikro-v1:0"),
+    ],
+)
+def test_a_mistyped_model_is_a_not_found_error_as_the_api_answers(
+    make_runner: Any, emulator: Emulator, wire_format: str, typo: str
+) -> None:
+    # The emulator streamed for any name: a typo passed its tests and failed in production.
+    from steer_common.errors import NotFoundError
+
+    _, api = MODELS[wire_format]
+    runner = make_runner(**emulator_kwargs(emulator, api))
+    with pytest.raises(NotFoundError) as caught:
+        runner.response("hi", model=typo)
+    assert caught.value.status_code == 404
+    assert typo.rpartition("/")[2] in str(caught.value)
+
+
+def test_custom_model_names_pass_where_they_are_the_callers_own(make_runner: Any) -> None:
+    # Azure deployments, compatible servers and fine-tunes name their own models; and an
+    # emulator can take any name (Emulator(any_model=True), python -m steer_emulator --any-model).
+    with Emulator(lifetime=60) as strict, Emulator(lifetime=60, any_model=True) as lenient:
+        runner = make_runner(**emulator_kwargs(strict))
+        assert runner.response("hi", model="azure/my-deployment").text == "Echo: hi"
+        assert runner.response("hi", model="openai_compatible/llama-local").text == "Echo: hi"
+        assert runner.response("hi", model="openai/ft:gpt-4o-mini:org::abc").text == "Echo: hi"
+        runner = make_runner(**emulator_kwargs(lenient))
+        assert runner.response("hi", model="openai/my-own-model").text == "Echo: hi"
+
+
+@pytest.mark.parametrize("wire_format", ["gemini", "vertex_ai", "openai", "anthropic", "bedrock"])
+def test_prompt_tokens_grow_with_the_prompt_on_every_format(
+    make_runner: Any, emulator: Emulator, wire_format: str
+) -> None:
+    # Gemini and Vertex reported promptTokenCount 1 whatever the prompt.
+    model, api = MODELS[wire_format]
+    runner = make_runner(**emulator_kwargs(emulator, api))
+    prompt = "word " * 20_000 + '[[emulator:{"text": "ok"}]]'
+    usage = runner.response(prompt, model=model).usage
+    assert usage["prompt_tokens"] >= 20_000
+    assert usage["provenance"]["prompt_tokens"] == "reported"
+
+
+def test_tool_arguments_take_the_prompts_numbers_in_order(
+    make_runner: Any, emulator: Emulator
+) -> None:
+    # "Use add on 2 and 3" called add {'a': 2, 'b': 2}.
+    runner = make_runner(**emulator_kwargs(emulator))
+    add = {
+        "name": "add",
+        "parameters": {
+            "type": "object",
+            "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+            "required": ["a", "b"],
+        },
+    }
+    response = runner.response("Use add on 2 and 3", model="gpt-4o-mini", tools=[add])
+    (call,) = response.tool_calls
+    assert (call.name, call.arguments) == ("add", {"a": 2, "b": 3})
