@@ -130,9 +130,7 @@ class StreamParser:
                 ),
                 out,
             )
-        add = self._acc.add
-        for event in out:
-            add(event)
+        self._acc.add_all(out)
         return out
 
     def close(self) -> list[StreamEvent]:
@@ -160,15 +158,11 @@ class StreamParser:
             ):
                 exc.message += " (an unterminated event was discarded at the end)"
             self._fail(exc, out)
-        add = self._acc.add
-        for event in out:
-            add(event)
+        self._acc.add_all(out)
         return out
 
     def _fail(self, exc: SteerError, out: list[StreamEvent]) -> NoReturn:
-        add = self._acc.add
-        for event in out:
-            add(event)
+        self._acc.add_all(out)
         exc.events = out
         exc.provider = exc.provider or self.provider
         exc.partial_response = self._acc.result()
