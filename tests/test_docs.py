@@ -42,6 +42,25 @@ def test_code_blocks_run(page: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             exec(code, namespace)
     finally:
         emulator.close()
+        for value in namespace.values():  # an emulator a block started (the README's)
+            if isinstance(value, Emulator):
+                value.close()
+
+
+def test_the_readme_quick_start_runs_with_its_emulator_lines_dropped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # "Drop these two lines to use the real APIs" left keys and urls undefined.
+    lines = blocks(ROOT / "README.md")[0].splitlines()
+    first = next(n for n, line in enumerate(lines) if "drop these two lines" in line)
+    del lines[first : first + 2]
+    with Emulator() as emulator:  # standing in for the real APIs: the environment's keys
+        for name, value in emulator.environ().items():
+            monkeypatch.setenv(name, value)
+        exec(
+            compile("\n".join(lines), "README.md (block 1, dropped)", "exec", dont_inherit=True), {}
+        )
+        assert emulator.requests[-1].body["model"] == "claude-sonnet-5"
 
 
 def test_every_relative_link_resolves() -> None:
@@ -86,3 +105,18 @@ def test_install_hints_name_a_command_that_works() -> None:
     for page in [*PAGES, *ROOT.glob("steer_*/**/*.py")]:
         text = page.read_text(encoding="utf-8")
         assert "install 'steer-llm-sdk[" not in text and 'install "steer-llm-sdk[' not in text, page
+
+
+#: Pages whose every block runs pasted alone (a reader copies one).
+SELF_CONTAINED = ["docs/agents.md"]
+
+
+@pytest.mark.parametrize("page", SELF_CONTAINED)
+def test_each_block_runs_alone(page: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The agents page's second and third blocks used names of its first.
+    monkeypatch.chdir(ROOT)
+    for number, source in enumerate(blocks(ROOT / page), 1):
+        namespace: dict[str, object] = {"__name__": f"alone_{number}"}
+        exec(
+            compile(source, f"{page} (block {number}, alone)", "exec", dont_inherit=True), namespace
+        )
