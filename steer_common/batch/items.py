@@ -21,15 +21,6 @@ __all__ = ["BatchItem", "BatchResult", "CostLimitError", "InvalidItemError"]
 
 #: The item keys that are not call arguments.
 _ITEM_KEYS = frozenset({"id", "prompt", "messages", "model"})
-#: The call arguments an item may set (the rest of its keys go to the provider as extras).
-_CALL_KEYS = (
-    "streaming_options",
-    "response_format",
-    "tools",
-    "temperature",
-    "max_tokens",
-    "openai_api",
-)
 
 
 class CostLimitError(SteerError):
@@ -108,8 +99,8 @@ class BatchItem:
             raise ConfigurationError(
                 f"batch item {self.id!r}: no model (give the batch a model=, or the item one)"
             )
-        known = {k: merged.pop(k) for k in _CALL_KEYS if k in merged}
-        return StreamCall.of(self.input, model, **known, **merged)
+        # StreamCall.of takes its own arguments and keeps the rest as provider extras.
+        return StreamCall.of(self.input, model, **merged)
 
     def estimated_tokens(self, model: str | None, output: float) -> int:
         """Tokens this item will spend: its prompt's, estimated by characters, plus its

@@ -135,3 +135,15 @@ def test_leaving_early_starts_no_more_items(make_runner: Any) -> None:
         time.sleep(0.3)
         assert len(emu.requests) == sent  # nothing started after the loop was left
     assert len(results) == 3 and sent <= 3 + 2
+
+
+def test_an_item_takes_every_call_argument(make_runner: Any) -> None:
+    # Items named six call arguments by hand; system=, stop=, timeout= went in as extras.
+    with Emulator(lifetime=60) as emu:
+        runner = make_runner(**emulator_kwargs(emu))
+        item = {"id": "a", "prompt": "hi", "system": "Be brief.", "stop": ["END"], "timeout": 30}
+        (result,), _ = runner.batch([item], "claude-sonnet-4-5")
+        body = emu.requests[-1].body
+    assert result.ok and result.response.text == "Echo: hi"
+    assert body["system"] == [{"type": "text", "text": "Be brief."}]
+    assert body["stop_sequences"] == ["END"] and "timeout" not in body
