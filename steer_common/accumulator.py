@@ -241,7 +241,7 @@ class StreamAccumulator:
             reasoning_blocks=blocks,
             refusal="".join(self._refusal) or None,
             tool_calls=calls,
-            usage=self._usage,
+            usage=self._usage or {},
             cost_usd=cost_usd,
             cost_breakdown=cost_breakdown,
             finish_reason=self._finish,

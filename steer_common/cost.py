@@ -99,7 +99,7 @@ def cost_of(
         ``(cost_usd, breakdown)``; ``cost_usd`` is ``None`` when no price is known, and the
         breakdown then says why in ``reason``.
     """
-    if usage is None:
+    if not usage:
         return None, {"reason": "no usage to price"}
     by_model = usage.get("by_model")
     if isinstance(by_model, Mapping) and by_model:

@@ -73,13 +73,13 @@ def fill_usage(
             return count_with_encoding(encoding, text), f"estimated:tiktoken:{encoding_name}"
         return estimate_chars(chars, provider), "estimated:character"
 
-    if usage is not None and complete:
+    if usage and complete:
         return {
             **usage,
             "provenance": dict.fromkeys(("prompt_tokens", "completion_tokens"), REPORTED),
         }
     completion, completion_source = estimate(completion_text, completion_chars)
-    if usage is None:
+    if not usage:
         prompt, prompt_source = estimate(prompt_text, len(prompt_text))
         filled = make_usage(prompt, completion, raw=None)
     else:
@@ -142,7 +142,7 @@ def complete_usage(
     """
     usage = response.usage
     encoding = name = None
-    if (usage is None or not response.complete) and aggregator != "character":
+    if (not usage or not response.complete) and aggregator != "character":
         name = encoding_for(response.model or model, response.provider)
         encoding = loaded_encoding(name)
         if encoding is None and encoding_file(name) is not None:
@@ -202,11 +202,11 @@ def finish_response(
         )
     usage = response.usage
     estimated = (
-        usage is not None
+        usage
         and usage is not priced
         and any(source != REPORTED for source in usage.get("provenance", {}).values())
     )
-    if usage is not None and (response.cost_usd is None or estimated):
+    if usage and (response.cost_usd is None or estimated):
         # Priced again only when it must be: estimates changed the numbers, or the
         # reported model name has no price and the one asked for may.
         response.cost_usd, response.cost_breakdown = cost_of(

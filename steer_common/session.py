@@ -452,7 +452,7 @@ class StreamSession:
         response = yield from self._finish_response()
         if value is not JSONFollower.NONE:
             response._json = value
-        if response.usage is not None:
+        if response.usage:
             error = yield from self._callback("on_usage", response.usage)
             if error is not None:
                 return error

@@ -128,7 +128,7 @@ class AgentResult:
     output: Any
     text: str
     steps: list[AgentStep]
-    usage: dict[str, Any] | None
+    usage: dict[str, Any]
     cost_usd: float | None
 
 
@@ -518,12 +518,12 @@ class AgentLoop:
         )
 
 
-def sum_usage(usages: list[dict[str, Any] | None]) -> dict[str, Any] | None:
+def sum_usage(usages: list[dict[str, Any]]) -> dict[str, Any]:
     """Usage dicts added up, number by number; a number's provenance is ``reported`` only
-    when every step reported it."""
+    when every step reported it (``{}``: none is known)."""
     present = [u for u in usages if u]
     if not present:
-        return None
+        return {}
     total: dict[str, Any] = {}
     provenance: dict[str, str] = {}
     for usage in present:

@@ -183,7 +183,7 @@ class BatchResult:
             if self.json_mode:
                 record["json"] = _json_of(self.response)
         usage = None if response is None else response.usage
-        record["usage"] = None if usage is None else {k: v for k, v in usage.items() if k != "raw"}
+        record["usage"] = {k: v for k, v in usage.items() if k != "raw"} if usage else None
         record["cost_usd"] = None if response is None else response.cost_usd
         record["finish_reason"] = None if response is None else response.finish_reason
         record["model"] = None if response is None else response.model

@@ -114,7 +114,9 @@ class StreamResponse(BaseModel):
     reasoning_blocks: list[dict[str, Any]] = Field(default_factory=list)
     refusal: str | None = None
     tool_calls: list[ToolCall] = Field(default_factory=list)
-    usage: dict[str, Any] | None = None
+    #: The normalized usage (steer_common.usage), estimated where not reported; empty
+    #: when nothing is known (a stream that reported none, with usage aggregation off).
+    usage: dict[str, Any] = Field(default_factory=dict)
     cost_usd: float | None = None
     cost_breakdown: dict[str, Any] | None = None
     finish_reason: str | None = None

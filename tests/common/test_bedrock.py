@@ -284,7 +284,7 @@ def test_the_emulators_rendering_parses_back(wire_format: str) -> None:
         ("lookup", {"q": "a"}),
         ("lookup", {"q": "b"}),
     ]
-    assert response.usage is not None and response.usage["prompt_tokens"] == 120
+    assert response.usage != {} and response.usage["prompt_tokens"] == 120
     assert response.usage["cache_info"]["cached_tokens"] == 100
 
 

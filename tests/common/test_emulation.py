@@ -246,7 +246,7 @@ def test_anthropic_blocks_are_numbered_in_order_with_a_signature() -> None:
 def test_chat_usage_chunk_only_when_asked() -> None:
     for fmt in ("openai", "xai", "openai_compatible"):
         events = render(fmt, ScriptedReply(text="hi", include_usage=False))
-        assert parse(fmt, events).usage is None
+        assert parse(fmt, events).usage == {}
         assert events[-1] == b"data: [DONE]\n\n"
         asked = render(fmt, ScriptedReply(text="hi"))
         assert json.loads(asked[-2][6:])["choices"] == []

@@ -77,7 +77,7 @@ def check_chat(fx: Fixture, response: StreamResponse, error: SteerError | None) 
         assert response.finish_reason == exp["finish_reason"]
     raw = exp["usage_raw"]
     if raw is None:
-        assert response.usage is None
+        assert response.usage == {}
         return
     usage = response.usage
     assert usage is not None and usage["raw"] == raw
@@ -133,7 +133,7 @@ def check_responses(fx: Fixture, response: StreamResponse, error: SteerError | N
         assert not response.complete
     raw = exp["usage_raw"]
     if raw is None:
-        assert response.usage is None
+        assert response.usage == {}
         return
     usage = response.usage
     assert usage is not None and usage["raw"] == raw
@@ -278,7 +278,7 @@ def check_bedrock(fx: Fixture, response: StreamResponse, error: SteerError | Non
         assert error.error_type == exception["exception_type"]
         assert error.body == exception["payload"]
         assert isinstance(error, RateLimitError) and error.retryable  # throttling
-        assert response.usage is None
+        assert response.usage == {}
         return
     assert error is None and response.complete
     assert response.native_finish_reason == exp["stop_reason"]
@@ -409,7 +409,7 @@ def test_openrouter_error_chunk_is_a_typed_error_with_everything_before_it() -> 
     assert "Token limit reached" in str(error)
     # 17 keep-alive comments before the first data line: pings, not content.
     assert sum(e.type == "ping" for e in events) == 17
-    assert response.usage is not None and response.usage["total_tokens"] == 53
+    assert response.usage != {} and response.usage["total_tokens"] == 53
 
 
 @pytest.mark.parametrize("fixture", HTTP_ERRORS, ids=lambda f: f.name)
@@ -430,7 +430,7 @@ def test_recorded_http_error_is_typed_with_the_providers_words(fixture: Fixture)
         assert error.body == wanted  # Bedrock's {"message": ...}
 
 
-WITH_USAGE = [f for f in STREAMS if (r := run(f, [f.body]))[2] is None and r[1].usage is not None]
+WITH_USAGE = [f for f in STREAMS if (r := run(f, [f.body]))[2] is None and r[1].usage != {}]
 
 
 @pytest.mark.parametrize("fixture", WITH_USAGE, ids=lambda f: f.name)

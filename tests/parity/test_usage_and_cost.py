@@ -64,7 +64,7 @@ def test_without_aggregation_missing_usage_stays_missing(
     response = runner.response(
         ask(text="x", include_usage=False), model="gpt-4", streaming_options=options
     )
-    assert response.usage is None and response.cost_usd is None
+    assert response.usage == {} and response.cost_usd is None
 
 
 def test_a_failed_stream_carries_estimated_usage(make_runner: Any, emulator: Emulator) -> None:
@@ -77,7 +77,7 @@ def test_a_failed_stream_carries_estimated_usage(make_runner: Any, emulator: Emu
             model="claude-sonnet-5",
         )
     partial = info.value.partial_response
-    assert partial is not None and partial.usage is not None
+    assert partial is not None and partial.usage != {}
     assert partial.usage["provenance"]["prompt_tokens"] == "reported"  # message_start said it
     assert partial.usage["completion_tokens"] >= 1
     assert partial.cost_usd is not None
