@@ -88,6 +88,10 @@ _ELSEWHERE = {
 }
 
 
+#: Provider body fields that a near miss would take for a call argument.
+_PROVIDER_FIELDS = frozenset({"stream_options"})
+
+
 def check_extras(extras: Mapping[str, Any]) -> None:
     """Refuse the keyword arguments that would reach the request body by mistake: a
     ``StreamingOptions`` field, a client setting, another SDK's per-call setting, or a
@@ -99,6 +103,8 @@ def check_extras(extras: Mapping[str, Any]) -> None:
     """
     options = StreamingOptions.model_fields
     for name in extras:
+        if name in _PROVIDER_FIELDS:
+            continue
         if name in options:
             hint = f"it is a StreamingOptions field: streaming_options={{{name!r}: ...}}"
         elif name in _CLIENT_SETTINGS:

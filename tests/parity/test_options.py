@@ -304,14 +304,17 @@ def test_a_keyword_that_is_not_a_provider_extra_is_refused_before_sending(
         with pytest.raises(ConfigurationError) as caught:
             call("hi", model="gpt-4o-mini", **extra)
         assert hint in str(caught.value) and "sk-" not in str(caught.value)
-    # A provider extra goes into the body as it is.
-    response = runner.response("hi", model="gpt-4o-mini", top_p=0.5, seed=7, user="u-1")
+    # A provider extra goes into the body as it is, even one close to an argument's name.
+    response = runner.response(
+        "hi", model="gpt-4o-mini", top_p=0.5, seed=7, user="u-1", stream_options={"x": 1}
+    )
     assert response.text == CHAT.expected["text"]
     (request,) = server.requests  # the refused calls sent nothing
-    assert {k: request.json()[k] for k in ("top_p", "seed", "user")} == {
+    assert {k: request.json()[k] for k in ("top_p", "seed", "user", "stream_options")} == {
         "top_p": 0.5,
         "seed": 7,
         "user": "u-1",
+        "stream_options": {"x": 1},
     }
 
 
