@@ -38,6 +38,7 @@ from steer_common.models.events import (
     USAGE,
     StreamEvent,
 )
+from steer_common.parts import read_part, refusal
 from steer_common.providers.base import (
     Provider,
     StreamAdapter,
@@ -381,20 +382,28 @@ def _part(part: Any) -> dict[str, Any]:
         return {"type": "text", "text": part}
     if not isinstance(part, dict):
         return {"type": "text", "text": str(part)}
-    if part.get("type") != "image_url":
-        return part
-    image = part.get("image_url")
-    url = image.get("url") if isinstance(image, dict) else image
-    url = url if isinstance(url, str) else ""
-    if url.startswith("data:") and ";base64," in url:
-        media_type, data = url[5:].split(";base64,", 1)
-        source = {"type": "base64", "media_type": media_type, "data": data}
+    if part.get("type") not in _NEUTRAL:
+        return part  # an Anthropic block (text, image, document, tool_result...), as given
+    neutral = read_part(part)
+    if neutral.data is not None:
+        source = {"type": "base64", "media_type": neutral.media_type, "data": neutral.data}
+    elif neutral.url is not None:
+        source = {"type": "url", "url": neutral.url}
     else:
-        source = {"type": "url", "url": url}
-    block: dict[str, Any] = {"type": "image", "source": source}
+        raise refusal(neutral, "anthropic", "give the bytes (a data: URL) or a URL")
+    if neutral.kind == "image":
+        block: dict[str, Any] = {"type": "image", "source": source}
+    elif neutral.kind == "file" and (neutral.media_type or "application/pdf") == "application/pdf":
+        block = {"type": "document", "source": source}
+    else:
+        raise refusal(neutral, "anthropic", "it takes images and PDF documents")
     if part.get("cache_control"):
         block["cache_control"] = part["cache_control"]
     return block
+
+
+# The part shapes of other SDKs that are converted to Anthropic blocks (or refused).
+_NEUTRAL = frozenset({"image_url", "input_image", "input_audio", "file", "input_file"})
 
 
 def _tool(tool: ToolSpec) -> dict[str, Any]:

@@ -50,6 +50,7 @@ from steer_common.models.events import (
     USAGE,
     StreamEvent,
 )
+from steer_common.parts import Part, read_part, refusal
 from steer_common.providers import anthropic
 from steer_common.providers.anthropic import AnthropicAdapter
 from steer_common.providers.base import (
@@ -345,7 +346,43 @@ def _blocks(content: Any) -> list[dict[str, Any]]:
             blocks.append({"reasoningContent": {"redactedContent": part.get("data")}})
         elif isinstance(part, dict) and kind is None:
             blocks.append(part)  # a Converse-native block, as given
+        else:
+            blocks.append(_bytes_block(read_part(part)))
     return blocks
+
+
+# The document formats Converse takes, by media type.
+_DOCUMENTS = {
+    "application/pdf": "pdf",
+    "text/csv": "csv",
+    "application/msword": "doc",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "application/vnd.ms-excel": "xls",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    "text/html": "html",
+    "text/plain": "txt",
+    "text/markdown": "md",
+}
+
+
+def _bytes_block(part: Part) -> dict[str, Any]:
+    """An image or a document given as bytes, as Converse takes it; anything else refused:
+    Converse takes bytes only here (no URL, no audio, no file id)."""
+    media = part.media_type or ""
+    if part.data is not None and part.kind == "image" and media.startswith("image/"):
+        fmt = media.split("/", 1)[1].replace("jpg", "jpeg")
+        if fmt in ("png", "jpeg", "gif", "webp"):
+            return {"image": {"format": fmt, "source": {"bytes": part.data}}}
+    if part.data is not None and part.kind == "file" and media in _DOCUMENTS:
+        name = (part.filename or "document").rsplit(".", 1)[0] or "document"
+        document = {"format": _DOCUMENTS[media], "name": name, "source": {"bytes": part.data}}
+        return {"document": document}
+    raise refusal(
+        part,
+        "bedrock",
+        "Converse takes images (png, jpeg, gif, webp) and documents (pdf, csv, doc, docx, "
+        "xls, xlsx, html, txt, md) as bytes: a data: URL; a URL is never fetched",
+    )
 
 
 def _tool(tool: ToolSpec) -> dict[str, Any]:

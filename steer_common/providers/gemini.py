@@ -28,6 +28,7 @@ one ``GenerateContentResponse`` each, separated by CRLF CRLF, no event names, no
 from __future__ import annotations
 
 import json
+import mimetypes
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -41,6 +42,7 @@ from steer_common.models.events import (
     USAGE,
     StreamEvent,
 )
+from steer_common.parts import read_part, refusal
 from steer_common.providers.base import (
     Provider,
     StreamAdapter,
@@ -366,13 +368,37 @@ def build_body(call: CallSpec, route: Route) -> dict[str, Any]:
 
 
 def _text_parts(content: Any) -> list[dict[str, Any]]:
+    """A message's content as Gemini parts: text, bytes as ``inlineData`` (an image, audio,
+    a PDF given as a data URL), a Files API or ``gs://`` URI as ``fileData``, Gemini's own
+    parts as given; anything else is refused (:mod:`steer_common.parts`), never dropped."""
     if isinstance(content, str):
         return [{"text": content}] if content else []
-    return [
-        {"text": block.get("text", "")}
-        for block in content or []
-        if isinstance(block, dict) and block.get("type") in ("text", "input_text")
-    ]
+    parts: list[dict[str, Any]] = []
+    for block in content or []:
+        part = read_part(block)
+        if part.kind == "text":
+            parts.append({"text": part.text or ""})
+        elif part.kind == "native" and part.native == "gemini":
+            parts.append(block)
+        elif part.kind in ("image", "audio", "file") and part.data is not None:
+            parts.append({"inlineData": {"mimeType": part.media_type, "data": part.data}})
+        elif part.kind in ("image", "file") and part.url and part.url.startswith(_FILE_URIS):
+            mime = part.media_type or mimetypes.guess_type(part.url)[0]
+            parts.append(
+                {"fileData": {"mimeType": mime or "application/octet-stream", "fileUri": part.url}}
+            )
+        else:
+            raise refusal(
+                part,
+                "gemini",
+                "it takes bytes (a data: URL) or a Files API or gs:// URI; a URL is never "
+                "fetched to make bytes of it",
+            )
+    return parts
+
+
+# URIs Gemini reads itself: its Files API's and Cloud Storage's.
+_FILE_URIS = ("gs://", "https://generativelanguage.googleapis.com/")
 
 
 def _declaration(tool: ToolSpec) -> dict[str, Any]:

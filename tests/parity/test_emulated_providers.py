@@ -3,6 +3,7 @@ calls, usage arithmetic, the deprecated ``return_usage`` path, ``stream_events``
 
 from __future__ import annotations
 
+import json
 import warnings
 from typing import Any
 
@@ -357,3 +358,25 @@ def test_tool_arguments_take_the_prompts_numbers_in_order(
     response = runner.response("Use add on 2 and 3", model="gpt-4o-mini", tools=[add])
     (call,) = response.tool_calls
     assert (call.name, call.arguments) == ("add", {"a": 2, "b": 3})
+
+
+@pytest.mark.parametrize(
+    ("wire_format", "where"),
+    [
+        ("gemini", lambda b: b["contents"][0]["parts"][1]),
+        ("bedrock", lambda b: b["messages"][0]["content"][1]),
+        ("anthropic", lambda b: b["messages"][0]["content"][1]),
+        ("bedrock_anthropic", lambda b: b["messages"][0]["content"][1]),
+    ],
+)
+def test_an_image_reaches_the_providers_that_dropped_it(
+    make_runner: Any, emulator: Emulator, wire_format: str, where: Any
+) -> None:
+    # An image sent to Gemini or Bedrock went out as nothing, without a word.
+    model, api = MODELS[wire_format]
+    runner = make_runner(**emulator_kwargs(emulator, api))
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    messages = [{"role": "user", "content": [{"type": "text", "text": "Describe this"}, image]}]
+    assert runner.response(messages=messages, model=model).text == "Echo: Describe this"
+    sent = json.dumps(where(emulator.requests[-1].body))
+    assert "iVBORw0KGgo=" in sent and "image" in sent.lower()
