@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from steer_common.errors import ConfigurationError
 
-__all__ = ["Part", "read_part", "refusal"]
+__all__ = ["Part", "foreign", "read_part", "refusal"]
 
 Kind = Literal["text", "image", "audio", "file", "native"]
 
@@ -130,6 +130,24 @@ def read_part(part: Any) -> Part:
         f"a content part of no known shape: {str(part)[:200]} (text, image_url, input_audio, "
         "file, or a provider's own block)"
     )
+
+
+def foreign(part: Any, provider: str) -> Part | None:
+    """The part, if it is another provider's own block (which ``provider`` cannot take);
+    ``None`` for anything else (the format's own shapes, text, the neutral parts)."""
+    if not isinstance(part, dict):
+        return None
+    kind = part.get("type")
+    native = (
+        "anthropic"
+        if kind in ("image", "document") and isinstance(part.get("source"), dict)
+        else "gemini"
+        if kind is None and ("inlineData" in part or "fileData" in part)
+        else "bedrock"
+        if kind is None and ("image" in part or "document" in part or "video" in part)
+        else None
+    )
+    return None if native in (None, provider) else Part("native", part, native=native)
 
 
 def refusal(part: Part, provider: str, why: str = "") -> ConfigurationError:

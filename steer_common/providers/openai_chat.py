@@ -47,6 +47,7 @@ from steer_common.models.events import (
     USAGE,
     StreamEvent,
 )
+from steer_common.parts import foreign, refusal
 from steer_common.providers.base import (
     Provider,
     StreamAdapter,
@@ -399,6 +400,10 @@ def _message(message: dict[str, Any], keep_cache: bool) -> dict[str, Any]:
     # ``is_error`` marks a failed tool result for Anthropic; Chat has no such field.
     drop = ("is_error",) if keep_cache else ("is_error", "cache_control")
     out = {k: v for k, v in message.items() if k not in drop}
+    for part in out.get("content") or () if isinstance(out.get("content"), list) else ():
+        other = foreign(part, "openai")
+        if other is not None:  # Chat takes its own shapes (text, image_url, input_audio, file)
+            raise refusal(other, "Chat Completions", "give it in the OpenAI shape")
     if keep_cache:
         return out
     content = out.get("content")

@@ -35,6 +35,7 @@ from steer_common.models.events import (
     USAGE,
     StreamEvent,
 )
+from steer_common.parts import foreign, read_part, refusal
 from steer_common.providers.base import (
     StreamAdapter,
     ToolCallBuilder,
@@ -289,15 +290,39 @@ def _items(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _part(part: Any, text_kind: str) -> Any:
+    """A content part as Responses takes it: ``input_text``/``output_text``,
+    ``input_image`` (a URL, a data URL or a file id), ``input_file`` (a data URL, a file id
+    or a URL); audio and other providers' blocks are refused (Responses takes no audio)."""
     if not isinstance(part, dict):
         return part
     kind = part.get("type")
     if kind == "text":
         return {"type": text_kind, "text": part.get("text", "")}
-    if kind == "image_url":
-        image = part.get("image_url")
-        url = image.get("url") if isinstance(image, dict) else image
-        return {"type": "input_image", "image_url": url}
+    other = foreign(part, "openai")
+    if other is not None:
+        raise refusal(other, "the Responses API", "give it in the OpenAI shape")
+    if kind in ("image_url", "input_audio", "file"):
+        neutral = read_part(part)
+        if neutral.kind == "image":
+            if neutral.file_id is not None:
+                return {"type": "input_image", "file_id": neutral.file_id}
+            image = part.get("image_url")
+            return {
+                "type": "input_image",
+                "image_url": image.get("url") if isinstance(image, dict) else image,
+            }
+        if neutral.kind == "file":
+            file: dict[str, Any] = {"type": "input_file"}
+            if neutral.file_id is not None:
+                file["file_id"] = neutral.file_id
+            elif neutral.data is not None:
+                file["file_data"] = f"data:{neutral.media_type};base64,{neutral.data}"
+            else:
+                file["file_url"] = neutral.url
+            if neutral.filename:
+                file["filename"] = neutral.filename
+            return file
+        raise refusal(neutral, "the Responses API", "it takes no audio: use Chat Completions")
     return {k: v for k, v in part.items() if k != "cache_control"}
 
 

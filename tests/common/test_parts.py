@@ -62,24 +62,48 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "file-id": REFUSED,
     },
 }
+PDF_URL = f"data:application/pdf;base64,{PDF}"
+EXPECTED["openai"] = dict(PARTS)  # its own shapes, as given
+EXPECTED["openai_responses"] = {
+    "text": {"type": "input_text", "text": "Describe these."},
+    "image-url": {"type": "input_image", "image_url": "https://example.com/cat.png"},
+    "image-data": {"type": "input_image", "image_url": f"data:image/png;base64,{PNG}"},
+    "audio": REFUSED,
+    "pdf-data": {"type": "input_file", "file_data": PDF_URL, "filename": "a.pdf"},
+    "file-id": {"type": "input_file", "file_id": "file-abc"},
+}
+WHO = {
+    "gemini": "gemini",
+    "bedrock": "bedrock",
+    "anthropic": "anthropic",
+    "openai": "Chat Completions",
+    "openai_responses": "the Responses API",
+}
 MODELS = {
+    "openai": "gpt-4o-mini",
+    "openai_responses": "gpt-5-mini",
     "gemini": "gemini-2.5-flash",
     "bedrock": "bedrock/us.amazon.nova-micro-v1:0",
     "anthropic": "claude-sonnet-4-5",
 }
-KEYS = {"gemini": "k", "bedrock": "k", "anthropic": "k"}
+KEYS = {"gemini": "k", "bedrock": "k", "anthropic": "k", "openai": "k"}
 URLS = {"bedrock": "https://bedrock-runtime.us-east-1.amazonaws.com"}
 
 
 def body_for(wire: str, part: Any) -> dict[str, Any]:
     messages = [{"role": "user", "content": [part]}]
-    session = prepare_session(messages, model=MODELS[wire], api_keys=KEYS, base_urls=URLS)
+    api = "responses" if wire == "openai_responses" else "chat"
+    session = prepare_session(
+        messages, model=MODELS[wire], api_keys=KEYS, base_urls=URLS, openai_api=api
+    )
     return json.loads(session.request.body)  # type: ignore[no-any-return]
 
 
 def sent_part(wire: str, body: dict[str, Any]) -> Any:
     if wire == "gemini":
         return body["contents"][0]["parts"][0]
+    if wire == "openai_responses":
+        return body["input"][0]["content"][0]
     return body["messages"][0]["content"][0]
 
 
@@ -88,7 +112,7 @@ def sent_part(wire: str, body: dict[str, Any]) -> Any:
 def test_every_part_is_converted_or_refused(wire: str, name: str) -> None:
     expected = EXPECTED[wire][name]
     if expected == REFUSED:
-        with pytest.raises(ConfigurationError, match=f"{wire} cannot take"):
+        with pytest.raises(ConfigurationError, match=f"{WHO[wire]} cannot take"):
             body_for(wire, PARTS[name])
         return
     assert sent_part(wire, body_for(wire, PARTS[name])) == expected
@@ -110,6 +134,13 @@ def test_every_part_is_converted_or_refused(wire: str, name: str) -> None:
 )
 def test_a_providers_own_block_passes_on_its_provider(wire: str, native: Any) -> None:
     assert sent_part(wire, body_for(wire, native)) == native
+
+
+@pytest.mark.parametrize("wire", ["openai", "openai_responses"])
+def test_the_openai_formats_refuse_another_providers_block(wire: str) -> None:
+    block = {"inlineData": {"mimeType": "image/png", "data": PNG}}
+    with pytest.raises(ConfigurationError, match=f"{WHO[wire]} cannot take a gemini"):
+        body_for(wire, block)
 
 
 def test_a_part_of_no_known_shape_is_refused_not_dropped() -> None:
