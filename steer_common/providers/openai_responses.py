@@ -304,13 +304,13 @@ def _part(part: Any, text_kind: str) -> Any:
     if kind in ("image_url", "input_audio", "file"):
         neutral = read_part(part)
         if neutral.kind == "image":
-            if neutral.file_id is not None:
-                return {"type": "input_image", "file_id": neutral.file_id}
+            # ``detail`` is required by the Responses API (Chat's image_url has it optional).
             image = part.get("image_url")
-            return {
-                "type": "input_image",
-                "image_url": image.get("url") if isinstance(image, dict) else image,
-            }
+            detail = (image.get("detail") if isinstance(image, dict) else None) or "auto"
+            if neutral.file_id is not None:
+                return {"type": "input_image", "file_id": neutral.file_id, "detail": detail}
+            url = image.get("url") if isinstance(image, dict) else image
+            return {"type": "input_image", "image_url": url, "detail": detail}
         if neutral.kind == "file":
             file: dict[str, Any] = {"type": "input_file"}
             if neutral.file_id is not None:

@@ -66,8 +66,16 @@ PDF_URL = f"data:application/pdf;base64,{PDF}"
 EXPECTED["openai"] = dict(PARTS)  # its own shapes, as given
 EXPECTED["openai_responses"] = {
     "text": {"type": "input_text", "text": "Describe these."},
-    "image-url": {"type": "input_image", "image_url": "https://example.com/cat.png"},
-    "image-data": {"type": "input_image", "image_url": f"data:image/png;base64,{PNG}"},
+    "image-url": {
+        "type": "input_image",
+        "image_url": "https://example.com/cat.png",
+        "detail": "auto",
+    },
+    "image-data": {
+        "type": "input_image",
+        "image_url": f"data:image/png;base64,{PNG}",
+        "detail": "auto",
+    },
     "audio": REFUSED,
     "pdf-data": {"type": "input_file", "file_data": PDF_URL, "filename": "a.pdf"},
     "file-id": {"type": "input_file", "file_id": "file-abc"},
@@ -148,3 +156,34 @@ def test_a_part_of_no_known_shape_is_refused_not_dropped() -> None:
         body_for("gemini", {"type": "imagee_url", "image_url": {"url": "x"}})
     with pytest.raises(ConfigurationError, match="gemini cannot take an anthropic content block"):
         body_for("gemini", {"type": "image", "source": {"type": "base64", "data": PNG}})
+
+
+def _validate_with_the_official_sdk(wire: str, sent: Any) -> None:
+    import pydantic
+
+    if wire == "gemini":
+        from google.genai import types
+
+        part = types.Part.model_validate(sent)
+        assert part.text is not None or part.inline_data is not None or part.file_data is not None
+        return
+    if wire == "anthropic":
+        from anthropic.types import DocumentBlockParam, ImageBlockParam, TextBlockParam
+
+        param: Any = {"text": TextBlockParam, "image": ImageBlockParam}.get(
+            sent["type"], DocumentBlockParam
+        )
+    elif wire == "openai":
+        from openai.types.chat import ChatCompletionContentPartParam as param
+    else:
+        from openai.types.responses import ResponseInputContentParam as param
+    pydantic.TypeAdapter(param).validate_python(sent, strict=False)
+
+
+@pytest.mark.parametrize("name", sorted(PARTS))
+@pytest.mark.parametrize("wire", ["anthropic", "gemini", "openai", "openai_responses"])
+def test_every_converted_part_fits_the_official_sdks_types(wire: str, name: str) -> None:
+    # google-genai, anthropic and openai ship the request types: each cell fits them.
+    if EXPECTED[wire][name] == REFUSED:
+        pytest.skip("refused: nothing is sent")
+    _validate_with_the_official_sdk(wire, sent_part(wire, body_for(wire, PARTS[name])))
