@@ -180,10 +180,15 @@ def _validate_with_the_official_sdk(wire: str, sent: Any) -> None:
     pydantic.TypeAdapter(param).validate_python(sent, strict=False)
 
 
-@pytest.mark.parametrize("name", sorted(PARTS))
-@pytest.mark.parametrize("wire", ["anthropic", "gemini", "openai", "openai_responses"])
+@pytest.mark.parametrize(
+    ("wire", "name"),
+    [
+        (wire, name)
+        for wire in ("anthropic", "gemini", "openai", "openai_responses")
+        for name in sorted(PARTS)
+        if EXPECTED[wire][name] != REFUSED  # a refused part sends nothing
+    ],
+)
 def test_every_converted_part_fits_the_official_sdks_types(wire: str, name: str) -> None:
     # google-genai, anthropic and openai ship the request types: each cell fits them.
-    if EXPECTED[wire][name] == REFUSED:
-        pytest.skip("refused: nothing is sent")
     _validate_with_the_official_sdk(wire, sent_part(wire, body_for(wire, PARTS[name])))
