@@ -149,7 +149,6 @@ class StreamSession:
         self._flowing = False
         self._deadlines = Deadlines(options, clock)
         self._delivered = False
-        self._content = False  # content arrived in this attempt
         self._started = False  # on_start was called
         self._head: ResponseHead | None = None
         self._metrics = StreamMetrics(attempts=0)
@@ -337,8 +336,8 @@ class StreamSession:
         :class:`~steer_common.delivery.Delivery` says, as it comes."""
         options = self.options
         self._drained = False
-        self._content = False
         delivery = self._delivery = self._deliveries(parser)
+        content = False  # the first content of the attempt was seen
         accumulator = parser.accumulator
         trace = self._trace
         traced = 0  # characters of output when telemetry last saw a read
@@ -346,6 +345,7 @@ class StreamSession:
         clock = self._clock
         deadlines = self._deadlines
         deadlines.reading(clock())
+        read_timeout = options.read_timeout
         metrics = self._metrics
         pending: Sequence[StreamEvent] = _NOTHING  # handed on with the next Read
         on_delta = options.on_delta
@@ -397,12 +397,12 @@ class StreamSession:
                     handled, failed = delivery.feed(events, now, failed=failure is not None)
                     if failed is not None:
                         failure = failed  # earlier in the bytes than a parser error
-                    if delivery.meaningful:
-                        deadlines.reading(now)
-                    if delivery.content and not self._content:
+                    if read_timeout is not None and delivery.meaningful:
+                        deadlines.read = now + read_timeout  # inline: once per read
+                    if not content and delivery.content:
                         # The first content of this attempt: from here on, if anyone sees
                         # the reply as it streams, it is theirs: no retry could take it back.
-                        self._content = True
+                        content = True
                         self._delivered = self._live
                         metrics.time_to_first_token = now - deadlines.start
                     if on_delta is not None and handled:
