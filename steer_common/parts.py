@@ -120,12 +120,9 @@ def read_part(part: Any) -> Part:
                 return _located("file", part, file["file_data"], filename=filename)
             if isinstance(file.get("file_url"), str):
                 return Part("file", part, url=file["file_url"], filename=filename)
-    if kind in ("image", "document") and isinstance(part.get("source"), dict):
-        return Part("native", part, native="anthropic")
-    if kind is None and ("inlineData" in part or "fileData" in part):
-        return Part("native", part, native="gemini")
-    if kind is None and ("image" in part or "document" in part or "video" in part):
-        return Part("native", part, native="bedrock")
+    native = _native(part)
+    if native is not None:
+        return Part("native", part, native=native)
     raise ConfigurationError(
         f"a content part of no known shape: {str(part)[:200]} (text, image_url, input_audio, "
         "file, or a provider's own block)"
@@ -135,19 +132,20 @@ def read_part(part: Any) -> Part:
 def foreign(part: Any, provider: str) -> Part | None:
     """The part, if it is another provider's own block (which ``provider`` cannot take);
     ``None`` for anything else (the format's own shapes, text, the neutral parts)."""
-    if not isinstance(part, dict):
-        return None
-    kind = part.get("type")
-    native = (
-        "anthropic"
-        if kind in ("image", "document") and isinstance(part.get("source"), dict)
-        else "gemini"
-        if kind is None and ("inlineData" in part or "fileData" in part)
-        else "bedrock"
-        if kind is None and ("image" in part or "document" in part or "video" in part)
-        else None
-    )
+    native = _native(part) if isinstance(part, dict) else None
     return None if native in (None, provider) else Part("native", part, native=native)
+
+
+def _native(part: dict[str, Any]) -> str | None:
+    """The provider whose own block ``part`` is (``None``: none's)."""
+    kind = part.get("type")
+    if kind in ("image", "document") and isinstance(part.get("source"), dict):
+        return "anthropic"
+    if kind is None and ("inlineData" in part or "fileData" in part):
+        return "gemini"
+    if kind is None and ("image" in part or "document" in part or "video" in part):
+        return "bedrock"
+    return None
 
 
 def refusal(part: Part, provider: str, why: str = "") -> ConfigurationError:

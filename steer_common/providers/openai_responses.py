@@ -311,17 +311,9 @@ def _part(part: Any, text_kind: str) -> Any:
                 return {"type": "input_image", "file_id": neutral.file_id, "detail": detail}
             url = image.get("url") if isinstance(image, dict) else image
             return {"type": "input_image", "image_url": url, "detail": detail}
-        if neutral.kind == "file":
-            file: dict[str, Any] = {"type": "input_file"}
-            if neutral.file_id is not None:
-                file["file_id"] = neutral.file_id
-            elif neutral.data is not None:
-                file["file_data"] = f"data:{neutral.media_type};base64,{neutral.data}"
-            else:
-                file["file_url"] = neutral.url
-            if neutral.filename:
-                file["filename"] = neutral.filename
-            return file
+        if neutral.kind == "file":  # Chat's file part holds input_file's own fields
+            fields = ("file_id", "file_data", "file_url", "filename")
+            return {"type": "input_file", **{k: v for k, v in part["file"].items() if k in fields}}
         raise refusal(neutral, "the Responses API", "it takes no audio: use Chat Completions")
     return {k: v for k, v in part.items() if k != "cache_control"}
 
