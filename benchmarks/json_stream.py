@@ -432,7 +432,7 @@ def _revision() -> str:
             check=False,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "diff", "--quiet", "HEAD", "--", "steer_common/json_stream.py"],
+            ["git", "diff", "--quiet", "HEAD", "--", "src/steer_common/json_stream.py"],
             cwd=root,
             check=False,
         ).returncode

@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: Generated file: its asyncio source.
 FILES = {
-    "steer_sync/client.py": "steer_async/client.py",
-    "steer_sync/agents/runner.py": "steer_async/agents/runner.py",
+    "src/steer_sync/client.py": "src/steer_async/client.py",
+    "src/steer_sync/agents/runner.py": "src/steer_async/agents/runner.py",
 }
 
 #: Token rewrites, in order (regular expressions on the whole text).
@@ -54,7 +54,7 @@ TOKENS = [
 
 #: Per file, the asyncio phrases of its prose and the blocking ones (each must be found).
 PHRASES = {
-    "steer_sync/client.py": [
+    "src/steer_sync/client.py": [
         (
             "The asyncio client: ``async for chunk in client.stream(...)``, safe to share "
             "between tasks.",
@@ -75,7 +75,7 @@ PHRASES = {
             "call (its connections are pooled).",
         ),
     ],
-    "steer_sync/agents/runner.py": [
+    "src/steer_sync/agents/runner.py": [
         ("The asyncio agent runner", "The blocking agent runner"),
         (
             "The source of ``steer_sync/agents/runner.py``, which ``scripts/unasync.py`` "

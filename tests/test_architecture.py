@@ -27,7 +27,7 @@ def test_no_import_cycle_among_the_cores_modules() -> None:
 
 def test_no_import_of_the_core_hidden_in_a_function() -> None:
     hidden = []
-    for path in sorted((ROOT / "steer_common").rglob("*.py")):
+    for path in sorted((ROOT / "src" / "steer_common").rglob("*.py")):
         for function in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
                 continue

@@ -23,7 +23,7 @@ def test_the_generated_file_is_current(target: str) -> None:
 
 
 def test_a_phrase_that_no_longer_matches_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    target = "steer_sync/client.py"
+    target = "src/steer_sync/client.py"
     monkeypatch.setitem(unasync.PHRASES, target, [("words nobody wrote", "other words")])
     with pytest.raises(ValueError, match="words nobody wrote"):
         unasync.generate(target)

@@ -88,7 +88,7 @@ def test_atheris_finds_nothing(harness: str, tmp_path: Path) -> None:
         text=True,
         timeout=600,
         cwd=tmp_path,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Done 30000 runs" in done.stderr

@@ -1,4 +1,4 @@
-# Generated from steer_async/client.py by scripts/unasync.py: do not edit.
+# Generated from src/steer_async/client.py by scripts/unasync.py: do not edit.
 # Edit the source and run `python scripts/unasync.py`; CI checks this file is current.
 """The blocking client: ``for chunk in client.stream(...)``, safe to share between threads.
 

@@ -1,4 +1,4 @@
-# Generated from steer_async/agents/runner.py by scripts/unasync.py: do not edit.
+# Generated from src/steer_async/agents/runner.py by scripts/unasync.py: do not edit.
 # Edit the source and run `python scripts/unasync.py`; CI checks this file is current.
 """The blocking agent runner: a driver of :meth:`steer_common.agents.AgentLoop.flow`.
 
