@@ -11,6 +11,7 @@ consuming a flow: :meth:`StreamingHelper.events`, :meth:`StreamingHelper.text` a
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -19,9 +20,12 @@ from steer_common.commands import Await, Close, Compute, Connect, Deliver, Read,
 from steer_common.errors import SteerError
 from steer_common.models.events import TEXT_DELTA, StreamEvent
 from steer_common.models.response import StreamResponse
-from steer_common.session import Consumer, StreamSession
+from steer_common.request import HTTPRequest
+from steer_common.session import CANCEL_TIMEOUT, Consumer, StreamSession
 
 __all__ = ["StreamingHelper"]
+
+logger = logging.getLogger("steer_async.driver")
 
 
 class StreamingHelper:
@@ -118,3 +122,20 @@ async def _drive(
         flow.close()
         if response is not None:
             await response.close(False)  # left early, or failed: never pooled
+        cancel = session.abandoned()
+        if cancel is not None:
+            await _send_quietly(transport, cancel)
+
+
+async def _send_quietly(transport: AsyncTransport, request: HTTPRequest) -> None:
+    """Send a request whose answer changes nothing (a kept response's cancel, its consumer
+    gone), within :data:`CANCEL_TIMEOUT`: a failure is logged, never raised."""
+
+    async def send() -> None:
+        sent = await transport.open(request, CANCEL_TIMEOUT)
+        await sent.close(False)
+
+    try:
+        await asyncio.wait_for(send(), CANCEL_TIMEOUT)
+    except (SteerError, OSError, asyncio.TimeoutError) as exc:
+        logger.warning("could not send %s %s: %r", request.method, request.url, exc)

@@ -89,7 +89,7 @@ _ELSEWHERE = {
 
 
 #: Provider body fields that a near miss would take for a call argument.
-_PROVIDER_FIELDS = frozenset({"stream_options"})
+_PROVIDER_FIELDS = frozenset({"stream_options", "background", "store"})
 
 
 def check_extras(extras: Mapping[str, Any]) -> None:

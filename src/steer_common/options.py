@@ -81,6 +81,16 @@ class StreamingOptions(BaseModel):
     """Base of the exponential backoff (with jitter) between attempts, in seconds."""
     preserve_partial_response: bool = True
     """Put what arrived before a failure on the error as ``partial_response``."""
+    resume: Literal["auto", "continue", "off"] = "auto"
+    """A stream cut after content: ``"auto"`` picks it up where it broke when the provider
+    keeps it (OpenAI and Azure Responses with ``background=True``), each event handed on
+    once, and raises elsewhere; ``"continue"`` also asks again, where the format can
+    continue an assistant turn, for what follows the text so far (a new generation, billed
+    again); ``"off"`` never resumes (docs/errors.md, "Streams that survive")."""
+    keep_background: bool = False
+    """Leaving a kept stream early (``break``, ``close()``, a cancelled task) leaves it
+    running on the provider, to be picked up later; by default it is cancelled, which
+    stops the generation and its billing."""
 
     # Buffering.
     chunk_size: int = Field(default=16384, gt=0)

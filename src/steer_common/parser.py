@@ -25,7 +25,12 @@ from __future__ import annotations
 from typing import NoReturn
 
 from steer_common.accumulator import StreamAccumulator
-from steer_common.errors import InvalidStateError, ProtocolError, SteerError
+from steer_common.errors import (
+    InvalidStateError,
+    ProtocolError,
+    SteerError,
+    StreamInterruptedError,
+)
 from steer_common.eventstream import EventStreamEvents
 from steer_common.models.events import PING, StreamEvent
 from steer_common.models.response import StreamResponse
@@ -58,7 +63,7 @@ class StreamParser:
         ConfigurationError: an unknown wire format.
     """
 
-    __slots__ = ("_acc", "_adapter", "_closed", "_failed", "_sse", "wire_format")
+    __slots__ = ("_acc", "_adapter", "_closed", "_failed", "_max_event_size", "_sse", "wire_format")
 
     def __init__(
         self,
@@ -73,14 +78,53 @@ class StreamParser:
         self.wire_format = wire_format
         self._adapter = adapter_class()
         self._adapter.usage_expected = usage_expected
-        self._sse: SSEDecoder | EventStreamEvents = (
-            EventStreamEvents(max_message_size=max_event_size)
-            if wire.framing == "eventstream"
-            else SSEDecoder(max_event_size=max_event_size, comments=True)
-        )
+        self._max_event_size = max_event_size
+        self._sse = self._decoder()
         self._acc = StreamAccumulator(keep_text=keep_text, provider=adapter_class.provider)
         self._failed: SteerError | None = None
         self._closed = False
+
+    def _decoder(self) -> SSEDecoder | EventStreamEvents:
+        if get_format(self.wire_format).framing == "eventstream":
+            return EventStreamEvents(max_message_size=self._max_event_size)
+        return SSEDecoder(max_event_size=self._max_event_size, comments=True)
+
+    @property
+    def position(self) -> tuple[str | None, int | None]:
+        """Where a stream the provider keeps stands: the id of the kept response and the
+        ``sequence_number`` of the last event handled (``None`` for a format that keeps
+        none, or before the stream said)."""
+        adapter = self._adapter
+        return adapter.response_id, adapter.cursor
+
+    def restart(self) -> None:
+        """The next bytes are a new body that carries on this stream (a kept stream
+        picked up again after a cut): the bytes of the body that broke are forgotten (an
+        event it cut is sent again whole), the events and the response so far are kept,
+        and an event already handled is skipped.
+
+        Raises:
+            InvalidStateError: the parser failed on something other than the end of its
+                body (an in-band error, a malformed event): that stream cannot go on.
+        """
+        failed = self._failed
+        if failed is not None and type(failed) is not StreamInterruptedError:
+            self._latched()
+        self._sse = self._decoder()
+        self._failed = None
+        self._closed = False
+
+    def show_after(self, sequence_number: int) -> None:
+        """The events up to ``sequence_number`` were handed on by an earlier consumer (a
+        kept stream picked up again from its start in another process): they build the
+        response, and :meth:`feed` returns only the events after them."""
+        self._adapter.shown = sequence_number
+        self._adapter.hidden = []
+
+    @property
+    def failure(self) -> SteerError | None:
+        """What the parser failed with (it then takes no more input), or ``None``."""
+        return self._failed
 
     @property
     def provider(self) -> str:
@@ -130,8 +174,17 @@ class StreamParser:
                 ),
                 out,
             )
+        if self._adapter.hidden:
+            self._take_hidden()
         self._acc.add_all(out)
         return out
+
+    def _take_hidden(self) -> None:
+        """Add the events a consumer saw before to the response (they precede the rest)."""
+        hidden = self._adapter.hidden
+        assert hidden is not None
+        self._acc.add_all(hidden)
+        hidden.clear()
 
     def close(self) -> list[StreamEvent]:
         """End of input: return the last events, or raise if the stream was cut short.
@@ -162,6 +215,8 @@ class StreamParser:
         return out
 
     def _fail(self, exc: SteerError, out: list[StreamEvent]) -> NoReturn:
+        if self._adapter.hidden:
+            self._take_hidden()
         self._acc.add_all(out)
         exc.events = out
         exc.provider = exc.provider or self.provider

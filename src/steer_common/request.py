@@ -13,7 +13,6 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -24,7 +23,7 @@ from steer_common.errors import ConfigurationError, register_secret
 from steer_common.providers import get_format
 from steer_common.routing import Route
 from steer_common.secrets import Secret
-from steer_common.spec import CallSpec, ResponseFormat, ToolSpec
+from steer_common.spec import CallSpec, HTTPRequest, ResponseFormat, ToolSpec
 
 __all__ = [
     "USER_AGENT",
@@ -38,31 +37,6 @@ __all__ = [
 
 USER_AGENT = f"steer-llm-sdk/{__version__}"
 _ROLES = frozenset({"system", "developer", "user", "assistant", "tool"})
-
-
-@dataclass(frozen=True, slots=True)
-class HTTPRequest:
-    """An HTTP request, ready for any transport. ``repr`` leaves the headers (the key) out."""
-
-    method: str
-    url: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        """The body, parsed."""
-        return json.loads(self.body)
-
-    @property
-    def origin(self) -> str:
-        """``scheme://host[:port]`` of the URL: where the request goes, without
-        credentials, path or query (what an error message may show)."""
-        scheme, _, rest = self.url.partition("://")
-        authority = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
-        return f"{scheme}://{authority}"
-
-    def __repr__(self) -> str:
-        return f"HTTPRequest({self.method} {self.url}, {len(self.body)} bytes)"
 
 
 def prepare_call(

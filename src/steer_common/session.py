@@ -36,6 +36,7 @@ from steer_common.commands import Close, Command, Connect, Deliver, Read, Sleep
 from steer_common.deadlines import Deadlines
 from steer_common.delivery import Delivery
 from steer_common.errors import (
+    APIError,
     InvalidStateError,
     SteerError,
     StreamInterruptedError,
@@ -55,16 +56,16 @@ from steer_common.models.events import (
     ERROR,
     StreamEvent,
 )
-from steer_common.models.response import Attempt, StreamMetrics, StreamResponse
+from steer_common.models.response import Attempt, ResumePoint, StreamMetrics, StreamResponse
 from steer_common.options import StreamingOptions
 from steer_common.parser import StreamParser
 from steer_common.providers import get_format
 from steer_common.request import HTTPRequest
-from steer_common.retry import retry_delay
+from steer_common.retry import RETRYABLE_FAILURES, retry_delay
 from steer_common.spec import Authorizer, CallSpec
 from steer_common.telemetry import CallTrace, active
 
-__all__ = ["Consumer", "Flow", "StreamSession"]
+__all__ = ["CANCEL_TIMEOUT", "Consumer", "Flow", "StreamSession"]
 
 
 logger = logging.getLogger("steer_common.session")
@@ -74,6 +75,9 @@ Flow = Generator[Command, Any, None]
 Consumer = Literal["events", "text", "response"]
 
 _NOTHING: Sequence[StreamEvent] = ()
+
+#: The most seconds a front end spends on :meth:`StreamSession.abandoned`'s request.
+CANCEL_TIMEOUT = 10.0
 
 
 class StreamSession:
@@ -101,6 +105,9 @@ class StreamSession:
         spec: the provider-neutral request (what telemetry says of the request).
         trace_parent: the OpenTelemetry context the call's span is a child of (an agent
             run's); ``None``: the current one.
+        resume: a kept stream to pick up instead of sending ``request`` (which gives the
+            URL and credentials): streamed again from its start, the events up to its
+            ``sequence_number`` build the response without being handed on again.
 
     A session drives one call: :meth:`flow` may be started once.
     """
@@ -119,6 +126,7 @@ class StreamSession:
         authorize: Authorizer | None = None,
         spec: CallSpec | None = None,
         trace_parent: Any = None,
+        resume: ResumePoint | None = None,
     ) -> None:
         self.request = request
         self.spec = spec
@@ -141,11 +149,28 @@ class StreamSession:
         self.model = model
         self._clock = clock
         self._rand = rand
-        self._parser = StreamParser(wire_format, max_event_size=options.max_event_size)
         wire = get_format(wire_format)
         self._content_type = wire.content_type
+        body = request.json()
         # Whether the stream must bring usage to be whole (where the request opts in).
-        self._usage_expected = wire.usage_asked is None or wire.usage_asked(request.json())
+        self._usage_expected = wire.usage_asked is None or wire.usage_asked(body)
+        # How a stream the provider keeps is picked up again after a cut (None: not kept).
+        resumption = wire.resumption
+        self._resumption = (
+            resumption
+            if resumption is not None and options.resume != "off" and resumption.kept(body)
+            else None
+        )
+        #: Where the next attempt picks the kept stream up: (response id, last event).
+        self._resume_at: tuple[str, int | None] | None = None
+        self._sent = request  # the last request sent, authorized (a cancel's credentials)
+        self._parser = self._new_parser()
+        if resume is not None:
+            if self._resumption is None:
+                self._resumption = resumption
+            self._resume_at = (resume.response_id, None)
+            if resume.sequence_number is not None:
+                self._parser.show_after(resume.sequence_number)
         self._flowing = False
         self._deadlines = Deadlines(options, clock)
         self._delivered = False
@@ -167,6 +192,14 @@ class StreamSession:
         #: driver's hook (a batch slows down on a 429 at once, and retries it itself); it
         #: must not block or raise.
         self.on_attempt: Callable[[Attempt, SteerError, float | None], bool | None] | None = None
+
+    def _new_parser(self) -> StreamParser:
+        return StreamParser(
+            self.wire_format,
+            max_event_size=self.options.max_event_size,
+            keep_text=self.keep_text,
+            usage_expected=self._usage_expected,
+        )
 
     @property
     def delivered(self) -> bool:
@@ -221,8 +254,11 @@ class StreamSession:
     def _attempts_flow(self) -> Flow:
         options = self.options
         attempt = 0
+        tries = 0  # the attempts since the stream last moved on (what retries are counted by)
+        moved: tuple[str, int | None] | None = None
         while True:
             attempt += 1
+            tries += 1
             self._metrics.attempts = attempt
             self._head = None
             began = self._clock()
@@ -230,11 +266,14 @@ class StreamSession:
             if error is None:
                 return
             self._record(attempt, began, error)
+            resume = self._resume_point(error)
+            if resume is not None and resume != moved:
+                moved, tries = resume, 1  # a kept stream went on since its last cut
             delay = retry_delay(
                 error,
-                attempt,
+                tries,
                 options,
-                delivered=self._delivered,
+                delivered=self._delivered and resume is None,
                 draw=self._rand(),
                 left=self._deadlines.left(),
             )
@@ -257,7 +296,39 @@ class StreamSession:
             self._attempts[-1].wait = delay
             if self._trace is not None:
                 self._trace.retry(self._attempts[-1], error)
+            self._resume_at = resume
             yield Sleep(delay)
+
+    def _resume_point(self, error: SteerError) -> tuple[str, int | None] | None:
+        """Where a kept stream that ``error`` cut can be picked up, or ``None``: not kept,
+        not named yet, or ended by the provider's verdict (an in-band error) or the
+        consumer's side (invalid JSON, a callback), which no reconnection mends."""
+        if self._resumption is None or error is self._parser.failure:
+            return None
+        if not isinstance(error, RETRYABLE_FAILURES) and not (
+            isinstance(error, APIError) and error.retryable
+        ):
+            return None
+        response_id, cursor = self._parser.position
+        if response_id is None or self._parser.done:
+            return None
+        return response_id, cursor
+
+    def abandoned(self) -> HTTPRequest | None:
+        """The request that stops a kept response whose consumer left before its end
+        (``break``, ``close()``, a cancelled task), for the front end to send once the
+        flow is closed; ``None``: nothing to stop (the call ended, the stream is not kept
+        or not named yet, ``keep_background=True``, or it failed with a resume point)."""
+        resumption = self._resumption
+        if resumption is None or self.options.keep_background or self.response is not None:
+            return None
+        failure = self.failure
+        if failure is not None and self._resume_point(failure) is not None:
+            return None  # it can be picked up later (the partial response's resume): keep it
+        response_id, _ = self._parser.position
+        if response_id is None or self._parser.done:
+            return None
+        return resumption.cancel(self._sent, response_id)
 
     def _record(self, number: int, began: float, error: SteerError | None) -> None:
         """Keep the record of an attempt that ended (see :class:`Attempt`)."""
@@ -278,19 +349,22 @@ class StreamSession:
 
     def _attempt(self, attempt: int, began: float) -> Generator[Command, Any, SteerError | None]:
         options = self.options
-        parser = self._parser = StreamParser(
-            self.wire_format,
-            max_event_size=options.max_event_size,
-            keep_text=self.keep_text,
-            usage_expected=self._usage_expected,
-        )
-        request = self.request
+        resume_at = self._resume_at
+        if resume_at is None:
+            parser = self._parser = self._new_parser()
+            request = self.request
+        else:  # the same stream, carried on by a new body
+            assert self._resumption is not None
+            parser = self._parser
+            parser.restart()
+            request = self._resumption.reconnect(self.request, *resume_at)
         if self._authorize is not None:
             limit = self._deadlines.limit(CREDENTIAL_TIMEOUT) or CREDENTIAL_TIMEOUT
             try:
                 request = yield from authorized(request, self._authorize, limit, parser.provider)
             except SteerError as exc:
                 return exc
+        self._sent = request
         try:
             head: ResponseHead = yield Connect(
                 request, self._deadlines.limit(options.connection_timeout), attempt
@@ -336,8 +410,13 @@ class StreamSession:
         :class:`~steer_common.delivery.Delivery` says, as it comes."""
         options = self.options
         self._drained = False
-        delivery = self._delivery = self._deliveries(parser)
-        content = False  # the first content of the attempt was seen
+        metrics = self._metrics
+        delivery = self._delivery
+        if self._resume_at is None or delivery is None:
+            delivery = self._delivery = self._deliveries(parser)
+            content = False  # the first content of the attempt was seen
+        else:  # a kept stream carried on: what was handed on stays so
+            content = metrics.time_to_first_token is not None
         accumulator = parser.accumulator
         trace = self._trace
         traced = 0  # characters of output when telemetry last saw a read
@@ -346,7 +425,6 @@ class StreamSession:
         deadlines = self._deadlines
         deadlines.reading(clock())
         read_timeout = options.read_timeout
-        metrics = self._metrics
         pending: Sequence[StreamEvent] = _NOTHING  # handed on with the next Read
         on_delta = options.on_delta
         identity = decoder.identity
@@ -467,7 +545,7 @@ class StreamSession:
         provider = error.provider = error.provider or self._parser.provider
         error.message = where(error.message, provider, self.request.origin, self._metrics.attempts)
         if self.options.preserve_partial_response:
-            error.partial_response = yield from self._finish_response()
+            error.partial_response = yield from self._finish_response(error)
         else:
             error.partial_response = None
         self.failure = error
@@ -481,20 +559,33 @@ class StreamSession:
     def _callback(self, name: str, *args: Any) -> Generator[Command, Any, SteerError | None]:
         return callback(self.options, self._parser.provider, name, *args)
 
-    def _finish_response(self) -> Generator[Command, Any, StreamResponse]:
+    def _finish_response(
+        self, failure: SteerError | None = None
+    ) -> Generator[Command, Any, StreamResponse]:
         metrics = self._metrics
         metrics.bytes = self._bytes
         metrics.duration = self._clock() - self._deadlines.start
-        return (
-            yield from finish_response(
-                self._parser,
-                metrics=metrics,
-                attempts=self._attempts,
-                head=self._head,
-                options=self.options,
-                model=self.model,
-                text_kept=self.keep_text,
-                prompt=self.request.json(),
-                response_format=self.response_format,
-            )
+        response = yield from finish_response(
+            self._parser,
+            metrics=metrics,
+            attempts=self._attempts,
+            head=self._head,
+            options=self.options,
+            model=self.model,
+            text_kept=self.keep_text,
+            prompt=self.request.json(),
+            response_format=self.response_format,
         )
+        if self._resumption is not None and not response.complete:
+            response_id, cursor = self._parser.position
+            if response_id is not None and failure is not None and self._resume_point(failure):
+                provider = self._parser.provider
+                model = self.spec.model if self.spec is not None else (self.model or "")
+                response.resume = ResumePoint(
+                    provider=provider,
+                    wire_format=self.wire_format,
+                    model=f"{provider}/{model}",
+                    response_id=response_id,
+                    sequence_number=cursor,
+                )
+        return response

@@ -5,16 +5,22 @@ provider modules and the request module can both use it without importing each o
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel
 
-if TYPE_CHECKING:
-    from steer_common.request import HTTPRequest
-
-__all__ = ["Authorizer", "CallSpec", "CredentialChain", "ResponseFormat", "Route", "ToolSpec"]
+__all__ = [
+    "Authorizer",
+    "CallSpec",
+    "CredentialChain",
+    "HTTPRequest",
+    "ResponseFormat",
+    "Route",
+    "ToolSpec",
+]
 
 #: What authorizes a request where a fixed key cannot: the headers for the request about
 #: to be sent (an OAuth token, a SigV4 signature over the request), asked for before each
@@ -95,3 +101,28 @@ class Route:
             f"Route(provider={self.provider!r}, model={self.model!r}, "
             f"wire_format={self.wire_format!r}, base_url={self.base_url!r})"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class HTTPRequest:
+    """An HTTP request, ready for any transport. ``repr`` leaves the headers (the key) out."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        """The body, parsed."""
+        return json.loads(self.body)
+
+    @property
+    def origin(self) -> str:
+        """``scheme://host[:port]`` of the URL: where the request goes, without
+        credentials, path or query (what an error message may show)."""
+        scheme, _, rest = self.url.partition("://")
+        authority = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+        return f"{scheme}://{authority}"
+
+    def __repr__(self) -> str:
+        return f"HTTPRequest({self.method} {self.url}, {len(self.body)} bytes)"

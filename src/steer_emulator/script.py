@@ -104,6 +104,12 @@ class ScriptedReply:
         keepalive_every: ... sending a keep-alive (an SSE comment, Anthropic a ``ping``)
             this often in seconds meanwhile (``None``: silence).
         event_delay: seconds the server waits between events.
+        cuts: a Responses request in background mode (``background: true``): the
+            connection drops after this many events of the whole stream, each cut once, on
+            whichever connection reaches it (the request, or a stream picked up again with
+            ``starting_after``); the response itself is kept whole
+            (:mod:`steer_emulator.background`).
+        cut_mid_event: each of those cuts sends half of the next event first.
         gzip: the server compresses the body when the client accepts gzip.
         created: the Unix time the reply is stamped with.
         seed: ids (``chatcmpl-...``, ``msg_...``) are derived from it (``None``: from the
@@ -139,12 +145,15 @@ class ScriptedReply:
     pause_seconds: float = 0.0
     keepalive_every: float | None = None
     event_delay: float = 0.0
+    cuts: tuple[int, ...] = ()
+    cut_mid_event: bool = False
     gzip: bool = False
     created: int = 1_750_000_000
     seed: str | None = None
 
     def __post_init__(self) -> None:
         self.tool_calls = [_call(c) for c in self.tool_calls]
+        self.cuts = tuple(int(c) for c in self.cuts)
         if self.deltas is not None:
             self.deltas = [str(d) for d in self.deltas]
             joined = "".join(self.deltas)

@@ -74,6 +74,7 @@ from typing import Any, NamedTuple
 
 from steer_common.providers import FORMATS, get_format
 from steer_common.routing import API_KEY_ENV, BASE_URL_ENV
+from steer_emulator.background import BackgroundStore, Kept, kept_path
 from steer_emulator.dispatch import (
     ReplySource,
     authorized,
@@ -103,11 +104,14 @@ _PEER_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, Tim
 
 
 class RecordedRequest(NamedTuple):
-    """One request the emulator received: the path, the headers (lowercased), the JSON body."""
+    """One request the emulator received: the path, the headers (lowercased), the JSON body
+    (``None`` for a ``GET``), the method and the query string."""
 
     path: str
     headers: dict[str, str]
     body: Any
+    method: str = "POST"
+    query: str = ""
 
 
 class _Gone(Exception):
@@ -128,6 +132,9 @@ class Emulator:
             ``Retry-After: busy_retry_after``) to the requests beyond, as a server with a
             concurrency limit does (``None``: no limit).
         busy_retry_after: the ``Retry-After`` of those 429s, in seconds.
+        background_ttl: how long a Responses request in background mode is kept, to be
+            streamed again (``GET /responses/{id}?stream=true&starting_after=N``), in
+            seconds (:mod:`steer_emulator.background`).
 
     Attributes:
         requests: every request received, in order (:class:`RecordedRequest`).
@@ -144,6 +151,7 @@ class Emulator:
         max_streams: int | None = None,
         busy_retry_after: float = 1.0,
         any_model: bool = False,
+        background_ttl: float = 3600.0,
     ) -> None:
         self.require_auth = require_auth
         #: Take any model name (a fine-tune's, a custom one): no 404 for names the price
@@ -161,6 +169,9 @@ class Emulator:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._replies = ReplySource()
+        #: The Responses kept in background mode (``background.cancelled``: the ids of
+        #: those cancelled).
+        self.background = BackgroundStore(background_ttl)
         self._disconnects = 0
         self._connections: set[socket.socket] = set()
         self._closing = threading.Event()
@@ -282,6 +293,7 @@ class Emulator:
         with self._lock:
             self.requests.clear()
             self._replies.reset()
+            self.background.clear()
             self._disconnects = 0
             self._peak_streams = self._busy = 0
 
@@ -391,11 +403,54 @@ class _Handler(BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
     def do_GET(self) -> None:
-        if self.path.split("?")[0] in ("/", "/health"):
+        path, _, query = self.path.partition("?")
+        if path in ("/", "/health"):
             status = {"status": "ok", "base_urls": self.emulator.base_urls}
             self._json(200, json.dumps(status).encode())
+        elif (kept := kept_path(path)) is not None and not kept[1]:
+            self._kept(path, query, kept[0])
         else:
             self._json(404, error_body("openai", 404, f"no route for GET {self.path}"))
+
+    def _kept(self, path: str, query: str, response_id: str, cancel: bool = False) -> None:
+        """A kept (background) response: streamed again, answered, or cancelled."""
+        emu = self.emulator
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        with emu._lock:
+            emu.requests.append(RecordedRequest(path, headers, None, self.command, query))
+        now = time.time()
+        kept = emu.background.get(response_id, now)
+        fmt = kept.wire_format if kept is not None else "openai_responses"
+        if emu.require_auth and not authorized(fmt, headers):
+            self._json(401, error_body(fmt, 401), _error_headers(fmt, 401, None))
+            return
+        if kept is None:
+            message = f"No response found with id '{response_id}'."
+            self._json(404, error_body(fmt, 404, message), _error_headers(fmt, 404, None))
+            return
+        if cancel:
+            emu.background.cancel(response_id, now)
+            self._json(200, json.dumps(kept.snapshot()).encode())
+            return
+        params = dict(pair.partition("=")[::2] for pair in query.split("&") if pair)
+        if params.get("stream") != "true":
+            self._json(200, json.dumps(kept.snapshot()).encode())
+            return
+        try:
+            start = int(params["starting_after"]) + 1 if "starting_after" in params else 0
+        except ValueError:
+            message = "starting_after must be an integer"
+            self._json(400, error_body(fmt, 400, message), _error_headers(fmt, 400, None))
+            return
+        self._streaming(fmt, kept.script, lambda: self._stream_kept(kept, start))
+
+    def _stream_kept(self, kept: Kept, start: int) -> None:
+        """The kept response's events from ``start``, to its end or its next cut."""
+        cut = kept.next_cut(start)
+        events = kept.events[start:cut]
+        if cut is not None and kept.script.cut_mid_event:
+            events = [*events, kept.events[cut][: len(kept.events[cut]) // 2]]
+        self._send_events(kept.wire_format, kept.script, events, cut is not None)
 
     def do_POST(self) -> None:
         emu = self.emulator
@@ -406,13 +461,16 @@ class _Handler(BaseHTTPRequestHandler):
         if path == TOKEN_PATH:
             self._token()
             return
+        if (kept := kept_path(path)) is not None and kept[1]:
+            self._kept(path, query, kept[0], cancel=True)
+            return
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = None
         headers = {k.lower(): v for k, v in self.headers.items()}
         with emu._lock:
-            emu.requests.append(RecordedRequest(path, headers, body))
+            emu.requests.append(RecordedRequest(path, headers, body, "POST", query))
         model = body.get("model") if isinstance(body, dict) else None
         fmt = wire_format_for(path, model if isinstance(model, str) else "")
         if fmt is None:
@@ -476,8 +534,27 @@ class _Handler(BaseHTTPRequestHandler):
             extra = {"retry-after": _seconds(emu.busy_retry_after)}
             self._json(429, error_body(fmt, 429, message), extra | _error_headers(fmt, 429, None))
             return
+        if body.get("background") is True and get_format(fmt).resumption is not None:
+            kept = emu.background.keep(
+                fmt, script, render(fmt, script.without_faults()), time.time()
+            )
+            stream = lambda: self._stream_kept(kept, 0)  # noqa: E731
+        else:
+            stream = lambda: self._stream(fmt, script)  # noqa: E731
+        self._streaming(fmt, script, stream, counted=True)
+
+    def _streaming(
+        self, fmt: str, script: ScriptedReply, stream: Callable[[], None], counted: bool = False
+    ) -> None:
+        """Run ``stream``, counting the stream (``counted``: already counted) and the
+        peer that leaves early."""
+        emu = self.emulator
+        if not counted:
+            with emu._lock:
+                emu._streams += 1
+                emu._peak_streams = max(emu._peak_streams, emu._streams)
         try:
-            self._stream(fmt, script)
+            stream()
         except (_Gone, *_PEER_GONE):
             self.close_connection = True
             if not emu.closed:
@@ -488,6 +565,14 @@ class _Handler(BaseHTTPRequestHandler):
                 emu._changed.notify_all()
 
     def _stream(self, fmt: str, script: ScriptedReply) -> None:
+        events = render(fmt, script)
+        self._send_events(fmt, script, events, script.truncate_after_events is not None)
+
+    def _send_events(
+        self, fmt: str, script: ScriptedReply, events: list[bytes], truncated: bool
+    ) -> None:
+        """Send a stream's head and ``events`` (paced as ``script`` says); ``truncated``:
+        drop the connection after them, with no end to the body."""
         gzipped = script.gzip and "gzip" in self.headers.get("accept-encoding", "")
         compressor = zlib.compressobj(wbits=31) if gzipped else None
 
@@ -514,7 +599,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Encoding", "gzip")
         self.end_headers()
         ping = keepalive(fmt)
-        for step in schedule(script, render(fmt, script)):
+        for step in schedule(script, events):
             if step.data is not None:
                 send(step.data)
             else:
@@ -522,7 +607,7 @@ class _Handler(BaseHTTPRequestHandler):
                 # be the chunked body's last chunk.
                 every = step.keepalive_every if ping else None
                 self._pause(step.seconds, every, lambda: send(ping))
-        if script.truncate_after_events is not None:
+        if truncated:
             self.close_connection = True  # no zero-length chunk: the body is cut
             return
         if compressor is not None:

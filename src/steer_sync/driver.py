@@ -11,6 +11,7 @@ consuming a flow: :meth:`StreamingHelper.events`, :meth:`StreamingHelper.text` a
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections.abc import Generator
@@ -21,10 +22,13 @@ from steer_common.commands import Await, Close, Compute, Connect, Deliver, Read,
 from steer_common.errors import SteerError
 from steer_common.models.events import TEXT_DELTA, StreamEvent
 from steer_common.models.response import StreamResponse
-from steer_common.session import Consumer, StreamSession
+from steer_common.request import HTTPRequest
+from steer_common.session import CANCEL_TIMEOUT, Consumer, StreamSession
 from steer_sync.transport import RequestsTransport, TransportResponse
 
 __all__ = ["StreamingHelper"]
+
+logger = logging.getLogger("steer_sync.driver")
 
 
 class StreamingHelper:
@@ -113,6 +117,18 @@ def _drive(
         flow.close()
         if response is not None:
             response.close(False)  # left early, or failed: never pooled
+        cancel = session.abandoned()
+        if cancel is not None:
+            _send_quietly(transport, cancel)
+
+
+def _send_quietly(transport: RequestsTransport, request: HTTPRequest) -> None:
+    """Send a request whose answer changes nothing (a kept response's cancel, its consumer
+    gone), within :data:`CANCEL_TIMEOUT`: a failure is logged, never raised."""
+    try:
+        transport.open(request, CANCEL_TIMEOUT).close(False)
+    except (SteerError, OSError) as exc:
+        logger.warning("could not send %s %s: %r", request.method, request.url, exc)
 
 
 # Blocking work the core asks for (loading a tiktoken encoding), off the calling thread

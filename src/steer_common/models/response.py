@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from steer_common.errors import JSONModeError
 from steer_common.metadata import RateLimit
 
-__all__ = ["Attempt", "StreamMetrics", "StreamResponse", "ToolCall"]
+__all__ = ["Attempt", "ResumePoint", "StreamMetrics", "StreamResponse", "ToolCall"]
 
 _NO_JSON: Any = object()  # get_json() has no value from the stream: parse the text
 
@@ -90,6 +90,25 @@ class Attempt(BaseModel):
     text: str = ""
 
 
+class ResumePoint(BaseModel):
+    """Where a stream the provider keeps can be picked up again, in this process or in
+    another (``stream(resume=...)``): plain JSON, to be stored with a job.
+
+    Attributes:
+        provider: who keeps it.
+        wire_format: its :class:`~steer_common.StreamParser` format.
+        model: the model, as a call routes it (``"openai/gpt-5-mini"``).
+        response_id: the id of the kept response.
+        sequence_number: the last event handed on (``None``: none yet).
+    """
+
+    provider: str
+    wire_format: str
+    model: str
+    response_id: str
+    sequence_number: int | None = None
+
+
 class StreamResponse(BaseModel):
     """The reply of one stream: text, reasoning, tool calls, usage, cost, finish, timing.
 
@@ -134,6 +153,9 @@ class StreamResponse(BaseModel):
     metrics: StreamMetrics = Field(default_factory=StreamMetrics)
     attempts: list[Attempt] = Field(default_factory=list)
     provider_data: dict[str, Any] = Field(default_factory=dict)
+    #: On the partial response of a stream the provider keeps: where to pick it up again
+    #: (``stream(resume=partial.resume)``, in any process).
+    resume: ResumePoint | None = None
 
     _response_format: Any = PrivateAttr(default=None)
     _json: Any = PrivateAttr(default_factory=lambda: _NO_JSON)  # a factory: defaults are copied

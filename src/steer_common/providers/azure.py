@@ -126,6 +126,7 @@ RESPONSES_FORMAT = WireFormat(
     build_body=openai_responses.build_body,
     usage="as OpenAI's",
     keepalive=openai_responses.FORMAT.keepalive,
+    resumption=openai_responses.RESUMPTION,
     **_COMMON,
 )
 

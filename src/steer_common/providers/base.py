@@ -41,11 +41,13 @@ from steer_common.models.events import (
     StreamEvent,
 )
 from steer_common.models.response import ToolCall
+from steer_common.spec import HTTPRequest
 from steer_common.sse import DiscardedInput, ServerSentEvent
 
 __all__ = [
     "Provider",
     "ProviderAdapter",
+    "Resumption",
     "StreamAdapter",
     "ToolCallBuilder",
     "WireFormat",
@@ -326,6 +328,17 @@ class StreamAdapter:
     provider: ClassVar[str] = ""
     terminal_signal: ClassVar[str] = ""
 
+    #: The id of the response the provider keeps, for a format that can resume a stream
+    #: (:class:`Resumption`); ``None`` until the stream names it.
+    response_id: str | None = None
+    #: The ``sequence_number`` of the last event handled (``None``: none yet).
+    cursor: int | None = None
+    #: Events up to this ``sequence_number`` are ones a consumer saw before (a stream
+    #: picked up again in another process): they build the response but are not handed
+    #: on; their events go to :attr:`hidden` instead of the caller's list.
+    shown: int = -1
+    hidden: list[StreamEvent] | None = None
+
     def __init__(self) -> None:
         self.done = False
         self.usage_expected = True
@@ -346,6 +359,25 @@ class StreamAdapter:
                 "the reply is incomplete",
                 provider=self.provider,
             )
+
+
+@dataclass(frozen=True)
+class Resumption:
+    """How a wire format picks up a stream that the provider keeps (OpenAI's Responses in
+    background mode): the generation goes on on the server, and its events can be streamed
+    again after a sequence number.
+
+    Attributes:
+        kept: whether a request body asks for a kept stream (``background: true``).
+        reconnect: the request that streams the kept response ``response_id`` again, from
+            the event after ``after`` (``None``: from its start), made from the request
+            that began it (its URL and credentials).
+        cancel: the request that stops the kept response (a consumer that left early).
+    """
+
+    kept: Callable[[Mapping[str, Any]], bool]
+    reconnect: Callable[[HTTPRequest, str, int | None], HTTPRequest]
+    cancel: Callable[[HTTPRequest, str], HTTPRequest]
 
 
 #: The name earlier releases used for :class:`StreamAdapter`.
@@ -436,6 +468,8 @@ class WireFormat:
             ``"generate_content"``).
         usage_asked: whether a request body asks for usage in the stream, where that is
             opt-in (``None``: the format always sends it).
+        resumption: how a stream the provider keeps is picked up again after a cut
+            (``None``: the provider keeps none; docs/errors.md, "Streams that survive").
     """
 
     name: str
@@ -458,3 +492,4 @@ class WireFormat:
     content_type: str = "text/event-stream"
     operation: str = "chat"
     usage_asked: Callable[[Mapping[str, Any]], bool] | None = None
+    resumption: Resumption | None = None

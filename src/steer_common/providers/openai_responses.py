@@ -19,11 +19,18 @@ and its JSON repeats the name in ``type``. No ``[DONE]``: the stream ends after 
   ``error``, as ``openai/responses-error-insufficient-quota`` shows) and ``response.failed``.
 - ``sequence_number`` is optional (absent in March 2025 streams). Unknown event types are
   skipped.
+- Background mode (``background: true``, stored): the response is generated on the server
+  whoever listens, and ``GET /responses/{id}?stream=true&starting_after=N`` streams its
+  events again after sequence number ``N`` (:data:`RESUMPTION`): a cut stream is picked up
+  where it broke, an event already handled is skipped, and ``POST /responses/{id}/cancel``
+  stops it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from steer_common.errors import ConfigurationError
 from steer_common.models.events import (
@@ -37,6 +44,7 @@ from steer_common.models.events import (
 )
 from steer_common.parts import foreign, read_part, refusal
 from steer_common.providers.base import (
+    Resumption,
     StreamAdapter,
     ToolCallBuilder,
     WireFormat,
@@ -46,11 +54,20 @@ from steer_common.providers.base import (
     load_json_object,
     string,
 )
-from steer_common.spec import CallSpec, Route, ToolSpec
+from steer_common.spec import CallSpec, HTTPRequest, Route, ToolSpec
 from steer_common.sse import ServerSentEvent
 from steer_common.usage import as_int, make_usage
 
-__all__ = ["FORMAT", "PATH", "OpenAIResponsesAdapter", "auth_headers", "build_body"]
+__all__ = [
+    "FORMAT",
+    "PATH",
+    "RESUMPTION",
+    "OpenAIResponsesAdapter",
+    "auth_headers",
+    "build_body",
+    "cancel",
+    "reconnect",
+]
 
 _INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"}
 
@@ -70,6 +87,14 @@ class OpenAIResponsesAdapter(StreamAdapter):
             return
         event = load_json_object(sse.data, self.provider, "an event")
         kind = event.get("type") or sse.event
+        number = event.get("sequence_number")
+        if type(number) is int:
+            cursor = self.cursor
+            if cursor is not None and number <= cursor:
+                return  # a stream picked up again repeated an event already handled
+            self.cursor = number
+            if number <= self.shown:
+                out = self.hidden if self.hidden is not None else []
         if kind == "response.output_text.delta":
             delta = event.get("delta")
             if delta and type(delta) is str:
@@ -89,6 +114,7 @@ class OpenAIResponsesAdapter(StreamAdapter):
                 out.append(StreamEvent(REFUSAL_DELTA, delta))
         elif kind == "response.created":
             response = event.get("response") or {}
+            self.response_id = string(response.get("id"))
             tier = response.get("service_tier")
             out.append(
                 StreamEvent(
@@ -329,6 +355,45 @@ def _tool(tool: ToolSpec) -> dict[str, Any]:
     return out
 
 
+def _kept(body: Mapping[str, Any]) -> bool:
+    return body.get("background") is True and body.get("store") is not False
+
+
+def _at(request: HTTPRequest, response_id: str, tail: str) -> tuple[str, list[str]]:
+    """The URL of the kept response ``response_id`` (plus ``tail``) beside the request's
+    endpoint, and the request's query (Azure's ``api-version``)."""
+    url, _, query = request.url.partition("?")
+    return f"{url.rstrip('/')}/{quote(response_id, safe='')}{tail}", [
+        q for q in query.split("&") if q
+    ]
+
+
+def _headers(request: HTTPRequest) -> dict[str, str]:
+    """The request's headers without those of its body (credentials and the rest kept)."""
+    body = ("content-type", "content-length", "content-encoding")
+    return {k: v for k, v in request.headers.items() if k.lower() not in body}
+
+
+def reconnect(request: HTTPRequest, response_id: str, after: int | None) -> HTTPRequest:
+    """``GET /responses/{id}?stream=true[&starting_after=N]`` for the request that began it."""
+    url, query = _at(request, response_id, "")
+    query.append("stream=true")
+    if after is not None:
+        query.append(f"starting_after={after}")
+    return HTTPRequest("GET", f"{url}?{'&'.join(query)}", _headers(request), b"")
+
+
+def cancel(request: HTTPRequest, response_id: str) -> HTTPRequest:
+    """``POST /responses/{id}/cancel`` for the request that began it."""
+    url, query = _at(request, response_id, "/cancel")
+    return HTTPRequest(
+        "POST", url + (f"?{'&'.join(query)}" if query else ""), _headers(request), b""
+    )
+
+
+#: How a background response's stream is picked up again (see the module docstring).
+RESUMPTION = Resumption(kept=_kept, reconnect=reconnect, cancel=cancel)
+
 FORMAT = WireFormat(
     name="openai_responses",
     title="OpenAI Responses API",
@@ -341,4 +406,5 @@ FORMAT = WireFormat(
     auth="`Authorization: Bearer`",
     usage="`input_tokens` includes cached tokens, `output_tokens` reasoning tokens",
     keepalive=b": keep-alive\n\n",
+    resumption=RESUMPTION,
 )
