@@ -436,6 +436,10 @@ class WireFormat:
             ``"generate_content"``).
         usage_asked: whether a request body asks for usage in the stream, where that is
             opt-in (``None``: the format always sends it).
+        parts: what a Chat Completions dialect takes of the content parts, for a route
+            (:class:`~steer_common.providers.openai_chat.ChatParts`; Azure's depend on the
+            API version the route targets); ``build_body`` refuses the rest. ``None``: the
+            format converts or refuses parts in its own ``build_body``.
     """
 
     name: str
@@ -458,3 +462,4 @@ class WireFormat:
     content_type: str = "text/event-stream"
     operation: str = "chat"
     usage_asked: Callable[[Mapping[str, Any]], bool] | None = None
+    parts: Callable[[Any], Any] | None = None
