@@ -20,6 +20,7 @@ PARTS: dict[str, Any] = {
     "text": {"type": "text", "text": "Describe these."},
     "image-url": {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}},
     "image-data": {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}},
+    "image-id": {"type": "image_url", "image_url": {"file_id": "file-img"}},  # xAI's
     "audio": {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}},
     "pdf-data": {
         "type": "file",
@@ -42,6 +43,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "text": {"text": "Describe these."},
         "image-url": REFUSED,
         "image-data": {"inlineData": {"mimeType": "image/png", "data": PNG}},
+        "image-id": REFUSED,
         "audio": {"inlineData": {"mimeType": "audio/wav", "data": "UklGRg=="}},
         "pdf-data": {"inlineData": {"mimeType": "application/pdf", "data": PDF}},
         "file-id": REFUSED,
@@ -53,6 +55,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "text": {"text": "Describe these."},
         "image-url": REFUSED,
         "image-data": {"image": {"format": "png", "source": {"bytes": PNG}}},
+        "image-id": REFUSED,
         "audio": REFUSED,
         "pdf-data": {"document": {"format": "pdf", "name": "a", "source": {"bytes": PDF}}},
         "file-id": REFUSED,
@@ -70,6 +73,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
             "type": "image",
             "source": {"type": "base64", "media_type": "image/png", "data": PNG},
         },
+        "image-id": REFUSED,
         "audio": REFUSED,
         "pdf-data": {
             "type": "document",
@@ -93,7 +97,12 @@ AS_GIVEN = PARTS  # each sent as given
 # OpenAI: docs/guides/file-inputs (Chat takes PDF files only, by file_data or file_id, no
 # file URL); Azure's v1 API as OpenAI's; a dated GA api-version (2024-10-21) text and
 # image_url only; xAI's ContentPart: text, image_url, text_file, file (file_id or url).
-EXPECTED["openai"] = {**AS_GIVEN, "csv-data": REFUSED, "file-url": REFUSED}
+EXPECTED["openai"] = {
+    **AS_GIVEN,
+    "image-id": REFUSED,
+    "csv-data": REFUSED,
+    "file-url": REFUSED,
+}
 EXPECTED["azure"] = EXPECTED["openai"]
 EXPECTED["azure_ga"] = {
     **dict.fromkeys(PARTS, REFUSED),
@@ -119,6 +128,7 @@ EXPECTED["openai_responses"] = {
         "image_url": f"data:image/png;base64,{PNG}",
         "detail": "auto",
     },
+    "image-id": {"type": "input_image", "file_id": "file-img", "detail": "auto"},
     "audio": REFUSED,
     "pdf-data": {"type": "input_file", "file_data": PDF_URL, "filename": "a.pdf"},
     "file-id": {"type": "input_file", "file_id": "file-abc"},
@@ -253,7 +263,8 @@ def _validate_with_the_official_sdk(wire: str, sent: Any) -> None:
         for wire in ("anthropic", "gemini", "openai_responses", *CHAT)
         for name in sorted(PARTS)
         if EXPECTED[wire][name] != REFUSED  # a refused part sends nothing
-        and not (wire in ("xai", "openai_compatible") and name == "file-url")  # xAI's shape
+        # xAI's shapes (not in openai's types)
+        and not (wire in ("xai", "openai_compatible") and name in ("file-url", "image-id"))
     ],
 )
 def test_every_converted_part_fits_the_official_sdks_types(wire: str, name: str) -> None:
@@ -379,3 +390,50 @@ def _route(wire: str) -> Any:
 
 def _where(name: str) -> str:
     return {"pdf-data": "file-data"}.get(name, name)
+
+
+# docs/providers.md's content-parts table: its columns and rows, as the tests above name them.
+COLUMNS = [
+    "openai",
+    "azure",
+    "azure_ga",
+    "xai",
+    "openai_compatible",
+    "openai_responses",
+    "gemini",
+    "bedrock",
+    "anthropic",
+]
+ROWS = {
+    '"type": "text"': "text",
+    "image by URL": "image-url",
+    "image as bytes": "image-data",
+    "image by file id": "image-id",
+    "audio": "audio",
+    "a PDF as bytes": "pdf-data",
+    "another file as bytes": "csv-data",
+    "file by id": "file-id",
+    "file by URL": "file-url",
+}
+
+
+def _docs_table() -> dict[str, list[str]]:
+    from pathlib import Path
+
+    text = Path(__file__).parents[2].joinpath("docs/providers.md").read_text()
+    section = text.split("## Content parts", 1)[1].split("\n## ", 1)[0]
+    rows = [line.strip("|").split(" | ") for line in section.splitlines() if line.startswith("| ")]
+    return {cells[0].strip(): [c.strip() for c in cells[1:]] for cells in rows[1:]}
+
+
+@pytest.mark.parametrize("label", sorted(ROWS))
+def test_the_docs_table_says_what_each_format_does(label: str) -> None:
+    table = _docs_table()
+    (row,) = [cells for name, cells in table.items() if name.lstrip("`{").startswith(label)]
+    assert len(row) == len(COLUMNS)
+    for wire, cell in zip(COLUMNS, row, strict=True):
+        refused = EXPECTED[wire][ROWS[label]] == REFUSED
+        assert cell.startswith("refused") == refused, (label, wire, cell)
+        if wire in CHAT and not refused:
+            given = EXPECTED[wire][ROWS[label]] == PARTS[ROWS[label]]
+            assert cell.startswith("as given") == given, (label, wire, cell)
