@@ -6,10 +6,12 @@ OpenAI SDK (and the other SDKs' own):
 
 - text: ``{"type": "text", "text": ...}`` (``input_text`` too);
 - an image: ``{"type": "image_url", "image_url": {"url": ...}}`` with an https URL or a
-  ``data:<media type>;base64,...`` URL (Responses' ``input_image`` too);
+  ``data:<media type>;base64,...`` URL, or ``{"file_id": ...}`` (xAI's); Responses'
+  ``input_image`` too;
 - audio: ``{"type": "input_audio", "input_audio": {"data": <base64>, "format": "wav"}}``;
 - a file or PDF: ``{"type": "file", "file": {"file_data": <data URL>, "filename": ...}}``
-  or ``{"file_id": ...}`` (Responses' ``input_file`` too);
+  (plain base64 too: its media type is the filename's), ``{"file_id": ...}``, or a URL
+  (xAI's ``{"url": ...}``, Responses' ``file_url``); Responses' ``input_file`` too;
 - a provider's own block, kept for that provider: Anthropic's ``image``/``document``
   blocks, Gemini's ``inlineData``/``fileData`` parts, Converse's ``image``/``document``
   blocks (a dict with no ``type``).
@@ -21,6 +23,7 @@ anything is sent (:func:`refusal`). A URL is never fetched to make bytes of it.
 
 from __future__ import annotations
 
+import mimetypes
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -69,6 +72,15 @@ class Part:
         article = "an" if self.kind in ("image", "audio") else "a"
         return f"{article} {self.kind} part ({media}{where})"
 
+    @property
+    def where(self) -> str:
+        """The part's kind and how it is given, as the docs' table rows name them:
+        ``text``, ``image-url``, ``image-data``, ``image-id``, ``audio``, ``file-data``,
+        ``file-id``, ``file-url``, ``native``."""
+        if self.kind in ("text", "audio", "native"):
+            return self.kind
+        return f"{self.kind}-{'url' if self.url else 'id' if self.file_id else 'data'}"
+
 
 def _data_url(url: str) -> tuple[str, str] | None:
     """``(media type, base64)`` of a ``data:...;base64,...`` URL."""
@@ -103,8 +115,9 @@ def read_part(part: Any) -> Part:
         url = image.get("url") if isinstance(image, dict) else image
         if isinstance(url, str) and url:
             return _located("image", part, url)
-        if isinstance(part.get("file_id"), str):
-            return Part("image", part, file_id=part["file_id"])
+        file_id = image.get("file_id") if isinstance(image, dict) else part.get("file_id")
+        if isinstance(file_id, str):
+            return Part("image", part, file_id=file_id)
     if kind == "input_audio":
         audio = part.get("input_audio") or {}
         data, fmt = audio.get("data"), audio.get("format")
@@ -116,10 +129,15 @@ def read_part(part: Any) -> Part:
             filename = file.get("filename")
             if isinstance(file.get("file_id"), str):
                 return Part("file", part, file_id=file["file_id"], filename=filename)
-            if isinstance(file.get("file_data"), str):
-                return _located("file", part, file["file_data"], filename=filename)
-            if isinstance(file.get("file_url"), str):
-                return Part("file", part, url=file["file_url"], filename=filename)
+            data = file.get("file_data")
+            if isinstance(data, str) and _data_url(data) is None:  # plain base64
+                media = mimetypes.guess_type(filename)[0] if isinstance(filename, str) else None
+                return Part("file", part, data=data, media_type=media, filename=filename)
+            if isinstance(data, str):
+                return _located("file", part, data, filename=filename)
+            url = file.get("file_url") or file.get("url")  # Responses' name, xAI's
+            if isinstance(url, str):
+                return Part("file", part, url=url, filename=filename)
     native = _native(part)
     if native is not None:
         return Part("native", part, native=native)

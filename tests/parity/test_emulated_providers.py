@@ -380,3 +380,28 @@ def test_an_image_reaches_the_providers_that_dropped_it(
     assert runner.response(messages=messages, model=model).text == "Echo: Describe this"
     sent = json.dumps(where(emulator.requests[-1].body))
     assert "iVBORw0KGgo=" in sent and "image" in sent.lower()
+
+
+def test_a_part_xai_cannot_take_is_refused_with_nothing_sent(
+    make_runner: Any, emulator: Emulator
+) -> None:
+    # An input_audio part went out to xAI as given, for its server to reject: now it is
+    # refused by the client, naming the part and the provider, before any request.
+    from steer_common.errors import ConfigurationError
+
+    model, api = MODELS["xai"]
+    runner = make_runner(**emulator_kwargs(emulator, api))
+    audio = {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}}
+    messages = [{"role": "user", "content": [{"type": "text", "text": "Transcribe."}, audio]}]
+    sent = len(emulator.requests)
+    with pytest.raises(ConfigurationError, match=r"xai Chat Completions cannot take an audio"):
+        runner.response(messages=messages, model=model)
+    with pytest.raises(ConfigurationError, match=r"xai Chat Completions cannot take an audio"):
+        runner.text(messages=messages, model=model)
+    assert len(emulator.requests) == sent
+    # A part it takes goes out as given.
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    messages = [{"role": "user", "content": [{"type": "text", "text": "Describe."}, image]}]
+    assert runner.response(messages=messages, model=model).complete
+    assert len(emulator.requests) == sent + 1
+    assert emulator.requests[-1].body["messages"][0]["content"][1] == image

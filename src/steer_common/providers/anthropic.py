@@ -385,6 +385,8 @@ def _part(part: Any) -> dict[str, Any]:
     if part.get("type") not in _NEUTRAL:
         return part  # an Anthropic block (text, image, document, tool_result...), as given
     neutral = read_part(part)
+    if neutral.data is not None and neutral.media_type is None:
+        raise refusal(neutral, "anthropic", "give its media type: a data: URL, or a filename")
     if neutral.data is not None:
         source = {"type": "base64", "media_type": neutral.media_type, "data": neutral.data}
     elif neutral.url is not None:

@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from steer_common.providers import openai_chat, openai_responses
 from steer_common.providers.base import Provider, WireFormat
-from steer_common.providers.openai_chat import ChatCompletionsAdapter
+from steer_common.providers.openai_chat import ChatCompletionsAdapter, ChatParts
 from steer_common.providers.openai_responses import OpenAIResponsesAdapter
 from steer_common.spec import Route
 
@@ -45,6 +45,7 @@ __all__ = [
     "RESPONSES_FORMAT",
     "AzureChatAdapter",
     "AzureResponsesAdapter",
+    "content_parts",
     "request_url",
 ]
 
@@ -83,6 +84,35 @@ def request_url(route: Route) -> str:
     return f"{parts.scheme}://{parts.netloc}{root}{endpoint}?{urlencode(query)}"
 
 
+#: What the v1 API takes (learn.microsoft.com/rest/api/microsoft-foundry/azureopenai/chat,
+#: ``ChatCompletionRequestUserMessageContentPart``: ``text``, ``image_url``,
+#: ``input_audio``, ``file``): OpenAI's parts, as OpenAI takes them.
+V1_PARTS = ChatParts(
+    name="azure Chat Completions (v1 API)",
+    takes=openai_chat.PARTS.takes,
+    file_types=openai_chat.PARTS.file_types,
+    audio_formats=openai_chat.PARTS.audio_formats,
+)
+#: What the dated GA API versions take (2024-10-21's inference.json,
+#: ``chatCompletionRequestUserMessageContentPart``: ``text`` and ``image_url`` only).
+GA_PARTS = ChatParts(
+    name="azure Chat Completions (a dated GA api-version)",
+    takes=frozenset(("text", "image-url", "image-data")),
+)
+
+
+def content_parts(route: Route) -> ChatParts:
+    """What Azure's Chat Completions takes of the content parts on ``route``: the v1 API's
+    (OpenAI's), or a dated GA ``api-version``'s (text and images). A preview version is
+    taken to follow the v1 API."""
+    parts = urlsplit(route.base_url)
+    version = dict(parse_qsl(parts.query)).get("api-version")
+    if version is None and "/deployments/" not in parts.path:
+        return V1_PARTS
+    version = version or DEFAULT_API_VERSION
+    return GA_PARTS if version[:1].isdigit() and "preview" not in version else V1_PARTS
+
+
 def auth_headers(api_key: str) -> dict[str, str]:
     """A key: ``api-key``."""
     return {"api-key": api_key} if api_key else {}
@@ -111,9 +141,10 @@ FORMAT = WireFormat(
     title="Azure OpenAI Chat Completions",
     adapter=AzureChatAdapter,
     path=openai_chat.PATH,
-    build_body=openai_chat.build_body,
+    build_body=openai_chat.body_builder(content_parts),
     usage="as OpenAI's",
     keepalive=openai_chat.FORMAT.keepalive,
+    parts=content_parts,
     **_COMMON,
 )
 

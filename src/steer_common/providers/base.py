@@ -470,6 +470,10 @@ class WireFormat:
             opt-in (``None``: the format always sends it).
         resumption: how a stream the provider keeps is picked up again after a cut
             (``None``: the provider keeps none; docs/errors.md, "Streams that survive").
+        parts: what a Chat Completions dialect takes of the content parts, for a route
+            (:class:`~steer_common.providers.openai_chat.ChatParts`; Azure's depend on the
+            API version the route targets); ``build_body`` refuses the rest. ``None``: the
+            format converts or refuses parts in its own ``build_body``.
     """
 
     name: str
@@ -493,3 +497,4 @@ class WireFormat:
     operation: str = "chat"
     usage_asked: Callable[[Mapping[str, Any]], bool] | None = None
     resumption: Resumption | None = None
+    parts: Callable[[Any], Any] | None = None

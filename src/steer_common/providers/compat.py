@@ -26,9 +26,10 @@ from typing import ClassVar
 
 from steer_common.providers import openai_chat
 from steer_common.providers.base import Provider, WireFormat
-from steer_common.providers.openai_chat import ChatCompletionsAdapter
+from steer_common.providers.openai_chat import ChatCompletionsAdapter, ChatParts
+from steer_common.spec import Route
 
-__all__ = ["FORMAT", "PROVIDER", "OpenAICompatibleAdapter"]
+__all__ = ["FORMAT", "PARTS", "PROVIDER", "OpenAICompatibleAdapter", "content_parts"]
 
 
 class OpenAICompatibleAdapter(ChatCompletionsAdapter):
@@ -37,15 +38,34 @@ class OpenAICompatibleAdapter(ChatCompletionsAdapter):
     provider: ClassVar[str] = "openai_compatible"
 
 
+#: A server of unknown kind: OpenAI's part shapes go as given, whichever it takes (vLLM,
+#: Ollama, LM Studio, OpenRouter each take a different subset, per model), and so do
+#: part types of its own (vLLM's ``video_url``); only other providers' native blocks and
+#: malformed OpenAI parts are refused here.
+PARTS = ChatParts(
+    name="openai_compatible Chat Completions",
+    takes=frozenset(
+        ("text", "image-url", "image-data", "image-id", "audio", "file-data", "file-id", "file-url")
+    ),
+    others=True,
+)
+
+
+def content_parts(route: Route) -> ChatParts:
+    """What a compatible server is sent of the content parts: :data:`PARTS`."""
+    return PARTS
+
+
 FORMAT = WireFormat(
     name="openai_compatible",
     title="OpenAI-compatible servers (OpenRouter, vLLM, Ollama, LiteLLM proxies)",
     provider="openai_compatible",
     adapter=OpenAICompatibleAdapter,
     path=openai_chat.PATH,
-    build_body=openai_chat.build_body,
+    build_body=openai_chat.body_builder(content_parts),
     auth_headers=openai_chat.auth_headers,
     auth="`Authorization: Bearer` (none for a keyless server)",
+    parts=content_parts,
     usage="as OpenAI counts it, when the server reports it; else estimated",
     key_optional=True,
     usage_asked=openai_chat.usage_asked,

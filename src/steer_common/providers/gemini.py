@@ -380,7 +380,7 @@ def _text_parts(content: Any) -> list[dict[str, Any]]:
             parts.append({"text": part.text or ""})
         elif part.kind == "native" and part.native == "gemini":
             parts.append(block)
-        elif part.kind in ("image", "audio", "file") and part.data is not None:
+        elif part.kind in ("image", "audio", "file") and part.data and part.media_type:
             parts.append({"inlineData": {"mimeType": part.media_type, "data": part.data}})
         elif part.kind in ("image", "file") and part.url and part.url.startswith(_FILE_URIS):
             mime = part.media_type or mimetypes.guess_type(part.url)[0]

@@ -34,7 +34,9 @@ Wire format (research/wire-formats.md section 2): unnamed events, one
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
 from typing import Any, ClassVar
 
 from steer_common.errors import StreamInterruptedError
@@ -47,7 +49,7 @@ from steer_common.models.events import (
     USAGE,
     StreamEvent,
 )
-from steer_common.parts import foreign, refusal
+from steer_common.parts import Part, foreign, read_part, refusal
 from steer_common.providers.base import (
     Provider,
     StreamAdapter,
@@ -65,11 +67,15 @@ from steer_common.usage import as_int, make_usage
 
 __all__ = [
     "FORMAT",
+    "PARTS",
     "PATH",
     "ChatCompletionsAdapter",
+    "ChatParts",
     "OpenAIChatAdapter",
     "auth_headers",
+    "body_builder",
     "build_body",
+    "content_parts",
 ]
 
 _FINISH = {"function_call": "tool_calls"}
@@ -357,18 +363,97 @@ def auth_headers(api_key: str) -> dict[str, str]:
     return {"authorization": f"Bearer {api_key}"} if api_key else {}
 
 
-def build_body(call: CallSpec, route: Route) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class ChatParts:
+    """What a Chat Completions dialect takes of the content parts (a record's ``parts``).
+
+    A part it takes goes out in Chat's shape (its own shapes as given; Responses'
+    ``input_text``/``input_image``/``input_file`` converted); any other is refused with a
+    :class:`~steer_common.errors.ConfigurationError` before anything is sent.
+
+    Attributes:
+        name: the dialect, as error messages name it.
+        takes: the parts it takes, by :attr:`steer_common.parts.Part.where`: ``text``,
+            ``image-url``, ``image-data``, ``image-id``, ``audio``, ``file-data``,
+            ``file-id``, ``file-url``.
+        file_types: the media types of a file it takes as bytes (empty: any; a file whose
+            type is not known goes, for the server to judge).
+        audio_formats: the ``input_audio`` formats it takes (empty: any).
+        own: part types of its own, sent as given without being read (xAI's ``text_file``).
+        others: a part of a type not known here goes as given (an OpenAI-compatible
+            server's own, vLLM's ``video_url``) instead of being refused.
+    """
+
+    name: str
+    takes: frozenset[str]
+    file_types: frozenset[str] = frozenset()
+    audio_formats: frozenset[str] = frozenset()
+    own: frozenset[str] = frozenset()
+    others: bool = False
+
+    def refuse(self, part: Part) -> None:
+        """Raise the refusal of ``part`` if this dialect cannot take it."""
+        where = part.where
+        if where not in self.takes:
+            taken = ", ".join(_WORDS[w] for w in _WORDS if w in self.takes)
+            raise refusal(part, self.name, f"it takes {taken}")
+        media = part.media_type
+        if where == "file-data" and self.file_types and media and media not in self.file_types:
+            types = ", ".join(sorted(self.file_types))
+            raise refusal(part, self.name, f"it takes files as bytes of type {types} only")
+        audio = (media or "").removeprefix("audio/")
+        if where == "audio" and self.audio_formats and audio not in self.audio_formats:
+            formats = ", ".join(sorted(self.audio_formats))
+            raise refusal(part, self.name, f"it takes audio in {formats} only")
+
+
+# The table rows, in words (a refusal lists what the dialect takes).
+_WORDS = {
+    "text": "text",
+    "image-url": "images by URL",
+    "image-data": "images as bytes",
+    "image-id": "images by file id",
+    "audio": "audio",
+    "file-data": "files as bytes",
+    "file-id": "files by id",
+    "file-url": "files by URL",
+}
+# Chat's own part types (sent as given once taken) and every type read_part reads.
+_CHAT_TYPES = frozenset(("text", "image_url", "input_audio", "file", "refusal"))
+_READ_TYPES = _CHAT_TYPES | {"input_text", "input_image", "input_file", "image", "document"}
+
+#: OpenAI's (platform.openai.com/docs/api-reference/chat/create; files: PDF only,
+#: no file URL, docs/guides/file-inputs; audio: wav or mp3, ``InputAudio.format``).
+PARTS = ChatParts(
+    name="openai Chat Completions",
+    takes=frozenset(("text", "image-url", "image-data", "audio", "file-data", "file-id")),
+    file_types=frozenset(("application/pdf",)),
+    audio_formats=frozenset(("wav", "mp3")),
+)
+
+
+def content_parts(route: Route) -> ChatParts:
+    """What OpenAI's Chat Completions takes of the content parts: :data:`PARTS`."""
+    return PARTS
+
+
+def build_body(
+    call: CallSpec, route: Route, parts: Callable[[Route], ChatParts] = content_parts
+) -> dict[str, Any]:
     """The Chat Completions body (OpenAI, xAI and compatible dialects).
 
     Usage is requested (``stream_options.include_usage``). OpenAI takes
     ``max_completion_tokens`` (reasoning models reject ``max_tokens``), as does Azure; xAI and compatible
     servers take ``max_tokens``. ``cache_control`` marks are Anthropic's: they are dropped
     for OpenAI and xAI and kept for compatible servers (OpenRouter forwards them to Claude).
+    Content parts go out as the dialect takes them, or are refused (``parts``: what the
+    route's dialect takes, :class:`ChatParts`).
     """
     keep_cache = route.provider == "openai_compatible"
+    rules = parts(route)
     body: dict[str, Any] = {
         "model": route.model,
-        "messages": [_message(m, keep_cache) for m in call.messages],
+        "messages": [_message(m, keep_cache, rules) for m in call.messages],
         "stream_options": {"include_usage": True},
     }
     if call.temperature is not None:
@@ -396,25 +481,59 @@ def build_body(call: CallSpec, route: Route) -> dict[str, Any]:
     return body
 
 
-def _message(message: dict[str, Any], keep_cache: bool) -> dict[str, Any]:
+def body_builder(
+    parts: Callable[[Route], ChatParts],
+) -> Callable[[CallSpec, Route], dict[str, Any]]:
+    """The ``build_body`` of a Chat Completions dialect that takes ``parts`` of a route."""
+    return partial(build_body, parts=parts)
+
+
+def _message(message: dict[str, Any], keep_cache: bool, rules: ChatParts) -> dict[str, Any]:
     # ``is_error`` marks a failed tool result for Anthropic; Chat has no such field.
     drop = ("is_error",) if keep_cache else ("is_error", "cache_control")
     out = {k: v for k, v in message.items() if k not in drop}
-    for part in out.get("content") or () if isinstance(out.get("content"), list) else ():
-        other = foreign(part, "openai")
-        if other is not None:  # Chat takes its own shapes (text, image_url, input_audio, file)
-            raise refusal(other, "Chat Completions", "give it in the OpenAI shape")
-    if keep_cache:
-        return out
     content = out.get("content")
     if isinstance(content, list):
-        out["content"] = [
-            {k: v for k, v in part.items() if k != "cache_control"}
-            if isinstance(part, dict)
-            else part
-            for part in content
-        ]
+        out["content"] = [_part(part, keep_cache, rules) for part in content]
     return out
+
+
+def _part(part: Any, keep_cache: bool, rules: ChatParts) -> Any:
+    """A content part as the dialect takes it (see :class:`ChatParts`), or refused."""
+    if not isinstance(part, dict):
+        return part
+    other = foreign(part, "openai")
+    if other is not None:
+        raise refusal(other, rules.name, "give it in the OpenAI shape")
+    kind = part.get("type")
+    # An assistant's refusal, the dialect's own types and, on a compatible server, any type
+    # not known here go unread.
+    unread = kind == "refusal" or kind in rules.own or (rules.others and kind not in _READ_TYPES)
+    if not unread:
+        neutral = read_part(part)
+        rules.refuse(neutral)
+        if kind not in _CHAT_TYPES or neutral.where == "file-url":
+            part = _chat_shape(neutral, part)
+    if keep_cache or "cache_control" not in part:
+        return part
+    return {k: v for k, v in part.items() if k != "cache_control"}
+
+
+def _chat_shape(part: Part, raw: dict[str, Any]) -> dict[str, Any]:
+    """A part taken but given in another shape (Responses' ``input_*``), as Chat's."""
+    if part.kind == "text":
+        return {"type": "text", "text": part.text}
+    if part.kind == "image":
+        url = part.url or f"data:{part.media_type};base64,{part.data}"
+        image: dict[str, Any] = {"file_id": part.file_id} if part.file_id else {"url": url}
+        if raw.get("detail"):
+            image["detail"] = raw["detail"]
+        return {"type": "image_url", "image_url": image}
+    if part.url is not None:  # a file by URL: xAI's shape, the only one Chat documents
+        return {"type": "file", "file": {"url": part.url}}
+    given: dict[str, Any] = raw["file"] if raw.get("type") == "file" else raw
+    fields = ("file_id", "file_data", "filename")
+    return {"type": "file", "file": {k: v for k, v in given.items() if k in fields}}
 
 
 def _tool(tool: ToolSpec) -> dict[str, Any]:
@@ -440,10 +559,11 @@ FORMAT = WireFormat(
     provider="openai",
     adapter=OpenAIChatAdapter,
     path=PATH,
-    build_body=build_body,
+    build_body=body_builder(content_parts),
     auth_headers=auth_headers,
     auth="`Authorization: Bearer`",
     usage="`prompt_tokens` includes cached tokens, `completion_tokens` reasoning tokens",
+    parts=content_parts,
     usage_asked=usage_asked,
     keepalive=b": keep-alive\n\n",
 )

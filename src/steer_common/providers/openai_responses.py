@@ -339,7 +339,10 @@ def _part(part: Any, text_kind: str) -> Any:
             return {"type": "input_image", "image_url": url, "detail": detail}
         if neutral.kind == "file":  # Chat's file part holds input_file's own fields
             fields = ("file_id", "file_data", "file_url", "filename")
-            return {"type": "input_file", **{k: v for k, v in part["file"].items() if k in fields}}
+            file = {k: v for k, v in part["file"].items() if k in fields}
+            if neutral.url is not None:  # xAI's ``file.url`` is Responses' ``file_url``
+                file["file_url"] = neutral.url
+            return {"type": "input_file", **file}
         raise refusal(neutral, "the Responses API", "it takes no audio: use Chat Completions")
     return {k: v for k, v in part.items() if k != "cache_control"}
 

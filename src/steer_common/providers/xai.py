@@ -18,10 +18,11 @@ from typing import Any, ClassVar
 
 from steer_common.providers import openai_chat
 from steer_common.providers.base import Provider, WireFormat
-from steer_common.providers.openai_chat import ChatCompletionsAdapter
+from steer_common.providers.openai_chat import ChatCompletionsAdapter, ChatParts
+from steer_common.spec import Route
 from steer_common.usage import as_int, make_usage
 
-__all__ = ["FORMAT", "PROVIDER", "XAIAdapter"]
+__all__ = ["FORMAT", "PARTS", "PROVIDER", "XAIAdapter", "content_parts"]
 
 
 class XAIAdapter(ChatCompletionsAdapter):
@@ -45,16 +46,32 @@ class XAIAdapter(ChatCompletionsAdapter):
         )
 
 
+#: xAI's Chat Completions content parts (its OpenAPI document, ``ContentPart``: ``text``,
+#: ``image_url`` with a URL, a data URL or a Files API ``file_id``, ``text_file``, and
+#: ``file`` with a ``file_id`` or a public ``url``): no audio, no file as bytes.
+PARTS = ChatParts(
+    name="xai Chat Completions",
+    takes=frozenset(("text", "image-url", "image-data", "image-id", "file-id", "file-url")),
+    own=frozenset(("text_file",)),
+)
+
+
+def content_parts(route: Route) -> ChatParts:
+    """What xAI's Chat Completions takes of the content parts: :data:`PARTS`."""
+    return PARTS
+
+
 FORMAT = WireFormat(
     name="xai",
     title="xAI Chat Completions dialect",
     provider="xai",
     adapter=XAIAdapter,
     path=openai_chat.PATH,
-    build_body=openai_chat.build_body,
+    build_body=openai_chat.body_builder(content_parts),
     auth_headers=openai_chat.auth_headers,
     auth="`Authorization: Bearer`",
     usage="reasoning tokens are reported outside `completion_tokens`: added in",
+    parts=content_parts,
     usage_asked=openai_chat.usage_asked,
     keepalive=b": keep-alive\n\n",
 )
