@@ -15,7 +15,7 @@ from steer_common._version import __version__
 from steer_common.accumulator import StreamAccumulator
 from steer_common.errors import SteerError
 from steer_common.models.events import StreamEvent
-from steer_common.models.response import StreamResponse, ToolCall
+from steer_common.models.response import ResumePoint, StreamResponse, ToolCall
 from steer_common.options import (
     HIGH_THROUGHPUT_OPTIONS,
     JSON_MODE_OPTIONS,
@@ -31,6 +31,7 @@ __all__ = [
     "JSON_MODE_OPTIONS",
     "LOW_LATENCY_OPTIONS",
     "EventProcessor",
+    "ResumePoint",
     "SSEDecoder",
     "ServerSentEvent",
     "SteerError",

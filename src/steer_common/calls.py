@@ -17,7 +17,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
+from pydantic import ValidationError
+
 from steer_common.errors import ConfigurationError, MissingAPIKeyError
+from steer_common.models.response import ResumePoint
 from steer_common.names import closest, did_you_mean
 from steer_common.options import DEFAULT_OPTIONS, StreamingOptions, coerce_options
 from steer_common.providers import PROVIDERS, format_for, get_format
@@ -64,6 +67,7 @@ CALL_ARGUMENTS = (
     "stop",
     "timeout",
     "max_retries",
+    "resume",
     "return_usage",
 )
 #: Settings of the client, not of a call, with what other SDKs call them.
@@ -187,6 +191,8 @@ class StreamCall:
     #: openai-python's ``timeout=`` and ``max_retries=``: shorthands for options.
     timeout: float | None = None
     max_retries: int | None = None
+    #: A kept stream to pick up (``resume=partial_response.resume``), instead of a prompt.
+    resume: ResumePoint | None = None
 
     @classmethod
     def of(
@@ -206,6 +212,7 @@ class StreamCall:
         stop: str | Sequence[str] | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
+        resume: ResumePoint | Mapping[str, Any] | str | None = None,
         return_usage: bool = False,
         **extras: Any,
     ) -> StreamCall:
@@ -240,6 +247,11 @@ class StreamCall:
                 events (``read_timeout``); ``total_timeout`` bounds the whole call.
             max_retries: as openai-python's: retries after the first attempt
                 (``max_reconnect_attempts``).
+            resume: a kept stream to pick up, in this process or another: the
+                ``resume`` of a partial response (a :class:`ResumePoint`, or its dict or
+                JSON); its events are streamed again from the start, those handed on
+                before build the response without being handed on again. Instead of a
+                prompt: the model and provider are the point's.
             return_usage: deprecated, ``stream()`` only: return what ``stream_with_usage``
                 returns.
             extras: provider extras, sent in the request body as they are (``top_p=``,
@@ -251,6 +263,15 @@ class StreamCall:
                 ``messages=``); a keyword that is not a provider extra.
         """
         given = [v for v in (prompt_or_messages, prompt, messages) if v is not None]
+        point = _resume_point(resume)
+        if point is not None:
+            if given or model is not None:
+                raise ConfigurationError(
+                    "resume= picks up a kept stream with its own prompt and model: pass "
+                    "no prompt, messages or model with it"
+                )
+            # The request is never sent (its URL and credentials are): no prompt of its own.
+            given = [f"(picking up {point.response_id})"]
         if len(given) != 1:
             raise ConfigurationError(
                 "pass exactly one of a prompt or messages (positionally, prompt=... or "
@@ -273,7 +294,27 @@ class StreamCall:
             stop=stop,
             timeout=timeout,
             max_retries=max_retries,
+            resume=point,
         )
+
+
+def _resume_point(given: ResumePoint | Mapping[str, Any] | str | None) -> ResumePoint | None:
+    """``resume=`` as a :class:`ResumePoint` (from itself, its dict or its JSON).
+
+    Raises:
+        ConfigurationError: it is not one.
+    """
+    if given is None or isinstance(given, ResumePoint):
+        return given
+    try:
+        if isinstance(given, str):
+            return ResumePoint.model_validate_json(given)
+        return ResumePoint.model_validate(given)
+    except ValidationError as exc:
+        raise ConfigurationError(
+            f"resume= takes the resume of a partial response (a ResumePoint, its dict or "
+            f"its JSON): {exc.errors()[0]['msg']}"
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,7 +387,8 @@ def open_session(
     Raises:
         ConfigurationError: an unknown model, a missing key, malformed arguments.
     """
-    model = call.model or settings.model
+    point = call.resume
+    model = point.model if point is not None else call.model or settings.model
     if model is None:
         raise ConfigurationError(
             "model is required, for example model='gpt-4o-mini' (per call, or the client's "
@@ -365,7 +407,12 @@ def open_session(
         provider, api_keys=settings.api_keys, base_urls=settings.base_urls, environ=environ
     )
     api_for = PROVIDERS[provider].api_for
-    wire = format_for(provider, api_for(name) if api_for else openai_api)
+    if point is not None:
+        wire = get_format(point.wire_format)
+        if wire.resumption is None:
+            raise ConfigurationError(f"resume=: {point.wire_format} keeps no stream to pick up")
+    else:
+        wire = format_for(provider, api_for(name) if api_for else openai_api)
     route = Route(provider, name, wire.name, found.key, found.base_url)
     authorize = _authorizer(found, route, settings.credentials)
     spec = prepare_call(
@@ -392,6 +439,7 @@ def open_session(
         authorize=authorize,
         spec=spec,
         trace_parent=call.trace_parent,
+        resume=point,
     )
 
 

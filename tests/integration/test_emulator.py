@@ -217,6 +217,46 @@ def test_openai_responses_create_and_stream_helper(oai: openai.OpenAI) -> None:
     assert (call.name, json.loads(call.arguments)) == ("get_weather", {"city": "Rome"})
 
 
+def test_background_mode_as_openai_python_reads_it(emu: Emulator, oai: openai.OpenAI) -> None:
+    """The official SDK starts a background response, is cut, picks the stream up with
+    ``responses.retrieve(stream=True, starting_after=...)``, reads it whole, and cancels
+    another; every event validates as its own types."""
+    emu.enqueue(ScriptedReply(text="Kept on the server, whoever listens.", cuts=(6,)))
+    first = oai.responses.create(model="gpt-4o-mini", input="hi", stream=True, background=True)
+    seen = []
+    with pytest.raises(openai.APIConnectionError):
+        for event in first:
+            seen.append(event)
+    assert [e.type for e in seen[:3]] == [
+        "response.created",
+        "response.queued",
+        "response.in_progress",
+    ]
+    assert seen[0].response.status == "queued" and seen[0].response.background is True
+    response_id, last = seen[0].response.id, seen[-1].sequence_number
+    assert last == 5
+    rest = list(oai.responses.retrieve(response_id, stream=True, starting_after=last))
+    assert [e.sequence_number for e in rest] == list(range(last + 1, last + 1 + len(rest)))
+    assert rest[-1].type == "response.completed"
+    assert rest[-1].response.output_text == "Kept on the server, whoever listens."
+    assert oai.responses.retrieve(response_id).status == "completed"
+    assert oai.responses.cancel(response_id).status == "cancelled"
+    assert emu.background.cancelled == [response_id]
+    with pytest.raises(openai.NotFoundError):
+        oai.responses.retrieve("resp_never_made")
+
+
+def test_a_kept_response_expires() -> None:
+    with Emulator(background_ttl=0.0) as short:
+        client = openai.OpenAI(base_url=short.base_urls["openai"], api_key="t", max_retries=0)
+        events = list(
+            client.responses.create(model="gpt-4o-mini", input="hi", stream=True, background=True)
+        )
+        with pytest.raises(openai.NotFoundError):
+            client.responses.retrieve(events[0].response.id, stream=True, starting_after=1)
+        client.close()
+
+
 def test_openai_sdk_retries_a_scripted_429_honouring_retry_after(emu: Emulator) -> None:
     prompt = "retry me " + directive(status=429, retry_after=0.2, fail_times=1, text="made it")
     with openai.OpenAI(base_url=emu.base_urls["openai"], api_key="test", max_retries=2) as client:
