@@ -11,6 +11,7 @@ core itself (docs/bring-your-own-transport.md).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
@@ -24,6 +25,7 @@ from steer_common.models.response import ResumePoint
 from steer_common.names import closest, did_you_mean
 from steer_common.options import DEFAULT_OPTIONS, StreamingOptions, coerce_options
 from steer_common.providers import PROVIDERS, format_for, get_format
+from steer_common.providers.base import WireFormat
 from steer_common.request import build_request, prepare_call
 from steer_common.routing import (
     API_KEY_ENV,
@@ -35,6 +37,7 @@ from steer_common.routing import (
 from steer_common.secrets import Secret
 from steer_common.session import Consumer, StreamSession
 from steer_common.spec import Authorizer, CredentialChain
+from steer_common.survival import Chain
 
 __all__ = [
     "CALL_ARGUMENTS",
@@ -68,6 +71,7 @@ CALL_ARGUMENTS = (
     "timeout",
     "max_retries",
     "resume",
+    "fallbacks",
     "return_usage",
 )
 #: Settings of the client, not of a call, with what other SDKs call them.
@@ -193,6 +197,8 @@ class StreamCall:
     max_retries: int | None = None
     #: A kept stream to pick up (``resume=partial_response.resume``), instead of a prompt.
     resume: ResumePoint | None = None
+    #: The models to try, in order, when the model fails for good (``fallbacks=``).
+    fallbacks: tuple[str, ...] = ()
 
     @classmethod
     def of(
@@ -213,6 +219,7 @@ class StreamCall:
         timeout: float | None = None,
         max_retries: int | None = None,
         resume: ResumePoint | Mapping[str, Any] | str | None = None,
+        fallbacks: Sequence[str] | None = None,
         return_usage: bool = False,
         **extras: Any,
     ) -> StreamCall:
@@ -252,6 +259,11 @@ class StreamCall:
                 JSON); its events are streamed again from the start, those handed on
                 before build the response without being handed on again. Instead of a
                 prompt: the model and provider are the point's.
+            fallbacks: models to try, in order, when ``model`` fails for good: before
+                any content, on a failure another provider may not share (an outage, an
+                overload, a 429 past the retries); after content, the next one continues
+                the text shown where its format continues an assistant turn
+                (docs/errors.md, "Streams that survive").
             return_usage: deprecated, ``stream()`` only: return what ``stream_with_usage``
                 returns.
             extras: provider extras, sent in the request body as they are (``top_p=``,
@@ -279,6 +291,11 @@ class StreamCall:
             )
         if extras:
             check_extras(extras)
+        if isinstance(fallbacks, str) or not all(isinstance(m, str) and m for m in fallbacks or ()):
+            raise ConfigurationError(
+                f"fallbacks= takes a list of model names, not {fallbacks!r}: "
+                "fallbacks=['gpt-5-mini', 'gemini-2.5-flash']"
+            )
         return cls(
             given[0],
             model,
@@ -295,6 +312,7 @@ class StreamCall:
             timeout=timeout,
             max_retries=max_retries,
             resume=point,
+            fallbacks=tuple(fallbacks or ()),
         )
 
 
@@ -378,8 +396,11 @@ def open_session(
     *,
     environ: Mapping[str, str],
     consumer: Consumer = "events",
+    chained: bool = False,
 ) -> StreamSession:
-    """The session for ``call`` made with ``settings`` (see the module docstring).
+    """The session for ``call`` made with ``settings`` (see the module docstring);
+    ``chained``: a later session of a call (a fallback, a continuation), which makes no
+    chain of its own.
 
     ``environ`` is where keys and base URLs not given are looked up (the front ends pass
     ``os.environ``; the core reads nothing by itself).
@@ -429,6 +450,9 @@ def open_session(
     options = coerce_options(call.streaming_options) or settings.streaming_options
     options = _shorthands(options or DEFAULT_OPTIONS, call)
     request = build_request(route, spec, compression=options.enable_compression)
+    chain = None
+    if not chained and point is None and (call.fallbacks or options.resume == "continue"):
+        chain = _chain(call, settings, environ, consumer, model)
     return StreamSession(
         request,
         wire_format=wire.name,
@@ -440,7 +464,52 @@ def open_session(
         spec=spec,
         trace_parent=call.trace_parent,
         resume=point,
+        chain=chain,
     )
+
+
+def _chain(
+    call: StreamCall,
+    settings: ClientSettings,
+    environ: Mapping[str, str],
+    consumer: Consumer,
+    model: str,
+) -> Chain:
+    """How ``call`` goes on after its model fails for good (:mod:`steer_common.survival`).
+
+    Raises:
+        ConfigurationError: a fallback that cannot be called (an unknown model, no key):
+            said now, not in the middle of a stream.
+    """
+
+    def wire_of(name: str) -> WireFormat:
+        provider, routed = route_model(name)
+        api_for = PROVIDERS[provider].api_for
+        openai_api = call.openai_api or settings.openai_api
+        return format_for(provider, api_for(routed) if api_for else openai_api)
+
+    for fallback in call.fallbacks:
+        provider, _ = route_model(fallback)
+        resolve_credentials(
+            provider, api_keys=settings.api_keys, base_urls=settings.base_urls, environ=environ
+        )
+
+    def open_next(name: str, prefill: str | None) -> StreamSession:
+        following = dataclasses.replace(
+            call, model=name, input=_prefilled(call.input, prefill), fallbacks=()
+        )
+        return open_session(following, settings, environ=environ, consumer=consumer, chained=True)
+
+    return Chain(model, call.fallbacks, open_next, lambda name: wire_of(name).prefill)
+
+
+def _prefilled(given: str | Messages, prefill: str | None) -> str | Messages:
+    """The call's input with the text shown as a trailing assistant message, without its
+    trailing whitespace (which Anthropic refuses; the reply starts with it again)."""
+    if prefill is None:
+        return given
+    messages = [{"role": "user", "content": given}] if isinstance(given, str) else list(given)
+    return [*messages, {"role": "assistant", "content": prefill.rstrip()}]
 
 
 def _shorthands(options: StreamingOptions, call: StreamCall) -> StreamingOptions:

@@ -87,6 +87,10 @@ class StreamingOptions(BaseModel):
     once, and raises elsewhere; ``"continue"`` also asks again, where the format can
     continue an assistant turn, for what follows the text so far (a new generation, billed
     again); ``"off"`` never resumes (docs/errors.md, "Streams that survive")."""
+    fallback_on: tuple[str, ...] = ()
+    """Error class names (``"BadRequestError"``, ``"ContentFilterError"``) that also move a
+    call on to its ``fallbacks=``; by default only the failures another provider may not
+    share do (docs/errors.md, "Streams that survive")."""
     keep_background: bool = False
     """Leaving a kept stream early (``break``, ``close()``, a cancelled task) leaves it
     running on the provider, to be picked up later; by default it is cancelled, which

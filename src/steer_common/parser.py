@@ -32,12 +32,24 @@ from steer_common.errors import (
     StreamInterruptedError,
 )
 from steer_common.eventstream import EventStreamEvents
-from steer_common.models.events import PING, StreamEvent
+from steer_common.models.events import (
+    PING,
+    REASONING_DELTA,
+    REFUSAL_DELTA,
+    STREAM_START,
+    TEXT_DELTA,
+    TOOL_CALL_START,
+    StreamEvent,
+)
 from steer_common.models.response import StreamResponse
 from steer_common.providers import get_format
 from steer_common.sse import DEFAULT_MAX_EVENT_SIZE, ServerSentEvent, SSEDecoder
 
 __all__ = ["StreamParser"]
+
+
+#: The events that are content: a continuation's first one ends its trimming.
+_CONTENT = frozenset({REASONING_DELTA, REFUSAL_DELTA, TOOL_CALL_START})
 
 
 class StreamParser:
@@ -63,7 +75,17 @@ class StreamParser:
         ConfigurationError: an unknown wire format.
     """
 
-    __slots__ = ("_acc", "_adapter", "_closed", "_failed", "_max_event_size", "_sse", "wire_format")
+    __slots__ = (
+        "_acc",
+        "_adapter",
+        "_closed",
+        "_continuing",
+        "_failed",
+        "_max_event_size",
+        "_sse",
+        "_trimming",
+        "wire_format",
+    )
 
     def __init__(
         self,
@@ -83,6 +105,7 @@ class StreamParser:
         self._acc = StreamAccumulator(keep_text=keep_text, provider=adapter_class.provider)
         self._failed: SteerError | None = None
         self._closed = False
+        self._continuing = self._trimming = False
 
     def _decoder(self) -> SSEDecoder | EventStreamEvents:
         if get_format(self.wire_format).framing == "eventstream":
@@ -113,6 +136,34 @@ class StreamParser:
         self._sse = self._decoder()
         self._failed = None
         self._closed = False
+
+    def continue_after(self, text: str) -> None:
+        """This stream continues a reply whose ``text`` was handed on already (sent back
+        as a prefill, without its trailing whitespace): the response starts with ``text``;
+        the stream's start is not handed on again, nor, when ``text`` ended with
+        whitespace, the whitespace the continuation starts with (it was shown)."""
+        self._acc.add_all([StreamEvent(TEXT_DELTA, text)])
+        self._continuing = True
+        self._trimming = text != text.rstrip()
+
+    def _continued(self, out: list[StreamEvent]) -> list[StreamEvent]:
+        """``out`` without what a continuation repeats (see :meth:`continue_after`)."""
+        kept = []
+        for event in out:
+            kind = event.type
+            if kind == STREAM_START:
+                self._acc.add_all([event])  # who answered, without a second start
+                continue
+            if self._trimming and kind == TEXT_DELTA:
+                delta = (event.delta or "").lstrip()
+                if not delta:
+                    continue
+                event.delta = delta
+                self._trimming = False
+            elif kind in _CONTENT:
+                self._trimming = False
+            kept.append(event)
+        return kept
 
     def show_after(self, sequence_number: int) -> None:
         """The events up to ``sequence_number`` were handed on by an earlier consumer (a
@@ -176,6 +227,8 @@ class StreamParser:
             )
         if self._adapter.hidden:
             self._take_hidden()
+        if self._continuing:
+            out = self._continued(out)
         self._acc.add_all(out)
         return out
 

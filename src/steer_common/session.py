@@ -24,6 +24,7 @@ attempt's credential (:mod:`steer_common.authorization`), the finished response
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import time
@@ -63,6 +64,7 @@ from steer_common.providers import get_format
 from steer_common.request import HTTPRequest
 from steer_common.retry import RETRYABLE_FAILURES, retry_delay
 from steer_common.spec import Authorizer, CallSpec
+from steer_common.survival import Chain, merged, sequel
 from steer_common.telemetry import CallTrace, active
 
 __all__ = ["CANCEL_TIMEOUT", "Consumer", "Flow", "StreamSession"]
@@ -75,6 +77,11 @@ Flow = Generator[Command, Any, None]
 Consumer = Literal["events", "text", "response"]
 
 _NOTHING: Sequence[StreamEvent] = ()
+
+
+def _prefills(chain: Chain, current: str, model: str | None) -> bool:
+    return bool(chain.prefills(model or current))
+
 
 #: The most seconds a front end spends on :meth:`StreamSession.abandoned`'s request.
 CANCEL_TIMEOUT = 10.0
@@ -108,6 +115,9 @@ class StreamSession:
         resume: a kept stream to pick up instead of sending ``request`` (which gives the
             URL and credentials): streamed again from its start, the events up to its
             ``sequence_number`` build the response without being handed on again.
+        chain: how the call's next session is made when this one fails for good: the
+            fallback models and the continuation of a reply shown in part
+            (:mod:`steer_common.survival`); ``None``: the error stands.
 
     A session drives one call: :meth:`flow` may be started once.
     """
@@ -127,6 +137,7 @@ class StreamSession:
         spec: CallSpec | None = None,
         trace_parent: Any = None,
         resume: ResumePoint | None = None,
+        chain: Chain | None = None,
     ) -> None:
         self.request = request
         self.spec = spec
@@ -164,6 +175,10 @@ class StreamSession:
         #: Where the next attempt picks the kept stream up: (response id, last event).
         self._resume_at: tuple[str, int | None] | None = None
         self._sent = request  # the last request sent, authorized (a cancel's credentials)
+        self._chain = chain
+        self._current = self  # the session of the chain now streaming
+        self._continues: str | None = None  # the text this session continues (a prefill)
+        self._quiet = False  # a later session of a chain: the first one calls back
         self._parser = self._new_parser()
         if resume is not None:
             if self._resumption is None:
@@ -194,19 +209,22 @@ class StreamSession:
         self.on_attempt: Callable[[Attempt, SteerError, float | None], bool | None] | None = None
 
     def _new_parser(self) -> StreamParser:
-        return StreamParser(
+        parser = StreamParser(
             self.wire_format,
             max_event_size=self.options.max_event_size,
             keep_text=self.keep_text,
             usage_expected=self._usage_expected,
         )
+        if self._continues is not None:
+            parser.continue_after(self._continues)
+        return parser
 
     @property
     def delivered(self) -> bool:
         """Content has reached the consumer (yielded, or passed to ``on_delta``): from now
         on nothing is retried. With no one watching (``stream_with_usage`` without
         ``on_delta``) nothing reaches anyone before the end, so this stays ``False``."""
-        return self._delivered
+        return self._delivered or self._current._delivered
 
     # -- the flow -------------------------------------------------------------------------
 
@@ -229,7 +247,7 @@ class StreamSession:
         self._deadlines.begin()
         telemetry = active()
         if telemetry is None or not options.enable_telemetry:
-            yield from self._attempts_flow()
+            yield from self._sessions_flow()
             return
         trace = self._trace = CallTrace(
             telemetry,
@@ -241,7 +259,7 @@ class StreamSession:
             parent=self._trace_parent,
         )
         try:
-            yield from self._attempts_flow()
+            yield from self._sessions_flow()
         finally:  # a failure is self.failure; a consumer that left early, neither
             failure, first = self.failure, self._metrics.time_to_first_token
             response = self.response
@@ -251,7 +269,67 @@ class StreamSession:
                 self._clock(), response, failure, attempts=self._metrics.attempts, first_token=first
             )
 
-    def _attempts_flow(self) -> Flow:
+    def _sessions_flow(self) -> Flow:
+        """This session's attempts, then the sessions that follow it when it fails for
+        good (:func:`~steer_common.survival.sequel`), to a response or the error."""
+        session, earlier, shown = self, list[StreamResponse](), False
+        chain = self._chain
+        fallbacks = list(chain.fallbacks) if chain is not None else []
+        model = chain.model if chain is not None else ""
+        while True:
+            error = yield from session._attempts_flow()
+            shown = shown or session._delivered
+            if error is None:
+                break
+            partial = None
+            if chain is not None or self.options.preserve_partial_response:
+                partial = yield from session._finish_response(error)
+            step = None
+            if chain is not None:
+                step = sequel(
+                    error,
+                    partial=partial,
+                    shown=shown,
+                    progressed=session._delivered,
+                    resume=self.options.resume,
+                    fallbacks=fallbacks,
+                    prefills=functools.partial(_prefills, chain, model),
+                    fallback_on=self.options.fallback_on,
+                )
+            left = self._deadlines.left()
+            if step is None or chain is None or (left is not None and left <= 0):
+                whole = merged([*earlier, partial]) if partial is not None else None
+                yield from self._fail(error, session, whole)  # raises
+                return
+            assert partial is not None
+            earlier.append(partial)
+            if step.model is not None:
+                model = fallbacks.pop(fallbacks.index(step.model))
+            logger.debug("%s: failed for good (%r); next: %s", session.wire_format, error, step)
+            if self._trace is not None:
+                self._trace.sequel(model, step.prefill is not None, error)
+            session = self._current = chain.open(model, step.prefill)
+            session._joins(self, step.prefill)
+        if session is not self:
+            assert session.response is not None
+            response = merged([*earlier, session.response])
+            error = yield from self._called_back(response)
+            if error is not None:
+                yield from self._fail(error, session, response)  # raises
+            self.response = response
+
+    def _joins(self, first: StreamSession, prefill: str | None) -> None:
+        """Become the next session of ``first``'s call: its deadlines, trace and attempt
+        hook, its callbacks called by it, the text shown continued."""
+        self._deadlines = first._deadlines  # one total_timeout for the whole call
+        self._trace = first._trace
+        self.on_attempt = first.on_attempt
+        self._started = self._quiet = True
+        self._continues = prefill
+
+    def _attempts_flow(self) -> Generator[Command, Any, SteerError | None]:
+        """The attempts of this session: ``None`` once one completed, else the error
+        that ended them (its retries spent, or no retry could mend it)."""
         options = self.options
         attempt = 0
         tries = 0  # the attempts since the stream last moved on (what retries are counted by)
@@ -264,7 +342,7 @@ class StreamSession:
             began = self._clock()
             error = yield from self._attempt(attempt, began)
             if error is None:
-                return
+                return None
             self._record(attempt, began, error)
             resume = self._resume_point(error)
             if resume is not None and resume != moved:
@@ -284,8 +362,7 @@ class StreamSession:
                 delay = None
             if delay is None:
                 logger.debug("%s: failed after %d attempt(s): %r", self.wire_format, attempt, error)
-                yield from self._fail(error)  # raises
-                return
+                return error
             logger.debug(
                 "%s: attempt %d failed, retrying in %.2f s: %r",
                 self.wire_format,
@@ -319,6 +396,8 @@ class StreamSession:
         (``break``, ``close()``, a cancelled task), for the front end to send once the
         flow is closed; ``None``: nothing to stop (the call ended, the stream is not kept
         or not named yet, ``keep_background=True``, or it failed with a resume point)."""
+        if self._current is not self:
+            return self._current.abandoned()
         resumption = self._resumption
         if resumption is None or self.options.keep_background or self.response is not None:
             return None
@@ -344,6 +423,8 @@ class StreamSession:
                 duration=self._clock() - began,
                 error=None if error is None else f"{type(error).__name__}: {error}",
                 text=text,
+                model=self.spec.model if self.spec is not None else self.model,
+                provider=self._parser.provider,
             )
         )
 
@@ -530,24 +611,31 @@ class StreamSession:
         response = yield from self._finish_response()
         if value is not JSONFollower.NONE:
             response._json = value
+        if not self._quiet:
+            error = yield from self._called_back(response)
+            if error is not None:
+                return error
+        self.response = response
+        return None
+
+    def _called_back(self, response: StreamResponse) -> Generator[Command, Any, SteerError | None]:
+        """``on_usage`` and ``on_complete`` for the call's response; their error, if any."""
         if response.usage:
             error = yield from self._callback("on_usage", response.usage)
             if error is not None:
                 return error
-        error = yield from self._callback("on_complete", response.text)
-        if error is not None:
-            return error
-        self.response = response
-        return None
+        return (yield from self._callback("on_complete", response.text))
 
-    def _fail(self, error: SteerError) -> Generator[Command, Any, None]:
-        """Say where and how often, attach what arrived, call ``on_error`` once, raise."""
-        provider = error.provider = error.provider or self._parser.provider
-        error.message = where(error.message, provider, self.request.origin, self._metrics.attempts)
-        if self.options.preserve_partial_response:
-            error.partial_response = yield from self._finish_response(error)
-        else:
-            error.partial_response = None
+    def _fail(
+        self, error: SteerError, session: StreamSession, partial: StreamResponse | None
+    ) -> Generator[Command, Any, None]:
+        """Say where and how often (of the ``session`` that failed last), attach what
+        arrived (``partial``), call ``on_error`` once, raise."""
+        provider = error.provider = error.provider or session._parser.provider
+        error.message = where(
+            error.message, provider, session.request.origin, session._metrics.attempts
+        )
+        error.partial_response = partial if self.options.preserve_partial_response else None
         self.failure = error
         callback_error = yield from self._callback("on_error", error)
         if callback_error is not None:
@@ -562,6 +650,11 @@ class StreamSession:
     def _finish_response(
         self, failure: SteerError | None = None
     ) -> Generator[Command, Any, StreamResponse]:
+        if failure is None and self.response is not None:
+            return self.response
+        return (yield from self._finished(failure))
+
+    def _finished(self, failure: SteerError | None) -> Generator[Command, Any, StreamResponse]:
         metrics = self._metrics
         metrics.bytes = self._bytes
         metrics.duration = self._clock() - self._deadlines.start

@@ -292,6 +292,14 @@ class CallTrace:
             attributes["steer.retry.wait"] = attempt.wait
         self._span.add_event("steer.retry", attributes)
 
+    def sequel(self, model: str, continued: bool, error: BaseException) -> None:
+        """The call failed for good on one model and goes on with ``model``: afresh, or
+        continuing the text shown (``continued``)."""
+        name = "steer.continuation" if continued else "steer.fallback"
+        self._span.add_event(
+            name, {"gen_ai.request.model": model, "error.type": type(error).__name__}
+        )
+
     def finish(
         self,
         now: float,

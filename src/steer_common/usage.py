@@ -19,9 +19,10 @@ always mean the same thing, and the provider's own object stays beside them as `
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
-__all__ = ["as_int", "make_usage"]
+__all__ = ["as_int", "make_usage", "sum_cost", "sum_usage"]
 
 
 def make_usage(
@@ -59,3 +60,32 @@ def as_int(value: Any) -> int:
     if isinstance(value, float):
         return int(value)
     return 0
+
+
+def sum_usage(usages: list[dict[str, Any]]) -> dict[str, Any]:
+    """Usage dicts added up, number by number; a number's provenance is ``reported`` only
+    when every step reported it (``{}``: none is known)."""
+    present = [u for u in usages if u]
+    if not present:
+        return {}
+    total: dict[str, Any] = {}
+    provenance: dict[str, str] = {}
+    for usage in present:
+        for key, value in usage.items():
+            if key == "provenance" and isinstance(value, dict):
+                for name, source in value.items():
+                    if provenance.get(name, "reported") == "reported":
+                        provenance[name] = source
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                total[key] = total.get(key, 0) + value
+    if provenance:
+        total["provenance"] = provenance
+    return total
+
+
+def sum_cost(costs: list[float | None]) -> float | None:
+    """Costs added up; ``None`` when any is unknown."""
+    if any(c is None for c in costs):
+        return None
+    # Summed as the decimals they print as, rounded once: no float noise in the total.
+    return float(sum((Decimal(repr(c)) for c in costs if c is not None), Decimal(0)))

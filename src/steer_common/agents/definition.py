@@ -139,6 +139,8 @@ class AgentDefinition:
         tool_errors: ``"report"`` (a tool that raises sends the error to the model as its
             result) or ``"raise"`` (the run ends with a
             :class:`~steer_common.errors.ToolExecutionError`).
+        fallbacks: the models each step moves on to when ``model`` fails for good, in
+            order (the clients' ``fallbacks=``; docs/errors.md, "Streams that survive").
         name: what the agent is called: ``gen_ai.agent.name`` in OpenTelemetry, and its
             run's span is ``invoke_agent {name}``.
     """
@@ -154,6 +156,7 @@ class AgentDefinition:
     extras: Mapping[str, Any] = field(default_factory=dict)
     tool_errors: Literal["report", "raise"] = "report"
     name: str | None = None
+    fallbacks: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         tools = tuple(t if isinstance(t, Tool) else Tool.from_function(t) for t in self.tools)

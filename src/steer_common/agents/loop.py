@@ -32,7 +32,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, NamedTuple
 
 from steer_common.agents.definition import (
@@ -48,6 +47,7 @@ from steer_common.models.events import REASONING_DELTA, TEXT_DELTA, TOOL_CALL_EN
 from steer_common.models.response import StreamResponse, ToolCall
 from steer_common.options import DEFAULT_OPTIONS, StreamingOptions
 from steer_common.telemetry import active
+from steer_common.usage import sum_cost, sum_usage
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENT_TOOLS",
@@ -328,6 +328,7 @@ class AgentLoop:
             max_tokens=definition.max_tokens,
             extras=dict(definition.extras),
             trace_parent=None if self._trace is None else self._trace.context,
+            fallbacks=tuple(definition.fallbacks),
         )
 
     def translate(self, event: StreamEvent) -> AgentEvent | None:
@@ -514,33 +515,5 @@ class AgentLoop:
             text=final.text,
             steps=list(self.steps),
             usage=sum_usage([r.usage for r in responses]),
-            cost_usd=_sum_cost([r.cost_usd for r in responses]),
+            cost_usd=sum_cost([r.cost_usd for r in responses]),
         )
-
-
-def sum_usage(usages: list[dict[str, Any]]) -> dict[str, Any]:
-    """Usage dicts added up, number by number; a number's provenance is ``reported`` only
-    when every step reported it (``{}``: none is known)."""
-    present = [u for u in usages if u]
-    if not present:
-        return {}
-    total: dict[str, Any] = {}
-    provenance: dict[str, str] = {}
-    for usage in present:
-        for key, value in usage.items():
-            if key == "provenance" and isinstance(value, dict):
-                for name, source in value.items():
-                    if provenance.get(name, "reported") == "reported":
-                        provenance[name] = source
-            elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                total[key] = total.get(key, 0) + value
-    if provenance:
-        total["provenance"] = provenance
-    return total
-
-
-def _sum_cost(costs: list[float | None]) -> float | None:
-    if any(c is None for c in costs):
-        return None
-    # Summed as the decimals they print as, rounded once: no float noise in the total.
-    return float(sum((Decimal(repr(c)) for c in costs if c is not None), Decimal(0)))

@@ -80,6 +80,11 @@ class Attempt(BaseModel):
         text: the text it streamed before it failed, kept with
             ``preserve_partial_response`` (a retry starts the reply again: this is what the
             failed attempt had said).
+        model: the model it asked (a call with ``fallbacks=`` may ask several).
+        provider: the provider it asked.
+        usage: on a call that went on to another session (a fallback, a continuation),
+            the usage of the session this attempt ended, with its provenance: the
+            response's ``usage`` adds them up.
     """
 
     number: int
@@ -88,6 +93,9 @@ class Attempt(BaseModel):
     error: str | None = None
     wait: float | None = None
     text: str = ""
+    model: str | None = None
+    provider: str | None = None
+    usage: dict[str, Any] | None = None
 
 
 class ResumePoint(BaseModel):

@@ -431,6 +431,7 @@ FORMAT = WireFormat(
     usage="`input_tokens` leaves cache reads and writes out: added in",
     key_headers=("x-api-key", "authorization"),
     keepalive=b'event: ping\ndata: {"type": "ping"}\n\n',
+    prefill=True,
 )
 
 

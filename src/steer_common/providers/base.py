@@ -470,6 +470,9 @@ class WireFormat:
             opt-in (``None``: the format always sends it).
         resumption: how a stream the provider keeps is picked up again after a cut
             (``None``: the provider keeps none; docs/errors.md, "Streams that survive").
+        prefill: a trailing assistant message is continued (Anthropic's prefill), not
+            answered: what continuation after a cut (``resume="continue"``) and a
+            fallback after content need.
         parts: what a Chat Completions dialect takes of the content parts, for a route
             (:class:`~steer_common.providers.openai_chat.ChatParts`; Azure's depend on the
             API version the route targets); ``build_body`` refuses the rest. ``None``: the
@@ -497,4 +500,5 @@ class WireFormat:
     operation: str = "chat"
     usage_asked: Callable[[Mapping[str, Any]], bool] | None = None
     resumption: Resumption | None = None
+    prefill: bool = False
     parts: Callable[[Any], Any] | None = None

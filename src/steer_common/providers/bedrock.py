@@ -437,6 +437,7 @@ ANTHROPIC_FORMAT = WireFormat(
     build_body=build_invoke_body,
     usage="as Anthropic's",
     keepalive=b"",  # Bedrock sends none
+    prefill=True,
     **_COMMON,
 )
 
