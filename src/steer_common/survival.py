@@ -32,12 +32,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from steer_common.errors import APIError, SteerError, TotalTimeoutError
+from steer_common.errors import (
+    APIError,
+    InternalServerError,
+    OverloadedError,
+    RateLimitError,
+    SteerError,
+    TotalTimeoutError,
+)
 from steer_common.models.response import StreamResponse
 from steer_common.retry import RETRYABLE_FAILURES
 from steer_common.usage import sum_cost, sum_usage
 
 __all__ = ["Chain", "Sequel", "merged", "sequel", "transient"]
+
+_PROVIDERS_TROUBLE = (InternalServerError, OverloadedError, RateLimitError)
 
 
 @dataclass(frozen=True)
@@ -110,7 +119,9 @@ def transient(error: SteerError, fallback_on: Sequence[str] = ()) -> bool:
     if isinstance(error, TotalTimeoutError):
         return False
     if isinstance(error, APIError):
-        return error.retryable
+        # The provider's own trouble, retryable or not: a quota spent (429
+        # insufficient_quota) is no reason to think another provider's is.
+        return error.retryable or isinstance(error, _PROVIDERS_TROUBLE)
     return isinstance(error, RETRYABLE_FAILURES)
 
 
