@@ -18,7 +18,9 @@ from steer_common.errors import (
     StreamInterruptedError,
 )
 from steer_emulator import ScriptedReply
+from steer_emulator.formats import render
 from steer_sync.emulator import Emulator
+from tests.faultserver import FaultServer, Play, head, http_error
 from tests.parity.conftest import emulator_kwargs
 from tests.parity.test_agents import AGENT, events_of
 
@@ -248,3 +250,54 @@ def test_every_step_of_an_agent_falls_back(make_runner: Any, emulator: Emulator)
     assert "120" in "".join(e.delta or "" for e in events if e.type == "delta")
     # Both steps (the tool call, then the answer) were answered by the fallback.
     assert [r.body["model"] for r in emulator.requests] == ["gpt-4o-mini", "gpt-4o-mini"]
+
+
+def test_outages_scripted_in_the_fault_server_fall_back(
+    make_runner: Any, emulator: Emulator
+) -> None:
+    """Anthropic behind the fault server: a 529, then a reset before any byte; the
+    fallback (on the emulator) answers."""
+    emulator.reset()
+    overloaded = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    with FaultServer() as server:
+        server.queue(http_error(529, overloaded), Play([("reset",)]))
+        kwargs = emulator_kwargs(emulator)
+        kwargs["base_urls"] = {**kwargs["base_urls"], "anthropic": server.base_url}
+        runner = make_runner(**kwargs)
+        response = runner.response(
+            "Hello",
+            model="claude-sonnet-4-5",
+            fallbacks=["gpt-4o-mini"],
+            streaming_options={"max_reconnect_attempts": 1, "reconnect_delay": 0.0},
+        )
+        assert len(server.requests) == 2
+    assert (response.text, response.provider) == ("Echo: Hello", "openai")
+    assert [a.status for a in response.attempts] == [529, None, 200]
+
+
+@pytest.mark.parametrize("consumer", ["text", "events"])
+def test_a_reset_after_content_is_continued_by_another_provider(
+    make_runner: Any, emulator: Emulator, consumer: str
+) -> None:
+    """Anthropic (the fault server) resets the connection after part of the story; the
+    fallback, Claude on Bedrock (the emulator), continues it by prefill."""
+    emulator.reset()
+    events = render("anthropic", ScriptedReply(text=STORY, chunk_chars=6))
+    with FaultServer() as server:
+        server.queue(Play([("send", head()), *[("chunk", e) for e in events[:9]], ("reset",)]))
+        emulator.enqueue(ScriptedReply(text=STORY))
+        kwargs = emulator_kwargs(emulator)
+        kwargs["base_urls"] = {**kwargs["base_urls"], "anthropic": server.base_url}
+        runner = make_runner(**kwargs)
+        text, _ = shown(
+            runner,
+            consumer,
+            "Tell me a story.",
+            model="claude-sonnet-4-5",
+            fallbacks=[MODELS["bedrock_anthropic"]],
+            streaming_options=ONCE,
+        )
+    assert text == STORY
+    [continued] = prompts(emulator)
+    assert continued["messages"][-1]["role"] == "assistant"
+    assert STORY.startswith(continued["messages"][-1]["content"])

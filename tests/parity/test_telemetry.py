@@ -20,6 +20,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from steer_common import telemetry
 from steer_common.errors import AuthenticationError, SteerError
+from steer_emulator import ScriptedReply
 from steer_sync.emulator import Emulator
 from tests.parity.conftest import emulator_kwargs, emulator_prompt
 from tests.parity.test_agents import AGENT, events_of
@@ -217,6 +218,38 @@ def test_a_retry_is_a_span_event(make_runner: Any, emulator: Emulator, recorded:
     }
     assert (span.attributes or {})["steer.attempts"] == 2
     assert span.status.status_code is StatusCode.UNSET
+
+
+def test_a_fallback_and_a_continuation_are_span_events(
+    make_runner: Any, emulator: Emulator, recorded: Recorded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in emulator.environ().items():  # Bedrock's credentials and region
+        monkeypatch.setenv(name, value)
+    kwargs = kwargs_for(emulator)
+    kwargs["base_urls"] = {**kwargs["base_urls"], "anthropic": "http://127.0.0.1:9"}
+    runner = make_runner(**kwargs)
+    options = {"max_reconnect_attempts": 0, "resume": "continue"}
+    story = "Once upon a time a parser met a socket."
+    # Anthropic is down: the fallback answers, is cut after 12 characters, and continues.
+    emulator.enqueue(ScriptedReply(text=story, error_after_chars=12))
+    response = runner.response(
+        "Tell me a story.",
+        model="claude-sonnet-4-5",
+        fallbacks=[MODELS["bedrock_anthropic"][0]],
+        streaming_options={**options, "on_delta": lambda delta: None},
+    )
+    assert response.text == story
+    (span,) = recorded.finished()
+    moves = [(e.name, dict(e.attributes or {})) for e in span.events]
+    model = MODELS["bedrock_anthropic"][0]
+    assert moves == [
+        ("steer.fallback", {"gen_ai.request.model": model, "error.type": "APIConnectionError"}),
+        (
+            "steer.continuation",
+            {"gen_ai.request.model": model, "error.type": "InternalServerError"},
+        ),
+    ]
+    assert (span.attributes or {})["gen_ai.response.model"] == response.model
 
 
 def test_a_failed_stream_has_its_error_type_and_status(
