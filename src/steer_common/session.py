@@ -423,6 +423,7 @@ class StreamSession:
                 duration=self._clock() - began,
                 error=None if error is None else f"{type(error).__name__}: {error}",
                 text=text,
+                request_id=None if self._head is None else self._head.request_id,
                 model=self.spec.model if self.spec is not None else self.model,
                 provider=self._parser.provider,
             )

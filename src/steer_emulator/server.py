@@ -445,12 +445,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._streaming(fmt, kept.script, lambda: self._stream_kept(kept, start))
 
     def _stream_kept(self, kept: Kept, start: int) -> None:
-        """The kept response's events from ``start``, to its end or its next cut."""
+        """The kept response's events from ``start``, to its end or its next cut (each
+        stream with a request id of its own, as a real server's)."""
         cut = kept.next_cut(start)
         events = kept.events[start:cut]
         if cut is not None and kept.script.cut_mid_event:
             events = [*events, kept.events[cut][: len(kept.events[cut]) // 2]]
-        self._send_events(kept.wire_format, kept.script, events, cut is not None)
+        request_id = f"req_{kept.script.seed or 'emulator'}_{start}"
+        self._send_events(kept.wire_format, kept.script, events, cut is not None, request_id)
 
     def do_POST(self) -> None:
         emu = self.emulator
@@ -569,7 +571,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_events(fmt, script, events, script.truncate_after_events is not None)
 
     def _send_events(
-        self, fmt: str, script: ScriptedReply, events: list[bytes], truncated: bool
+        self,
+        fmt: str,
+        script: ScriptedReply,
+        events: list[bytes],
+        truncated: bool,
+        request_id: str | None = None,
     ) -> None:
         """Send a stream's head and ``events`` (paced as ``script`` says); ``truncated``:
         drop the connection after them, with no end to the body."""
@@ -590,7 +597,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         self.send_header("Transfer-Encoding", "chunked")
         spoken = emulation(fmt)
-        self.send_header(spoken.request_id_header, f"req_{script.seed or 'emulator'}")
+        request_id = request_id or f"req_{script.seed or 'emulator'}"
+        self.send_header(spoken.request_id_header, request_id)
         if spoken.headers is not None:
             prompt, completion, _, _ = script.usage()
             for name, value in spoken.headers(time.time(), prompt + completion).items():

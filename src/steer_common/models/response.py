@@ -80,6 +80,8 @@ class Attempt(BaseModel):
         text: the text it streamed before it failed, kept with
             ``preserve_partial_response`` (a retry starts the reply again: this is what the
             failed attempt had said).
+        request_id: the provider's id of its HTTP request (``x-request-id``...), when
+            its head arrived: one per attempt, for a support ticket.
         model: the model it asked (a call with ``fallbacks=`` may ask several).
         provider: the provider it asked.
         usage: on a call that went on to another session (a fallback, a continuation),
@@ -93,6 +95,7 @@ class Attempt(BaseModel):
     error: str | None = None
     wait: float | None = None
     text: str = ""
+    request_id: str | None = None
     model: str | None = None
     provider: str | None = None
     usage: dict[str, Any] | None = None
