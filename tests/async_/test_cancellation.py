@@ -10,6 +10,7 @@ import time
 import pytest
 
 import steer_async
+from steer_emulator import Emulator, ScriptedReply
 from tests.faultserver import FaultServer, chunked_sse, fixture_events
 from tests.fixtures import STREAMS
 from tests.parity.test_clients import client_kwargs
@@ -62,4 +63,33 @@ async def test_a_bare_break_closes_the_connection_soon(transport: str) -> None:
         while not server.disconnects and time.monotonic() - started < 2:
             await asyncio.sleep(0.01)
         assert server.disconnects and server.disconnects[0] - started < 1.0
+        await client.aclose()
+
+
+@TRANSPORTS
+async def test_cancelling_the_task_cancels_a_background_response(transport: str) -> None:
+    """A kept (background) stream whose task is cancelled is cancelled on the provider: the
+    generation and its billing stop."""
+    async with Emulator() as emulator:
+        emulator.enqueue(ScriptedReply(text="A long answer. " * 40, event_delay=0.05))
+        client = steer_async.SteerLLMClient(
+            api_keys=dict.fromkeys(emulator.base_urls, "k"),
+            base_urls=emulator.base_urls,
+            openai_api="responses",
+            transport=transport,
+        )
+        received: list[str] = []
+
+        async def consume() -> None:
+            async for chunk in client.stream("hi", model="gpt-4o-mini", background=True):
+                received.append(chunk)
+
+        task = asyncio.create_task(consume())
+        while not received:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        assert len(emulator.background.cancelled) == 1
+        assert emulator.requests[-1].path.endswith(f"/{emulator.background.cancelled[0]}/cancel")
         await client.aclose()

@@ -28,7 +28,7 @@ from steer_common.session import StreamSession
 from steer_emulator import ScriptedReply
 from steer_emulator.background import keep_events
 from steer_emulator.formats import render
-from tests.common.play import SSE, Clock, Played, play
+from tests.common.play import SSE, Clock, Played, Tick, play
 
 REPLY = ScriptedReply(
     text="The tide came in at noon, and the harbour filled with little boats. " * 2,
@@ -207,6 +207,19 @@ def test_a_stream_that_cannot_be_picked_up_again_fails_with_its_resume_point() -
         sequence_number=9,
     )
     assert partial.text == deltas(played, TEXT_DELTA)
+
+
+def test_total_timeout_bounds_the_picking_up_too() -> None:
+    clock = Clock()
+    kept = session(total_timeout=10.0)
+    kept._clock = kept._deadlines._clock = clock
+    script = [SSE, b"".join(EVENTS[:10]), Tick(11.0), APIConnectionError("reset")]
+    played = play(kept, script, clock)
+    assert isinstance(played.error, StreamInterruptedError)
+    assert played.connects == 1  # no time left to pick it up: the error stands ...
+    partial = played.error.partial_response
+    assert partial is not None and partial.resume is not None  # ... with where it stood
+    assert partial.resume.sequence_number == 9
 
 
 def test_an_in_band_error_is_the_provider_s_verdict_not_a_cut() -> None:
