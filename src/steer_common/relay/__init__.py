@@ -1,0 +1,1 @@
+"""Streams to browsers: wire frames for the browser's protocols, and resumable streams."""
