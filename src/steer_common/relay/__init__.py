@@ -32,6 +32,7 @@ from steer_common.relay.sse import SSEEncoder
 from steer_common.relay.timing import (
     BUFFERING_MIDDLEWARE,
     HEARTBEAT_INTERVAL,
+    BufferingWarning,
     Heartbeat,
     buffering_middleware,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "HEARTBEAT",
     "HEARTBEAT_INTERVAL",
     "PROTOCOLS",
+    "BufferingWarning",
     "Encoder",
     "Heartbeat",
     "buffering_middleware",

@@ -12,7 +12,13 @@ from collections.abc import Iterable
 
 from steer_common.errors import ConfigurationError
 
-__all__ = ["BUFFERING_MIDDLEWARE", "HEARTBEAT_INTERVAL", "Heartbeat", "buffering_middleware"]
+__all__ = [
+    "BUFFERING_MIDDLEWARE",
+    "HEARTBEAT_INTERVAL",
+    "BufferingWarning",
+    "Heartbeat",
+    "buffering_middleware",
+]
 
 #: Seconds of silence after which a helper sends a heartbeat. Proxies close idle
 #: connections after 30 to 100 s (nginx's proxy_read_timeout is 60 s, an AWS load
@@ -26,6 +32,11 @@ BUFFERING_MIDDLEWARE = {
         "block fills (the first bytes came after 1.88 s in issue 34)"
     ),
 }
+
+
+class BufferingWarning(UserWarning):
+    """A streaming response will be held back on its way to the browser (a middleware
+    that buffers it: :func:`buffering_middleware`)."""
 
 
 class Heartbeat:
