@@ -70,19 +70,27 @@ async def _queued(
     reader = asyncio.ensure_future(_read(events, items))
     error: BaseException | None = None
     try:
-        while True:
+        done = False
+        while not done:
             try:
                 item = await asyncio.wait_for(items.get(), clock.timeout(loop.time()))
             except asyncio.TimeoutError:
                 yield encoder.heartbeat()
                 clock.wrote(loop.time())
                 continue
-            if item is _END:
-                break
-            if isinstance(item, _Failed):
-                error = item.error
-                break
-            frames = encoder.feed(item)
+            frames: list[bytes] = []
+            while True:  # the events that came meanwhile go out in the same write
+                if item is _END:
+                    done = True
+                    break
+                if isinstance(item, _Failed):
+                    error, done = item.error, True
+                    break
+                frames += encoder.feed(item)
+                try:
+                    item = items.get_nowait()
+                except asyncio.QueueEmpty:
+                    break
             if frames:
                 yield b"".join(frames)
                 clock.wrote(loop.time())

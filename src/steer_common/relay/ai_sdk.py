@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from steer_common.relay.base import Encoder, dumps
+from steer_common.relay.base import Encoder, dumps, dumps_str
 
 __all__ = ["AISDKEncoder"]
 
@@ -118,7 +118,7 @@ class AISDKEncoder(Encoder):
     def _delta(self, kind: str, delta: str) -> list[bytes]:
         if self._part_kind == kind and self._part is not None:  # the common case first
             self.last_id = number = self.last_id + 1
-            data = f'{{"type":"{kind}-delta","id":"{self._part}","delta":{dumps(delta)}}}'
+            data = f'{{"type":"{kind}-delta","id":"{self._part}","delta":{dumps_str(delta)}}}'
             return [f"id: {number}\ndata: {data}\n\n".encode()]
         frames = self._end_part(self._open([]))
         self._parts += 1

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 from steer_common.errors import InvalidStateError, SteerError, redact
 from steer_common.models.events import StreamEvent, jsonable
 
-__all__ = ["HEARTBEAT", "Encoder", "dumps", "error_text", "parse_last_event_id"]
+__all__ = ["HEARTBEAT", "Encoder", "dumps", "dumps_str", "error_text", "parse_last_event_id"]
 
 #: The frame :meth:`Encoder.heartbeat` returns: an SSE comment, which every SSE parser
 #: skips (EventSource, the AI SDK's, AG-UI's) and every proxy counts as traffic.
@@ -34,6 +34,11 @@ HEARTBEAT = b": heartbeat\n\n"
 dumps: Callable[[Any], str] = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), default=jsonable
 ).encode
+
+
+#: A string as a JSON string, the same as ``dumps`` gives, without its dispatch (the text
+#: deltas' hot path): the C function ``json`` itself calls.
+dumps_str: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def error_text(error: BaseException) -> str:

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from steer_common.relay.base import Encoder, dumps
+from steer_common.relay.base import Encoder, dumps, dumps_str
 
 __all__ = ["SSEEncoder"]
 
@@ -63,7 +63,9 @@ class SSEEncoder(Encoder):
             return []
         self.started = True
         self.last_id = number = self.last_id + 1
-        return [f'id: {number}\nevent: text\ndata: {{"delta":{dumps(event.delta)}}}\n\n'.encode()]
+        return [
+            f'id: {number}\nevent: text\ndata: {{"delta":{dumps_str(event.delta)}}}\n\n'.encode()
+        ]
 
     def _reasoning(self, event: Any) -> list[bytes]:
         if not event.delta:  # a signature or a kept block: nothing to show

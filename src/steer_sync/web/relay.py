@@ -70,19 +70,27 @@ def _queued(events: Iterable[Any], encoder: Encoder, heartbeat: float) -> Iterat
     reader.start()
     error: BaseException | None = None
     try:
-        while True:
+        done = False
+        while not done:
             try:
                 item = items.get(timeout=clock.timeout(time.monotonic()))
             except queue.Empty:
                 yield encoder.heartbeat()
                 clock.wrote(time.monotonic())
                 continue
-            if item is _END:
-                break
-            if isinstance(item, _Failed):
-                error = item.error
-                break
-            frames = encoder.feed(item)
+            frames: list[bytes] = []
+            while True:  # the events that came meanwhile go out in the same write
+                if item is _END:
+                    done = True
+                    break
+                if isinstance(item, _Failed):
+                    error, done = item.error, True
+                    break
+                frames += encoder.feed(item)
+                try:
+                    item = items.get_nowait()
+                except queue.Empty:
+                    break
             if frames:
                 yield b"".join(frames)
                 clock.wrote(time.monotonic())
