@@ -42,6 +42,7 @@ __all__ = [
     "ReplayError",
     "ReplayGapError",
     "ReplayLimits",
+    "StreamAbandonedError",
     "StreamExpiredError",
     "StreamTable",
     "Window",
@@ -49,6 +50,7 @@ __all__ = [
     "check_gap",
     "frame_id",
     "make_room",
+    "plan_resume",
     "resume_after",
 ]
 
@@ -73,6 +75,10 @@ class StreamExpiredError(ReplayError):
 
 class RegistryFullError(ReplayError):
     """A new stream would exceed ``max_streams`` and every stream held is still running."""
+
+
+class StreamAbandonedError(SteerError):
+    """The generation was stopped because no reader was attached for ``abandon_after`` s."""
 
 
 @dataclass(frozen=True)
@@ -191,6 +197,42 @@ def resume_after(
                 "not an id this stream sent"
             )
     check_gap(after, dropped)
+    return after
+
+
+def plan_resume(
+    last_event_id: str | None,
+    *,
+    held: bool,
+    finished: bool,
+    last: Position,
+    dropped: Position | None,
+) -> Position | None:
+    """What a reconnecting reader gets: the position it reads after, or None for nothing.
+
+    None is "no stream to resume" (an HTTP 204, which also stops an ``EventSource`` from
+    reconnecting): no stream under the id and no ``Last-Event-ID``; a finished stream
+    resumed without ``Last-Event-ID`` (as ``resumable-stream`` does: the AI SDK's
+    ``useChat`` would add a finished reply a second time to the message it already holds);
+    a finished stream whose every frame the reader saw.
+
+    Raises:
+        StreamExpiredError: the reader saw frames of a stream that is no longer held.
+        ReplayGapError: a frame the reader has not seen was dropped.
+        ReplayError: the id is not one this stream sent.
+    """
+    if not held:
+        if not last_event_id:
+            return None
+        raise StreamExpiredError(
+            "the stream this reader was reading is no longer held (it expired, its ttl "
+            "passed, or another registry holds it): the reply is incomplete"
+        )
+    if finished and not last_event_id:
+        return None
+    after = resume_after(last_event_id, last=last, dropped=dropped)
+    if finished and after >= last:
+        return None
     return after
 
 
