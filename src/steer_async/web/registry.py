@@ -46,7 +46,7 @@ from steer_common.relay.replay import (
     plan_resume,
 )
 
-__all__ = ["StreamRegistry"]
+__all__ = ["StreamRegistry", "default_registry", "started"]
 
 logger = logging.getLogger("steer_async.web")
 
@@ -319,3 +319,38 @@ class StreamRegistry(_Registry):
 async def _frames(frames: list[bytes]) -> AsyncIterator[bytes]:
     for frame in frames:
         yield frame
+
+
+_default: list[StreamRegistry] = []
+
+
+def default_registry() -> StreamRegistry:
+    """This process's registry, made on first use: where resumable streams go by default."""
+    if not _default:
+        _default.append(StreamRegistry())
+    return _default[0]
+
+
+async def started(
+    registry: _Registry,
+    stream_id: str,
+    events: AsyncIterable[Any],
+    *,
+    protocol: str = "sse",
+    abandon_after: float | None = None,
+    **options: Any,
+) -> AsyncIterator[bytes]:
+    """``await registry.start(...)`` as the body a response hands its server (a response is
+    made by a plain function): the generation starts when the server reads the body. A
+    registry that has no room ends the body with the protocol's error event."""
+    try:
+        frames = await registry.start(
+            stream_id, events, protocol=protocol, abandon_after=abandon_after, **options
+        )
+    except ReplayError as exc:
+        for frame in encoder(protocol, **options).close(exc):
+            yield frame
+        return
+    async with contextlib.aclosing(frames):  # type: ignore[type-var]
+        async for frame in frames:
+            yield frame

@@ -45,7 +45,7 @@ from steer_common.relay.replay import (
     plan_resume,
 )
 
-__all__ = ["StreamRegistry"]
+__all__ = ["StreamRegistry", "default_registry"]
 
 logger = logging.getLogger("steer_sync.web")
 
@@ -318,3 +318,13 @@ class StreamRegistry(_Registry):
             with self._lock:
                 stream.readers -= 1
                 stream.last_seen = self._clock()
+
+
+_default: list[StreamRegistry] = []
+
+
+def default_registry() -> StreamRegistry:
+    """This process's registry, made on first use: where resumable streams go by default."""
+    if not _default:
+        _default.append(StreamRegistry())
+    return _default[0]
