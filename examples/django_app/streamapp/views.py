@@ -4,7 +4,11 @@ two plain-text streams it started with.
 - ``GET /``: the chat page (``chat.html``: plain JavaScript, an ``EventSource``, no build).
 - ``GET /chat?q=...``: the reply as SSE (``text``, ``reasoning``, ``tool_call_*``, ``usage``,
   ``error``, ``done`` events), through ``stream_response`` of ``steer_sync.web.django`` or
-  ``steer_async.web.django``.
+  ``steer_async.web.django``. With ``&id=<stream id>`` (what the page sends) the stream is
+  resumable: the generation runs on if the connection drops, and the browser's
+  ``EventSource``, which reconnects by itself with ``Last-Event-ID``, gets the rest of it
+  exactly once. The streams are kept in the process, or in Redis when the environment
+  variable ``STEER_RELAY_REDIS`` holds its URL (several processes behind one address).
 - ``POST /api/chat``: the reply in the AI SDK's UI message stream protocol, for a page that
   uses ``useChat`` (``@ai-sdk/react``): it reads the chat's ``messages`` from the body.
 - ``GET /stream?q=...`` and ``GET /astream?q=...``: the reply's text, chunk by chunk.
@@ -20,6 +24,7 @@ blocking client under WSGI, the asyncio client under ASGI.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,8 +34,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 
 import steer_async
 import steer_async.web.django
+import steer_async.web.registry
 import steer_sync
 import steer_sync.web.django
+import steer_sync.web.registry
 
 MODEL = "gpt-4o-mini"
 TEXT = "text/plain; charset=utf-8"
@@ -41,6 +48,27 @@ PAGE = (Path(__file__).parent / "chat.html").read_bytes()
 client = steer_sync.SteerLLMClient()
 # And one asyncio client, shared by every task (it keeps a connection pool per event loop).
 async_client = steer_async.SteerLLMClient()
+
+
+def _registries() -> tuple[Any, Any]:
+    """Where resumable streams are kept: Redis, shared by processes, when
+    ``STEER_RELAY_REDIS`` names one; else this process (a blocking and an asyncio one)."""
+    url = os.environ.get("STEER_RELAY_REDIS")
+    if not url:
+        return (
+            steer_sync.web.registry.default_registry(),
+            steer_async.web.registry.default_registry(),
+        )
+    # Imported only here: redis (pip install redis) is needed only with STEER_RELAY_REDIS.
+    from steer_async.web.redis_registry import (  # noqa: PLC0415
+        RedisStreamRegistry as AsyncRedisStreamRegistry,
+    )
+    from steer_sync.web.redis_registry import RedisStreamRegistry  # noqa: PLC0415
+
+    return RedisStreamRegistry(url), AsyncRedisStreamRegistry(url)
+
+
+registry, async_registry = _registries()
 
 
 def _relay(request: HttpRequest, messages: Any, protocol: str) -> StreamingHttpResponse:
@@ -60,9 +88,29 @@ def page(request: HttpRequest) -> HttpResponse:
     return HttpResponse(PAGE, content_type="text/html; charset=utf-8")
 
 
-def chat(request: HttpRequest) -> StreamingHttpResponse:
-    """The reply to ``q`` as Server-Sent Events (what the chat page reads)."""
-    return _relay(request, request.GET.get("q", "Say hello"), "sse")
+async def chat(request: HttpRequest) -> HttpResponse:
+    """The reply to ``q`` as Server-Sent Events (what the chat page reads); resumable under
+    the stream id ``id`` when the page sends one. (An async view: under ASGI it awaits the
+    asyncio registry; under WSGI, Django runs it in a loop of its own and the blocking
+    registry does the work.)"""
+    question = request.GET.get("q", "Say hello")
+    stream_id = request.GET.get("id")
+    if stream_id is None:
+        return _relay(request, question, "sse")
+    if isinstance(request, ASGIRequest):
+        if "Last-Event-ID" in request.headers:  # the EventSource came back
+            return await steer_async.web.django.resume_response(
+                request, stream_id, registry=async_registry
+            )
+        events = async_client.stream_events(question, model=MODEL)
+        return steer_async.web.django.stream_response(
+            events, stream_id=stream_id, registry=async_registry
+        )
+    if "Last-Event-ID" in request.headers:
+        return steer_sync.web.django.resume_response(request, stream_id, registry=registry)
+    return steer_sync.web.django.stream_response(
+        client.stream_events(question, model=MODEL), stream_id=stream_id, registry=registry
+    )
 
 
 def ai_sdk_chat(request: HttpRequest) -> HttpResponse:
