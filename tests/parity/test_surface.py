@@ -82,6 +82,8 @@ def test_the_runners_drive_the_loop_and_touch_nothing_private_of_the_client() ->
     from pathlib import Path
 
     for twin in ("steer_sync", "steer_async"):
-        source = (Path(__file__).resolve().parents[2] / twin / "agents" / "runner.py").read_text()
+        source = (
+            Path(__file__).resolve().parents[2] / "src" / twin / "agents" / "runner.py"
+        ).read_text()
         assert "client._" not in source, twin
         assert "loop.flow()" in source, twin
