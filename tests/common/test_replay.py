@@ -241,3 +241,23 @@ def test_with_a_grace_period_a_generation_nobody_reads_stops_after_it() -> None:
 
 def test_start_is_before_every_position() -> None:
     assert START < (0, 1) and START < (1, 0)
+
+
+# -- what a reconnecting reader gets -------------------------------------------------------
+
+
+def test_plan_resume_answers_none_when_there_is_nothing_to_resume() -> None:
+    from steer_common.relay.replay import StreamExpiredError, plan_resume
+
+    # No stream and no id (useChat's resume on mount): 204.
+    assert plan_resume(None, held=False, finished=False, last=START, dropped=None) is None
+    # A finished stream from its start: 204 (useChat would add the reply twice).
+    assert plan_resume(None, held=True, finished=True, last=(9, 0), dropped=None) is None
+    # A finished stream the reader saw to its end: 204 (EventSource stops asking).
+    assert plan_resume("9", held=True, finished=True, last=(9, 0), dropped=None) is None
+    # Running, no id: from the start; an id: after it; finished with frames owed: after it.
+    assert plan_resume(None, held=True, finished=False, last=(3, 0), dropped=None) == START
+    assert plan_resume("2", held=True, finished=True, last=(9, 0), dropped=None) == (2, 0)
+    # A reader that saw frames of a stream no longer held is told.
+    with pytest.raises(StreamExpiredError):
+        plan_resume("4", held=False, finished=False, last=START, dropped=None)
