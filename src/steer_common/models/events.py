@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from pydantic import BaseModel
+
 if TYPE_CHECKING:
     from steer_common.models.response import ToolCall
 
@@ -31,6 +33,7 @@ __all__ = [
     "USAGE",
     "EventType",
     "StreamEvent",
+    "jsonable",
 ]
 
 EventType = Literal[
@@ -123,3 +126,54 @@ class StreamEvent:
     error: dict[str, Any] | None = None
     tool_call: ToolCall | None = None
     metadata: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event as a JSON-safe dict: ``type`` and the fields that are set, the tool call
+        and any pydantic value in ``metadata`` dumped to plain JSON values
+        (``json.dumps(event.to_dict())`` works; ``json.dumps(event)`` does not)."""
+        out: dict[str, Any] = {"type": self.type}
+        for name in _FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = _plain(value)
+        return out
+
+
+_FIELDS: Final = (
+    "delta",
+    "index",
+    "id",
+    "name",
+    "model",
+    "usage",
+    "finish_reason",
+    "error",
+    "tool_call",
+    "metadata",
+)
+
+
+def jsonable(value: Any) -> Any:
+    """A value ``json.dumps`` cannot write, as one it can (the ``default=`` of an encoder):
+    a pydantic model dumped in JSON mode, a set or tuple as a list, bytes as text, anything
+    else as its ``str``."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, StreamEvent):
+        return value.to_dict()
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with every container rebuilt of JSON values (dicts, lists, str, numbers)."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return _plain(jsonable(value))

@@ -1,0 +1,356 @@
+"""Resumable streams for the asyncio client: a generation runs in a task of its own and
+writes its frames to a registry, from which any number of readers (a browser, the same
+browser after it reconnected) read them.
+
+::
+
+    registry = StreamRegistry()                          # in this process (the default)
+    frames = await registry.start("chat-42", client.stream_events(...), protocol="sse")
+    ...                                                  # the first response writes frames
+    frames = await registry.resume("chat-42", request.headers.get("Last-Event-ID"))
+    # None: nothing to resume (answer 204); else the frames owed, the live tail, the end
+
+:class:`StreamRegistry` keeps the frames in this process's memory: it serves one process
+(one event loop: a uvicorn worker). Several workers or processes share
+:class:`~steer_async.web.redis_registry.RedisStreamRegistry`. The decisions (which frames a
+reader is owed, the bounds, expiry) are :mod:`steer_common.relay.replay`'s; the blocking
+twin is ``steer_sync.web.registry``.
+
+The generation keeps running while nobody reads (a browser that reloads finds it further
+on); ``abandon_after=`` stops one that nobody has read for that many seconds, checked as
+each event arrives, and ends its stream with an error event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from steer_common.errors import SteerError
+from steer_common.relay import HEARTBEAT, HEARTBEAT_INTERVAL, Encoder, Heartbeat, encoder
+from steer_common.relay.replay import (
+    Position,
+    ReplayError,
+    ReplayLimits,
+    StreamAbandonedError,
+    StreamExpiredError,
+    StreamTable,
+    Window,
+    abandoned,
+    check_gap,
+    plan_resume,
+)
+
+__all__ = ["StreamRegistry", "default_registry", "started"]
+
+logger = logging.getLogger("steer_async.web")
+
+
+class _Registry:
+    """What both stores share: the producer that drives an encoder into the store."""
+
+    def __init__(
+        self, limits: ReplayLimits | None, heartbeat: float | None, clock: Callable[[], float]
+    ) -> None:
+        self.limits = limits or ReplayLimits()
+        self.heartbeat = heartbeat
+        self._clock = clock
+        self._producers: set[asyncio.Task[None]] = set()
+
+    async def start(
+        self,
+        stream_id: str,
+        events: AsyncIterable[Any],
+        *,
+        protocol: str = "sse",
+        abandon_after: float | None = None,
+        **options: Any,
+    ) -> AsyncIterator[bytes]:
+        """Run a generation into the registry under ``stream_id``; answer its first reader.
+
+        ``events`` (``client.stream_events(...)``, an agent run's events) are read in a
+        task of their own, encoded in ``protocol`` and kept, so the generation goes on
+        when the first reader goes away. Past its end, or when it fails, the stream ends
+        with the protocol's end (an error event after a failure).
+
+        Args:
+            stream_id: the key readers resume by (unique while the stream is held).
+            events: the events to encode; closed when the generation stops early.
+            protocol: ``"sse"``, ``"ai-sdk"`` or ``"ag-ui"``.
+            abandon_after: stop the generation (closing ``events``) once no reader has
+                been attached for this many seconds; None (default) runs it to its end.
+            options: the encoder's options (``message_id`` for ``ai-sdk``...).
+
+        Raises:
+            RegistryFullError: ``max_streams`` streams are held and all are running.
+            ConfigurationError: an unknown protocol or encoder option.
+        """
+        enc = encoder(protocol, **options)
+        await self._open(stream_id, protocol)
+        first = self._reader(stream_id, protocol, (0, 0))
+        producer = asyncio.create_task(
+            self._produce(stream_id, events, enc, abandon_after), name=f"steer-relay-{stream_id}"
+        )
+        # The loop keeps only a weak reference to a task: the registry holds it till it ends.
+        self._producers.add(producer)
+        producer.add_done_callback(self._producers.discard)
+        return first
+
+    async def _produce(
+        self, stream_id: str, events: AsyncIterable[Any], enc: Encoder, abandon_after: float | None
+    ) -> None:
+        error: BaseException | None = None
+        iterator = aiter(events)
+        try:
+            async for event in iterator:
+                frames = enc.feed(event)
+                if frames and not await self._append(stream_id, frames):
+                    return  # the stream is no longer held (expired, or room was made)
+                if abandon_after is not None and await self._abandoned(stream_id, abandon_after):
+                    error = StreamAbandonedError(
+                        f"the generation was stopped: no reader for {abandon_after:g} s "
+                        "(abandon_after)"
+                    )
+                    break
+        except Exception as exc:  # the events failed: the stream ends with an error event
+            error = exc
+            if not isinstance(exc, SteerError):
+                logger.exception("resumable stream %r: the events raised", stream_id)
+        finally:
+            aclose: Callable[[], Awaitable[object]] | None = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()  # the upstream response closes with it: the billing stops
+        try:
+            await self._append(stream_id, enc.close(error), finished=True)
+        except Exception:  # the store failed: its readers see the stream expire
+            logger.exception("resumable stream %r: its end could not be stored", stream_id)
+
+    def _error_frames(self, protocol: str, last_id: int, error: SteerError) -> list[bytes]:
+        return encoder(protocol, start_id=last_id).close(error)
+
+    # What each store defines.
+    async def _open(self, stream_id: str, protocol: str) -> None:
+        raise NotImplementedError
+
+    async def _append(self, stream_id: str, frames: list[bytes], *, finished: bool = False) -> bool:
+        raise NotImplementedError
+
+    async def _abandoned(self, stream_id: str, grace: float) -> bool:
+        raise NotImplementedError
+
+    def _reader(self, stream_id: str, protocol: str, after: Position) -> AsyncIterator[bytes]:
+        raise NotImplementedError
+
+
+class _Stream:
+    """One stream held in process: its frames and who waits for them."""
+
+    def __init__(self, protocol: str, limits: ReplayLimits, now: float) -> None:
+        self.protocol = protocol
+        self.window = Window(limits)
+        self.frames: deque[tuple[Position, bytes]] = deque()
+        self.finished = False
+        self.gone = False  # expired or evicted while a reader waited
+        # Set (and replaced) at each change: readers wait on the one they saw.
+        self.changed = asyncio.Event()
+        self.readers = 0
+        self.last_seen = now
+
+    def after(self, position: Position) -> list[tuple[Position, bytes]]:
+        """The frames past ``position`` (readers are near the tail: read from the right)."""
+        owed: list[tuple[Position, bytes]] = []
+        for item in reversed(self.frames):
+            if item[0] <= position:
+                break
+            owed.append(item)
+        owed.reverse()
+        return owed
+
+    def notify(self) -> None:
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+
+class StreamRegistry(_Registry):
+    """Resumable streams kept in this process's memory (the default store).
+
+    Args:
+        limits: the bounds (:class:`~steer_common.relay.replay.ReplayLimits`: frames and
+            bytes per stream, streams, ttl).
+        heartbeat: seconds of silence after which a reader is sent a heartbeat comment;
+            None sends none.
+        clock: the clock of ttl and ``abandon_after`` (seconds; tests pass their own).
+    """
+
+    def __init__(
+        self,
+        limits: ReplayLimits | None = None,
+        *,
+        heartbeat: float | None = HEARTBEAT_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(limits, heartbeat, clock)
+        # One event loop reads and writes: no lock, no await between a check and its use.
+        self._table = StreamTable(self.limits)
+        self._streams: dict[str, _Stream] = {}
+
+    async def resume(
+        self, stream_id: str, last_event_id: str | None = None, *, protocol: str = "sse"
+    ) -> AsyncIterator[bytes] | None:
+        """The frames a reconnecting reader is owed, then the live tail, then the end.
+
+        Args:
+            stream_id: the stream's key.
+            last_event_id: the ``Last-Event-ID`` header (None: from the start).
+            protocol: the protocol of the error event sent for a stream no longer held.
+
+        Returns:
+            None when there is nothing to resume (answer 204: ``EventSource`` and the AI
+            SDK stop there); else the frames. A reader owed frames that are gone (dropped
+            past the bounds, or the stream expired) gets an error event instead.
+        """
+        self._forget(self._table.expire(self._clock()))
+        stream = self._streams.get(stream_id)
+        try:
+            after = plan_resume(
+                last_event_id,
+                held=stream is not None,
+                finished=stream is not None and stream.finished,
+                last=stream.window.last if stream else (0, 0),
+                dropped=stream.window.dropped if stream else None,
+            )
+        except ReplayError as exc:
+            last = stream.window.last[0] if stream else 0
+            return _frames(self._error_frames(stream.protocol if stream else protocol, last, exc))
+        if after is None or stream is None:
+            return None
+        return self._follow(stream, after)
+
+    def __len__(self) -> int:
+        """The streams held."""
+        return len(self._streams)
+
+    # -- the store -----------------------------------------------------------------------
+
+    def _forget(self, stream_ids: list[str]) -> None:
+        for stream_id in stream_ids:
+            stream = self._streams.pop(stream_id, None)
+            if stream is not None:
+                stream.gone = True
+                stream.frames.clear()
+                stream.notify()
+
+    async def _open(self, stream_id: str, protocol: str) -> None:
+        self._forget(self._table.open(stream_id, self._clock()))
+        self._streams[stream_id] = _Stream(protocol, self.limits, self._clock())
+
+    async def _append(self, stream_id: str, frames: list[bytes], *, finished: bool = False) -> bool:
+        stream = self._streams.get(stream_id)
+        if stream is None:
+            return False
+        for frame in frames:
+            position, drop = stream.window.add(frame)
+            stream.frames.append((position, frame))
+            if drop is not None:
+                while stream.frames and stream.frames[0][0] <= drop:
+                    stream.frames.popleft()
+        stream.finished = finished
+        self._table.touch(stream_id, self._clock(), finished=finished)
+        stream.notify()
+        return True
+
+    async def _abandoned(self, stream_id: str, grace: float) -> bool:
+        stream = self._streams.get(stream_id)
+        if stream is None:
+            return True
+        return abandoned(stream.readers, stream.last_seen, self._clock(), grace)
+
+    def _reader(self, stream_id: str, protocol: str, after: Position) -> AsyncIterator[bytes]:
+        return self._follow(self._streams[stream_id], after)
+
+    async def _follow(self, stream: _Stream, after: Position) -> AsyncIterator[bytes]:
+        beat = Heartbeat(self.heartbeat, time.monotonic())  # real waiting: never the test clock
+        stream.readers += 1
+        try:
+            while True:
+                error: SteerError | None = None
+                while True:
+                    if stream.gone:
+                        error = StreamExpiredError(
+                            "the stream expired (its ttl passed) or made room for another "
+                            "while this reader read it: the reply is incomplete"
+                        )
+                        break
+                    try:
+                        check_gap(after, stream.window.dropped)
+                    except ReplayError as exc:
+                        error = exc
+                        break
+                    owed = stream.after(after)
+                    now = time.monotonic()
+                    if owed or stream.finished or beat.due(now):
+                        break
+                    changed = stream.changed
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(changed.wait(), beat.timeout(now))
+                if error is not None:
+                    for frame in self._error_frames(stream.protocol, stream.window.last[0], error):
+                        yield frame
+                    return
+                if owed:
+                    after = owed[-1][0]
+                    for _, frame in owed:
+                        yield frame
+                elif stream.finished:
+                    return
+                else:
+                    yield HEARTBEAT
+                beat.wrote(time.monotonic())
+        finally:
+            stream.readers -= 1
+            stream.last_seen = self._clock()
+
+
+async def _frames(frames: list[bytes]) -> AsyncIterator[bytes]:
+    for frame in frames:
+        yield frame
+
+
+_default: list[StreamRegistry] = []
+
+
+def default_registry() -> StreamRegistry:
+    """This process's registry, made on first use: where resumable streams go by default."""
+    if not _default:
+        _default.append(StreamRegistry())
+    return _default[0]
+
+
+async def started(
+    registry: _Registry,
+    stream_id: str,
+    events: AsyncIterable[Any],
+    *,
+    protocol: str = "sse",
+    abandon_after: float | None = None,
+    **options: Any,
+) -> AsyncIterator[bytes]:
+    """``await registry.start(...)`` as the body a response hands its server (a response is
+    made by a plain function): the generation starts when the server reads the body. A
+    registry that has no room ends the body with the protocol's error event."""
+    try:
+        frames = await registry.start(
+            stream_id, events, protocol=protocol, abandon_after=abandon_after, **options
+        )
+    except ReplayError as exc:
+        for frame in encoder(protocol, **options).close(exc):
+            yield frame
+        return
+    async with contextlib.aclosing(frames):  # type: ignore[type-var]
+        async for frame in frames:
+            yield frame
