@@ -161,6 +161,12 @@ def test_django_browser_leaving_closes_upstream(
 # -- heartbeats and the GZip check, on the helpers themselves ------------------------------
 
 
+def after_two(got: bytes) -> bytes:
+    """What came after the second word (nothing before it arrived)."""
+    _, two, after = got.partition(b'"delta":"two "')
+    return after if two else b""
+
+
 def test_sync_helper_sends_heartbeats_while_the_model_thinks(steer_emulator: Emulator) -> None:
     client = steer_sync.SteerLLMClient()
     response = steer_sync.web.django.stream_response(
@@ -169,7 +175,7 @@ def test_sync_helper_sends_heartbeats_while_the_model_thinks(steer_emulator: Emu
     got = b""
     for chunk in response.streaming_content:
         got += chunk
-        if got.split(b'"delta":"two "')[-1].count(b": heartbeat\n\n") == 2:
+        if after_two(got).count(b": heartbeat\n\n") == 2:
             break  # two heartbeats after the words, while the model thinks
     response.close()  # the browser went away
     assert steer_emulator.wait_for_disconnect(1, timeout=10)
@@ -188,7 +194,7 @@ async def test_async_helper_sends_heartbeats_and_closes_upstream(steer_emulator:
             nonlocal got
             async for chunk in response.streaming_content:
                 got += chunk
-                if got.split(b'"delta":"two "')[-1].count(b": heartbeat\n\n") >= 2:
+                if after_two(got).count(b": heartbeat\n\n") >= 2:
                     enough.set()  # two heartbeats after the words, while the model thinks
 
         task = asyncio.ensure_future(consume())

@@ -68,16 +68,21 @@ async def _queued(
     clock = Heartbeat(heartbeat, now=loop.time())
     items: asyncio.Queue[Any] = asyncio.Queue()
     reader = asyncio.ensure_future(_read(events, items))
+    getter: asyncio.Future[Any] | None = None
     error: BaseException | None = None
     try:
         done = False
         while not done:
-            try:
-                item = await asyncio.wait_for(items.get(), clock.timeout(loop.time()))
-            except asyncio.TimeoutError:
+            # asyncio.wait, not wait_for: wait_for may drop a cancellation that lands as
+            # the item arrives (Python < 3.12), and the browser's leaving would be lost.
+            if getter is None:
+                getter = asyncio.ensure_future(items.get())
+            arrived, _ = await asyncio.wait((getter,), timeout=clock.timeout(loop.time()))
+            if not arrived:
                 yield encoder.heartbeat()
                 clock.wrote(loop.time())
                 continue
+            item, getter = getter.result(), None
             frames: list[bytes] = []
             while True:  # the events that came meanwhile go out in the same write
                 if item is _END:
@@ -96,6 +101,8 @@ async def _queued(
                 clock.wrote(loop.time())
         yield b"".join(encoder.close(error))
     finally:
+        if getter is not None:
+            getter.cancel()
         if not reader.done():
             reader.cancel()  # the stream closes in its own task
             # Wait for it without passing on a cancellation of our own: a second cancel
