@@ -155,6 +155,11 @@ class Kept:
     expires: float = 0.0
     cancelled: bool = False
 
+    @property
+    def event_ids(self) -> list[str | None]:
+        """The ``event_id`` of each event (Interactions; ``None`` where an event has none)."""
+        return [_event_id(event) for event in self.events]
+
     def start(self, params: dict[str, str]) -> int:
         """The first event a stream picked up again sends, from its query: after
         ``starting_after=N`` (Responses) or ``last_event_id=E`` (Interactions), else 0.
@@ -232,6 +237,11 @@ class BackgroundStore:
                 kept.cancelled = True
                 self.cancelled.append(response_id)
         return kept
+
+    def kept(self) -> list[Kept]:
+        """Every kept response not yet expired or cleared, oldest first."""
+        with self._lock:
+            return list(self._kept.values())
 
     def clear(self) -> None:
         with self._lock:
