@@ -33,6 +33,7 @@ from steer_common.routing import (
     Route,
     resolve_credentials,
     route_model,
+    routed_api,
 )
 from steer_common.secrets import Secret
 from steer_common.session import Consumer, StreamSession
@@ -427,13 +428,12 @@ def open_session(
     found = resolve_credentials(
         provider, api_keys=settings.api_keys, base_urls=settings.base_urls, environ=environ
     )
-    api_for = PROVIDERS[provider].api_for
     if point is not None:
         wire = get_format(point.wire_format)
         if wire.resumption is None:
             raise ConfigurationError(f"resume=: {point.wire_format} keeps no stream to pick up")
     else:
-        wire = format_for(provider, api_for(name) if api_for else openai_api)
+        wire = _wire_format(model, provider, name, openai_api)
     route = Route(provider, name, wire.name, found.key, found.base_url)
     authorize = _authorizer(found, route, settings.credentials)
     spec = prepare_call(
@@ -484,9 +484,7 @@ def _chain(
 
     def wire_of(name: str) -> WireFormat:
         provider, routed = route_model(name)
-        api_for = PROVIDERS[provider].api_for
-        openai_api = call.openai_api or settings.openai_api
-        return format_for(provider, api_for(routed) if api_for else openai_api)
+        return _wire_format(name, provider, routed, call.openai_api or settings.openai_api)
 
     for fallback in call.fallbacks:
         provider, _ = route_model(fallback)
@@ -501,6 +499,15 @@ def _chain(
         return open_session(following, settings, environ=environ, consumer=consumer, chained=True)
 
     return Chain(model, call.fallbacks, open_next, lambda name: wire_of(name).prefill)
+
+
+def _wire_format(model: str, provider: str, name: str, openai_api: OpenAIAPI) -> WireFormat:
+    """The wire format of ``model`` (routed to ``provider`` as ``name``): the API its
+    prefix picks (``gemini_interactions/``), else the one its name needs (Bedrock's
+    Anthropic models), else the call's ``openai_api``."""
+    api_for = PROVIDERS[provider].api_for
+    api = routed_api(model) or (api_for(name) if api_for else openai_api)
+    return format_for(provider, api)
 
 
 def _prefilled(given: str | Messages, prefill: str | None) -> str | Messages:

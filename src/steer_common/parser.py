@@ -113,10 +113,10 @@ class StreamParser:
         return SSEDecoder(max_event_size=self._max_event_size, comments=True)
 
     @property
-    def position(self) -> tuple[str | None, int | None]:
+    def position(self) -> tuple[str | None, int | str | None]:
         """Where a stream the provider keeps stands: the id of the kept response and the
-        ``sequence_number`` of the last event handled (``None`` for a format that keeps
-        none, or before the stream said)."""
+        cursor of the last event handled, OpenAI's ``sequence_number`` or Gemini's
+        ``event_id`` (``None`` for a format that keeps none, or before the stream said)."""
         adapter = self._adapter
         return adapter.response_id, adapter.cursor
 
@@ -136,6 +136,7 @@ class StreamParser:
         self._sse = self._decoder()
         self._failed = None
         self._closed = False
+        self._adapter.restarted()
 
     def continue_after(self, text: str) -> None:
         """This stream continues a reply whose ``text`` was handed on already (sent back
@@ -165,11 +166,12 @@ class StreamParser:
             kept.append(event)
         return kept
 
-    def show_after(self, sequence_number: int) -> None:
-        """The events up to ``sequence_number`` were handed on by an earlier consumer (a
-        kept stream picked up again from its start in another process): they build the
-        response, and :meth:`feed` returns only the events after them."""
-        self._adapter.shown = sequence_number
+    def show_after(self, cursor: int | str) -> None:
+        """The events up to ``cursor`` (OpenAI's ``sequence_number``, Gemini's
+        ``event_id``) were handed on by an earlier consumer (a kept stream picked up again
+        from its start in another process): they build the response, and :meth:`feed`
+        returns only the events after them."""
+        self._adapter.shown = cursor
         self._adapter.hidden = []
 
     @property

@@ -4,7 +4,9 @@ Rules (DESIGN.md section 2, the official SDKs' conventions):
 
 - an explicit ``provider/model`` prefix always wins, one per provider of the registry
   (``openai/``, ``anthropic/``, ``gemini/``, ``vertex_ai/``, ``azure/``, ``bedrock/``,
-  ``xai/``, and ``openai_compatible/`` for any other OpenAI-compatible server);
+  ``xai/``, and ``openai_compatible/`` for any other OpenAI-compatible server); a few
+  prefixes also pick one of the provider's APIs (``gemini_interactions/``: Gemini's
+  Interactions API, :func:`routed_api`);
 - otherwise by name: ``gpt-*``, ``chatgpt-*``, ``o1*``, ``o3*``, ``o4*`` -> OpenAI;
   ``claude-*`` -> Anthropic; ``gemini-*`` -> Gemini; ``grok-*`` -> xAI;
 - anything else is an :class:`~steer_common.errors.UnknownModelError` that says how to name
@@ -49,6 +51,7 @@ __all__ = [
     "Route",
     "resolve_credentials",
     "route_model",
+    "routed_api",
 ]
 
 #: Every provider's name, in the registry's order.
@@ -89,6 +92,18 @@ def route_model(model: str) -> tuple[str, str]:
         f"for example 'bedrock/{model}', or 'openai_compatible/{model}' for any "
         "OpenAI-compatible server (with OPENAI_COMPATIBLE_BASE_URL set)"
     )
+
+
+def routed_api(model: str) -> str | None:
+    """The API a model name's prefix picks (``gemini_interactions/gemini-2.5-flash``:
+    ``"interactions"``), else ``None``: the provider's own rule, or the call's."""
+    head, sep, rest = model.partition("/")
+    if sep and rest:
+        for provider in REGISTRY.values():
+            for prefix, api in provider.api_prefixes:
+                if head == prefix:
+                    return api
+    return None
 
 
 class Credentials(NamedTuple):

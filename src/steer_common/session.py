@@ -173,7 +173,7 @@ class StreamSession:
             else None
         )
         #: Where the next attempt picks the kept stream up: (response id, last event).
-        self._resume_at: tuple[str, int | None] | None = None
+        self._resume_at: tuple[str, int | str | None] | None = None
         self._sent = request  # the last request sent, authorized (a cancel's credentials)
         self._chain = chain
         self._current = self  # the session of the chain now streaming
@@ -184,8 +184,8 @@ class StreamSession:
             if self._resumption is None:
                 self._resumption = resumption
             self._resume_at = (resume.response_id, None)
-            if resume.sequence_number is not None:
-                self._parser.show_after(resume.sequence_number)
+            if resume.cursor is not None:
+                self._parser.show_after(resume.cursor)
         self._flowing = False
         self._deadlines = Deadlines(options, clock)
         self._delivered = False
@@ -333,7 +333,7 @@ class StreamSession:
         options = self.options
         attempt = 0
         tries = 0  # the attempts since the stream last moved on (what retries are counted by)
-        moved: tuple[str, int | None] | None = None
+        moved: tuple[str, int | str | None] | None = None
         while True:
             attempt += 1
             tries += 1
@@ -376,7 +376,7 @@ class StreamSession:
             self._resume_at = resume
             yield Sleep(delay)
 
-    def _resume_point(self, error: SteerError) -> tuple[str, int | None] | None:
+    def _resume_point(self, error: SteerError) -> tuple[str, int | str | None] | None:
         """Where a kept stream that ``error`` cut can be picked up, or ``None``: not kept,
         not named yet, or ended by the provider's verdict (an in-band error) or the
         consumer's side (invalid JSON, a callback), which no reconnection mends."""
@@ -680,6 +680,7 @@ class StreamSession:
                     wire_format=self.wire_format,
                     model=f"{provider}/{model}",
                     response_id=response_id,
-                    sequence_number=cursor,
+                    sequence_number=cursor if type(cursor) is int else None,
+                    event_id=cursor if type(cursor) is str else None,
                 )
         return response

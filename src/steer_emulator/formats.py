@@ -23,6 +23,7 @@ from steer_emulator import (
     render_anthropic,
     render_bedrock,
     render_gemini,
+    render_gemini_interactions,
     render_openai_chat,
     render_openai_responses,
     validation,
@@ -145,6 +146,15 @@ _GEMINI = Emulation(
     refusal=validation.google_refusal,
     prefix="/v1beta",
 )
+_INTERACTIONS = Emulation(
+    render=render_gemini_interactions.render,
+    read_request=readers.read_interactions,
+    error_body=google_error_body,
+    fields=validation.INTERACTIONS_FIELDS,
+    check_messages=validation.interactions_input,
+    refusal=validation.google_refusal,
+    prefix="/v1beta",
+)
 _AZURE: dict[str, Any] = {
     "error_body": azure_error_body,
     "prefix": "/azure/openai/v1",
@@ -188,6 +198,7 @@ EMULATIONS: dict[str, Emulation] = {
         claims=("openai_compatible/",),
     ),
     "gemini": _GEMINI,
+    "gemini_interactions": _INTERACTIONS,
     "vertex_ai": replace(
         _GEMINI, prefix="/vertex/v1/projects/emulator/locations/global/publishers/google"
     ),
@@ -341,7 +352,15 @@ def read_conversation(wire_format: str, body: dict[str, Any]) -> Conversation:
     convo: Conversation = emulation(wire_format).read_request(body)
     prompt, convo.directive = parse_directive(convo.prompt)
     convo.prompt = prompt.strip()
-    keys = ("messages", "input", "system", "instructions", "contents", "systemInstruction")
+    keys = (
+        "messages",
+        "input",
+        "system",
+        "instructions",
+        "contents",
+        "systemInstruction",
+        "system_instruction",
+    )
     convo.size = sum(_text_size(body.get(key)) for key in keys) + len(
         json.dumps(body.get("tools") or []) if body.get("tools") else ""
     )

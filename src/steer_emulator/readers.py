@@ -32,6 +32,7 @@ __all__ = [
     "read_chat",
     "read_converse",
     "read_gemini",
+    "read_interactions",
     "read_invoke",
     "read_messages",
     "read_prefill",
@@ -210,6 +211,48 @@ def read_gemini(body: dict[str, Any]) -> Conversation:
     convo.wants_reasoning = isinstance(thinking, dict) and bool(
         proto_field(thinking, "includeThoughts")
     )
+    return convo
+
+
+def read_interactions(body: dict[str, Any]) -> Conversation:
+    """An Interactions request as the emulator reads it: ``input`` a string, content, or
+    steps (``user_input``, ``model_output``, ``function_call``, ``function_result``)."""
+    convo = Conversation()
+    given = body.get("input")
+    if isinstance(given, str):
+        given = [{"type": "user_input", "content": [{"type": "text", "text": given}]}]
+    elif isinstance(given, dict):
+        given = [{"type": "user_input", "content": [given]}]
+    steps = [s for s in given or [] if isinstance(s, dict)]
+    if steps and all(
+        s.get("type") in ("text", "image", "audio", "document", "video") for s in steps
+    ):
+        steps = [{"type": "user_input", "content": steps}]  # a list of content
+    for step in steps:
+        if step.get("type") == "user_input":
+            text = text_of(step.get("content"))
+            if text:
+                convo.prompt = text
+    results = trailing(steps, lambda s: s.get("type") == "function_result")
+    convo.tool_results = [text_of(s.get("result")) for s in results]
+    for tool in body.get("tools") or []:
+        if (
+            isinstance(tool, dict)
+            and tool.get("type") == "function"
+            and isinstance(tool.get("name"), str)
+        ):
+            convo.tools.append((tool["name"], schema_of(tool.get("parameters"))))
+    fmt = body.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("mime_type") == "application/json":
+        schema = fmt.get("schema")
+        if isinstance(schema, dict):
+            convo.json_schema = schema
+        else:
+            convo.json_object = True
+    config = body.get("generation_config")
+    config = config if isinstance(config, dict) else {}
+    convo.max_tokens = positive_int(config.get("max_output_tokens"))
+    convo.wants_reasoning = config.get("thinking_summaries") == "auto"
     return convo
 
 

@@ -71,10 +71,11 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, NamedTuple
+from urllib.parse import unquote
 
 from steer_common.providers import FORMATS, get_format
 from steer_common.routing import API_KEY_ENV, BASE_URL_ENV
-from steer_emulator.background import BackgroundStore, Kept, kept_path
+from steer_emulator.background import BackgroundStore, Kept, KeptPath, kept_path
 from steer_emulator.dispatch import (
     ReplySource,
     authorized,
@@ -407,25 +408,30 @@ class _Handler(BaseHTTPRequestHandler):
         if path in ("/", "/health"):
             status = {"status": "ok", "base_urls": self.emulator.base_urls}
             self._json(200, json.dumps(status).encode())
-        elif (kept := kept_path(path)) is not None and not kept[1]:
-            self._kept(path, query, kept[0])
+        elif (kept := kept_path(path)) is not None and not kept.cancel:
+            self._kept(path, query, kept)
         else:
             self._json(404, error_body("openai", 404, f"no route for GET {self.path}"))
 
-    def _kept(self, path: str, query: str, response_id: str, cancel: bool = False) -> None:
+    def _kept(self, path: str, query: str, named: KeptPath) -> None:
         """A kept (background) response: streamed again, answered, or cancelled."""
         emu = self.emulator
         headers = {k.lower(): v for k, v in self.headers.items()}
         with emu._lock:
             emu.requests.append(RecordedRequest(path, headers, None, self.command, query))
         now = time.time()
+        response_id, cancel = named.response_id, named.cancel
         kept = emu.background.get(response_id, now)
-        fmt = kept.wire_format if kept is not None else "openai_responses"
+        fmt = kept.wire_format if kept is not None else named.wire_format
         if emu.require_auth and not authorized(fmt, headers):
             self._json(401, error_body(fmt, 401), _error_headers(fmt, 401, None))
             return
         if kept is None:
-            message = f"No response found with id '{response_id}'."
+            message = (
+                f"Interaction '{response_id}' not found."
+                if fmt == "gemini_interactions"
+                else f"No response found with id '{response_id}'."
+            )
             self._json(404, error_body(fmt, 404, message), _error_headers(fmt, 404, None))
             return
         if cancel:
@@ -437,10 +443,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, json.dumps(kept.snapshot()).encode())
             return
         try:
-            start = int(params["starting_after"]) + 1 if "starting_after" in params else 0
-        except ValueError:
-            message = "starting_after must be an integer"
-            self._json(400, error_body(fmt, 400, message), _error_headers(fmt, 400, None))
+            start = kept.start({k: unquote(v) for k, v in params.items()})
+        except ValueError as exc:
+            self._json(400, error_body(fmt, 400, str(exc)), _error_headers(fmt, 400, None))
             return
         self._streaming(fmt, kept.script, lambda: self._stream_kept(kept, start))
 
@@ -463,8 +468,8 @@ class _Handler(BaseHTTPRequestHandler):
         if path == TOKEN_PATH:
             self._token()
             return
-        if (kept := kept_path(path)) is not None and kept[1]:
-            self._kept(path, query, kept[0], cancel=True)
+        if (kept := kept_path(path)) is not None and kept.cancel:
+            self._kept(path, query, kept)
             return
         try:
             body = json.loads(raw) if raw else None

@@ -26,6 +26,7 @@ __all__ = [
     "COMPAT_FIELDS",
     "CONVERSE_FIELDS",
     "GEMINI_FIELDS",
+    "INTERACTIONS_FIELDS",
     "INVOKE_FIELDS",
     "MESSAGES_FIELDS",
     "RESPONSES_FIELDS",
@@ -41,6 +42,7 @@ __all__ = [
     "field_problem",
     "gemini_contents",
     "google_refusal",
+    "interactions_input",
     "responses_input",
     "responses_refusal",
     "xai_refusal",
@@ -187,6 +189,28 @@ GEMINI_FIELDS: dict[str, Field] = {
     "labels": Field(_O),
 }
 
+#: ``interactions.create`` for a model (the google-genai SDK's ``CreateModelInteraction``).
+INTERACTIONS_FIELDS: dict[str, Field] = {
+    "model": Field(_S, required=True),
+    "input": Field(("string", "array", "object")),
+    "stream": Field(_B),
+    "background": Field(_B),
+    "store": Field(_B),
+    "system_instruction": Field(_S),
+    "tools": Field(_A),
+    "generation_config": Field(_O),
+    "response_format": Field(("object", "array")),
+    "response_modalities": Field(_A),
+    "previous_interaction_id": Field(_S),
+    "continuation_token": Field(_S),
+    "cached_content": Field(_S),
+    "safety_settings": Field(_A),
+    "service_tier": Field(_S),
+    "labels": Field(_O),
+    "environment": Field(("string", "object")),
+    "webhook_config": Field(_O),
+}
+
 
 _OPENAI_TYPE_WORDS = {
     "string": "a string",
@@ -313,6 +337,28 @@ def gemini_contents(body: Mapping[str, Any]) -> Problem | None:
         if answered and answered != calls:
             return ("responses", f"contents[{i}]", {"calls": calls, "answered": answered})
         calls = len(called)
+    return None
+
+
+_STEPS = frozenset({"user_input", "model_output", "thought", "function_call", "function_result"})
+
+
+def interactions_input(body: Mapping[str, Any]) -> Problem | None:
+    """``interactions.create``: ``input`` steps of a known type, a ``user_input`` step with
+    content, a ``function_result`` naming its call."""
+    steps = body.get("input")
+    for i, step in enumerate(steps if isinstance(steps, list) else []):
+        if not isinstance(step, dict):
+            return ("type", f"input[{i}]", {"expected": "object", "got": _kind(step)})
+        kind = step.get("type")
+        if kind in ("text", "image", "audio", "document", "video"):
+            continue  # a list of content
+        if kind not in _STEPS:
+            return ("unknown", f"input[{i}].type", {})
+        if kind == "user_input" and not step.get("content"):
+            return ("empty", f"input[{i}].content", {})
+        if kind == "function_result" and not isinstance(step.get("call_id"), str):
+            return ("missing", f"input[{i}].call_id", {})
     return None
 
 

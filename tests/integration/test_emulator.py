@@ -617,3 +617,73 @@ def test_every_wire_format_parses_with_the_core(
         completion_tokens,
     )
     assert got.usage["cache_info"]["cached_tokens"] == cached == 3
+
+
+def test_gemini_interactions_background_as_google_genai_reads_it(emu: Emulator) -> None:
+    """The official google-genai SDK starts a background interaction, is cut, picks the
+    stream up with ``interactions.get(id, stream=True, last_event_id=...)``, reads it
+    whole as its own event types, answers the interaction, and cancels it."""
+    from google import genai
+    from google.genai import types
+
+    text = "Kept on the server, whoever listens."
+    call = {"id": "fc_1", "name": "note", "arguments": {"mood": "calm"}}
+    emu.enqueue(ScriptedReply(text=text, reasoning="Think.", tool_calls=[call], cuts=(6,)))
+    client = genai.Client(api_key="test", http_options=types.HttpOptions(base_url=emu.url))
+    seen: list[Any] = []
+    with pytest.raises(Exception, match=r"incomplete chunked read|peer closed"):
+        for event in client.interactions.create(
+            model="gemini-2.5-flash", input="hi", stream=True, background=True
+        ):
+            seen.append(event)
+    assert [e.event_type for e in seen[:3]] == [
+        "interaction.created",
+        "interaction.status_update",
+        "step.start",
+    ]
+    interaction_id, last = seen[0].interaction.id, seen[-1].event_id
+    rest = list(client.interactions.get(interaction_id, stream=True, last_event_id=last))
+    events = [*seen, *rest]
+    assert all(e.event_id for e in events)
+    assert len({e.event_id for e in events}) == len(events)  # each event once
+    texts = [
+        e.delta.text for e in events if e.event_type == "step.delta" and e.delta.type == "text"
+    ]
+    assert "".join(texts) == text
+    arguments = "".join(
+        e.delta.arguments
+        for e in events
+        if e.event_type == "step.delta" and e.delta.type == "arguments_delta"
+    )
+    assert json.loads(arguments) == call["arguments"]
+    calls = [
+        e.step for e in events if e.event_type == "step.start" and e.step.type == "function_call"
+    ]
+    assert [(c.id, c.name) for c in calls] == [("fc_1", "note")]
+    completed = events[-1]
+    assert completed.event_type == "interaction.completed"
+    assert completed.interaction.status == "requires_action"
+    assert completed.interaction.usage.total_thought_tokens > 0
+    assert client.interactions.get(interaction_id).status == "requires_action"
+    assert client.interactions.cancel(interaction_id).status == "cancelled"
+    assert emu.background.cancelled == [interaction_id]
+    gets = [r for r in emu.requests if r.method == "GET"]
+    assert f"last_event_id={last}" in gets[0].query
+    client.close()
+
+
+def test_a_kept_interaction_expires() -> None:
+    from google import genai
+    from google.genai import types
+
+    with Emulator(background_ttl=0.0) as short:
+        client = genai.Client(api_key="t", http_options=types.HttpOptions(base_url=short.url))
+        events = list(
+            client.interactions.create(
+                model="gemini-2.5-flash", input="hi", stream=True, background=True
+            )
+        )
+        with pytest.raises(Exception, match="not found") as caught:
+            list(client.interactions.get(events[0].interaction.id, stream=True))
+        assert getattr(caught.value, "status_code", None) == 404
+        client.close()

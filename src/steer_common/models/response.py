@@ -110,7 +110,10 @@ class ResumePoint(BaseModel):
         wire_format: its :class:`~steer_common.StreamParser` format.
         model: the model, as a call routes it (``"openai/gpt-5-mini"``).
         response_id: the id of the kept response.
-        sequence_number: the last event handed on (``None``: none yet).
+        sequence_number: the last event handed on, where the format numbers its events
+            (OpenAI's Responses; ``None``: none yet).
+        event_id: the last event handed on, where the format names its events with an
+            opaque id (Gemini's Interactions; ``None``: none yet).
     """
 
     provider: str
@@ -118,6 +121,12 @@ class ResumePoint(BaseModel):
     model: str
     response_id: str
     sequence_number: int | None = None
+    event_id: str | None = None
+
+    @property
+    def cursor(self) -> int | str | None:
+        """The last event handed on, whichever way the format marks it."""
+        return self.sequence_number if self.sequence_number is not None else self.event_id
 
 
 class StreamResponse(BaseModel):

@@ -17,6 +17,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from steer_common.errors import (
     APIError,
@@ -55,6 +56,7 @@ __all__ = [
     "error_class",
     "error_event",
     "integer",
+    "kept_request",
     "load_json_object",
     "parse_arguments",
     "string",
@@ -107,6 +109,7 @@ _BY_TYPE: dict[str, type[APIError]] = {
     "internal": InternalServerError,
     "unavailable": OverloadedError,
     "deadline_exceeded": InternalServerError,
+    "gateway_timeout": InternalServerError,  # the Interactions API's in-band error code
     # Bedrock
     "validationexception": BadRequestError,
     "accessdeniedexception": PermissionDeniedError,
@@ -331,12 +334,13 @@ class StreamAdapter:
     #: The id of the response the provider keeps, for a format that can resume a stream
     #: (:class:`Resumption`); ``None`` until the stream names it.
     response_id: str | None = None
-    #: The ``sequence_number`` of the last event handled (``None``: none yet).
-    cursor: int | None = None
-    #: Events up to this ``sequence_number`` are ones a consumer saw before (a stream
-    #: picked up again in another process): they build the response but are not handed
-    #: on; their events go to :attr:`hidden` instead of the caller's list.
-    shown: int = -1
+    #: Where the stream stands: the last event handled, by the format's cursor (OpenAI's
+    #: integer ``sequence_number``, Gemini's opaque ``event_id`` string; ``None``: none yet).
+    cursor: int | str | None = None
+    #: The events up to this cursor are ones a consumer saw before (a stream picked up
+    #: again in another process): they build the response but are not handed on; their
+    #: events go to :attr:`hidden` instead of the caller's list (``None``: none was shown).
+    shown: int | str | None = None
     hidden: list[StreamEvent] | None = None
 
     def __init__(self) -> None:
@@ -346,6 +350,11 @@ class StreamAdapter:
     def handle(self, sse: ServerSentEvent, out: list[StreamEvent]) -> None:  # pragma: no cover
         """Append the events one server-sent event makes to ``out``."""
         raise NotImplementedError
+
+    def restarted(self) -> None:
+        """The next events come from a new body that carries on this stream (a kept stream
+        picked up again): a format whose cursor is opaque learns here where that body
+        starts (see :class:`Resumption`)."""
 
     def unterminated(self, discarded: DiscardedInput, out: list[StreamEvent]) -> None:
         """The body ended inside an event, which the SSE rules discard (called before
@@ -363,21 +372,42 @@ class StreamAdapter:
 
 @dataclass(frozen=True)
 class Resumption:
-    """How a wire format picks up a stream that the provider keeps (OpenAI's Responses in
-    background mode): the generation goes on on the server, and its events can be streamed
-    again after a sequence number.
+    """How a wire format picks up a stream that the provider keeps (OpenAI's Responses and
+    Gemini's Interactions in background mode): the generation goes on on the server, and its
+    events can be streamed again after a cursor: OpenAI's integer ``sequence_number``,
+    Gemini's opaque ``event_id`` string (the adapter's :attr:`StreamAdapter.cursor`).
 
     Attributes:
         kept: whether a request body asks for a kept stream (``background: true``).
         reconnect: the request that streams the kept response ``response_id`` again, from
-            the event after ``after`` (``None``: from its start), made from the request
-            that began it (its URL and credentials).
+            the event after the cursor ``after`` (``None``: from its start), made from the
+            request that began it (its URL and credentials).
         cancel: the request that stops the kept response (a consumer that left early).
     """
 
     kept: Callable[[Mapping[str, Any]], bool]
-    reconnect: Callable[[HTTPRequest, str, int | None], HTTPRequest]
+    reconnect: Callable[[HTTPRequest, str, int | str | None], HTTPRequest]
     cancel: Callable[[HTTPRequest, str], HTTPRequest]
+
+
+def kept_request(
+    request: HTTPRequest,
+    response_id: str,
+    method: str,
+    tail: str,
+    query: Mapping[str, object] | None = None,
+) -> HTTPRequest:
+    """A request about the kept response ``response_id``, made from the request that began
+    it: its URL beside the request's endpoint (``.../responses/{id}{tail}``), the request's
+    own query kept (Azure's ``api-version``) and ``query`` added (``None`` values left
+    out), its headers without those of its body (the credentials kept), no body."""
+    url, _, given = request.url.partition("?")
+    params = [q for q in given.split("&") if q]
+    params += [f"{k}={quote(str(v), safe='')}" for k, v in (query or {}).items() if v is not None]
+    url = f"{url.rstrip('/')}/{quote(response_id, safe='')}{tail}"
+    body = ("content-type", "content-length", "content-encoding")
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in body}
+    return HTTPRequest(method, url + (f"?{'&'.join(params)}" if params else ""), headers, b"")
 
 
 #: The name earlier releases used for :class:`StreamAdapter`.
@@ -397,6 +427,9 @@ class Provider:
         base_url_help: what to set when no base URL can be found.
         model_prefixes: model names starting with these route here (``gpt-``).
         route_prefixes: the explicit ``<prefix>/<model>`` names that route here.
+        api_prefixes: explicit ``<prefix>/<model>`` names that route here *and* pick one
+            of its APIs, ``(prefix, api)``: ``gemini_interactions/`` for Gemini's
+            Interactions API.
         key_optional: its servers often take no key.
         credential: the cloud credential chain tried when no key is given (``"google"``:
             google-auth's application default credentials, ``"azure"``: azure-identity,
@@ -415,6 +448,7 @@ class Provider:
     default_base_url: str | Callable[[Mapping[str, str]], str | None] | None
     model_prefixes: tuple[str, ...] = ()
     route_prefixes: tuple[str, ...] = ()
+    api_prefixes: tuple[tuple[str, str], ...] = ()
     base_url_help: str = ""
     key_optional: bool = False
     credential: str | None = None
@@ -426,7 +460,7 @@ class Provider:
     @property
     def prefixes(self) -> tuple[str, ...]:
         """The explicit prefixes: its name, and the other names it answers to."""
-        return (self.name, *self.route_prefixes)
+        return (self.name, *self.route_prefixes, *(prefix for prefix, _ in self.api_prefixes))
 
 
 @dataclass(frozen=True)

@@ -468,6 +468,7 @@ PROVIDER = Provider(
     default_base_url="https://generativelanguage.googleapis.com/v1beta",
     model_prefixes=("gemini-",),
     route_prefixes=("google",),
+    api_prefixes=(("gemini_interactions", "interactions"),),
     price_id="google",
     chars_per_token=3.05,  # 8 Gemini and Vertex AI replies, 1,296 characters / 425 tokens
     telemetry_name="gcp.gemini",

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, ClassVar
-from urllib.parse import quote
 
 from steer_common.errors import ConfigurationError
 from steer_common.models.events import (
@@ -51,6 +50,7 @@ from steer_common.providers.base import (
     api_error,
     error_event,
     integer,
+    kept_request,
     load_json_object,
     string,
 )
@@ -90,10 +90,11 @@ class OpenAIResponsesAdapter(StreamAdapter):
         number = event.get("sequence_number")
         if type(number) is int:
             cursor = self.cursor
-            if cursor is not None and number <= cursor:
+            if type(cursor) is int and number <= cursor:
                 return  # a stream picked up again repeated an event already handled
             self.cursor = number
-            if number <= self.shown:
+            shown = self.shown
+            if type(shown) is int and number <= shown:
                 out = self.hidden if self.hidden is not None else []
         if kind == "response.output_text.delta":
             delta = event.get("delta")
@@ -362,36 +363,16 @@ def _kept(body: Mapping[str, Any]) -> bool:
     return body.get("background") is True and body.get("store") is not False
 
 
-def _at(request: HTTPRequest, response_id: str, tail: str) -> tuple[str, list[str]]:
-    """The URL of the kept response ``response_id`` (plus ``tail``) beside the request's
-    endpoint, and the request's query (Azure's ``api-version``)."""
-    url, _, query = request.url.partition("?")
-    return f"{url.rstrip('/')}/{quote(response_id, safe='')}{tail}", [
-        q for q in query.split("&") if q
-    ]
-
-
-def _headers(request: HTTPRequest) -> dict[str, str]:
-    """The request's headers without those of its body (credentials and the rest kept)."""
-    body = ("content-type", "content-length", "content-encoding")
-    return {k: v for k, v in request.headers.items() if k.lower() not in body}
-
-
-def reconnect(request: HTTPRequest, response_id: str, after: int | None) -> HTTPRequest:
+def reconnect(request: HTTPRequest, response_id: str, after: int | str | None) -> HTTPRequest:
     """``GET /responses/{id}?stream=true[&starting_after=N]`` for the request that began it."""
-    url, query = _at(request, response_id, "")
-    query.append("stream=true")
-    if after is not None:
-        query.append(f"starting_after={after}")
-    return HTTPRequest("GET", f"{url}?{'&'.join(query)}", _headers(request), b"")
+    return kept_request(
+        request, response_id, "GET", "", {"stream": "true", "starting_after": after}
+    )
 
 
 def cancel(request: HTTPRequest, response_id: str) -> HTTPRequest:
     """``POST /responses/{id}/cancel`` for the request that began it."""
-    url, query = _at(request, response_id, "/cancel")
-    return HTTPRequest(
-        "POST", url + (f"?{'&'.join(query)}" if query else ""), _headers(request), b""
-    )
+    return kept_request(request, response_id, "POST", "/cancel")
 
 
 #: How a background response's stream is picked up again (see the module docstring).
