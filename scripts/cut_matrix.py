@@ -1,7 +1,7 @@
 """The fault matrix of resumable streams: every cut point, over loopback, on every client.
 
 For each client (blocking, asyncio on httpx, asyncio on aiohttp), each resumable format
-(OpenAI and Azure Responses in background mode), each way of consuming (``stream()``,
+(OpenAI and Azure Responses, Gemini Interactions, in background mode), each way of consuming (``stream()``,
 ``stream_events()``, ``stream_with_usage()``), a background stream is cut by the emulator
 after its k-th event (k over the whole stream; between two events, and inside the next
 one), then again at random sets of up to five cuts. What the consumer was handed is
@@ -21,13 +21,18 @@ from typing import Any
 import steer_async
 import steer_sync
 from steer_emulator import Emulator, ScriptedReply
-from steer_emulator.background import keep_events
+from steer_emulator.background import keep_events, keep_interaction
 from steer_emulator.formats import render
 
 TEXT = "Waves fold over the reef; the gulls argue about nothing at all. " * 2
 REASONING = "A short scene by the sea."
 CALL = {"id": "call_1", "name": "note", "arguments": {"mood": "calm", "tide": 3}}
-MODELS = {"openai_responses": "gpt-4o-mini", "azure_responses": "azure/prod-responses"}
+MODELS = {
+    "openai_responses": "gpt-4o-mini",
+    "azure_responses": "azure/prod-responses",
+    "gemini_interactions": "gemini_interactions/gemini-2.5-flash",
+}
+KEEP = {"gemini_interactions": keep_interaction}
 CONSUMERS = ("text", "events", "response")
 
 
@@ -84,14 +89,20 @@ async def run_async(kwargs: dict[str, Any], consumer: str, model: str) -> Any:
         return await client.stream_with_usage("Tell me about the sea", **call)
 
 
-def main() -> int:
-    count = len(keep_events(render("openai_responses", script((), False)))[1])
+def cases_of(wire_format: str) -> list[tuple[tuple[int, ...], bool]]:
+    """Every single cut, between events and inside one, then 60 random sets of cuts."""
+    keep = KEEP.get(wire_format, keep_events)
+    count = len(keep(render(wire_format, script((), False)))[1])
     rng = random.Random(7)
     cases = [((k,), mid) for k in range(1, count) for mid in (False, True)]
     cases += [
         (tuple(sorted(rng.sample(range(1, count), rng.randint(2, 5)))), rng.random() < 0.5)
         for _ in range(60)
     ]
+    return cases
+
+
+def main() -> int:
     want = (TEXT, REASONING, json.dumps(CALL["arguments"], separators=(",", ":")))
     tally: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     streams = cuts_made = 0
@@ -104,7 +115,7 @@ def main() -> int:
         }
         for client in ("sync", "async-httpx", "async-aiohttp"):
             for wire_format, model in MODELS.items():
-                for number, (cuts, mid) in enumerate(cases):
+                for number, (cuts, mid) in enumerate(cases_of(wire_format)):
                     consumer = CONSUMERS[number % 3]
                     emulator.reset()
                     emulator.enqueue(script(cuts, mid))
@@ -122,10 +133,10 @@ def main() -> int:
                         if got is not None:
                             tally[row][verdict(got, expected)] += 1
                     tally[row]["picked up"] += gets
-    print(f"{len(cases)} cut patterns x 3 consumers (rotating) x 2 formats x 3 clients")
+    print("every single cut and 60 random sets, consumers rotating, 3 formats x 3 clients")
     print(f"{streams} streams, {cuts_made} cuts picked up")
     print("parts compared: text (every consumer), reasoning and tool-call arguments (events,")
-    print("response); cuts: the streams picked up again (GET ...&starting_after=N)")
+    print("response); cuts: the streams picked up again (starting_after=N, last_event_id=...)")
     print(f"{'client / format':42} {'exact':>6} {'dup':>5} {'short':>6} {'wrong':>6} {'cuts':>6}")
     bad = 0
     for row, counts in tally.items():
