@@ -24,6 +24,7 @@ attempt's credential (:mod:`steer_common.authorization`), the finished response
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import random
@@ -165,13 +166,11 @@ class StreamSession:
         body = request.json()
         # Whether the stream must bring usage to be whole (where the request opts in).
         self._usage_expected = wire.usage_asked is None or wire.usage_asked(body)
-        # How a stream the provider keeps is picked up again after a cut (None: not kept).
+        # How a stream the provider keeps is picked up again after a cut, and stopped when
+        # its consumer leaves (None: not kept); picked up only unless resume="off".
         resumption = wire.resumption
-        self._resumption = (
-            resumption
-            if resumption is not None and options.resume != "off" and resumption.kept(body)
-            else None
-        )
+        self._resumption = resumption if resumption is not None and resumption.kept(body) else None
+        self._resumes = self._resumption is not None and options.resume != "off"
         #: Where the next attempt picks the kept stream up: (response id, last event).
         self._resume_at: tuple[str, int | str | None] | None = None
         self._sent = request  # the last request sent, authorized (a cancel's credentials)
@@ -183,6 +182,7 @@ class StreamSession:
         if resume is not None:
             if self._resumption is None:
                 self._resumption = resumption
+            self._resumes = True
             self._resume_at = (resume.response_id, None)
             if resume.cursor is not None:
                 self._parser.show_after(resume.cursor)
@@ -380,15 +380,18 @@ class StreamSession:
         """Where a kept stream that ``error`` cut can be picked up, or ``None``: not kept,
         not named yet, or ended by the provider's verdict (an in-band error) or the
         consumer's side (invalid JSON, a callback), which no reconnection mends."""
-        if self._resumption is None or error is self._parser.failure:
+        failed = self._parser.failure
+        if not self._resumes or (
+            error is failed and type(failed) is not StreamInterruptedError  # a body cut short
+        ):
             return None
         if not isinstance(error, RETRYABLE_FAILURES) and not (
             isinstance(error, APIError) and error.retryable
         ):
             return None
         response_id, cursor = self._parser.position
-        if response_id is None or self._parser.done:
-            return None
+        if response_id is None or cursor is None or self._parser.done:
+            return None  # not named yet, or nothing to tell what was handled from the rest
         return response_id, cursor
 
     def abandoned(self) -> HTTPRequest | None:
@@ -396,18 +399,23 @@ class StreamSession:
         (``break``, ``close()``, a cancelled task), for the front end to send once the
         flow is closed; ``None``: nothing to stop (the call ended, the stream is not kept
         or not named yet, ``keep_background=True``, or it failed with a resume point)."""
-        if self._current is not self:
-            return self._current.abandoned()
-        resumption = self._resumption
+        failure = self.failure
+        partial = None if failure is None else failure.partial_response
+        if partial is not None and partial.resume is not None:
+            return None  # it can be picked up later (the partial response's resume): keep it
+        current = self._current
+        resumption = current._resumption
         if resumption is None or self.options.keep_background or self.response is not None:
             return None
-        failure = self.failure
-        if failure is not None and self._resume_point(failure) is not None:
-            return None  # it can be picked up later (the partial response's resume): keep it
-        response_id, _ = self._parser.position
-        if response_id is None or self._parser.done:
+        if failure is not None and current._resume_point(failure) is not None:
+            return None  # the same, with preserve_partial_response=False
+        response_id, _ = current._parser.position
+        if response_id is None or current._parser.done:
             return None
-        return resumption.cancel(self._sent, response_id)
+        # The endpoint of the request that began it, with the credentials of the last one
+        # sent (a token may have been renewed since).
+        began = dataclasses.replace(current.request, headers=current._sent.headers)
+        return resumption.cancel(began, response_id)
 
     def _record(self, number: int, began: float, error: SteerError | None) -> None:
         """Keep the record of an attempt that ended (see :class:`Attempt`)."""

@@ -163,6 +163,52 @@ def test_any_cuts_hand_on_every_delta_once(
     assert starting_after(played) == [k - 1 for k in sorted(set(cuts))]
 
 
+@pytest.mark.parametrize("consumer", ["events", "text", "response"])
+def test_a_body_that_ends_cleanly_before_its_end_is_picked_up(consumer: str) -> None:
+    # A proxy that closes the body politely: the parser's close() says it was cut short.
+    script = [SSE, b"".join(EVENTS[:15]), b"", SSE, b"".join(EVENTS[15:]), b""]
+    played = play(session(consumer), script)
+    assert played.error is None and played.response is not None
+    assert played.response.text == REPLY.text
+    assert starting_after(played) == [14]  # picked up, never a second POST
+
+
+def test_leaving_after_a_pick_up_cancels_at_the_responses_endpoint() -> None:
+    kept = session()
+    flow = kept.flow()
+    next(flow)
+    flow.send(SSE)
+    flow.send(b"".join(EVENTS[:10]))
+    flow.throw(APIConnectionError("reset"))  # the stream is picked up ...
+    flow.send(SSE)
+    flow.send(b"".join(EVENTS[10:20]))
+    flow.close()  # ... and its consumer leaves
+    cancel = kept.abandoned()
+    assert cancel is not None
+    assert cancel.url == f"https://api.openai.com/v1/responses/{RESPONSE_ID}/cancel"
+
+
+def test_resume_off_still_cancels_a_kept_response_its_consumer_left() -> None:
+    kept = session(resume="off")
+    flow = kept.flow()
+    next(flow)
+    flow.send(SSE)
+    flow.send(b"".join(EVENTS[:12]))
+    flow.close()
+    cancel = kept.abandoned()
+    assert cancel is not None and cancel.url.endswith(f"/{RESPONSE_ID}/cancel")
+
+
+def test_a_stream_without_sequence_numbers_is_not_picked_up_twice_over() -> None:
+    # Nothing tells what was handled from the rest: retried as it always was, not resumed.
+    bare = [e.replace(b',"sequence_number":', b',"n":') for e in EVENTS]
+    played = play(session(), [SSE, b"".join(bare[:12]), APIConnectionError("reset")])
+    assert isinstance(played.error, StreamInterruptedError)
+    assert played.connects == 1
+    assert played.error.partial_response is not None
+    assert played.error.partial_response.resume is None
+
+
 def test_a_read_timeout_and_a_5xx_on_the_way_back_are_picked_up() -> None:
     script = [
         SSE,
