@@ -124,7 +124,9 @@ async def _drive(
             await response.close(False)  # left early, or failed: never pooled
         cancel = session.abandoned()
         if cancel is not None:
-            await _send_quietly(transport, cancel)
+            # Shielded: a server that cancels again at every await (anyio's level
+            # cancellation) would otherwise cancel the cancel, and the generation run on.
+            await asyncio.shield(_send_quietly(transport, cancel))
 
 
 async def _send_quietly(transport: AsyncTransport, request: HTTPRequest) -> None:

@@ -278,10 +278,10 @@ class StreamCall:
         given = [v for v in (prompt_or_messages, prompt, messages) if v is not None]
         point = _resume_point(resume)
         if point is not None:
-            if given or model is not None:
+            if given or model is not None or fallbacks:
                 raise ConfigurationError(
                     "resume= picks up a kept stream with its own prompt and model: pass "
-                    "no prompt, messages or model with it"
+                    "no prompt, messages, model or fallbacks with it"
                 )
             # The request is never sent (its URL and credentials are): no prompt of its own.
             given = [f"(picking up {point.response_id})"]
@@ -486,17 +486,23 @@ def _chain(
         provider, routed = route_model(name)
         return _wire_format(name, provider, routed, call.openai_api or settings.openai_api)
 
-    for fallback in call.fallbacks:
-        provider, _ = route_model(fallback)
-        resolve_credentials(
-            provider, api_keys=settings.api_keys, base_urls=settings.base_urls, environ=environ
-        )
-
     def open_next(name: str, prefill: str | None) -> StreamSession:
         following = dataclasses.replace(
             call, model=name, input=_prefilled(call.input, prefill), fallbacks=()
         )
         return open_session(following, settings, environ=environ, consumer=consumer, chained=True)
+
+    first = wire_of(model)
+    for fallback in call.fallbacks:
+        wire = wire_of(fallback)
+        if call.extras and wire.build_body is not first.build_body:
+            raise ConfigurationError(
+                f"fallbacks=: {fallback} speaks {wire.title}, not {first.title}, and the "
+                f"provider extras ({', '.join(sorted(call.extras))}) are sent as they are: "
+                "they would reach a provider that does not take them; use fallbacks of the "
+                "same format, or no extras"
+            )
+        open_next(fallback, None)  # its key, its route, the input it takes: said now
 
     return Chain(model, call.fallbacks, open_next, lambda name: wire_of(name).prefill)
 
@@ -512,10 +518,20 @@ def _wire_format(model: str, provider: str, name: str, openai_api: OpenAIAPI) ->
 
 def _prefilled(given: str | Messages, prefill: str | None) -> str | Messages:
     """The call's input with the text shown as a trailing assistant message, without its
-    trailing whitespace (which Anthropic refuses; the reply starts with it again)."""
+    trailing whitespace (which Anthropic refuses; the reply starts with it again). A call
+    that ended with a prefill of its own has the text shown added to it: the model had
+    continued that one."""
     if prefill is None:
         return given
     messages = [{"role": "user", "content": given}] if isinstance(given, str) else list(given)
+    last = messages[-1] if messages else None
+    if (
+        last is not None
+        and last.get("role") == "assistant"
+        and isinstance(last.get("content"), str)
+    ):
+        prefill = last["content"] + prefill
+        messages = messages[:-1]
     return [*messages, {"role": "assistant", "content": prefill.rstrip()}]
 
 

@@ -83,7 +83,7 @@ class StreamParser:
         "_failed",
         "_max_event_size",
         "_sse",
-        "_trimming",
+        "_tail",
         "wire_format",
     )
 
@@ -105,7 +105,8 @@ class StreamParser:
         self._acc = StreamAccumulator(keep_text=keep_text, provider=adapter_class.provider)
         self._failed: SteerError | None = None
         self._closed = False
-        self._continuing = self._trimming = False
+        self._continuing = False
+        self._tail = ""  # the whitespace shown that a continuation repeats
 
     def _decoder(self) -> SSEDecoder | EventStreamEvents:
         if get_format(self.wire_format).framing == "eventstream":
@@ -142,10 +143,11 @@ class StreamParser:
         """This stream continues a reply whose ``text`` was handed on already (sent back
         as a prefill, without its trailing whitespace): the response starts with ``text``;
         the stream's start is not handed on again, nor, when ``text`` ended with
-        whitespace, the whitespace the continuation starts with (it was shown)."""
+        whitespace, as much of it as the continuation starts with (it was shown: a
+        continuation that starts with other whitespace, a paragraph break, keeps it)."""
         self._acc.add_all([StreamEvent(TEXT_DELTA, text)])
         self._continuing = True
-        self._trimming = text != text.rstrip()
+        self._tail = text[len(text.rstrip()) :]
 
     def _continued(self, out: list[StreamEvent]) -> list[StreamEvent]:
         """``out`` without what a continuation repeats (see :meth:`continue_after`)."""
@@ -155,14 +157,19 @@ class StreamParser:
             if kind == STREAM_START:
                 self._acc.add_all([event])  # who answered, without a second start
                 continue
-            if self._trimming and kind == TEXT_DELTA:
-                delta = (event.delta or "").lstrip()
-                if not delta:
+            tail = self._tail
+            if tail and kind == TEXT_DELTA:
+                delta = event.delta or ""
+                same = 0
+                while same < len(delta) and same < len(tail) and delta[same] == tail[same]:
+                    same += 1
+                if same == len(delta):  # all of it shown already: wait for the next
+                    self._tail = tail[same:]
                     continue
-                event.delta = delta
-                self._trimming = False
+                event.delta = delta[same:]
+                self._tail = ""
             elif kind in _CONTENT:
-                self._trimming = False
+                self._tail = ""
             kept.append(event)
         return kept
 

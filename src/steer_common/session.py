@@ -178,6 +178,12 @@ class StreamSession:
         self._current = self  # the session of the chain now streaming
         self._continues: str | None = None  # the text this session continues (a prefill)
         self._quiet = False  # a later session of a chain: the first one calls back
+        # The reply must parse as one JSON document: it is not continued by prefill.
+        self._json = (
+            options.enable_json_stream_handler
+            or options.validate_json_incrementally
+            or (spec is not None and spec.response_format is not None)
+        )
         self._parser = self._new_parser()
         if resume is not None:
             if self._resumption is None:
@@ -295,6 +301,7 @@ class StreamSession:
                     fallbacks=fallbacks,
                     prefills=functools.partial(_prefills, chain, model),
                     fallback_on=self.options.fallback_on,
+                    continuable=not self._json,
                 )
             left = self._deadlines.left()
             if step is None or chain is None or (left is not None and left <= 0):

@@ -20,7 +20,8 @@ When that is not enough, :func:`sequel` decides, free of I/O, what the call does
   continue it, so there the error stands with its partial response.
 - A reply cut **inside a tool call or after reasoning** is not continued: a tool call's
   arguments cannot be prefilled, and a reasoning block must go back signed and whole.
-  The error stands with its partial response.
+  Nor is a reply in JSON mode (its text must parse as one document, which a continuation
+  checks only in part). The error stands with its partial response.
 
 Each continuation is a new generation, billed again: the response's ``usage`` and
 ``cost_usd`` add up every session, and its ``attempts`` say which model each one asked.
@@ -40,7 +41,7 @@ from steer_common.errors import (
     SteerError,
     TotalTimeoutError,
 )
-from steer_common.models.response import StreamResponse
+from steer_common.models.response import Attempt, StreamResponse
 from steer_common.retry import RETRYABLE_FAILURES
 from steer_common.usage import sum_cost, sum_usage
 
@@ -88,12 +89,11 @@ def merged(responses: Sequence[StreamResponse]) -> StreamResponse:
     if len(responses) == 1:
         return last
     response = last.model_copy()
-    attempts = []
+    attempts: list[Attempt] = []
     for part in responses:  # each session's usage on its last attempt, provenance and all
-        attempts += [
-            *part.attempts[:-1],
-            part.attempts[-1].model_copy(update={"usage": part.usage}),
-        ]
+        if part.attempts:
+            ended = part.attempts[-1].model_copy(update={"usage": part.usage})
+            attempts += [*part.attempts[:-1], ended]
     response.attempts = [a.model_copy(update={"number": n}) for n, a in enumerate(attempts, 1)]
     response.usage = sum_usage([r.usage for r in responses])
     response.cost_usd = sum_cost([r.cost_usd for r in responses])
@@ -135,6 +135,7 @@ def sequel(
     fallbacks: Sequence[str],
     prefills: Callable[[str | None], bool],
     fallback_on: Sequence[str] = (),
+    continuable: bool = True,
 ) -> Sequel | None:
     """What the call does after ``error`` ended a session (see the module docstring), or
     ``None``: the error stands.
@@ -149,13 +150,17 @@ def sequel(
         prefills: whether a model's wire format continues an assistant turn (``None``:
             the current model).
         fallback_on: error class names the caller also falls back on.
+        continuable: the reply may be continued (``False`` when its text must parse as
+            one JSON document: a continuation's own parser would see only its part).
     """
     if not transient(error, fallback_on):
         return None
     if not shown:
         return Sequel(fallbacks[0], None) if fallbacks else None
-    if partial is None or not partial.text or partial.tool_calls or partial.reasoning:
-        return None  # nothing to continue, or cut inside a tool call or after reasoning
+    if not continuable or partial is None or partial.tool_calls or partial.reasoning:
+        return None  # JSON, or cut inside a tool call or after reasoning
+    if not partial.text.strip():
+        return None  # nothing to continue (an empty prefill is refused)
     if resume == "continue" and progressed and prefills(None):
         return Sequel(None, partial.text)
     if fallbacks and prefills(fallbacks[0]):

@@ -63,8 +63,9 @@ def as_int(value: Any) -> int:
 
 
 def sum_usage(usages: list[dict[str, Any]]) -> dict[str, Any]:
-    """Usage dicts added up, number by number; a number's provenance is ``reported`` only
-    when every step reported it (``{}``: none is known)."""
+    """Usage dicts added up, number by number (``cache_info``'s too); a number's
+    provenance is ``reported`` only when every step reported it (``{}``: none is known).
+    The providers' own ``raw`` objects are left out: they do not add up."""
     present = [u for u in usages if u]
     if not present:
         return {}
@@ -78,6 +79,11 @@ def sum_usage(usages: list[dict[str, Any]]) -> dict[str, Any]:
                         provenance[name] = source
             elif isinstance(value, (int, float)) and not isinstance(value, bool):
                 total[key] = total.get(key, 0) + value
+            elif key == "cache_info" and isinstance(value, dict):
+                inner = total.setdefault(key, {})
+                for name, count in value.items():
+                    if isinstance(count, int) and not isinstance(count, bool):
+                        inner[name] = inner.get(name, 0) + count
     if provenance:
         total["provenance"] = provenance
     return total

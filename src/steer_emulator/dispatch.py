@@ -244,13 +244,13 @@ class ReplySource:
                 if failed < script.fail_times:
                     self._failures[key] = failed + 1
                     faulty = True
+        prefill = _prefill(wire_format, body)
+        if prefill and script.text.startswith(prefill):
+            # Anthropic continues a trailing assistant message: only the rest streams (its
+            # faults, a cut after so many characters, count from there).
+            script = script.replace(text=script.text[len(prefill) :], deltas=None)
         if not faulty:
-            script = script.without_faults()
-            prefill = _prefill(wire_format, body)
-            if prefill and script.text.startswith(prefill):
-                # Anthropic continues a trailing assistant message: only the rest streams.
-                script = script.replace(text=script.text[len(prefill) :], deltas=None)
-            script = self._cache(wire_format, body, script)
+            script = self._cache(wire_format, body, script.without_faults())
         elif script.status is not None:
             return script, True
         return self._stamped(script, now), False

@@ -103,6 +103,12 @@ def test_a_fallback_whose_format_answers_instead_of_continuing_is_not_asked() ->
     assert decide(cut, resume="continue", prefills=lambda m: False) is None
 
 
+def test_a_reply_in_json_or_shown_only_as_whitespace_is_not_continued() -> None:
+    cut = StreamInterruptedError("cut")
+    assert decide(cut, resume="continue", continuable=False) is None
+    assert decide(cut, resume="continue", partial=partial("  \n")) is None
+
+
 def test_a_cut_in_a_tool_call_or_after_reasoning_is_not_continued() -> None:
     cut = StreamInterruptedError("cut")
     call = ToolCall(id="call_1", name="f", arguments_raw='{"a":', complete=False)
@@ -166,11 +172,15 @@ ANTHROPIC_CONTINUATION = (
 @pytest.mark.parametrize(
     ("shown", "handed_on"),
     [
-        ("Once upon a time ", "there was a parser."),  # the space was shown: not again
+        ("Once upon a time   ", "there was a parser."),  # the spaces were shown: not again
+        ("Once upon a time ", "  there was a parser."),  # one was: the other two follow
         ("Once upon a time", "   there was a parser."),  # none was: all of it
+        ("Once upon a time\n", "   there was a parser."),  # other whitespace: kept
     ],
 )
 def test_a_continued_stream_hands_on_only_what_follows(shown: str, handed_on: str) -> None:
+    # The model continues "Once upon a time" (the prefill, without trailing whitespace)
+    # with "   there was a parser.", in two deltas.
     parser = StreamParser("anthropic")
     parser.continue_after(shown)
     events = []
@@ -182,3 +192,10 @@ def test_a_continued_stream_hands_on_only_what_follows(shown: str, handed_on: st
     response = parser.response
     assert response.text == shown + handed_on
     assert response.model == "claude-haiku-4-5" and response.complete
+
+
+def test_merged_usage_adds_up_the_cache_too() -> None:
+    cached = {"prompt_tokens": 10, "cache_info": {"cached_tokens": 8, "cache_creation_tokens": 0}}
+    wrote = {"prompt_tokens": 12, "cache_info": {"cached_tokens": 0, "cache_creation_tokens": 12}}
+    whole = merged([StreamResponse(usage=cached), StreamResponse(usage=wrote)])
+    assert whole.usage["cache_info"] == {"cached_tokens": 8, "cache_creation_tokens": 12}

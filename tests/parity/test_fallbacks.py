@@ -301,3 +301,53 @@ def test_a_reset_after_content_is_continued_by_another_provider(
     [continued] = prompts(emulator)
     assert continued["messages"][-1]["role"] == "assistant"
     assert STORY.startswith(continued["messages"][-1]["content"])
+
+
+def test_a_fallback_that_cannot_take_the_call_is_refused_before_anything_is_sent(
+    make_runner: Any, emulator: Emulator
+) -> None:
+    emulator.reset()
+    runner = make_runner(**emulator_kwargs(emulator))
+    audio = {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}}
+    messages = [{"role": "user", "content": [{"type": "text", "text": "What is this?"}, audio]}]
+    with pytest.raises(ConfigurationError, match="audio"):
+        runner.response(messages, model="gpt-4o-mini", fallbacks=["grok-4"])
+    # Provider extras go as they are: not to a fallback of another format.
+    with pytest.raises(ConfigurationError, match="provider extras"):
+        runner.response("Hi", model="gpt-4o-mini", fallbacks=["claude-sonnet-4-5"], top_p=0.5)
+    assert prompts(emulator) == []
+
+
+def test_a_reply_in_json_mode_is_not_continued(make_runner: Any, emulator: Emulator) -> None:
+    emulator.reset()
+    document = '{"story": "Once upon a time a parser met a socket."}'
+    emulator.enqueue(ScriptedReply(text=document, error_after_chars=20))
+    runner = make_runner(**emulator_kwargs(emulator))
+    with pytest.raises(OverloadedError) as caught:
+        runner.text(
+            "A story as JSON.",
+            model="claude-sonnet-4-5",
+            response_format={"type": "json_object"},
+            streaming_options=CONTINUE,
+        )
+    assert caught.value.partial_response is not None
+    assert caught.value.partial_response.text == document[:20]
+    assert len(prompts(emulator)) == 1
+
+
+def test_a_callers_own_prefill_is_continued_with_the_text_shown(
+    make_runner: Any, emulator: Emulator
+) -> None:
+    emulator.reset()
+    # The caller prefilled "Once upon a time"; the model continues it, and is cut.
+    emulator.enqueue(ScriptedReply(text=STORY, error_after_chars=30))
+    runner = make_runner(**emulator_kwargs(emulator))
+    messages = [
+        {"role": "user", "content": "Tell me a story."},
+        {"role": "assistant", "content": "Once upon a time"},
+    ]
+    text = "".join(runner.text(messages, model="claude-sonnet-4-5", streaming_options=CONTINUE))
+    assert "Once upon a time" + text == STORY
+    _, second = prompts(emulator)
+    assert [m["role"] for m in second["messages"]] == ["user", "assistant"]  # one prefill
+    assert STORY.startswith(second["messages"][-1]["content"])
