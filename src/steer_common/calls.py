@@ -432,6 +432,12 @@ def open_session(
         wire = get_format(point.wire_format)
         if wire.resumption is None:
             raise ConfigurationError(f"resume=: {point.wire_format} keeps no stream to pick up")
+        if wire.provider != provider or point.provider != provider:
+            raise ConfigurationError(
+                f"resume=: the point's model {point.model!r} routes to {provider}, but its "
+                f"stream is {point.provider}'s ({point.wire_format}): not a point this "
+                "library made"
+            )
     else:
         wire = _wire_format(model, provider, name, openai_api)
     route = Route(provider, name, wire.name, found.key, found.base_url)

@@ -83,8 +83,8 @@ class StreamingOptions(BaseModel):
     """Put what arrived before a failure on the error as ``partial_response``."""
     resume: Literal["auto", "continue", "off"] = "auto"
     """A stream cut after content: ``"auto"`` picks it up where it broke when the provider
-    keeps it (OpenAI and Azure Responses with ``background=True``), each event handed on
-    once, and raises elsewhere; ``"continue"`` also asks again, where the format can
+    keeps it (OpenAI and Azure Responses, Gemini's Interactions API, with
+    ``background=True``), each event handed on once, and raises elsewhere; ``"continue"`` also asks again, where the format can
     continue an assistant turn, for what follows the text so far (a new generation, billed
     again); ``"off"`` never resumes (docs/errors.md, "Streams that survive")."""
     fallback_on: tuple[str, ...] = ()

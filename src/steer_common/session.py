@@ -115,7 +115,8 @@ class StreamSession:
             run's); ``None``: the current one.
         resume: a kept stream to pick up instead of sending ``request`` (which gives the
             URL and credentials): streamed again from its start, the events up to its
-            ``sequence_number`` build the response without being handed on again.
+            cursor (``sequence_number`` or ``event_id``) build the response without being
+            handed on again.
         chain: how the call's next session is made when this one fails for good: the
             fallback models and the continuation of a reply shown in part
             (:mod:`steer_common.survival`); ``None``: the error stands.

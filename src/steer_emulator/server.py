@@ -133,9 +133,10 @@ class Emulator:
             ``Retry-After: busy_retry_after``) to the requests beyond, as a server with a
             concurrency limit does (``None``: no limit).
         busy_retry_after: the ``Retry-After`` of those 429s, in seconds.
-        background_ttl: how long a Responses request in background mode is kept, to be
-            streamed again (``GET /responses/{id}?stream=true&starting_after=N``), in
-            seconds (:mod:`steer_emulator.background`).
+        background_ttl: how long a response or interaction in background mode is kept, to
+            be streamed again (``GET /responses/{id}?stream=true&starting_after=N``,
+            ``GET /interactions/{id}?stream=true&last_event_id=...``), in seconds
+            (:mod:`steer_emulator.background`).
 
     Attributes:
         requests: every request received, in order (:class:`RecordedRequest`).

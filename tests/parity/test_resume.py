@@ -215,3 +215,17 @@ def test_resume_refuses_a_prompt_beside_it(make_runner: Any, emulator: Emulator)
     )
     with pytest.raises(Exception, match="resume= picks up a kept stream"):
         runner.text("hi", resume=point)
+
+
+def test_a_point_whose_model_and_stream_disagree_is_refused(
+    make_runner: Any, emulator: Emulator
+) -> None:
+    runner = make_runner(**emulator_kwargs(emulator, "responses"))
+    forged = ResumePoint(
+        provider="openai",
+        wire_format="openai_responses",
+        model="claude-sonnet-4-5",
+        response_id="resp_x",
+    )
+    with pytest.raises(Exception, match="routes to anthropic"):
+        runner.text(resume=forged)

@@ -111,7 +111,8 @@ class ResumePoint(BaseModel):
         model: the model, as a call routes it (``"openai/gpt-5-mini"``).
         response_id: the id of the kept response.
         sequence_number: the last event handed on, where the format numbers its events
-            (OpenAI's Responses; ``None``: none yet).
+            (OpenAI's Responses), or the count of events handed on, where its events carry
+            no id (``None``: none yet).
         event_id: the last event handed on, where the format names its events with an
             opaque id (Gemini's Interactions; ``None``: none yet).
     """
