@@ -211,11 +211,19 @@ def test_a_new_stream_replaces_the_oldest_finished_one_or_is_refused() -> None:
     assert "a" in table and "c" in table and "b" not in table
 
 
-def test_an_id_is_held_once() -> None:
+def test_an_id_is_held_once_while_it_runs_and_a_finished_one_is_replaced() -> None:
+    from steer_common.relay.replay import ReplayError, StreamRunningError
+
     table = StreamTable(ReplayLimits())
     table.open("a", now=0)
-    with pytest.raises(ValueError, match="already held"):
+    with pytest.raises(StreamRunningError, match="still running") as refused:
         table.open("a", now=1)
+    assert isinstance(refused.value, ReplayError)  # the helpers send it as an error event
+    table.touch("a", now=2, finished=True)
+    assert table.open("a", now=3) == ["a"]  # the finished reply's frames go
+    assert "a" in table and len(table) == 1
+    with pytest.raises(StreamRunningError):
+        table.open("a", now=4)  # the new one runs
 
 
 def test_make_room_for_a_shared_store() -> None:

@@ -79,7 +79,8 @@ class _Registry:
         with the protocol's end (an error event after a failure).
 
         Args:
-            stream_id: the key readers resume by (unique while the stream is held).
+            stream_id: the key readers resume by: one per reply, and unguessable (whoever
+                has it reads the reply). A finished stream under it is replaced.
             events: the events to encode; closed when the generation stops early.
             protocol: ``"sse"``, ``"ai-sdk"`` or ``"ag-ui"``.
             abandon_after: stop the generation (closing ``events``) once no reader has
@@ -88,6 +89,7 @@ class _Registry:
 
         Raises:
             RegistryFullError: ``max_streams`` streams are held and all are running.
+            StreamRunningError: a stream under ``stream_id`` is still running.
             ConfigurationError: an unknown protocol or encoder option.
         """
         enc = encoder(protocol, **options)
