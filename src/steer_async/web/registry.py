@@ -344,7 +344,8 @@ async def started(
 ) -> AsyncIterator[bytes]:
     """``await registry.start(...)`` as the body a response hands its server (a response is
     made by a plain function): the generation starts when the server reads the body. A
-    registry that has no room ends the body with the protocol's error event."""
+    registry that has no room (or a stream id still running) ends the body with the
+    protocol's error event."""
     try:
         frames = await registry.start(
             stream_id, events, protocol=protocol, abandon_after=abandon_after, **options

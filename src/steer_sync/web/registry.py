@@ -23,6 +23,7 @@ each event arrives, and ends its stream with an error event.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -45,7 +46,7 @@ from steer_common.relay.replay import (
     plan_resume,
 )
 
-__all__ = ["StreamRegistry", "default_registry"]
+__all__ = ["StreamRegistry", "default_registry", "started"]
 
 logger = logging.getLogger("steer_sync.web")
 
@@ -330,3 +331,26 @@ def default_registry() -> StreamRegistry:
     if not _default:
         _default.append(StreamRegistry())
     return _default[0]
+
+
+def started(
+    registry: _Registry,
+    stream_id: str,
+    events: Iterable[Any],
+    *,
+    protocol: str = "sse",
+    abandon_after: float | None = None,
+    **options: Any,
+) -> Iterator[bytes]:
+    """``registry.start(...)`` as the body a response hands its server: the generation
+    starts when the server reads the body. A registry that has no room (or a stream id still
+    running) ends the body with the protocol's error event."""
+    try:
+        frames = registry.start(
+            stream_id, events, protocol=protocol, abandon_after=abandon_after, **options
+        )
+    except ReplayError as exc:
+        yield from encoder(protocol, **options).close(exc)
+        return
+    with contextlib.closing(frames):  # type: ignore[type-var]
+        yield from frames
