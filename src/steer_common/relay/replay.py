@@ -35,6 +35,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 from steer_common.errors import SteerError
+from steer_common.relay.base import parse_last_event_id
 
 __all__ = [
     "START",
@@ -194,20 +195,20 @@ def resume_after(
 
     Raises:
         ReplayGapError: a frame the reader has not seen was dropped.
-        ReplayError: the id is not one this stream sent (not a number, or past its end).
+        ReplayError: the id is not one this stream sent (not ASCII digits, or past its end).
     """
     if not last_event_id:
         after = START
     else:
-        text = last_event_id.strip()
-        if not text.isdigit():
+        number = parse_last_event_id(last_event_id)
+        if number is None:
             raise ReplayError(f"Last-Event-ID {last_event_id!r} is not an id this stream sent")
-        after = (int(text), 0)
-        if after[0] > last[0]:
+        if number > last[0]:
             raise ReplayError(
-                f"Last-Event-ID {text} is past the stream's last id {last[0]}: "
+                f"Last-Event-ID {number} is past the stream's last id {last[0]}: "
                 "not an id this stream sent"
             )
+        after = (number, 0)
     check_gap(after, dropped)
     return after
 
