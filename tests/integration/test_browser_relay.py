@@ -116,6 +116,7 @@ def test_django_failure_mid_stream_is_an_error_event(django_server: str) -> None
     (name, error), done = got[-2:]
     assert name == "error" and error["type"] == "InternalServerError"
     assert error["message"].startswith("InternalServerError: ")
+    assert "127.0.0.1" not in error["message"]  # the upstream's host stays in the server's log
     assert done == ("done", {"finish_reason": "error"})
 
 
