@@ -167,6 +167,8 @@ class SteerError(Exception):
         partial_response: what arrived before the failure, or ``None`` when nothing did.
         events: the normalized events decoded from the same read just before the failure
             (they are also folded into ``partial_response``), so nothing is lost.
+        place: the end of ``message`` that says where and how often the call failed
+            (``" (at https://api.openai.com, after 4 attempts)"``), ``""`` when none does.
     """
 
     def __init__(
@@ -177,6 +179,7 @@ class SteerError(Exception):
         partial_response: StreamResponse | None = None,
     ) -> None:
         self.message = redact(message)
+        self.place = ""
         self.provider = provider
         self.partial_response = partial_response
         self.events: list[StreamEvent] = []
@@ -451,16 +454,20 @@ def map_transport_error(
     return error
 
 
-def where(message: str, provider: str | None, origin: str, attempts: int) -> str:
-    """``message`` naming the provider, the host (its ``origin``: never a key, a path or a
-    query) and the attempts made when there was more than one: ``"openai: no event for
-    read_timeout=1.0s (at https://api.openai.com, after 4 attempts)"``."""
+def where(error: SteerError, provider: str | None, origin: str, attempts: int) -> None:
+    """Name in ``error.message`` the provider, the host (its ``origin``: never a key, a path
+    or a query) and the attempts made when there was more than one: ``"openai: no event for
+    read_timeout=1.0s (at https://api.openai.com, after 4 attempts)"``. The bracket is also
+    kept as ``error.place``: a browser is told the message without it (an internal
+    gateway's host is the server's business, not the page's)."""
+    message = error.message.removesuffix(error.place)  # said once, however often it fails
     if provider and not message.startswith(f"{provider}:"):
         message = f"{provider}: {message}"
     said = [] if origin in message else [f"at {origin}"]
     if attempts > 1:
         said.append(f"after {attempts} attempts")
-    return f"{message} ({', '.join(said)})" if said else message
+    error.place = f" ({', '.join(said)})" if said else ""
+    error.message = message + error.place
 
 
 def _root_cause(exc: BaseException) -> str:

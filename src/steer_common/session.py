@@ -649,9 +649,7 @@ class StreamSession:
         """Say where and how often (of the ``session`` that failed last), attach what
         arrived (``partial``), call ``on_error`` once, raise."""
         provider = error.provider = error.provider or session._parser.provider
-        error.message = where(
-            error.message, provider, session.request.origin, session._metrics.attempts
-        )
+        where(error, provider, session.request.origin, session._metrics.attempts)
         error.partial_response = partial if self.options.preserve_partial_response else None
         self.failure = error
         callback_error = yield from self._callback("on_error", error)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -93,3 +94,32 @@ async def test_cancelling_the_task_cancels_a_background_response(transport: str)
         assert len(emulator.background.cancelled) == 1
         assert emulator.requests[-1].path.endswith(f"/{emulator.background.cancelled[0]}/cancel")
         await client.aclose()
+
+
+async def test_a_resumable_stream_reader_cancelled_as_a_frame_arrives_stops() -> None:
+    # The browser leaves (the server cancels the response's task) in the same turn of the
+    # loop as the generation stores a frame: the reader must stop, not swallow the
+    # cancellation and stream on (asyncio.wait_for on Python < 3.12 did).
+    from steer_async.web.registry import StreamRegistry
+    from steer_common.models.events import StreamEvent
+
+    registry = StreamRegistry(heartbeat=60)
+    waiting = asyncio.Event()
+    got: list[bytes] = []
+
+    async def events() -> AsyncIterator[StreamEvent]:
+        yield StreamEvent(type="text_delta", delta="a")
+        await waiting.wait()  # the reader is waiting for the next frame
+        yield StreamEvent(type="text_delta", delta="b")
+        reader.cancel()  # the frame was stored and the reader woken, in this same turn
+        yield StreamEvent(type="stream_end", finish_reason="stop")
+
+    async def read() -> None:
+        async for frame in await registry.start("s1", events()):
+            got.append(frame)
+            waiting.set()
+
+    reader = asyncio.ensure_future(read())
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(reader, 10)
+    assert got == [b'id: 1\nevent: text\ndata: {"delta":"a"}\n\n']

@@ -246,6 +246,29 @@ def test_a_failure_before_content_is_still_a_whole_stream(protocol: str) -> None
     assert first.get("type") in ("RateLimitError", "start", "RUN_STARTED")
 
 
+def test_the_upstream_host_does_not_reach_the_browser() -> None:
+    # The client says where a call failed (for the server's log); the page is told what.
+    from steer_common.errors import where
+
+    error = RateLimitError("Rate limit reached for gpt-4o-mini")
+    where(error, "azure", "https://gw.internal.example:8443", 4)
+    assert str(error) == (
+        "azure: Rate limit reached for gpt-4o-mini "
+        "(at https://gw.internal.example:8443, after 4 attempts)"
+    )
+    told = error_text(error)
+    assert told == "RateLimitError: azure: Rate limit reached for gpt-4o-mini"
+    for protocol in PROTOCOLS:
+        sent = b"".join(encoder(protocol).close(error))
+        assert b"gw.internal" not in sent and b"attempts" not in sent
+        assert b"Rate limit reached for gpt-4o-mini" in sent
+    where(error, "azure", "https://gw.internal.example:8443", 5)  # failed once more
+    assert str(error).endswith(
+        "gpt-4o-mini (at https://gw.internal.example:8443, after 5 attempts)"
+    )
+    assert error_text(error) == told
+
+
 def test_no_key_reaches_the_browser() -> None:
     key = "sk-proj-abcdefghijklmnopqrstuvwx0123"
     register_secret(key)

@@ -100,10 +100,12 @@ def test_ids_must_increase() -> None:
         window.add(sse(2))
 
 
-@pytest.mark.parametrize("bad", ["abc", "-1", "99"])
+# "²" and "٣" are str.isdigit() but no id an encoder writes (int("²") raises; "٣" is 3).
+@pytest.mark.parametrize("bad", ["abc", "-1", "99", "²", "٣", "1²"])
 def test_an_id_the_stream_never_sent_is_an_error(bad: str) -> None:
     store = ListStore(ReplayLimits())
-    store.add(sse(1))
+    for number in range(1, 6):
+        store.add(sse(number))
     with pytest.raises(ReplayError, match="not an id this stream sent") as caught:
         store.read(bad)
     assert not isinstance(caught.value, ReplayGapError)
@@ -211,11 +213,19 @@ def test_a_new_stream_replaces_the_oldest_finished_one_or_is_refused() -> None:
     assert "a" in table and "c" in table and "b" not in table
 
 
-def test_an_id_is_held_once() -> None:
+def test_an_id_is_held_once_while_it_runs_and_a_finished_one_is_replaced() -> None:
+    from steer_common.relay.replay import ReplayError, StreamRunningError
+
     table = StreamTable(ReplayLimits())
     table.open("a", now=0)
-    with pytest.raises(ValueError, match="already held"):
+    with pytest.raises(StreamRunningError, match="still running") as refused:
         table.open("a", now=1)
+    assert isinstance(refused.value, ReplayError)  # the helpers send it as an error event
+    table.touch("a", now=2, finished=True)
+    assert table.open("a", now=3) == ["a"]  # the finished reply's frames go
+    assert "a" in table and len(table) == 1
+    with pytest.raises(StreamRunningError):
+        table.open("a", now=4)  # the new one runs
 
 
 def test_make_room_for_a_shared_store() -> None:

@@ -116,6 +116,7 @@ def test_django_failure_mid_stream_is_an_error_event(django_server: str) -> None
     (name, error), done = got[-2:]
     assert name == "error" and error["type"] == "InternalServerError"
     assert error["message"].startswith("InternalServerError: ")
+    assert "127.0.0.1" not in error["message"]  # the upstream's host stays in the server's log
     assert done == ("done", {"finish_reason": "error"})
 
 
@@ -218,6 +219,48 @@ def test_gzip_middleware_is_spotted_at_first_use() -> None:
 async def _nothing() -> Any:
     return
     yield
+
+
+async def test_django_helpers_answer_a_full_registry_alike_200_and_an_error_event() -> None:
+    # The twins, one stream held (and running) by each registry, max_streams=1: a second
+    # stream is refused with the same body, the protocol's error event, by both.
+    from steer_async.web.registry import StreamRegistry as AsyncStreamRegistry
+    from steer_common.models.events import StreamEvent
+    from steer_common.relay.replay import ReplayLimits
+    from steer_sync.web.registry import StreamRegistry
+
+    limits = ReplayLimits(max_streams=1)
+    release, async_release = threading.Event(), asyncio.Event()
+
+    def running() -> Iterator[StreamEvent]:
+        yield StreamEvent(type="stream_start", model="m")
+        release.wait(10)
+
+    async def async_running() -> Any:
+        yield StreamEvent(type="stream_start", model="m")
+        await async_release.wait()
+
+    with override_settings(MIDDLEWARE=[]):
+        registry = StreamRegistry(limits)
+        first = registry.start("a", running())
+        response = steer_sync.web.django.stream_response(iter(()), stream_id="b", registry=registry)
+        body = b"".join(response.streaming_content)
+        async_registry = AsyncStreamRegistry(limits)
+        async_first = await async_registry.start("a", async_running())
+        async_response = steer_async.web.django.stream_response(
+            _nothing(), stream_id="b", registry=async_registry
+        )
+        async_body = b"".join([chunk async for chunk in async_response.streaming_content])
+    release.set()
+    async_release.set()
+    assert response.status_code == async_response.status_code == 200
+    events = SSEDecoder().feed(body)
+    assert [e.event for e in events] == ["error", "done"]
+    assert json.loads(events[0].data)["type"] == "RegistryFullError"
+    assert body == async_body
+    # The held streams ran on to their ends.
+    assert b"event: done" in b"".join(first)
+    assert b"event: done" in b"".join([chunk async for chunk in async_first])
 
 
 # -- Starlette under uvicorn ------------------------------------------------------------

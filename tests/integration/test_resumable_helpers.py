@@ -141,3 +141,31 @@ def test_a_stream_no_one_holds_is_204_or_an_error_event(app_server: str) -> None
     status, data = get(app_server, "/api/chat/nothing/stream?protocol=sse", "12")
     assert status == 200
     assert json.loads(chunks(data)[0].data)["type"] == "StreamExpiredError"
+
+
+def post(address: str, path: str) -> tuple[int, bytes]:
+    host, port = address.split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=20)
+    connection.request("POST", path)
+    response = connection.getresponse()
+    data = response.read()
+    connection.close()
+    return response.status, data
+
+
+def test_a_chat_id_as_stream_id_serves_each_message_and_refuses_one_while_it_runs(
+    app_server: str,
+) -> None:
+    # The documented route: stream_id=request.path_params["chat_id"].
+    seen = leave_after(app_server, "/api/chat/c4?protocol=sse", 2)  # the reply runs on
+    status, data = post(app_server, "/api/chat/c4?protocol=sse")
+    assert status == 200
+    refused = chunks(data)
+    assert [e.event for e in refused] == ["error", "done"]
+    assert json.loads(refused[0].data)["type"] == "StreamRunningError"
+    rest = chunks(get(app_server, "/api/chat/c4/stream?protocol=sse", seen[-1].id)[1])
+    assert rest[-1].event == "done"  # the first reply ran to its end, untouched
+    status, data = post(app_server, "/api/chat/c4?protocol=sse")  # the chat's next message
+    assert status == 200
+    text = "".join(json.loads(e.data)["delta"] for e in chunks(data) if e.event == "text")
+    assert text == REPLY

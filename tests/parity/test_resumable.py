@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from steer_common.models.events import StreamEvent
-from steer_common.relay.replay import RegistryFullError, ReplayLimits
+from steer_common.relay.replay import RegistryFullError, ReplayLimits, StreamRunningError
 from tests.servers import RedisServer
 
 # -- the generation the test writes --------------------------------------------------------
@@ -342,9 +342,10 @@ def test_an_id_the_stream_never_sent_is_an_error_event(make_store: Any) -> None:
     reader = store.start("s1", feed)
     feed.push("x")
     reader.read(1)
-    bad = store.resume("s1", "999")
-    assert bad is not None
-    assert events_of(bad.rest())[0][1]["type"] == "ReplayError"
+    for sent in ("999", "²", "٣"):  # past the end; digits of no id an encoder writes
+        bad = store.resume("s1", sent)
+        assert bad is not None
+        assert events_of(bad.rest())[0][1]["type"] == "ReplayError"
     feed.end()
 
 
@@ -362,6 +363,67 @@ def test_a_failure_ends_the_stream_with_an_error_event_for_every_reader(make_sto
     assert again is not None
     events = events_of(again.rest())
     assert events[0][0] == "error" and events[0][1]["type"] == "RateLimitError"
+
+
+def test_a_finished_stream_id_carries_the_next_reply(make_store: Any) -> None:
+    # A chat's id as the stream id: its second message comes within the ttl of the first.
+    store, first, second = make_store(), Feed(), Feed()
+    reader = store.start("chat-1", first)
+    first.push("one")
+    first.end()
+    assert text_of(reader.rest()) == "one"
+    again = store.start("chat-1", second)
+    second.push("two")
+    second.end()
+    assert text_of(again.rest()) == "two"
+    resumed = store.resume("chat-1", "0")  # from the start: the new reply alone
+    assert resumed is not None and text_of(resumed.rest()) == "two"
+
+
+def test_a_running_stream_id_is_refused_and_its_reply_goes_on(make_store: Any) -> None:
+    store, first, second = make_store(), Feed(), Feed()
+    reader = store.start("chat-1", first)
+    first.push("one")
+    reader.read(1)
+    with pytest.raises(StreamRunningError, match="still running"):
+        store.start("chat-1", second)
+    first.push(" more")
+    first.end()
+    reader.rest()
+    assert text_of(reader.frames) == "one more"
+    resumed = store.resume("chat-1", "0")
+    assert resumed is not None and text_of(resumed.rest()) == "one more"
+
+
+def test_of_streams_opened_at_once_under_one_id_one_runs(make_store: Any) -> None:
+    # Eight requests for one id at once; in Redis, from eight processes (registries).
+    count = 8
+    if make_store().kind.endswith("redis"):
+        stores = [make_store() for _ in range(count)]
+    else:
+        stores = [make_store()] * count
+    feeds = [Feed() for _ in range(count)]
+    barrier = threading.Barrier(count)
+    outcomes: list[Any] = [None] * count
+
+    def open_one(n: int) -> None:
+        barrier.wait()
+        try:
+            outcomes[n] = stores[n].start("chat-1", feeds[n])
+        except StreamRunningError as exc:
+            outcomes[n] = exc
+
+    threads = [threading.Thread(target=open_one, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    winners = [n for n, outcome in enumerate(outcomes) if not isinstance(outcome, Exception)]
+    assert len(winners) == 1, outcomes
+    (n,) = winners
+    feeds[n].push("mine")
+    feeds[n].end()
+    assert text_of(outcomes[n].rest()) == "mine"
 
 
 # -- bounds, expiry, room ------------------------------------------------------------------

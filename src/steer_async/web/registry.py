@@ -29,7 +29,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 from steer_common.errors import SteerError
 from steer_common.relay import HEARTBEAT, HEARTBEAT_INTERVAL, Encoder, Heartbeat, encoder
@@ -79,7 +79,8 @@ class _Registry:
         with the protocol's end (an error event after a failure).
 
         Args:
-            stream_id: the key readers resume by (unique while the stream is held).
+            stream_id: the key readers resume by: one per reply, and unguessable (whoever
+                has it reads the reply). A finished stream under it is replaced.
             events: the events to encode; closed when the generation stops early.
             protocol: ``"sse"``, ``"ai-sdk"`` or ``"ag-ui"``.
             abandon_after: stop the generation (closing ``events``) once no reader has
@@ -88,6 +89,7 @@ class _Registry:
 
         Raises:
             RegistryFullError: ``max_streams`` streams are held and all are running.
+            StreamRunningError: a stream under ``stream_id`` is still running.
             ConfigurationError: an unknown protocol or encoder option.
         """
         enc = encoder(protocol, **options)
@@ -275,6 +277,7 @@ class StreamRegistry(_Registry):
 
     async def _follow(self, stream: _Stream, after: Position) -> AsyncIterator[bytes]:
         beat = Heartbeat(self.heartbeat, time.monotonic())  # real waiting: never the test clock
+        waiter: asyncio.Future[Literal[True]] | None = None
         stream.readers += 1
         try:
             while True:
@@ -295,9 +298,15 @@ class StreamRegistry(_Registry):
                     now = time.monotonic()
                     if owed or stream.finished or beat.due(now):
                         break
-                    changed = stream.changed
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(changed.wait(), beat.timeout(now))
+                    # asyncio.wait on a kept waiter, not wait_for: wait_for may drop a
+                    # cancellation that lands as the frame arrives (Python < 3.12), and the
+                    # browser's leaving would be lost (as in relay.py). A waiter left by a
+                    # heartbeat waits on the same event: no change came since.
+                    if waiter is None:
+                        waiter = asyncio.ensure_future(stream.changed.wait())
+                    arrived, _ = await asyncio.wait((waiter,), timeout=beat.timeout(now))
+                    if arrived:
+                        waiter = None
                 if error is not None:
                     for frame in self._error_frames(stream.protocol, stream.window.last[0], error):
                         yield frame
@@ -312,6 +321,8 @@ class StreamRegistry(_Registry):
                     yield HEARTBEAT
                 beat.wrote(time.monotonic())
         finally:
+            if waiter is not None:
+                waiter.cancel()
             stream.readers -= 1
             stream.last_seen = self._clock()
 
@@ -342,7 +353,8 @@ async def started(
 ) -> AsyncIterator[bytes]:
     """``await registry.start(...)`` as the body a response hands its server (a response is
     made by a plain function): the generation starts when the server reads the body. A
-    registry that has no room ends the body with the protocol's error event."""
+    registry that has no room (or a stream id still running) ends the body with the
+    protocol's error event."""
     try:
         frames = await registry.start(
             stream_id, events, protocol=protocol, abandon_after=abandon_after, **options

@@ -44,11 +44,12 @@ dumps_str: Callable[[str], str] = json.encoder.encode_basestring
 def error_text(error: BaseException) -> str:
     """What the browser is told of ``error``: ``"RateLimitError: ..."`` for the library's
     own errors (whose messages are already scrubbed of keys, and are scrubbed again here),
-    only the class name for any other exception (its message may hold anything: a
-    database URL, a path; it stays in the server's log)."""
+    without the host and attempts the message ends with (``error.place``: the upstream may
+    be an internal gateway); only the class name for any other exception (its message may
+    hold anything: a database URL, a path). The whole of either stays in the server's log."""
     name = type(error).__name__
     if isinstance(error, SteerError):
-        return redact(f"{name}: {error.message}")
+        return redact(f"{name}: {error.message.removesuffix(error.place)}")
     return name
 
 

@@ -17,7 +17,8 @@ asyncio twin) hold the frames and ask it:
   reads, or the error it gets instead.
 - :class:`StreamTable`: which streams expire (``ttl`` seconds after their last frame) and
   which one makes room for a new one (the least recently written finished stream; when all
-  are running, :class:`RegistryFullError`).
+  are running, :class:`RegistryFullError`). A new stream under the id of a finished one
+  replaces it; under the id of a running one it is refused (:class:`StreamRunningError`).
 - :func:`abandoned`: whether a generation nobody reads should stop (the opt-in
   ``abandon_after`` grace period; by default a generation runs to its end).
 
@@ -34,6 +35,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 from steer_common.errors import SteerError
+from steer_common.relay.base import parse_last_event_id
 
 __all__ = [
     "START",
@@ -44,6 +46,7 @@ __all__ = [
     "ReplayLimits",
     "StreamAbandonedError",
     "StreamExpiredError",
+    "StreamRunningError",
     "StreamTable",
     "Window",
     "abandoned",
@@ -71,6 +74,16 @@ class ReplayGapError(ReplayError):
 
 class StreamExpiredError(ReplayError):
     """No stream under that id: it never existed here, or it expired (``ttl``)."""
+
+
+class StreamRunningError(ReplayError):
+    """A new stream under the id of one still running: each reply needs an id of its own."""
+
+    def __init__(self, stream_id: str) -> None:
+        super().__init__(
+            f"a stream with id {stream_id!r} is still running: each reply needs a stream id "
+            "of its own (its message's id, say)"
+        )
 
 
 class RegistryFullError(ReplayError):
@@ -182,20 +195,20 @@ def resume_after(
 
     Raises:
         ReplayGapError: a frame the reader has not seen was dropped.
-        ReplayError: the id is not one this stream sent (not a number, or past its end).
+        ReplayError: the id is not one this stream sent (not ASCII digits, or past its end).
     """
     if not last_event_id:
         after = START
     else:
-        text = last_event_id.strip()
-        if not text.isdigit():
+        number = parse_last_event_id(last_event_id)
+        if number is None:
             raise ReplayError(f"Last-Event-ID {last_event_id!r} is not an id this stream sent")
-        after = (int(text), 0)
-        if after[0] > last[0]:
+        if number > last[0]:
             raise ReplayError(
-                f"Last-Event-ID {text} is past the stream's last id {last[0]}: "
+                f"Last-Event-ID {number} is past the stream's last id {last[0]}: "
                 "not an id this stream sent"
             )
+        after = (number, 0)
     check_gap(after, dropped)
     return after
 
@@ -283,15 +296,20 @@ class StreamTable:
         return gone
 
     def open(self, stream_id: str, now: float) -> list[str]:
-        """Hold a new stream; answer the ids to delete for it (expired ones, or one to make room).
+        """Hold a new stream; answer the ids to delete for it (expired ones, one to make room,
+        a finished one under the same id, which the new one replaces).
 
         Raises:
             RegistryFullError: ``max_streams`` are held and all of them are running.
-            ValueError: a stream under that id is already held.
+            StreamRunningError: a stream under that id is still running.
         """
         gone = self.expire(now)
-        if stream_id in self._entries:
-            raise ValueError(f"a stream with id {stream_id!r} is already held")
+        held = self._entries.get(stream_id)
+        if held is not None:
+            if not held.finished:
+                raise StreamRunningError(stream_id)
+            del self._entries[stream_id]
+            gone.append(stream_id)
         if len(self._entries) >= self._limits.max_streams:
             oldest = next((s for s, e in self._entries.items() if e.finished), None)
             if oldest is None:

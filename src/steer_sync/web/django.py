@@ -34,7 +34,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 from steer_common.relay import HEARTBEAT_INTERVAL, BufferingWarning, buffering_middleware, encoder
-from steer_sync.web.registry import StreamRegistry, default_registry
+from steer_sync.web.registry import StreamRegistry, default_registry, started
 from steer_sync.web.relay import relay
 
 if TYPE_CHECKING:
@@ -81,7 +81,6 @@ def stream_response(
 
     Raises:
         ConfigurationError: an unknown protocol or option.
-        RegistryFullError: a resumable stream past the registry's ``max_streams``.
     """
     enc = encoder(protocol, **options)
     _check_middleware()
@@ -89,8 +88,8 @@ def stream_response(
         body = relay(events, enc, heartbeat)
     else:
         store = registry or default_registry()
-        body = store.start(
-            stream_id, events, protocol=protocol, abandon_after=abandon_after, **options
+        body = started(
+            store, stream_id, events, protocol=protocol, abandon_after=abandon_after, **options
         )
     response = StreamingHttpResponse(body)
     for name, value in {**enc.headers, **(headers or {})}.items():

@@ -26,7 +26,9 @@ last frame:
   when each last said so), for ``abandon_after``.
 - ``<prefix>:running`` and ``<prefix>:finished``: the streams held, for ``max_streams``
   (a new stream past it deletes the least recently written finished one). Across processes
-  the count is approximate: two processes that open at once may both pass the check.
+  the count is approximate: two processes that open at once may both pass the check. A
+  stream id is held once, exactly: a script opens the stream (a finished one under the id
+  is replaced; a running one refuses it, :class:`StreamRunningError`) in one step.
 
 Needs the ``redis`` extra (redis-py).
 """
@@ -51,6 +53,7 @@ from steer_common.relay.replay import (
     ReplayGapError,
     ReplayLimits,
     StreamExpiredError,
+    StreamRunningError,
     Window,
     abandoned,
     check_gap,
@@ -68,6 +71,20 @@ _PRESENCE = 5.0
 
 #: The member of a stream's readers that says when a reader last left.
 _LEFT = "-left"
+
+#: Open a stream in one step, so that two processes opening the same id cannot both pass:
+#: refused (0) while a stream under the id runs; else the finished one's keys go and the
+#: new one is held (1). KEYS: meta, frames, readers, running, finished; ARGV: protocol,
+#: now, ttl, stream id.
+_OPEN = """
+if redis.call('HGET', KEYS[1], 'finished') == '0' then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('HSET', KEYS[1], 'protocol', ARGV[1], 'last', '0-0', 'finished', '0')
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('ZREM', KEYS[5], ARGV[4])
+redis.call('ZADD', KEYS[4], ARGV[2], ARGV[4])
+return 1
+"""
 
 
 def _entry_id(position: Position) -> str:
@@ -166,21 +183,21 @@ class RedisStreamRegistry(_Registry):
             pipe.zremrangebyscore(finished, "-inf", horizon)
             pipe.zcard(running)
             pipe.zcard(finished)
-            pipe.exists(meta)
-            _, _, held_running, held_finished, exists = pipe.execute()
-        if exists:
-            raise ValueError(f"a stream with id {stream_id!r} is already held")
+            pipe.hget(meta, "finished")
+            _, _, held_running, held_finished, state = pipe.execute()
+        if state == b"0":  # refused before it makes room; _OPEN decides for good below
+            raise StreamRunningError(stream_id)
         if make_room(held_running + held_finished, self.limits, a_finished_one=held_finished > 0):
             for oldest, _ in self._r.zpopmin(finished):
                 gone = oldest.decode()
                 self._r.delete(*(self._key(gone, p) for p in ("frames", "meta", "readers")))
+        keys = [meta, self._key(stream_id, "frames"), self._key(stream_id, "readers")]
         ttl = max(1, round(self.limits.ttl))
-        with self._r.pipeline(transaction=True) as pipe:
-            pipe.delete(self._key(stream_id, "frames"), self._key(stream_id, "readers"))
-            pipe.hset(meta, mapping={"protocol": protocol, "last": "0-0", "finished": "0"})
-            pipe.expire(meta, ttl)
-            pipe.zadd(running, {stream_id: now})
-            pipe.execute()
+        opened = self._r.eval(
+            _OPEN, 5, *keys, running, finished, protocol, repr(now), ttl, stream_id
+        )
+        if not opened:
+            raise StreamRunningError(stream_id)
         self._windows[stream_id] = Window(self.limits)
         self._opened[stream_id] = self._checked[stream_id] = now
 

@@ -23,6 +23,7 @@ each event arrives, and ends its stream with an error event.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -45,7 +46,7 @@ from steer_common.relay.replay import (
     plan_resume,
 )
 
-__all__ = ["StreamRegistry", "default_registry"]
+__all__ = ["StreamRegistry", "default_registry", "started"]
 
 logger = logging.getLogger("steer_sync.web")
 
@@ -77,7 +78,8 @@ class _Registry:
         with the protocol's end (an error event after a failure).
 
         Args:
-            stream_id: the key readers resume by (unique while the stream is held).
+            stream_id: the key readers resume by: one per reply, and unguessable (whoever
+                has it reads the reply). A finished stream under it is replaced.
             events: the events to encode; closed when the generation stops early.
             protocol: ``"sse"``, ``"ai-sdk"`` or ``"ag-ui"``.
             abandon_after: stop the generation (closing ``events``) once no reader has
@@ -86,6 +88,7 @@ class _Registry:
 
         Raises:
             RegistryFullError: ``max_streams`` streams are held and all are running.
+            StreamRunningError: a stream under ``stream_id`` is still running.
             ConfigurationError: an unknown protocol or encoder option.
         """
         enc = encoder(protocol, **options)
@@ -328,3 +331,26 @@ def default_registry() -> StreamRegistry:
     if not _default:
         _default.append(StreamRegistry())
     return _default[0]
+
+
+def started(
+    registry: _Registry,
+    stream_id: str,
+    events: Iterable[Any],
+    *,
+    protocol: str = "sse",
+    abandon_after: float | None = None,
+    **options: Any,
+) -> Iterator[bytes]:
+    """``registry.start(...)`` as the body a response hands its server: the generation
+    starts when the server reads the body. A registry that has no room (or a stream id still
+    running) ends the body with the protocol's error event."""
+    try:
+        frames = registry.start(
+            stream_id, events, protocol=protocol, abandon_after=abandon_after, **options
+        )
+    except ReplayError as exc:
+        yield from encoder(protocol, **options).close(exc)
+        return
+    with contextlib.closing(frames):  # type: ignore[type-var]
+        yield from frames
