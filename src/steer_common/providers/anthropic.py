@@ -48,6 +48,7 @@ from steer_common.providers.base import (
     error_event,
     integer,
     load_json_object,
+    scan_json,
     string,
 )
 from steer_common.spec import CallSpec, Route, ToolSpec
@@ -81,9 +82,15 @@ class AnthropicAdapter(StreamAdapter):
         self._model: str | None = None  # message_start's: the model of own iterations
 
     def handle(self, sse: ServerSentEvent, out: list[StreamEvent]) -> None:
-        if self.done or not sse.data:
+        data = sse.data
+        if self.done or not data:
             return
-        event = load_json_object(sse.data, self.provider, "an event")
+        try:  # load_json_object inline (see scan_json)
+            event, end = scan_json(data, 0)
+        except (StopIteration, ValueError):
+            end = -1
+        if end != len(data) or type(event) is not dict:
+            event = load_json_object(data, self.provider, "an event")
         kind = event.get("type") or sse.event
         if kind == "content_block_delta":
             delta = event.get("delta") or {}
@@ -99,7 +106,7 @@ class AnthropicAdapter(StreamAdapter):
         elif kind == "content_block_start":
             self._block_start(event, out)
         elif kind == "content_block_stop":
-            call = self._calls.get(event.get("index"))  # type: ignore[arg-type]
+            call = self._calls.get(event.get("index"))
             if call is not None and not call.done:
                 out.append(call.end_event())
         elif kind == "message_start":

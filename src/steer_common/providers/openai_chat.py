@@ -59,6 +59,7 @@ from steer_common.providers.base import (
     error_event,
     integer,
     load_json_object,
+    scan_json,
     string,
 )
 from steer_common.spec import CallSpec, Route, ToolSpec
@@ -116,12 +117,18 @@ class ChatCompletionsAdapter(StreamAdapter):
         if self.done:
             return
         data = sse.data
-        if data[:6] == "[DONE]":
-            self._end(out)
-            return
-        if not data:
-            return  # ``data:`` with nothing: not a chunk (wpt-field-data-empty-and-bare)
-        chunk = load_json_object(data, self.provider, "a chunk")
+        if data[:1] != "{":
+            if data[:6] == "[DONE]":
+                self._end(out)
+                return
+            if not data:
+                return  # ``data:`` with nothing: not a chunk (wpt-field-data-empty-and-bare)
+        try:  # load_json_object inline (see scan_json)
+            chunk, end = scan_json(data, 0)
+        except (StopIteration, ValueError):
+            end = -1
+        if end != len(data) or type(chunk) is not dict:
+            chunk = load_json_object(data, self.provider, "a chunk")
         choices = chunk.get("choices")
         if self._started:
             # The common chunks first: one choice whose delta is only text or only tool-call

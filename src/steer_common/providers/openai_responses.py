@@ -52,6 +52,7 @@ from steer_common.providers.base import (
     integer,
     kept_request,
     load_json_object,
+    scan_json,
     string,
 )
 from steer_common.spec import CallSpec, HTTPRequest, Route, ToolSpec
@@ -83,9 +84,15 @@ class OpenAIResponsesAdapter(StreamAdapter):
         self._calls: dict[str, ToolCallBuilder] = {}  # by item id
 
     def handle(self, sse: ServerSentEvent, out: list[StreamEvent]) -> None:
-        if self.done or not sse.data:
+        data = sse.data
+        if self.done or not data:
             return
-        event = load_json_object(sse.data, self.provider, "an event")
+        try:  # load_json_object inline (see scan_json)
+            event, end = scan_json(data, 0)
+        except (StopIteration, ValueError):
+            end = -1
+        if end != len(data) or type(event) is not dict:
+            event = load_json_object(data, self.provider, "an event")
         kind = event.get("type") or sse.event
         number = event.get("sequence_number")
         if type(number) is int:
