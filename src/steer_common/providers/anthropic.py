@@ -37,6 +37,7 @@ from steer_common.models.events import (
     TEXT_DELTA,
     USAGE,
     StreamEvent,
+    new_event,
 )
 from steer_common.parts import read_part, refusal
 from steer_common.providers.base import (
@@ -98,7 +99,13 @@ class AnthropicAdapter(StreamAdapter):
                 text = delta.get("text")
                 if text and type(text) is str:
                     index = event.get("index")
-                    out.append(StreamEvent(TEXT_DELTA, text, index if type(index) is int else None))
+                    item = new_event(StreamEvent)  # StreamEvent(TEXT_DELTA, text, index), inline
+                    item.type = TEXT_DELTA
+                    item.delta = text
+                    item.index = index if type(index) is int else None
+                    item.id = item.name = item.model = item.usage = item.finish_reason = None
+                    item.error = item.tool_call = item.metadata = None
+                    out.append(item)
             else:
                 self._delta(event, delta, out)
         elif kind == "ping":

@@ -46,8 +46,10 @@ from steer_common.models.events import (
     STREAM_END,
     STREAM_START,
     TEXT_DELTA,
+    TOOL_CALL_DELTA,
     USAGE,
     StreamEvent,
+    new_event,
 )
 from steer_common.parts import Part, foreign, read_part, refusal
 from steer_common.providers.base import (
@@ -152,8 +154,14 @@ class ChatCompletionsAdapter(StreamAdapter):
                     ):
                         content = delta.get("content")
                         if type(content) is str:
-                            if content:
-                                out.append(StreamEvent(TEXT_DELTA, content))
+                            if content:  # StreamEvent(TEXT_DELTA, content), inline
+                                event = new_event(StreamEvent)
+                                event.type = TEXT_DELTA
+                                event.delta = content
+                                event.index = event.id = event.name = event.model = None
+                                event.usage = event.finish_reason = event.error = None
+                                event.tool_call = event.metadata = None
+                                out.append(event)
                             return
                         tool_calls = delta.get("tool_calls")
                         if tool_calls:
@@ -277,8 +285,16 @@ class ChatCompletionsAdapter(StreamAdapter):
                 if not call.name:
                     call.name = string(function.get("name"))
             arguments = function.get("arguments")
-            if arguments and type(arguments) is str:
-                out.append(call.delta_event(arguments))
+            if arguments and type(arguments) is str:  # call.delta_event(arguments), inline
+                call.parts.append(arguments)
+                item = new_event(StreamEvent)
+                item.type = TOOL_CALL_DELTA
+                item.delta = arguments
+                item.index = call.index
+                item.id = call.id
+                item.name = item.model = item.usage = item.finish_reason = None
+                item.error = item.tool_call = item.metadata = None
+                out.append(item)
 
     def _end_calls(self, out: list[StreamEvent]) -> None:
         out.extend(call.end_event() for call in self._calls.values() if not call.done)

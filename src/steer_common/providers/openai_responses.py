@@ -40,6 +40,7 @@ from steer_common.models.events import (
     TEXT_DELTA,
     USAGE,
     StreamEvent,
+    new_event,
 )
 from steer_common.parts import foreign, read_part, refusal
 from steer_common.providers.base import (
@@ -105,8 +106,13 @@ class OpenAIResponsesAdapter(StreamAdapter):
                 out = self.hidden if self.hidden is not None else []
         if kind == "response.output_text.delta":
             delta = event.get("delta")
-            if delta and type(delta) is str:
-                out.append(StreamEvent(TEXT_DELTA, delta))
+            if delta and type(delta) is str:  # StreamEvent(TEXT_DELTA, delta), inline
+                item = new_event(StreamEvent)
+                item.type = TEXT_DELTA
+                item.delta = delta
+                item.index = item.id = item.name = item.model = item.usage = None
+                item.finish_reason = item.error = item.tool_call = item.metadata = None
+                out.append(item)
         elif kind == "response.function_call_arguments.delta":
             call = self._calls.get(event.get("item_id", ""))
             delta = event.get("delta")
