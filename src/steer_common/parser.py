@@ -81,6 +81,7 @@ class StreamParser:
         "_closed",
         "_continuing",
         "_failed",
+        "_hidden",
         "_max_event_size",
         "_sse",
         "_tail",
@@ -107,6 +108,7 @@ class StreamParser:
         self._closed = False
         self._continuing = False
         self._tail = ""  # the whitespace shown that a continuation repeats
+        self._hidden: list[StreamEvent] | None = None  # the adapter's, once show_after set it
 
     def _decoder(self) -> SSEDecoder | EventStreamEvents:
         if get_format(self.wire_format).framing == "eventstream":
@@ -179,7 +181,7 @@ class StreamParser:
         from its start in another process): they build the response, and :meth:`feed`
         returns only the events after them."""
         self._adapter.shown = cursor
-        self._adapter.hidden = []
+        self._hidden = self._adapter.hidden = []
 
     @property
     def failure(self) -> SteerError | None:
@@ -234,7 +236,7 @@ class StreamParser:
                 ),
                 out,
             )
-        if self._adapter.hidden:
+        if self._hidden:  # a slot, not the adapter's class attribute: once per read
             self._take_hidden()
         if self._continuing:
             out = self._continued(out)

@@ -179,7 +179,10 @@ class SSEDecoder:
                 last = len(data) - 2
                 if first == last and data[:6] == b"data: ":
                     self._event_bytes = 0
-                    payload = data[6:last].decode("utf-8", "replace")
+                    try:  # strict first: a decode with an error handler costs more
+                        payload = data[6:last].decode()
+                    except UnicodeDecodeError:
+                        payload = data[6:last].decode("utf-8", "replace")
                     return [_new(ServerSentEvent, ("message", payload, self._last_id, self.retry))]
                 if (
                     data[:7] == b"event: "
@@ -189,7 +192,10 @@ class SSEDecoder:
                     raw = data[7:first]
                     name = (_NAMES.get(raw) or _event_name(raw)) if raw else "message"
                     self._event_bytes = 0
-                    payload = data[first + 7 : last].decode("utf-8", "replace")
+                    try:
+                        payload = data[first + 7 : last].decode()
+                    except UnicodeDecodeError:
+                        payload = data[first + 7 : last].decode("utf-8", "replace")
                     return [_new(ServerSentEvent, (name, payload, self._last_id, self.retry))]
             last_lf = data.rfind(b"\n")
             end = last_lf if data[-1] == 0x0A else max(last_lf, data.rfind(b"\r", last_lf + 1))

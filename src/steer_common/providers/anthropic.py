@@ -37,6 +37,7 @@ from steer_common.models.events import (
     TEXT_DELTA,
     USAGE,
     StreamEvent,
+    new_event,
 )
 from steer_common.parts import read_part, refusal
 from steer_common.providers.base import (
@@ -48,6 +49,7 @@ from steer_common.providers.base import (
     error_event,
     integer,
     load_json_object,
+    scan_json,
     string,
 )
 from steer_common.spec import CallSpec, Route, ToolSpec
@@ -81,9 +83,15 @@ class AnthropicAdapter(StreamAdapter):
         self._model: str | None = None  # message_start's: the model of own iterations
 
     def handle(self, sse: ServerSentEvent, out: list[StreamEvent]) -> None:
-        if self.done or not sse.data:
+        data = sse.data
+        if self.done or not data:
             return
-        event = load_json_object(sse.data, self.provider, "an event")
+        try:  # load_json_object inline (see scan_json)
+            event, end = scan_json(data, 0)
+        except (StopIteration, ValueError):
+            end = -1
+        if end != len(data) or type(event) is not dict:
+            event = load_json_object(data, self.provider, "an event")
         kind = event.get("type") or sse.event
         if kind == "content_block_delta":
             delta = event.get("delta") or {}
@@ -91,7 +99,13 @@ class AnthropicAdapter(StreamAdapter):
                 text = delta.get("text")
                 if text and type(text) is str:
                     index = event.get("index")
-                    out.append(StreamEvent(TEXT_DELTA, text, index if type(index) is int else None))
+                    item = new_event(StreamEvent)  # StreamEvent(TEXT_DELTA, text, index), inline
+                    item.type = TEXT_DELTA
+                    item.delta = text
+                    item.index = index if type(index) is int else None
+                    item.id = item.name = item.model = item.usage = item.finish_reason = None
+                    item.error = item.tool_call = item.metadata = None
+                    out.append(item)
             else:
                 self._delta(event, delta, out)
         elif kind == "ping":
@@ -99,7 +113,7 @@ class AnthropicAdapter(StreamAdapter):
         elif kind == "content_block_start":
             self._block_start(event, out)
         elif kind == "content_block_stop":
-            call = self._calls.get(event.get("index"))  # type: ignore[arg-type]
+            call = self._calls.get(event.get("index"))
             if call is not None and not call.done:
                 out.append(call.end_event())
         elif kind == "message_start":

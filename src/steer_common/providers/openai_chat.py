@@ -46,8 +46,10 @@ from steer_common.models.events import (
     STREAM_END,
     STREAM_START,
     TEXT_DELTA,
+    TOOL_CALL_DELTA,
     USAGE,
     StreamEvent,
+    new_event,
 )
 from steer_common.parts import Part, foreign, read_part, refusal
 from steer_common.providers.base import (
@@ -59,6 +61,7 @@ from steer_common.providers.base import (
     error_event,
     integer,
     load_json_object,
+    scan_json,
     string,
 )
 from steer_common.spec import CallSpec, Route, ToolSpec
@@ -116,12 +119,18 @@ class ChatCompletionsAdapter(StreamAdapter):
         if self.done:
             return
         data = sse.data
-        if data[:6] == "[DONE]":
-            self._end(out)
-            return
-        if not data:
-            return  # ``data:`` with nothing: not a chunk (wpt-field-data-empty-and-bare)
-        chunk = load_json_object(data, self.provider, "a chunk")
+        if data[:1] != "{":
+            if data[:6] == "[DONE]":
+                self._end(out)
+                return
+            if not data:
+                return  # ``data:`` with nothing: not a chunk (wpt-field-data-empty-and-bare)
+        try:  # load_json_object inline (see scan_json)
+            chunk, end = scan_json(data, 0)
+        except (StopIteration, ValueError):
+            end = -1
+        if end != len(data) or type(chunk) is not dict:
+            chunk = load_json_object(data, self.provider, "a chunk")
         choices = chunk.get("choices")
         if self._started:
             # The common chunks first: one choice whose delta is only text or only tool-call
@@ -145,8 +154,14 @@ class ChatCompletionsAdapter(StreamAdapter):
                     ):
                         content = delta.get("content")
                         if type(content) is str:
-                            if content:
-                                out.append(StreamEvent(TEXT_DELTA, content))
+                            if content:  # StreamEvent(TEXT_DELTA, content), inline
+                                event = new_event(StreamEvent)
+                                event.type = TEXT_DELTA
+                                event.delta = content
+                                event.index = event.id = event.name = event.model = None
+                                event.usage = event.finish_reason = event.error = None
+                                event.tool_call = event.metadata = None
+                                out.append(event)
                             return
                         tool_calls = delta.get("tool_calls")
                         if tool_calls:
@@ -270,8 +285,16 @@ class ChatCompletionsAdapter(StreamAdapter):
                 if not call.name:
                     call.name = string(function.get("name"))
             arguments = function.get("arguments")
-            if arguments and type(arguments) is str:
-                out.append(call.delta_event(arguments))
+            if arguments and type(arguments) is str:  # call.delta_event(arguments), inline
+                call.parts.append(arguments)
+                item = new_event(StreamEvent)
+                item.type = TOOL_CALL_DELTA
+                item.delta = arguments
+                item.index = call.index
+                item.id = call.id
+                item.name = item.model = item.usage = item.finish_reason = None
+                item.error = item.tool_call = item.metadata = None
+                out.append(item)
 
     def _end_calls(self, out: list[StreamEvent]) -> None:
         out.extend(call.end_event() for call in self._calls.values() if not call.done)

@@ -40,6 +40,7 @@ from steer_common.models.events import (
     TEXT_DELTA,
     USAGE,
     StreamEvent,
+    new_event,
 )
 from steer_common.parts import foreign, read_part, refusal
 from steer_common.providers.base import (
@@ -52,6 +53,7 @@ from steer_common.providers.base import (
     integer,
     kept_request,
     load_json_object,
+    scan_json,
     string,
 )
 from steer_common.spec import CallSpec, HTTPRequest, Route, ToolSpec
@@ -83,9 +85,15 @@ class OpenAIResponsesAdapter(StreamAdapter):
         self._calls: dict[str, ToolCallBuilder] = {}  # by item id
 
     def handle(self, sse: ServerSentEvent, out: list[StreamEvent]) -> None:
-        if self.done or not sse.data:
+        data = sse.data
+        if self.done or not data:
             return
-        event = load_json_object(sse.data, self.provider, "an event")
+        try:  # load_json_object inline (see scan_json)
+            event, end = scan_json(data, 0)
+        except (StopIteration, ValueError):
+            end = -1
+        if end != len(data) or type(event) is not dict:
+            event = load_json_object(data, self.provider, "an event")
         kind = event.get("type") or sse.event
         number = event.get("sequence_number")
         if type(number) is int:
@@ -98,8 +106,13 @@ class OpenAIResponsesAdapter(StreamAdapter):
                 out = self.hidden if self.hidden is not None else []
         if kind == "response.output_text.delta":
             delta = event.get("delta")
-            if delta and type(delta) is str:
-                out.append(StreamEvent(TEXT_DELTA, delta))
+            if delta and type(delta) is str:  # StreamEvent(TEXT_DELTA, delta), inline
+                item = new_event(StreamEvent)
+                item.type = TEXT_DELTA
+                item.delta = delta
+                item.index = item.id = item.name = item.model = item.usage = None
+                item.finish_reason = item.error = item.tool_call = item.metadata = None
+                out.append(item)
         elif kind == "response.function_call_arguments.delta":
             call = self._calls.get(event.get("item_id", ""))
             delta = event.get("delta")
