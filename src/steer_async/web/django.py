@@ -1,5 +1,6 @@
 """A Django response that streams to a browser, for an async view under an ASGI server
-(uvicorn, daphne): the twin of ``steer_sync/web/django.py``.
+(uvicorn, daphne). The source of ``steer_sync/web/django.py``, which
+``scripts/unasync.py`` generates from this file: edit this one.
 
 ::
 
