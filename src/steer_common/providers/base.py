@@ -55,6 +55,7 @@ __all__ = [
     "api_error",
     "error_class",
     "error_event",
+    "in_background",
     "integer",
     "kept_request",
     "load_json_object",
@@ -393,6 +394,12 @@ class Resumption:
     kept: Callable[[Mapping[str, Any]], bool]
     reconnect: Callable[[HTTPRequest, str, int | str | None], HTTPRequest]
     cancel: Callable[[HTTPRequest, str], HTTPRequest]
+
+
+def in_background(body: Mapping[str, Any]) -> bool:
+    """The request body asks for a kept stream: ``background: true``, not unstored (OpenAI's
+    and Azure's Responses, Gemini's Interactions)."""
+    return body.get("background") is True and body.get("store") is not False
 
 
 def kept_request(

@@ -44,7 +44,6 @@ carry none is picked up from its start, and the cursor is the count of events ha
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from steer_common.models.events import (
@@ -63,6 +62,7 @@ from steer_common.providers.base import (
     WireFormat,
     api_error,
     error_event,
+    in_background,
     integer,
     kept_request,
     load_json_object,
@@ -460,10 +460,6 @@ def _tool(tool: ToolSpec) -> dict[str, Any]:
 # -- background mode -----------------------------------------------------------------------
 
 
-def _kept(body: Mapping[str, Any]) -> bool:
-    return body.get("background") is True and body.get("store") is not False
-
-
 def reconnect(request: HTTPRequest, response_id: str, after: int | str | None) -> HTTPRequest:
     """``GET /interactions/{id}?stream=true[&last_event_id=<id>]`` for the request that
     began it."""
@@ -477,7 +473,7 @@ def cancel(request: HTTPRequest, response_id: str) -> HTTPRequest:
 
 
 #: How a background interaction's stream is picked up again (see the module docstring).
-RESUMPTION = Resumption(kept=_kept, reconnect=reconnect, cancel=cancel)
+RESUMPTION = Resumption(kept=in_background, reconnect=reconnect, cancel=cancel)
 
 
 FORMAT = WireFormat(

@@ -28,7 +28,6 @@ and its JSON repeats the name in ``type``. No ``[DONE]``: the stream ends after 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from steer_common.errors import ConfigurationError
@@ -50,6 +49,7 @@ from steer_common.providers.base import (
     WireFormat,
     api_error,
     error_event,
+    in_background,
     integer,
     kept_request,
     load_json_object,
@@ -372,10 +372,6 @@ def _tool(tool: ToolSpec) -> dict[str, Any]:
     return out
 
 
-def _kept(body: Mapping[str, Any]) -> bool:
-    return body.get("background") is True and body.get("store") is not False
-
-
 def reconnect(request: HTTPRequest, response_id: str, after: int | str | None) -> HTTPRequest:
     """``GET /responses/{id}?stream=true[&starting_after=N]`` for the request that began it."""
     return kept_request(
@@ -389,7 +385,7 @@ def cancel(request: HTTPRequest, response_id: str) -> HTTPRequest:
 
 
 #: How a background response's stream is picked up again (see the module docstring).
-RESUMPTION = Resumption(kept=_kept, reconnect=reconnect, cancel=cancel)
+RESUMPTION = Resumption(kept=in_background, reconnect=reconnect, cancel=cancel)
 
 FORMAT = WireFormat(
     name="openai_responses",
