@@ -44,19 +44,16 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from steer_async.web.registry import _Registry
-from steer_common.errors import SteerError
 from steer_common.relay import HEARTBEAT, HEARTBEAT_INTERVAL, Heartbeat
 from steer_common.relay.replay import (
     START,
     Position,
     ReplayError,
-    ReplayGapError,
     ReplayLimits,
-    StreamExpiredError,
     StreamRunningError,
     Window,
     abandoned,
-    check_gap,
+    lost,
     make_room,
     plan_resume,
 )
@@ -275,10 +272,8 @@ class RedisStreamRegistry(_Registry):
                     entries = reply[0][1] if reply else []
                 if not entries:
                     if not await self._r.exists(meta):
-                        error: SteerError = StreamExpiredError(
-                            "the stream expired (its ttl passed) or made room for another "
-                            "while this reader read it: the reply is incomplete"
-                        )
+                        error = lost(after, gone=True, dropped=None)
+                        assert error is not None
                         for frame in self._error_frames(protocol, after[0], error):
                             yield frame
                         return
@@ -288,10 +283,9 @@ class RedisStreamRegistry(_Registry):
                         beat.wrote(time.monotonic())
                     continue
                 # The newest drop any entry saw covers every trim before this read.
-                try:
-                    check_gap(after, _position(entries[-1][1].get(b"d")))
-                except ReplayGapError as exc:
-                    for frame in self._error_frames(protocol, after[0], exc):
+                error = lost(after, gone=False, dropped=_position(entries[-1][1].get(b"d")))
+                if error is not None:
+                    for frame in self._error_frames(protocol, after[0], error):
                         yield frame
                     return
                 for entry_id, fields in entries:

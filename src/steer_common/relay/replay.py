@@ -52,6 +52,7 @@ __all__ = [
     "abandoned",
     "check_gap",
     "frame_id",
+    "lost",
     "make_room",
     "plan_resume",
     "resume_after",
@@ -247,6 +248,22 @@ def plan_resume(
     if finished and after >= last:
         return None
     return after
+
+
+def lost(after: Position, *, gone: bool, dropped: Position | None) -> ReplayError | None:
+    """Why a reader at ``after`` can no longer be told the rest of its stream, or ``None``:
+    the stream is ``gone`` (expired, or made room for another, while it read), or a frame
+    it is owed was dropped (:func:`check_gap`)."""
+    if gone:
+        return StreamExpiredError(
+            "the stream expired (its ttl passed) or made room for another while this reader "
+            "read it: the reply is incomplete"
+        )
+    try:
+        check_gap(after, dropped)
+    except ReplayGapError as exc:
+        return exc
+    return None
 
 
 def check_gap(after: Position, dropped: Position | None) -> None:

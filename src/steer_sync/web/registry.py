@@ -38,11 +38,10 @@ from steer_common.relay.replay import (
     ReplayError,
     ReplayLimits,
     StreamAbandonedError,
-    StreamExpiredError,
     StreamTable,
     Window,
     abandoned,
-    check_gap,
+    lost,
     plan_resume,
 )
 
@@ -288,16 +287,8 @@ class StreamRegistry(_Registry):
                 error: SteerError | None = None
                 with self._lock:
                     while True:
-                        if stream.gone:
-                            error = StreamExpiredError(
-                                "the stream expired (its ttl passed) or made room for another "
-                                "while this reader read it: the reply is incomplete"
-                            )
-                            break
-                        try:
-                            check_gap(after, stream.window.dropped)
-                        except ReplayError as exc:
-                            error = exc
+                        error = lost(after, gone=stream.gone, dropped=stream.window.dropped)
+                        if error is not None:
                             break
                         owed = stream.after(after)
                         now = time.monotonic()
