@@ -58,9 +58,11 @@ from steer_common.sse import ServerSentEvent
 from steer_common.usage import as_int, make_usage
 
 __all__ = [
+    "FILE_URIS",
     "FORMAT",
     "PATH",
     "PROVIDER",
+    "TAKES",
     "VERTEX_FORMAT",
     "VERTEX_PROVIDER",
     "GeminiAdapter",
@@ -382,23 +384,23 @@ def _text_parts(content: Any) -> list[dict[str, Any]]:
             parts.append(block)
         elif part.kind in ("image", "audio", "file") and part.data and part.media_type:
             parts.append({"inlineData": {"mimeType": part.media_type, "data": part.data}})
-        elif part.kind in ("image", "file") and part.url and part.url.startswith(_FILE_URIS):
+        elif part.kind in ("image", "file") and part.url and part.url.startswith(FILE_URIS):
             mime = part.media_type or mimetypes.guess_type(part.url)[0]
             parts.append(
                 {"fileData": {"mimeType": mime or "application/octet-stream", "fileUri": part.url}}
             )
         else:
-            raise refusal(
-                part,
-                "gemini",
-                "it takes bytes (a data: URL) or a Files API or gs:// URI; a URL is never "
-                "fetched to make bytes of it",
-            )
+            raise refusal(part, "gemini", TAKES)
     return parts
 
 
-# URIs Gemini reads itself: its Files API's and Cloud Storage's.
-_FILE_URIS = ("gs://", "https://generativelanguage.googleapis.com/")
+#: URIs Gemini reads itself: its Files API's and Cloud Storage's (its Interactions API's too).
+FILE_URIS = ("gs://", "https://generativelanguage.googleapis.com/")
+#: What Gemini takes of a file or image, said when a part is refused.
+TAKES = (
+    "it takes bytes (a data: URL) or a Files API or gs:// URI; a URL is never fetched to "
+    "make bytes of it"
+)
 
 
 def _declaration(tool: ToolSpec) -> dict[str, Any]:

@@ -69,6 +69,7 @@ from steer_common.providers.base import (
     string,
     text_of,
 )
+from steer_common.providers.gemini import FILE_URIS, TAKES
 from steer_common.spec import CallSpec, HTTPRequest, Route, ToolSpec
 from steer_common.sse import ServerSentEvent
 from steer_common.usage import as_int, make_usage
@@ -430,22 +431,14 @@ def _content(content: Any) -> list[dict[str, Any]]:
             parts.append(
                 {"type": _KINDS[part.kind], "data": part.data, "mime_type": part.media_type}
             )
-        elif part.kind in _KINDS and part.url and part.url.startswith(_FILE_URIS):
+        elif part.kind in _KINDS and part.url and part.url.startswith(FILE_URIS):
             item: dict[str, Any] = {"type": _KINDS[part.kind], "uri": part.url}
             if part.media_type:
                 item["mime_type"] = part.media_type
             parts.append(item)
         else:
-            raise refusal(
-                part,
-                "gemini (Interactions)",
-                "it takes bytes (a data: URL) or a Files API or gs:// URI; a URL is never "
-                "fetched to make bytes of it",
-            )
+            raise refusal(part, "gemini (Interactions)", TAKES)
     return parts
-
-
-_FILE_URIS = ("gs://", "https://generativelanguage.googleapis.com/")
 
 
 def _tool(tool: ToolSpec) -> dict[str, Any]:
