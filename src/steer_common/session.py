@@ -665,11 +665,8 @@ class StreamSession:
     def _finish_response(
         self, failure: SteerError | None = None
     ) -> Generator[Command, Any, StreamResponse]:
-        if failure is None and self.response is not None:
-            return self.response
-        return (yield from self._finished(failure))
-
-    def _finished(self, failure: SteerError | None) -> Generator[Command, Any, StreamResponse]:
+        """The response so far, finished (the partial response when ``failure`` ended it,
+        with where to pick a kept stream up)."""
         metrics = self._metrics
         metrics.bytes = self._bytes
         metrics.duration = self._clock() - self._deadlines.start
