@@ -4,7 +4,8 @@ It controls every byte and every pause: each accepted request is answered by a *
 list of steps (send bytes, send one HTTP chunk, sleep, close, reset the connection). A test
 queues plays (``server.queue(...)``) or installs a function that builds one from the
 request (``server.handler = ...``). The server records every request and notices when a
-client goes away in the middle of a play (``server.disconnects``). Its threads are
+client goes away in the middle of a play (``server.disconnects``; not under TLS). With
+``tls=`` (a server ``SSLContext``) it speaks HTTPS. Its threads are
 daemons and it stops itself after ``lifetime`` seconds, so a failing test cannot leave it
 running.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import queue
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -98,11 +100,12 @@ def fixture_events(body: bytes) -> list[bytes]:
 class FaultServer:
     """See the module docstring. Use as a context manager."""
 
-    def __init__(self, *, lifetime: float = 120.0) -> None:
+    def __init__(self, *, lifetime: float = 120.0, tls: ssl.SSLContext | None = None) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.2)
         self.port = self._listener.getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self._tls = tls  # a server context: every connection speaks TLS
+        self.base_url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self._plays: queue.SimpleQueue[Play] = queue.SimpleQueue()
         self.handler: Callable[[Request], Play] | None = None
         self.requests: list[Request] = []
@@ -161,6 +164,14 @@ class FaultServer:
 
     def _connection(self, conn: socket.socket) -> None:
         conn.settimeout(30)
+        if self._tls is not None:
+            try:
+                conn = self._tls.wrap_socket(conn, server_side=True)
+            except OSError:
+                conn.close()
+                with self._lock:
+                    self._open -= 1
+                return
         reader = conn.makefile("rb")
         try:
             while not self._stop.is_set():
@@ -225,6 +236,9 @@ class FaultServer:
         """Sleep, but notice (and record) a client that closes the connection meanwhile."""
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
+            if isinstance(conn, ssl.SSLSocket):  # no MSG_PEEK under TLS: just sleep
+                time.sleep(left)
+                return
             conn.settimeout(min(left, 0.05))
             try:
                 if conn.recv(1, socket.MSG_PEEK) == b"":

@@ -16,7 +16,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from steer_async.transport import AsyncTransport, HttpxTransport, Response
-from steer_common.commands import Await, Close, Compute, Connect, Deliver, Read, Sleep
+from steer_common.commands import Await, Close, Compute, Connect, Deliver, Idle, Read, Sleep
 from steer_common.errors import SteerError
 from steer_common.models.events import TEXT_DELTA, StreamEvent
 from steer_common.models.response import StreamResponse
@@ -107,6 +107,8 @@ async def _drive(
                     )
                 elif kind is Sleep:
                     await asyncio.sleep(command.seconds)
+                elif kind is Idle and deliver and not text:
+                    yield command  # handed on among the events (session.idle asked)
             except SteerError as exc:  # a transport failure, mapped at the edge
                 command = flow.throw(exc)
                 continue

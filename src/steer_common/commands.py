@@ -1,4 +1,4 @@
-"""What a session flow asks of its front end: seven frozen commands, and the answer to each.
+"""What a session flow asks of its front end: eight frozen commands, and the answer to each.
 
 :meth:`steer_common.session.StreamSession.flow` is a generator of these. A front end (our
 two clients, or yours: docs/bring-your-own-transport.md) performs each command and sends
@@ -21,6 +21,12 @@ the answer back, or throws the transport's failure in, mapped to a
     Compute(function, timeout)         -> run blocking CPU work off the event loop, waiting
                                           at most timeout; answer its result
     Sleep(seconds)                     -> wait before the next attempt
+    Idle(seconds)                      -> hand the command itself to the consumer: the
+                                          stream has been quiet for seconds; answer None
+
+Two are only asked of a session whose consumer wants to hear of silence (its ``idle`` set:
+the blocking browser relay's heartbeats, docs/browsers.md): ``Idle``, and a
+``Read`` whose ``quiet`` is set. A front end that does not set ``idle`` never sees them.
 
 Nothing else is asked: no decision is left to the front end. Commands are immutable
 (named tuples: a ``Read`` is made per read, and a tuple is the cheapest frozen object to
@@ -37,7 +43,17 @@ if TYPE_CHECKING:
     from steer_common.models.events import StreamEvent
     from steer_common.request import HTTPRequest
 
-__all__ = ["Await", "Close", "Command", "Compute", "Connect", "Deliver", "Read", "Sleep"]
+__all__ = [
+    "Await",
+    "Close",
+    "Command",
+    "Compute",
+    "Connect",
+    "Deliver",
+    "Idle",
+    "Read",
+    "Sleep",
+]
 
 
 class Connect(NamedTuple):
@@ -57,11 +73,17 @@ class Read(NamedTuple):
 
     ``timeout`` is what is left of the flow's deadline for this read: the read may wait at
     most that long for its first byte.
+
+    ``quiet`` (only when the session's ``idle`` is set): the read may give up after that
+    many seconds with nothing arrived, leaving the connection as it was, and answer
+    ``None``; the session then asks for an :class:`Idle` and reads again. A front end that
+    cannot give a read up unharmed waits for data as without it.
     """
 
     size: int
     timeout: float | None
     events: Sequence[StreamEvent] = ()
+    quiet: float | None = None
 
 
 class Deliver(NamedTuple):
@@ -100,4 +122,13 @@ class Sleep(NamedTuple):
     seconds: float
 
 
-Command = Connect | Read | Deliver | Close | Await | Compute | Sleep
+class Idle(NamedTuple):
+    """Nothing but keep-alives (``ping`` events) has reached the consumer for ``seconds``:
+    hand this command itself on, as if it were an event (a browser relay, which passes no
+    keep-alive on, sends a heartbeat for it). Asked only of a session whose ``idle`` is
+    set."""
+
+    seconds: float
+
+
+Command = Connect | Read | Deliver | Close | Await | Compute | Sleep | Idle

@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 from steer_common.authorization import CREDENTIAL_TIMEOUT, authorized
 from steer_common.callbacks import callback, on_deltas
-from steer_common.commands import Close, Command, Connect, Deliver, Read, Sleep
+from steer_common.commands import Close, Command, Connect, Deliver, Idle, Read, Sleep
 from steer_common.deadlines import Deadlines
 from steer_common.delivery import Delivery
 from steer_common.errors import (
@@ -214,6 +214,13 @@ class StreamSession:
         #: driver's hook (a batch slows down on a 429 at once, and retries it itself); it
         #: must not block or raise.
         self.on_attempt: Callable[[Attempt, SteerError, float | None], bool | None] | None = None
+        #: Seconds with nothing but keep-alives handed on after which the flow asks its
+        #: front end to hand the consumer an :class:`~steer_common.commands.Idle` (a
+        #: browser relay sends a heartbeat for it), its reads given up for it
+        #: (``Read.quiet``) and its retry waits cut into pieces. ``None`` (the default): silence is only waited through. Set before the
+        #: flow starts; only a consumer that expects ``Idle`` among its events sets it.
+        self.idle: float | None = None
+        self._idle_at = 0.0  # when the consumer is owed an Idle (with idle set)
 
     def _new_parser(self) -> StreamParser:
         parser = StreamParser(
@@ -252,6 +259,8 @@ class StreamSession:
     def _flow(self) -> Flow:
         options = self.options
         self._deadlines.begin()
+        if self.idle is not None:  # the consumer's silence starts with the call
+            self._idle_at = self._deadlines.start + self.idle
         telemetry = active()
         if telemetry is None or not options.enable_telemetry:
             yield from self._sessions_flow()
@@ -330,6 +339,7 @@ class StreamSession:
         """Become the next session of ``first``'s call: its deadlines, trace and attempt
         hook, its callbacks called by it, the text shown continued."""
         self._deadlines = first._deadlines  # one total_timeout for the whole call
+        self.idle, self._idle_at = first.idle, first._idle_at
         self._trace = first._trace
         self.on_attempt = first.on_attempt
         self._started = self._quiet = True
@@ -382,7 +392,25 @@ class StreamSession:
             if self._trace is not None:
                 self._trace.retry(self._attempts[-1], error)
             self._resume_at = resume
-            yield Sleep(delay)
+            yield from self._wait(delay)
+
+    def _wait(self, seconds: float) -> Generator[Command, Any, None]:
+        """Wait ``seconds`` before the next attempt; with ``idle`` set, in pieces, the
+        consumer handed an ``Idle`` each time it is owed one."""
+        idle = self.idle
+        if idle is None:
+            yield Sleep(seconds)
+            return
+        clock = self._clock
+        end = clock() + seconds
+        while True:
+            now = clock()
+            if now >= self._idle_at:
+                yield Idle(now - self._idle_at + idle)
+                self._idle_at = now + idle
+            if now >= end:
+                return
+            yield Sleep(min(end, self._idle_at) - now)
 
     def _resume_point(self, error: SteerError) -> tuple[str, int | str | None] | None:
         """Where a kept stream that ``error`` cut can be picked up, or ``None``: not kept,
@@ -526,6 +554,8 @@ class StreamSession:
         pending: Sequence[StreamEvent] = _NOTHING  # handed on with the next Read
         on_delta = options.on_delta
         identity = decoder.identity
+        idle = self.idle
+        quiet: float | None = None  # how long the next read may wait before an Idle
         while True:
             # How long this read may wait (inline: it runs once per read).
             timeout = deadlines.wait(parser.done)
@@ -535,8 +565,18 @@ class StreamSession:
                 if parser.done:
                     return None  # complete; the body just did not end in time: not pooled
                 return deadlines.error(None, connecting=False)
+            if idle is not None:
+                now = clock()
+                quiet = self._idle_at - now
+                if quiet <= 0:
+                    if pending:
+                        yield Deliver(pending)
+                        pending = _NOTHING
+                    yield Idle(idle - quiet)
+                    self._idle_at = now + idle
+                    quiet = idle
             try:
-                chunk = yield Read(size, timeout, pending)
+                chunk = yield Read(size, timeout, pending, quiet)
             except StreamTimeoutError as exc:
                 if parser.done:
                     return None
@@ -552,6 +592,8 @@ class StreamSession:
                 cut.__cause__ = exc
                 return cut
             pending = _NOTHING
+            if chunk is None:  # quiet for as long as the read was let wait: an Idle is due
+                continue
             now = clock()
             if metrics.time_to_first_byte is None:
                 metrics.time_to_first_byte = now - deadlines.start
@@ -575,6 +617,8 @@ class StreamSession:
                         failure = failed  # earlier in the bytes than a parser error
                     if read_timeout is not None and delivery.meaningful:
                         deadlines.read = now + read_timeout  # inline: once per read
+                    if idle is not None and delivery.meaningful:
+                        self._idle_at = now + idle  # keep-alives do not end the silence
                     if not content and delivery.content:
                         # The first content of this attempt: from here on, if anyone sees
                         # the reply as it streams, it is theirs: no retry could take it back.

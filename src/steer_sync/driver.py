@@ -11,14 +11,16 @@ consuming a flow: :meth:`StreamingHelper.events`, :meth:`StreamingHelper.text` a
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from steer_common.commands import Await, Close, Compute, Connect, Deliver, Read, Sleep
+from steer_common.commands import Await, Close, Compute, Connect, Deliver, Idle, Read, Sleep
 from steer_common.errors import SteerError
 from steer_common.models.events import TEXT_DELTA, StreamEvent
 from steer_common.models.response import StreamResponse
@@ -26,7 +28,7 @@ from steer_common.request import HTTPRequest
 from steer_common.session import CANCEL_TIMEOUT, Consumer, StreamSession
 from steer_sync.transport import RequestsTransport, TransportResponse
 
-__all__ = ["StreamingHelper"]
+__all__ = ["StreamingHelper", "idle_after"]
 
 logger = logging.getLogger("steer_sync.driver")
 
@@ -48,7 +50,9 @@ class StreamingHelper:
 
     def events(self, session: StreamSession) -> Generator[StreamEvent, None, None]:
         """The normalized events the session delivers, as they arrive."""
-        return _drive(self.transport, session, "events")
+        stream = _drive(self.transport, session, "events")
+        _sessions[stream] = session
+        return stream
 
     def text(self, session: StreamSession) -> Generator[str, None, None]:
         """Only the text of the text deltas (what ``stream()`` yields)."""
@@ -60,6 +64,26 @@ class StreamingHelper:
             pass  # it yields nothing: the events stay in the session
         assert session.response is not None
         return session.response
+
+
+# The session of each stream of events not yet collected, for idle_after.
+_sessions: weakref.WeakKeyDictionary[Any, StreamSession] = weakref.WeakKeyDictionary()
+
+
+def idle_after(events: Any, seconds: float) -> bool:
+    """Have ``events``, a stream of :meth:`StreamingHelper.events` (``stream_events()``)
+    not yet started, hand on an :class:`~steer_common.commands.Idle` among its events after
+    each ``seconds`` with nothing handed on (:attr:`StreamSession.idle`): its reads are
+    given up for it, on the reading thread. ``False`` (nothing changed) for anything else:
+    another iterable, or a stream already started.
+
+    The blocking browser relay sends its heartbeats this way, with no thread of its own.
+    """
+    session = _sessions.get(events) if inspect.isgenerator(events) else None
+    if session is None or inspect.getgeneratorstate(events) != inspect.GEN_CREATED:
+        return False
+    session.idle = seconds
+    return True
 
 
 def _drive(
@@ -88,7 +112,7 @@ def _drive(
                         else:
                             yield from events
                     if kind is Read:
-                        reply = response.read(command.size, command.timeout)  # type: ignore[union-attr]
+                        reply = response.read(command.size, command.timeout, command.quiet)  # type: ignore[union-attr]
                 elif kind is Connect:
                     response = transport.open(command.request, command.timeout)
                     reply = response.head
@@ -102,6 +126,8 @@ def _drive(
                     reply = _WORKERS.submit(command.function).result(command.timeout)
                 elif kind is Sleep:
                     time.sleep(command.seconds)
+                elif kind is Idle and deliver and not text:
+                    yield command  # handed on among the events (session.idle asked)
             except SteerError as exc:  # a transport failure, mapped at the edge
                 command = flow.throw(exc)
                 continue

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import socket
+import ssl
 from typing import Any, Literal
 
 import requests
@@ -56,9 +57,11 @@ class _NoCookies(requests.cookies.RequestsCookieJar):
 class TransportResponse:
     """One response being read.
 
-    Reads take what the socket has: one ``read1`` on http.client's buffered reader (a
-    single ``recv``), so chunks that are already waiting all reach the core in one read.
-    The chunked framing is undone by the core's
+    Reads take what the socket has: one ``recv``, so chunks that are already waiting all
+    reach the core in one read. What http.client's buffered reader holds from reading the
+    head is taken first (its ``read1``); from then on the body is read from the socket
+    itself (the buffered reader's own ``read1`` would call the same ``recv`` through a
+    Python method per read). The chunked framing is undone by the core's
     :class:`~steer_common.chunked.ChunkedDecoder` (urllib3 would return one chunk per
     read); a ``Content-Length`` body is counted down. A response that is not a plain
     http.client one (an adapter of the caller's, a test double) is read through urllib3's
@@ -66,7 +69,9 @@ class TransportResponse:
     """
 
     __slots__ = (
+        "_buffered",
         "_chunked",
+        "_direct",
         "_fp",
         "_left",
         "_raw",
@@ -97,27 +102,41 @@ class TransportResponse:
         # close``, a body read until the close), http.client hands the socket over to the
         # response and empties ``connection.sock``, and the head's timeout would stay.
         sock = getattr(getattr(self._fp, "raw", None), "_sock", None)
+        # Read from directly once the buffered reader is empty: the socket (or TLS socket)
+        # right under the body's reader, never one under another layer (TLS inside TLS).
+        self._direct: socket.socket | None = sock if isinstance(sock, socket.socket) else None
+        self._buffered = True  # the buffered reader may still hold bytes read with the head
         if not isinstance(sock, socket.socket):
             sock = getattr(getattr(raw, "connection", None), "sock", None)
         self._sock: socket.socket | None = sock
         self._chunked = ChunkedDecoder() if self._fp is not None and source.chunked else None
         self._left: int | None = None if self._chunked else getattr(source, "length", None)
 
-    def read(self, size: int, timeout: float | None) -> bytes:
-        """One read: up to ``size`` bytes, as soon as any arrive; ``b""`` at the end."""
+    def read(self, size: int, timeout: float | None, quiet: float | None = None) -> bytes | None:
+        """One read: up to ``size`` bytes, as soon as any arrive; ``b""`` at the end.
+
+        With ``quiet`` shorter than ``timeout``: ``None`` once ``quiet`` seconds pass with
+        nothing arrived, the connection as it was (the session's ``Read.quiet``). Only a
+        response read from its socket directly can give a read up unharmed (a timeout
+        inside the buffered reader's socket file leaves it unusable); any other waits for
+        data as without ``quiet``.
+        """
         if self.eof:
             return b""
         sock = self._sock
-        if sock is not None and timeout != self._timeout:
+        idle = (
+            quiet is not None and self._direct is not None and (timeout is None or quiet < timeout)
+        )
+        wait = quiet if idle else timeout
+        if sock is not None and wait != self._timeout:
             # Within a burst of events the limit moves by microseconds: a change under
             # 10 ms keeps the socket's timeout as it is (a syscall per read saved).
             last = self._timeout
-            if timeout is None or last is None or abs(timeout - last) > 0.01:
-                sock.settimeout(timeout)
-                self._timeout = timeout
-        fp = self._fp
+            if wait is None or last is None or abs(wait - last) > 0.01:
+                sock.settimeout(wait)
+                self._timeout = wait
         try:
-            if fp is None:
+            if self._fp is None:
                 data: bytes = self._raw.read1(size, decode_content=False)
                 if not data:
                     self.eof = True
@@ -125,7 +144,7 @@ class TransportResponse:
             chunked = self._chunked
             if chunked is not None:
                 while True:
-                    wire = fp.read1(size)
+                    wire = self._wire(size, idle)
                     if not wire:
                         raise APIConnectionError("the connection closed inside a chunked body")
                     data = chunked.feed(wire)
@@ -135,7 +154,7 @@ class TransportResponse:
                     if data:
                         return data
             left = self._left
-            data = fp.read1(size if left is None or left > size else left)
+            data = self._wire(size if left is None or left > size else left, idle)
             if left is not None:
                 if not data and left:
                     raise APIConnectionError(
@@ -148,10 +167,41 @@ class TransportResponse:
             elif not data:
                 self.eof = True
             return data
+        except TimeoutError as exc:
+            if idle:
+                return None  # quiet: nothing was taken from the socket
+            raise mapped(exc)  # noqa: B904 - mapped() sets __cause__
         except SteerError:
             raise
         except Exception as exc:  # mapped at the edge, without a context manager per read
             raise mapped(exc)  # noqa: B904 - mapped() sets __cause__
+
+    def _wire(self, size: int, idle: bool) -> bytes:
+        """One ``recv`` of the body's bytes: first what the buffered reader holds."""
+        direct = self._direct
+        fp = self._fp
+        assert fp is not None
+        if direct is None:
+            return fp.read1(size)
+        if self._buffered:
+            if idle:  # a read that may be given up must not wait inside the buffered reader
+                self._buffered = self._holds(direct, fp)
+            if self._buffered:
+                data = fp.read1(size)
+                self._buffered = len(data) == size
+                return data
+        return direct.recv(size)
+
+    def _holds(self, sock: socket.socket, fp: io.BufferedReader) -> bool:
+        """Whether the buffered reader holds bytes (or the socket has some now), without
+        waiting: a timeout inside the reader's socket file would leave it unusable."""
+        sock.settimeout(0)
+        try:
+            return bool(fp.peek())
+        except ssl.SSLWantReadError:  # TLS with no whole record in yet
+            return False
+        finally:
+            sock.settimeout(self._timeout)
 
     def close(self, reuse: bool = True) -> None:
         """Return the connection to the pool if the body was read to its end (and ``reuse``),

@@ -8,10 +8,12 @@ a size takes the next item:
 - ``bytes`` answer a ``Read`` (``b""``: the end of the body);
 - an exception is thrown into the flow (a transport failure, mapped: ``APIConnectionError``,
   ``StreamTimeoutError``);
-- ``Tick(seconds)`` moves the clock on, then the next item answers.
+- ``Tick(seconds)`` moves the clock on, then the next item answers;
+- ``QUIET`` answers a ``Read`` whose ``quiet`` is set as a front end does when nothing
+  came in that time: the clock moves by it and the answer is ``None``.
 
-``Deliver``, ``Close``, ``Sleep`` (the clock moves by its seconds), ``Compute`` (run) and
-``Await`` (run on a private loop) are answered without the script. The result records every
+``Deliver``, ``Close``, ``Sleep`` (the clock moves by its seconds), ``Compute`` (run),
+``Await`` (run on a private loop) and ``Idle`` are answered without the script. The result records every
 command, the events handed on, the sleeps, the closes, and how the flow ended.
 """
 
@@ -22,14 +24,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from steer_common.calls import prepare_session
-from steer_common.commands import Await, Close, Compute, Connect, Deliver, Read, Sleep
+from steer_common.commands import Await, Close, Compute, Connect, Deliver, Idle, Read, Sleep
 from steer_common.http import ResponseHead
 from steer_common.models.events import StreamEvent
 from steer_common.models.response import StreamResponse
 from steer_common.options import StreamingOptions
 from steer_common.session import Consumer, StreamSession
 
-__all__ = ["SSE", "Clock", "Played", "Tick", "make_session", "play"]
+__all__ = ["QUIET", "SSE", "Clock", "Played", "Tick", "make_session", "play"]
 
 #: The head of a good event stream.
 SSE = ResponseHead(200, {"content-type": "text/event-stream"}, 2)
@@ -52,6 +54,10 @@ class Tick:
     seconds: float
 
 
+#: A quiet read (see the module docstring).
+QUIET = object()
+
+
 @dataclass
 class Played:
     commands: list[Any] = field(default_factory=list)
@@ -66,6 +72,11 @@ class Played:
     @property
     def sleeps(self) -> list[float]:
         return [c.seconds for c in self.commands if isinstance(c, Sleep)]
+
+    @property
+    def idles(self) -> list[float]:
+        """The seconds of each ``Idle``, in order."""
+        return [c.seconds for c in self.commands if isinstance(c, Idle)]
 
     @property
     def closes(self) -> list[bool]:
@@ -123,6 +134,11 @@ def play(session: StreamSession, script: list[Any], clock: Clock | None = None) 
             if isinstance(command, Read):
                 played.delivered.extend(command.events)
                 reply = _next(answers, clock)
+                if reply is QUIET:
+                    assert command.quiet is not None, "QUIET answers a read that may be quiet"
+                    assert clock is not None, "QUIET needs the session's clock"
+                    clock.now += command.quiet
+                    reply = None
             elif isinstance(command, Deliver):
                 played.delivered.extend(command.events)
             elif isinstance(command, Connect):

@@ -2,9 +2,11 @@
 the stream is quiet (the twin of ``steer_async/web/relay.py``).
 
 The encoder (:mod:`steer_common.relay`) decides the bytes and :class:`Heartbeat` when one
-is due; this module waits. A blocking read cannot be given up for a heartbeat, so with
-heartbeats on the stream is read in a thread of its own and its events come through a
-queue, taken with a timeout; with ``heartbeat=None`` it is read in the server's thread.
+is due; this module waits. A stream of ``client.stream_events()`` is read in the server's
+thread: with heartbeats on, its session gives a read up when a heartbeat is due and hands
+on an :class:`~steer_common.commands.Idle` (:func:`steer_sync.driver.idle_after`). Any
+other stream (an agent run's) cannot be asked that, so with heartbeats on it is read in a
+thread of its own and its events come through a queue, taken with a timeout.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from steer_common.commands import Idle
 from steer_common.relay import Encoder, Heartbeat
+from steer_sync.driver import idle_after
 
 __all__ = ["relay"]
 
@@ -29,13 +33,17 @@ def relay(events: Iterable[Any], encoder: Encoder, heartbeat: float | None) -> I
     An exception from the stream ends it with the protocol's error frames; it is not
     raised (the response is already under way, and the browser is told). Closing this
     generator (the browser went away: the server closes the response) closes the stream,
-    and with it the connection to the provider: at once without heartbeats; with them,
-    once its reader's current read returns (a blocking read cannot be interrupted from
-    another thread; the provider's next event or keep-alive ends it).
+    and with it the connection to the provider: at once, but for a stream read in a thread
+    of its own, which closes once its current read returns (a blocking read cannot be
+    interrupted from another thread; the provider's next event or keep-alive ends it).
+
+    Raises:
+        ConfigurationError: ``heartbeat`` is not a positive number or ``None``.
     """
-    if heartbeat is None:
+    clock = Heartbeat(heartbeat, now=time.monotonic())  # refuses a heartbeat of 0 or less
+    if heartbeat is None or idle_after(events, heartbeat):
         return _direct(events, encoder)
-    return _queued(events, encoder, heartbeat)
+    return _queued(events, encoder, clock)
 
 
 def _direct(events: Iterable[Any], encoder: Encoder) -> Iterator[bytes]:
@@ -50,6 +58,9 @@ def _direct(events: Iterable[Any], encoder: Encoder) -> Iterator[bytes]:
             except Exception as exc:  # the stream failed: the browser is told below
                 error = exc
                 break
+            if type(event) is Idle:  # quiet for the heartbeat interval
+                yield encoder.heartbeat()
+                continue
             frames = encoder.feed(event)
             if frames:
                 yield b"".join(frames)
@@ -60,8 +71,7 @@ def _direct(events: Iterable[Any], encoder: Encoder) -> Iterator[bytes]:
             close()  # closes the provider's connection
 
 
-def _queued(events: Iterable[Any], encoder: Encoder, heartbeat: float) -> Iterator[bytes]:
-    clock = Heartbeat(heartbeat, now=time.monotonic())
+def _queued(events: Iterable[Any], encoder: Encoder, clock: Heartbeat) -> Iterator[bytes]:
     items: queue.SimpleQueue[Any] = queue.SimpleQueue()
     stop = threading.Event()
     reader = threading.Thread(
