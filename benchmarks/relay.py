@@ -11,8 +11,13 @@ markdown tables.
   no HTTP in the denominator);
 - *client*: the blocking client's ``stream_events()`` over loopback from an emulator in
   another process, alone and then through ``steer_sync.web.relay.relay`` as the Django
-  helper runs it: ``heartbeat=None`` (read in the server's thread) and ``heartbeat=15``
-  (read in a thread of its own, events through a queue).
+  helper runs it: ``heartbeat=None``; ``heartbeat=15``, the default (read in the server's
+  thread, its reads given up for heartbeats: ``steer_sync.driver.idle_after``); and
+  ``heartbeat=15`` over a stream the relay cannot ask that (an agent run's; here a
+  generator around ``stream_events()``), read in a thread of its own, events through a
+  queue;
+- *asyncio client*: the same with ``steer_async``'s client and relay (httpx), whose
+  heartbeats always read the stream in a task of its own.
 
 Each contender runs ``--rounds`` times round-robin; the table gives the median and the
 spread (min to max) of the ratio to the stream alone, round by round.
@@ -24,6 +29,7 @@ handing an event on to the relay handing its frame on, per event; p50, p99 and m
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import random
 import statistics
@@ -34,6 +40,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from steer_async import SteerLLMClient as AsyncClient
+from steer_async.web.relay import relay as async_relay
 from steer_common import StreamParser
 from steer_common.relay import encoder
 from steer_sync import SteerLLMClient
@@ -183,24 +191,78 @@ def prompt(**script: Any) -> str:
     return f"q [[emulator:{json.dumps(script)}]]"
 
 
-def latencies(client: SteerLLMClient, q: str, heartbeat: float | None) -> list[float]:
+class _Stamped:
+    """An encoder that notes when each event reached it (read in the relay's thread)."""
+
+    def __init__(self, inner: Any, handed: list[float]) -> None:
+        self._inner, self._handed = inner, handed
+
+    def feed(self, event: Any) -> list[bytes]:
+        self._handed.append(time.perf_counter())
+        frames: list[bytes] = self._inner.feed(event)
+        return frames
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def latencies(client: SteerLLMClient, q: str, heartbeat: float | None, thread: bool) -> list[float]:
     """Per event: from the client handing it on to the relay handing its frame on."""
     handed: list[float] = []
+    sse: Any = encoder("sse")
 
-    def stamped() -> Iterator[Any]:
+    def stamped() -> Iterator[Any]:  # not the client's own stream: read in a thread
         for event in client.stream_events(q, model="gpt-4o-mini"):
             handed.append(time.perf_counter())
             yield event
 
+    if thread:
+        events: Any = stamped()
+    else:  # the client's stream, read in the relay's thread: stamped as it is encoded
+        events, sse = client.stream_events(q, model="gpt-4o-mini"), _Stamped(sse, handed)
     out = []
     seen = 0
-    for _frame in relay(stamped(), encoder("sse"), heartbeat):
+    for _frame in relay(events, sse, heartbeat):
         now = time.perf_counter()
         # The events handed on since the last frame: the last of them made this frame.
         if len(handed) > seen:
             out.append(now - handed[-1])
             seen = len(handed)
     return out
+
+
+def async_ratios(base_url: str, q: str, args: argparse.Namespace) -> list[list[str]]:
+    """The asyncio client alone, and through ``steer_async.web.relay.relay``: with
+    ``heartbeat=None``, and with the default heartbeats (read in a task of its own)."""
+    loop = asyncio.new_event_loop()
+    client = AsyncClient(api_keys={"openai": "bench"}, base_urls={"openai": base_url})
+
+    async def alone() -> None:
+        async for _ in client.stream_events(q, model="gpt-4o-mini"):
+            pass
+
+    async def relayed(heartbeat: float | None) -> None:
+        frames = async_relay(
+            client.stream_events(q, model="gpt-4o-mini"), encoder("sse"), heartbeat
+        )
+        async for _ in frames:
+            pass
+
+    n = loop.run_until_complete(_count(client, q))
+    contenders: dict[str, Callable[[], Any]] = {
+        "stream_events() alone": lambda: loop.run_until_complete(alone()),
+        "relay, sse, heartbeat=None": lambda: loop.run_until_complete(relayed(None)),
+        "relay, sse, heartbeat=15 (reader task)": lambda: loop.run_until_complete(relayed(15.0)),
+    }
+    try:
+        return ratios(contenders, args.rounds, n)
+    finally:
+        loop.run_until_complete(client.close())
+        loop.close()
+
+
+async def _count(client: AsyncClient, q: str) -> int:
+    return sum([1 async for _ in client.stream_events(q, model="gpt-4o-mini")])
 
 
 def main() -> None:
@@ -226,11 +288,12 @@ def main() -> None:
             for _ in client.stream_events(q, model="gpt-4o-mini"):
                 pass
 
-        def relayed(heartbeat: float | None) -> Callable[[], None]:
+        def relayed(heartbeat: float | None, thread: bool = False) -> Callable[[], None]:
             def run() -> None:
-                for _ in relay(
-                    client.stream_events(q, model="gpt-4o-mini"), encoder("sse"), heartbeat
-                ):
+                events: Any = client.stream_events(q, model="gpt-4o-mini")
+                if thread:  # a stream the relay cannot give reads up on: its reader thread
+                    events = (event for event in events)
+                for _ in relay(events, encoder("sse"), heartbeat):
                     pass
 
             return run
@@ -239,19 +302,27 @@ def main() -> None:
         contenders = {
             "stream_events() alone": alone,
             "relay, sse, heartbeat=None": relayed(None),
-            "relay, sse, heartbeat=15 (reader thread)": relayed(15.0),
+            "relay, sse, heartbeat=15 (idle reads, the default)": relayed(15.0),
+            "relay, sse, heartbeat=15 (another stream: reader thread)": relayed(15.0, True),
         }
         print(f"\n## CPU per event, blocking client over loopback ({n} events a stream)\n")
         print(
             table(["contender", "µs/event", "ratio", "spread"], ratios(contenders, args.rounds, n))
         )
 
+        print(f"\n## CPU per event, asyncio client (httpx) over loopback ({n} events a stream)\n")
+        print(table(["contender", "µs/event", "ratio", "spread"], async_ratios(base_url, q, args)))
+
         paced = prompt(text=prose(2500), chunk_chars=5, event_delay=0.002)
         rows = []
-        for name, heartbeat in (("heartbeat=None", None), ("heartbeat=15 (reader thread)", 15.0)):
+        for name, heartbeat, thread in (
+            ("heartbeat=None", None, False),
+            ("heartbeat=15 (idle reads, the default)", 15.0, False),
+            ("heartbeat=15 (another stream: reader thread)", 15.0, True),
+        ):
             got: list[float] = []
             for _ in range(3):
-                got += latencies(client, paced, heartbeat)
+                got += latencies(client, paced, heartbeat, thread)
             got.sort()
             p50, p99 = (got[min(len(got) - 1, int(q * len(got)))] * 1e3 for q in (0.5, 0.99))
             rows.append([name, str(len(got)), f"{p50:.3f}", f"{p99:.3f}", f"{got[-1] * 1e3:.3f}"])

@@ -27,6 +27,7 @@ from steer_common.errors import StreamTimeoutError
 from steer_common.relay import encoder
 from steer_common.request import HTTPRequest
 from steer_sync.transport import RequestsTransport
+from steer_sync.web.registry import StreamRegistry
 from steer_sync.web.relay import relay
 from tests.faultserver import FaultServer, Play, head
 
@@ -223,4 +224,24 @@ def test_the_relay_heartbeats_a_silent_stream_from_the_server_thread_and_closes_
         frames.close()  # the browser went away, 29 s before the provider's next byte
         assert server.wait_open(0, timeout=5.0)  # the provider's connection closed at once
         assert time.monotonic() - started < 5.0
+        client.close()
+
+
+def test_a_silent_generation_nobody_reads_is_abandoned_while_the_model_is_silent() -> None:
+    with FaultServer() as server:
+        server.queue(_sse_play([CHUNK % b"one "], silence=30.0))
+        client = steer_sync.SteerLLMClient(
+            api_keys={"openai": "sk-test"}, base_urls={"openai": server.base_url + "/v1"}
+        )
+        registry = StreamRegistry(heartbeat=None)
+        first = registry.start(
+            "s1", client.stream_events("hi", model="gpt-4o-mini"), abandon_after=0.4
+        )
+        assert b'"delta":"one "' in next(first)  # the text, then the reader leaves
+        first.close()  # type: ignore[attr-defined]
+        # Stopped while the model is silent (before, only its next event would have
+        # stopped it, 30 s on): the provider's connection closes, the billing stops.
+        assert server.wait_open(0, timeout=5.0)
+        again = registry.resume("s1", "1")
+        assert again is not None and b"StreamAbandonedError" in b"".join(again)
         client.close()

@@ -17,8 +17,9 @@ reader is owed, the bounds, expiry) are :mod:`steer_common.relay.replay`'s; the 
 twin is ``steer_async.web.registry``.
 
 The generation keeps running while nobody reads (a browser that reloads finds it further
-on); ``abandon_after=`` stops one that nobody has read for that many seconds, checked as
-each event arrives, and ends its stream with an error event.
+on); ``abandon_after=`` stops one that nobody has read for that many seconds, and ends its
+stream with an error event. It is checked as each event arrives, and for a stream of
+``client.stream_events()`` also while the model is silent (the session's ``idle``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from steer_common.commands import Idle
 from steer_common.errors import SteerError
 from steer_common.relay import HEARTBEAT, HEARTBEAT_INTERVAL, Encoder, Heartbeat, encoder
 from steer_common.relay.replay import (
@@ -44,6 +46,7 @@ from steer_common.relay.replay import (
     lost,
     plan_resume,
 )
+from steer_sync.driver import idle_after
 
 __all__ = ["StreamRegistry", "default_registry", "started"]
 
@@ -93,6 +96,10 @@ class _Registry:
         enc = encoder(protocol, **options)
         self._open(stream_id, protocol)
         first = self._reader(stream_id, protocol, (0, 0))
+        if abandon_after is not None:
+            # A stream of the client's own is checked while it is silent too, a quarter of
+            # abandon_after apart (another is checked as each of its events arrives).
+            idle_after(events, abandon_after / 4)
         producer = threading.Thread(
             target=self._produce,
             args=(stream_id, events, enc, abandon_after),
@@ -109,9 +116,10 @@ class _Registry:
         iterator = iter(events)
         try:
             for event in iterator:
-                frames = enc.feed(event)
-                if frames and not self._append(stream_id, frames):
-                    return  # the stream is no longer held (expired, or room was made)
+                if type(event) is not Idle:  # an Idle: the stream is silent; only the check
+                    frames = enc.feed(event)
+                    if frames and not self._append(stream_id, frames):
+                        return  # the stream is no longer held (expired, or room was made)
                 if abandon_after is not None and self._abandoned(stream_id, abandon_after):
                     error = StreamAbandonedError(
                         f"the generation was stopped: no reader for {abandon_after:g} s "
