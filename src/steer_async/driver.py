@@ -86,6 +86,8 @@ async def _drive(
                             for event in events:
                                 yield event
                     if kind is Read:
+                        # Read.quiet is not honoured: an httpx read given up (cancelled)
+                        # closes its response; the asyncio relay reads in a task instead.
                         reply = await response.read(command.size, command.timeout)  # type: ignore[union-attr]
                     else:
                         await asyncio.sleep(0)  # a step of work without I/O: let others run

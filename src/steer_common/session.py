@@ -217,8 +217,9 @@ class StreamSession:
         #: Seconds with nothing but keep-alives handed on after which the flow asks its
         #: front end to hand the consumer an :class:`~steer_common.commands.Idle` (a
         #: browser relay sends a heartbeat for it), its reads given up for it
-        #: (``Read.quiet``) and its retry waits cut into pieces. ``None`` (the default): silence is only waited through. Set before the
-        #: flow starts; only a consumer that expects ``Idle`` among its events sets it.
+        #: (``Read.quiet``) and its retry waits cut into pieces. ``None`` (the default):
+        #: silence is only waited through. Set before the flow starts; only a consumer
+        #: that expects ``Idle`` among its events sets it.
         self.idle: float | None = None
         self._idle_at = 0.0  # when the consumer is owed an Idle (with idle set)
 
