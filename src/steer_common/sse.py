@@ -112,6 +112,9 @@ class SSEDecoder:
         "_data",
         "_event",
         "_event_bytes",
+        "_head",
+        "_head_name",
+        "_head_size",
         "_last_id",
         "_max",
         "_skip_lf",
@@ -131,6 +134,10 @@ class SSEDecoder:
         self._data: list[bytes] = []
         self._event = b""
         self._event_bytes = 0
+        # The one-event read's lines before its data's text, its name and their length.
+        self._head = b"data: "
+        self._head_name = "message"
+        self._head_size = 6
         self._last_id = ""
         #: The reconnection time (ms) the stream asked for, or ``None``.
         self.retry: int | None = None
@@ -169,34 +176,28 @@ class SSEDecoder:
             del buf[: end + 1]
         else:
             # The usual case: this read starts a line (often it holds whole events).
-            if not self._data and not self._event and data[-2:] == b"\n\n" and 0x0D not in data:
-                # The commonest read of all, a server flushing one event per chunk: a data
-                # line ("data: ...\n"), maybe after an event line ("event: name\n"), then
-                # the blank line that dispatches it; no CR. Dispatched without splitting
-                # the read into lines and walking them (a third of the decoder's cost per
-                # event); any other read takes the general path below.
-                first = data.find(b"\n")
+            # The commonest read of all, a server flushing one event per chunk: a data line
+            # ("data: ...\n"), maybe after an event line ("event: name\n"), then the blank
+            # line that dispatches it; no CR. Dispatched without splitting the read into
+            # lines and walking them. The lines before the data's text are most often
+            # those of the last such read (a provider names its deltas alike): one
+            # comparison reads them. Any other read takes the general path below.
+            if (
+                not self._data
+                and not self._event
+                and 0x0D not in data
+                and (data.startswith(self._head) or self._one_event_head(data))
+            ):
+                size = self._head_size
                 last = len(data) - 2
-                if first == last and data[:6] == b"data: ":
+                if data.find(b"\n", size) == last and data[-1] == 0x0A:
                     self._event_bytes = 0
                     try:  # strict first: a decode with an error handler costs more
-                        payload = data[6:last].decode()
+                        payload = data[size:last].decode()
                     except UnicodeDecodeError:
-                        payload = data[6:last].decode("utf-8", "replace")
-                    return [_new(ServerSentEvent, ("message", payload, self._last_id, self.retry))]
-                if (
-                    data[:7] == b"event: "
-                    and data[first + 1 : first + 7] == b"data: "
-                    and data.find(b"\n", first + 1) == last
-                ):
-                    raw = data[7:first]
-                    name = (_NAMES.get(raw) or _event_name(raw)) if raw else "message"
-                    self._event_bytes = 0
-                    try:
-                        payload = data[first + 7 : last].decode()
-                    except UnicodeDecodeError:
-                        payload = data[first + 7 : last].decode("utf-8", "replace")
-                    return [_new(ServerSentEvent, (name, payload, self._last_id, self.retry))]
+                        payload = data[size:last].decode("utf-8", "replace")
+                    fields = (self._head_name, payload, self._last_id, self.retry)
+                    return [_new(ServerSentEvent, fields)]
             last_lf = data.rfind(b"\n")
             end = last_lf if data[-1] == 0x0A else max(last_lf, data.rfind(b"\r", last_lf + 1))
             if end < 0:
@@ -254,6 +255,22 @@ class SSEDecoder:
         if size + len(buf) > self._max:
             self._too_large(len(buf))
         return out
+
+    def _one_event_head(self, data: bytes) -> bool:
+        """``data`` starts as one event does: ``event: name\ndata: `` or ``data: ``.
+        Those lines, the event's name and their length are kept for the next reads."""
+        first = data.find(b"\n")
+        if data[:7] == b"event: " and data.startswith(b"data: ", first + 1):
+            raw = data[7:first]
+            self._head_name = (_NAMES.get(raw) or _event_name(raw)) if raw else "message"
+            self._head = data[: first + 7]
+        elif data[:6] == b"data: ":
+            self._head_name = "message"
+            self._head = b"data: "
+        else:
+            return False
+        self._head_size = len(self._head)
+        return True
 
     def _field(self, line: bytes) -> None:
         colon = line.find(b":")

@@ -204,3 +204,61 @@ def test_any_stream_any_split_same_events(
             body += eol
     cuts = data.draw(st.lists(st.integers(0, len(body)), max_size=20))
     assert decode(split_at(body, cuts))[0] == decode([body])[0]
+
+
+#: The lines of one event as servers write them, and near misses of the one-event read
+#: (the decoder's fast path): names repeated or not, no space, no data, two data lines,
+#: an id, a comment, a CR, invalid UTF-8.
+event_lines = st.lists(
+    st.sampled_from(
+        [
+            b"event: delta",
+            b"event: delta",
+            b"event: other",
+            b"event: ",
+            b"event:delta",
+            b"data: {}",
+            b"data: {}",
+            b"data: ",
+            b"data:{}",
+            b"data",
+            b"data: a\rb",
+            b"data: \xff\xfe",
+            b"data: caf\xc3\xa9",
+            b"id: 3",
+            b"retry: 10",
+            b": keep-alive",
+            b"",
+        ]
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+#: How a read ends: most often with the blank line that dispatches its event.
+read_ends = st.sampled_from([b"\n\n", b"\n\n", b"\n\n", b"\n", b"\nx", b"\n\nx", b""])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(event_lines, read_ends), max_size=8), st.booleans())
+def test_one_event_per_read_same_events(
+    events: list[tuple[list[bytes], bytes]], comments: bool
+) -> None:
+    """Each event in a read of its own (what a server flushing one event per chunk sends,
+    which the decoder reads without splitting it into lines) gives the events of the
+    whole body read at once and one byte at a time."""
+    reads = [b"\n".join(lines) + end for lines, end in events]
+    body = b"".join(reads)
+    whole = decode([body], comments=comments)[0]
+    assert decode(reads, comments=comments)[0] == whole
+    assert decode(byte_at_a_time(body), comments=comments)[0] == whole
+
+
+def test_a_pending_event_line_names_the_next_reads_event() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b"event: delta\ndata: a\n\n") == [ServerSentEvent("delta", "a")]
+    assert decoder.feed(b"event: other\n") == []
+    assert decoder.feed(b"data: b\n\n") == [ServerSentEvent("other", "b")]
+    assert decoder.feed(b"data: c\n") == []
+    assert decoder.feed(b"event: delta\ndata: d\n\n") == [ServerSentEvent("delta", "c\nd")]

@@ -41,13 +41,17 @@ from steer_common.models.events import (
 )
 from steer_common.parts import read_part, refusal
 from steer_common.providers.base import (
+    SHAPES_PER_STREAM,
+    EventShape,
     Provider,
     StreamAdapter,
     ToolCallBuilder,
     WireFormat,
     api_error,
     error_event,
+    hole,
     integer,
+    learn_shape,
     load_json_object,
     scan_json,
     string,
@@ -81,11 +85,31 @@ class AnthropicAdapter(StreamAdapter):
         self._usage: dict[str, Any] = {}
         self._stop: str | None = None
         self._model: str | None = None  # message_start's: the model of own iterations
+        # The shape of this stream's text deltas in the current block (EventShape): for
+        # ``{"type":"content_block_delta","index":0,"delta":{"type":"text_delta",
+        # "text":<string>}}``, the text is the hole and the index (_text_index) is fixed.
+        self._text_shape: EventShape | None = None
+        self._text_index = 0
+        self._learning = SHAPES_PER_STREAM
 
     def handle(self, sse: ServerSentEvent, out: list[StreamEvent]) -> None:
         data = sse.data
         if self.done or not data:
             return
+        shape = self._text_shape
+        if shape is not None:
+            values = shape.match(data)
+            if values is not None:  # a text delta, read without parsing it
+                text = values[0]
+                if text:  # StreamEvent(TEXT_DELTA, text, index), inline
+                    item = new_event(StreamEvent)
+                    item.type = TEXT_DELTA
+                    item.delta = text
+                    item.index = self._text_index
+                    item.id = item.name = item.model = item.usage = item.finish_reason = None
+                    item.error = item.tool_call = item.metadata = None
+                    out.append(item)
+                return
         try:  # load_json_object inline (see scan_json)
             event, end = scan_json(data, 0)
         except (StopIteration, ValueError):
@@ -106,6 +130,8 @@ class AnthropicAdapter(StreamAdapter):
                     item.id = item.name = item.model = item.usage = item.finish_reason = None
                     item.error = item.tool_call = item.metadata = None
                     out.append(item)
+                    if self._learning and item.index is not None:
+                        self._learn_text(event, delta, data)
             else:
                 self._delta(event, delta, out)
         elif kind == "ping":
@@ -170,6 +196,16 @@ class AnthropicAdapter(StreamAdapter):
                 body=event,
                 in_band=True,
             )
+
+    def _learn_text(self, event: dict[str, Any], delta: dict[str, Any], data: str) -> None:
+        """Learn the shape of the text deltas like ``event``: the handling above reads only
+        its ``type`` and ``delta.type`` (in the text around the hole: a ``type`` it has,
+        not the event's name) and its ``index`` (an int) and ``delta.text`` (the hole)."""
+        if event.get("type") != "content_block_delta":
+            return
+        self._text_index = event["index"]
+        self._text_shape = learn_shape({**event, "delta": {**delta, "text": hole(0)}}, "s", data)
+        self._learning = self._learning - 1 if self._text_shape is not None else 0
 
     def _delta(self, event: dict[str, Any], delta: dict[str, Any], out: list[StreamEvent]) -> None:
         kind = delta.get("type")

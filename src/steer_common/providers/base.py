@@ -14,6 +14,7 @@ what arrived before it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -46,6 +47,8 @@ from steer_common.spec import HTTPRequest
 from steer_common.sse import DiscardedInput, ServerSentEvent
 
 __all__ = [
+    "SHAPES_PER_STREAM",
+    "EventShape",
     "Provider",
     "ProviderAdapter",
     "Resumption",
@@ -55,9 +58,11 @@ __all__ = [
     "api_error",
     "error_class",
     "error_event",
+    "hole",
     "in_background",
     "integer",
     "kept_request",
+    "learn_shape",
     "load_json_object",
     "parse_arguments",
     "scan_json",
@@ -213,6 +218,113 @@ _scan_once = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 #: (its call costs about 800 instructions an event): ``value, end = scan_json(data, 0)``,
 #: and the function itself only when that did not give one whole object.
 scan_json: Callable[[str, int], tuple[Any, int]] = _scan_once
+
+
+# -- the commonest events, read without parsing them -------------------------------------
+#
+# Parsing an event's JSON is most of what it costs (a Chat chunk of ~300 bytes: ~26,000
+# instructions, for the five characters of text it carries). The adapters read their
+# commonest events (text deltas, tool-argument fragments) by their shape instead: the text
+# such events share, learned from one the full path parsed, with holes where the values
+# that change from event to event go.
+
+#: The C function the scanner reads strings with (strict: no control characters).
+_scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
+_HOLE = re.compile(r'"\\u0000steer-hole-([0-9])\\u0000"')
+
+#: The most shapes an adapter learns in one stream: one per text block or tool call is the
+#: rule; a stream whose events keep changing between the holes (a timestamp per chunk)
+#: stops learning there, and costs no more than a dumps per event for a while.
+SHAPES_PER_STREAM = 16
+
+
+def hole(number: int) -> str:
+    """The marker of hole ``number`` in the event given to :func:`learn_shape`."""
+    return f"\x00steer-hole-{number}\x00"
+
+
+class EventShape:
+    """The JSON text of one kind of event with holes where its varying values go (a text
+    delta's text, a chunk's ``obfuscation``, an event's ``sequence_number``).
+
+    Why reading an event by its shape is exact: the shape's text is ``json.dumps`` of an
+    event the full path parsed, with markers in its holes, cut at the markers. A text that
+    is those pieces with a string in each string hole and an integer in each integer hole,
+    each read by the scanner the full path parses with (json's C ``scanstring``, strict,
+    and ``scan_once``), is valid JSON and parses to that event with those values in its
+    holes, whatever they are: JSON's grammar is context-free and a string or a number is
+    one token. So an adapter whose handling of the event depends only on the text between
+    the holes (which it checked on the event it learned the shape from) and on the values
+    in the holes makes the events the full path makes. Anything else is no match and takes
+    the full path: another key, another order, other whitespace (but spaces among the
+    closing brackets at the end, which Anthropic pads its JSON with), an escape that
+    json.dumps would not write in the text between the holes, a float for an integer.
+    """
+
+    __slots__ = ("head", "holes", "loose", "start", "tail")
+
+    def __init__(self, head: str, holes: tuple[tuple[bool, str, int], ...], tail: str) -> None:
+        #: The text before the first hole (with a string hole's opening quote).
+        self.head = head
+        self.start = len(head)
+        #: Per hole: whether it holds a string (else an integer), the text after it up to
+        #: the next hole ("" after the last one) and that text's length.
+        self.holes = holes
+        #: The text after the last hole (closing brackets, maybe more keys).
+        self.tail = tail
+        #: The tail is only closing brackets: spaces among them change nothing.
+        self.loose = not tail.strip("}]")
+
+    def match(self, data: str) -> list[Any] | None:
+        """The values in the holes of ``data``, in order, or ``None``: not this shape."""
+        if not data.startswith(self.head):
+            return None
+        at = self.start
+        values = []
+        try:
+            for is_string, after, skip in self.holes:
+                if is_string:  # from after its opening quote, through its closing one
+                    value, at = _scanstring(data, at)
+                else:
+                    value, at = _scan_once(data, at)
+                    if type(value) is not int:
+                        return None
+                values.append(value)
+                if skip:
+                    if not data.startswith(after, at):
+                        return None
+                    at += skip
+        except (StopIteration, ValueError):  # not a string, not a number
+            return None
+        rest = data[at:]
+        if rest == self.tail or (self.loose and rest.replace(" ", "") == self.tail):
+            return values
+        return None
+
+
+def learn_shape(marked: dict[str, Any], kinds: str, data: str) -> EventShape | None:
+    """The shape of the events like ``marked``, an event the full path parsed from ``data``
+    with ``hole(i)`` in place of the value of its i-th hole (in the order of the text);
+    ``kinds`` says what each hole holds, ``s`` a string, ``i`` an integer.
+
+    ``None`` when this stream does not write its events as json.dumps does (``data`` has
+    not the shape learned from it), or the holes are not in that order: the adapter then
+    reads every event by the full path.
+    """
+    pieces = _HOLE.split(json.dumps(marked, ensure_ascii=False, separators=(",", ":")))
+    if pieces[1::2] != [str(i) for i in range(len(kinds))]:
+        return None
+    # The text between the holes, without the markers' quotes. A string hole's quotes
+    # belong to its token: scanstring reads from after the opening one (so that one ends
+    # the text before the hole) through the closing one.
+    texts = pieces[::2]
+    quoted = [
+        text + ('"' if kind == "s" else "") for text, kind in zip(texts[:-1], kinds, strict=True)
+    ]
+    after = [*quoted[1:], ""]
+    holes = tuple((kind == "s", text, len(text)) for kind, text in zip(kinds, after, strict=True))
+    shape = EventShape(quoted[0], holes, texts[-1])
+    return shape if shape.match(data) is not None else None
 
 
 def load_json_object(data: str, provider: str, what: str) -> dict[str, Any]:

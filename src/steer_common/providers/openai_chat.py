@@ -53,13 +53,17 @@ from steer_common.models.events import (
 )
 from steer_common.parts import Part, foreign, read_part, refusal
 from steer_common.providers.base import (
+    SHAPES_PER_STREAM,
+    EventShape,
     Provider,
     StreamAdapter,
     ToolCallBuilder,
     WireFormat,
     api_error,
     error_event,
+    hole,
     integer,
+    learn_shape,
     load_json_object,
     scan_json,
     string,
@@ -114,11 +118,53 @@ class ChatCompletionsAdapter(StreamAdapter):
         self._usage_seen = False
         self._calls: dict[int, ToolCallBuilder] = {}
         self._data: dict[str, Any] = {}  # provider_data: Azure's filter results, unread parts
+        # The shapes (EventShape) of this stream's text chunks and of its tool-argument
+        # fragments (of the call at _args_index), learned from the first the hot path below
+        # reads: the text or the fragment is a hole, and OpenAI's ``obfuscation`` (never
+        # read) another.
+        self._text_shape: EventShape | None = None
+        self._args_shape: EventShape | None = None
+        self._args_index = 0
+        self._learning = SHAPES_PER_STREAM
 
     def handle(self, sse: ServerSentEvent, out: list[StreamEvent]) -> None:
         if self.done:
             return
         data = sse.data
+        shape = self._text_shape
+        if shape is not None:
+            values = shape.match(data)
+            if values is not None and sse.event != "error":  # read without parsing it
+                content = values[0]
+                if content:  # StreamEvent(TEXT_DELTA, content), inline
+                    event = new_event(StreamEvent)
+                    event.type = TEXT_DELTA
+                    event.delta = content
+                    event.index = event.id = event.name = event.model = None
+                    event.usage = event.finish_reason = event.error = None
+                    event.tool_call = event.metadata = None
+                    out.append(event)
+                return
+        shape = self._args_shape
+        if shape is not None:
+            values = shape.match(data)
+            if values is not None and sse.event != "error":  # read without parsing it
+                call = self._calls.get(self._args_index)
+                if call is not None and not call.done:
+                    if not call.name:  # as _tool_calls: this fragment names no function
+                        call.name = None
+                    arguments = values[0]
+                    if arguments:  # call.delta_event(arguments), inline
+                        call.parts.append(arguments)
+                        event = new_event(StreamEvent)
+                        event.type = TOOL_CALL_DELTA
+                        event.delta = arguments
+                        event.index = call.index
+                        event.id = call.id
+                        event.name = event.model = event.usage = event.finish_reason = None
+                        event.error = event.tool_call = event.metadata = None
+                        out.append(event)
+                    return
         if data[:1] != "{":
             if data[:6] == "[DONE]":
                 self._end(out)
@@ -162,10 +208,15 @@ class ChatCompletionsAdapter(StreamAdapter):
                                 event.usage = event.finish_reason = event.error = None
                                 event.tool_call = event.metadata = None
                                 out.append(event)
+                            if self._learning:
+                                marked = {"content": hole(0)}
+                                self._text_shape = self._shape(chunk, choice, marked, data)
                             return
                         tool_calls = delta.get("tool_calls")
                         if tool_calls:
                             self._tool_calls(tool_calls, out)
+                            if self._learning:
+                                self._learn_args(chunk, choice, tool_calls, data)
                             return
         elif chunk.get("id") or chunk.get("model") or "choices" not in chunk:
             self._start(out, chunk)  # Azure's first chunk has an empty id and model: not it
@@ -185,6 +236,40 @@ class ChatCompletionsAdapter(StreamAdapter):
             out.append(StreamEvent(USAGE, usage=self.normalize_usage(usage)))
         if sse.event == "error" or chunk.get("error"):
             self._raise_in_band(chunk.get("error") or chunk, out)
+
+    def _shape(
+        self, chunk: dict[str, Any], choice: dict[str, Any], delta: dict[str, Any], data: str
+    ) -> EventShape | None:
+        """The shape of the chunks like ``chunk`` (which the hot path above read) whose
+        delta is ``delta`` (its hole marked). The hot path reads the ``choices``, the
+        choice's ``finish_reason``, ``index``, ``content_filter_results`` and ``delta`` and
+        the chunk's ``usage``, ``error`` and ``x_groq``: all fixed by the shape; the event's
+        name (``error`` or not) and the value in the hole are checked on every chunk."""
+        marked = {**chunk, "choices": [{**choice, "delta": delta}]}
+        kinds = "s"
+        if type(chunk.get("obfuscation")) is str:  # OpenAI's padding, new in every chunk
+            marked["obfuscation"] = hole(1)
+            kinds = "ss"
+        shape = learn_shape(marked, kinds, data)
+        self._learning = self._learning - 1 if shape is not None else 0
+        return shape
+
+    def _learn_args(
+        self, chunk: dict[str, Any], choice: dict[str, Any], fragments: Any, data: str
+    ) -> None:
+        """Learn the shape of the chunks that carry one fragment of a call's arguments and
+        nothing else (``{"index": <int>, "function": {"arguments": <string>}}``, as after
+        a call's first chunk): _tool_calls reads of it only the index (fixed) and the
+        arguments (the hole)."""
+        fragment = fragments[0] if type(fragments) is list and len(fragments) == 1 else None
+        if type(fragment) is not dict or len(fragment) != 2:
+            return
+        index = fragment.get("index")
+        function = fragment.get("function")
+        if type(index) is int and type(function) is dict and list(function) == ["arguments"]:
+            marked = {**fragment, "function": {"arguments": hole(0)}}
+            self._args_shape = self._shape(chunk, choice, {"tool_calls": [marked]}, data)
+            self._args_index = index
 
     def _start(self, out: list[StreamEvent], chunk: Mapping[str, Any]) -> None:
         self._started = True

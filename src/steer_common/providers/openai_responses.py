@@ -43,15 +43,19 @@ from steer_common.models.events import (
 )
 from steer_common.parts import foreign, read_part, refusal
 from steer_common.providers.base import (
+    SHAPES_PER_STREAM,
+    EventShape,
     Resumption,
     StreamAdapter,
     ToolCallBuilder,
     WireFormat,
     api_error,
     error_event,
+    hole,
     in_background,
     integer,
     kept_request,
+    learn_shape,
     load_json_object,
     scan_json,
     string,
@@ -83,19 +87,30 @@ class OpenAIResponsesAdapter(StreamAdapter):
     def __init__(self) -> None:
         super().__init__()
         self._calls: dict[str, ToolCallBuilder] = {}  # by item id
+        # The shape (EventShape) of this stream's text deltas of the current item: the
+        # ``delta``, OpenAI's ``obfuscation`` (never read) and the ``sequence_number`` are
+        # the holes; the item's id and indexes are fixed.
+        self._text_shape: EventShape | None = None
+        self._learning = SHAPES_PER_STREAM
 
     def handle(self, sse: ServerSentEvent, out: list[StreamEvent]) -> None:
         data = sse.data
         if self.done or not data:
             return
-        try:  # load_json_object inline (see scan_json)
-            event, end = scan_json(data, 0)
-        except (StopIteration, ValueError):
-            end = -1
-        if end != len(data) or type(event) is not dict:
-            event = load_json_object(data, self.provider, "an event")
-        kind = event.get("type") or sse.event
-        number = event.get("sequence_number")
+        shape = self._text_shape
+        values = shape.match(data) if shape is not None else None
+        if values is not None:  # a text delta, read without parsing it
+            kind = "response.output_text.delta"
+            number = values[-1]
+        else:
+            try:  # load_json_object inline (see scan_json)
+                event, end = scan_json(data, 0)
+            except (StopIteration, ValueError):
+                end = -1
+            if end != len(data) or type(event) is not dict:
+                event = load_json_object(data, self.provider, "an event")
+            kind = event.get("type") or sse.event
+            number = event.get("sequence_number")
         if type(number) is int:
             cursor = self.cursor
             if type(cursor) is int and number <= cursor:
@@ -105,7 +120,7 @@ class OpenAIResponsesAdapter(StreamAdapter):
             if type(shown) is int and number <= shown:
                 out = self.hidden if self.hidden is not None else []
         if kind == "response.output_text.delta":
-            delta = event.get("delta")
+            delta = event.get("delta") if values is None else values[0]
             if delta and type(delta) is str:  # StreamEvent(TEXT_DELTA, delta), inline
                 item = new_event(StreamEvent)
                 item.type = TEXT_DELTA
@@ -113,6 +128,8 @@ class OpenAIResponsesAdapter(StreamAdapter):
                 item.index = item.id = item.name = item.model = item.usage = None
                 item.finish_reason = item.error = item.tool_call = item.metadata = None
                 out.append(item)
+            if values is None and self._learning:
+                self._learn_text(event, data)
         elif kind == "response.function_call_arguments.delta":
             call = self._calls.get(event.get("item_id", ""))
             delta = event.get("delta")
@@ -161,6 +178,23 @@ class OpenAIResponsesAdapter(StreamAdapter):
                 out.append(StreamEvent(USAGE, usage=self.normalize_usage(usage)))
             error = response.get("error")
             self._raise_in_band(error if type(error) is dict else {}, event, out)
+
+    def _learn_text(self, event: dict[str, Any], data: str) -> None:
+        """Learn the shape of the text deltas like ``event``: of them, ``handle`` reads only
+        the ``type`` (fixed: one the event has, not its name), the ``delta`` and the
+        ``sequence_number`` (holes; the shape reads the latter as the int it must be)."""
+        if event.get("type") != "response.output_text.delta":
+            return
+        if type(event.get("sequence_number")) is not int or type(event.get("delta")) is not str:
+            return
+        marked = {**event, "delta": hole(0)}
+        kinds = "s"
+        if type(event.get("obfuscation")) is str:  # padding, new in every event
+            marked["obfuscation"] = hole(1)
+            kinds = "ss"
+        marked["sequence_number"] = hole(len(kinds))
+        self._text_shape = learn_shape(marked, kinds + "i", data)
+        self._learning = self._learning - 1 if self._text_shape is not None else 0
 
     def _item_added(self, event: dict[str, Any], out: list[StreamEvent]) -> None:
         item = event.get("item") or {}
