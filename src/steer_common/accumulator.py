@@ -112,67 +112,74 @@ class StreamAccumulator:
         text delta does.
         """
         self.events += len(events)
-        for event in events:
-            kind = event.type
-            if kind == TEXT_DELTA:
-                delta = event.delta or ""
-                self.deltas += 1
-                self.text_chars += len(delta)
-                if self._keep_text:
-                    self._text.append(delta)
-            elif kind == REASONING_DELTA:
-                self.deltas += 1
-                index = event.index
-                if event.delta:
-                    self.other_chars += len(event.delta)
-                    parts = self._reasoning.get(index)
-                    if parts is None:
-                        parts = self._reasoning[index] = []
-                    parts.append(event.delta)
-                if event.metadata:
-                    self._reasoning_meta(index, event.metadata)
-            elif kind == TOOL_CALL_DELTA:
-                self.deltas += 1
-                self.other_chars += len(event.delta or "")
-                call = self._calls.get(event.index)
-                if call is not None:
-                    call[2].append(event.delta or "")
-            elif kind == TOOL_CALL_START:
-                item_id = (event.metadata or {}).get("item_id")
-                self._calls[event.index] = [event.id, event.name, [], item_id]
-            elif kind == TOOL_CALL_END:
-                self._calls.pop(event.index, None)
-                if event.tool_call is not None:
-                    self._done_calls.append(event.tool_call)
-            elif kind == USAGE:
-                self._usage = event.usage
-            elif kind == REFUSAL_DELTA:
-                self.deltas += 1
-                self.other_chars += len(event.delta or "")
-                self._refusal.append(event.delta or "")
-            elif kind == STREAM_START:
-                self._id = event.id
-                self._model = event.model
-                metadata = event.metadata
-                if metadata:
+        # The commonest event, a text delta, is counted in locals, added once at the end.
+        texts = chars = 0
+        keep = self._text.append if self._keep_text else None
+        try:
+            for event in events:
+                kind = event.type
+                if kind == TEXT_DELTA:
+                    delta = event.delta or ""
+                    texts += 1
+                    chars += len(delta)
+                    if keep is not None:
+                        keep(delta)
+                elif kind == REASONING_DELTA:
+                    self.deltas += 1
+                    index = event.index
+                    if event.delta:
+                        self.other_chars += len(event.delta)
+                        parts = self._reasoning.get(index)
+                        if parts is None:
+                            parts = self._reasoning[index] = []
+                        parts.append(event.delta)
+                    if event.metadata:
+                        self._reasoning_meta(index, event.metadata)
+                elif kind == TOOL_CALL_DELTA:
+                    self.deltas += 1
+                    self.other_chars += len(event.delta or "")
+                    call = self._calls.get(event.index)
+                    if call is not None:
+                        call[2].append(event.delta or "")
+                elif kind == TOOL_CALL_START:
+                    item_id = (event.metadata or {}).get("item_id")
+                    self._calls[event.index] = [event.id, event.name, [], item_id]
+                elif kind == TOOL_CALL_END:
+                    self._calls.pop(event.index, None)
+                    if event.tool_call is not None:
+                        self._done_calls.append(event.tool_call)
+                elif kind == USAGE:
+                    self._usage = event.usage
+                elif kind == REFUSAL_DELTA:
+                    self.deltas += 1
+                    self.other_chars += len(event.delta or "")
+                    self._refusal.append(event.delta or "")
+                elif kind == STREAM_START:
+                    self._id = event.id
+                    self._model = event.model
+                    metadata = event.metadata
+                    if metadata:
+                        if "provider_data" in metadata:
+                            self._data.update(metadata["provider_data"])
+                        for key in ("service_tier", "system_fingerprint"):
+                            if metadata.get(key):
+                                self._serving[key] = metadata[key]
+                    if self.head is not None:
+                        event.metadata = {**(metadata or {}), **self.head}
+                elif kind == STREAM_END:
+                    self.complete = True
+                    self._finish = event.finish_reason
+                    metadata = event.metadata or {}
+                    self._native_finish = metadata.get("native_finish_reason")
                     if "provider_data" in metadata:
                         self._data.update(metadata["provider_data"])
-                    for key in ("service_tier", "system_fingerprint"):
-                        if metadata.get(key):
-                            self._serving[key] = metadata[key]
-                if self.head is not None:
-                    event.metadata = {**(metadata or {}), **self.head}
-            elif kind == STREAM_END:
-                self.complete = True
-                self._finish = event.finish_reason
-                metadata = event.metadata or {}
-                self._native_finish = metadata.get("native_finish_reason")
-                if "provider_data" in metadata:
-                    self._data.update(metadata["provider_data"])
-            elif kind == ERROR:
-                self._error = event.error
-                if event.finish_reason and self._finish is None:
-                    self._finish = event.finish_reason
+                elif kind == ERROR:
+                    self._error = event.error
+                    if event.finish_reason and self._finish is None:
+                        self._finish = event.finish_reason
+        finally:
+            self.deltas += texts
+            self.text_chars += chars
 
     def _reasoning_meta(self, index: int | None, metadata: dict[str, Any]) -> None:
         block = metadata.get("block")

@@ -213,15 +213,56 @@ class SSEDecoder:
         # 0x0D, not b"\r": `bytes in bytes` first tries the operand as an integer, and
         # raising and clearing that TypeError cost more than the search (~1,800
         # instructions a read).
+        out: list[ServerSentEvent | SSEComment] = []
         if 0x0D in block:
             # A CR that ends the read may be the first half of a CRLF split across reads:
             # its line is complete, and a LF at the start of the next read is dropped.
             self._skip_lf = not buf and block[-1] == 0x0D
             lines = _LINE_END.split(block)
+            lines.pop()  # the block ends with a line ending: nothing after it
+            self._lines(lines, out)
+        elif not self._data and not self._event and not self._event_bytes:
+            self._events(block, out)  # the block starts an event: often it holds several
         else:
             lines = block.split(b"\n")
-        lines.pop()  # the block ends with a line ending: nothing after it
-        out: list[ServerSentEvent | SSEComment] = []
+            lines.pop()
+            self._lines(lines, out)
+        if self._event_bytes + len(buf) > self._max:
+            self._too_large(len(buf))
+        return out
+
+    def _events(self, block: bytes, out: list[ServerSentEvent | SSEComment]) -> None:
+        """Whole lines with no CR, an event starting at the first: each event that is the
+        kept head (``_one_event_head``) and one data line is dispatched as a one-event
+        read is, without walking its lines; any other goes through :meth:`_lines`. (Every
+        event before the last blank line ends there, so each starts with nothing pending:
+        the ``id`` and ``retry`` of the events before it are all it takes from them.)"""
+        pieces = block.split(b"\n\n")
+        rest = pieces.pop()  # after the last blank line: the lines of an event not ended
+        head, size, name = self._head, self._head_size, self._head_name
+        append = out.append
+        for piece in pieces:
+            if not piece.startswith(head):
+                if not self._one_event_head(piece):
+                    self._lines([*piece.split(b"\n"), b""], out)  # with its blank line
+                    continue
+                head, size, name = self._head, self._head_size, self._head_name
+            if piece.find(b"\n", size) < 0:
+                text = piece[size:]
+                try:  # strict first: a decode with an error handler costs more
+                    payload = text.decode()
+                except UnicodeDecodeError:
+                    payload = text.decode("utf-8", "replace")
+                append(_new(ServerSentEvent, (name, payload, self._last_id, self.retry)))
+            else:
+                self._lines([*piece.split(b"\n"), b""], out)
+        if rest:
+            lines = rest.split(b"\n")
+            lines.pop()  # the block ends with a line ending: nothing after it
+            self._lines(lines, out)
+
+    def _lines(self, lines: list[bytes], out: list[ServerSentEvent | SSEComment]) -> None:
+        """Interpret whole lines, in order (the WHATWG algorithm)."""
         pending = self._data
         size = self._event_bytes
         event = self._event
@@ -252,9 +293,6 @@ class SSEDecoder:
                 event = self._event
         self._event = event
         self._event_bytes = size
-        if size + len(buf) > self._max:
-            self._too_large(len(buf))
-        return out
 
     def _one_event_head(self, data: bytes) -> bool:
         """``data`` starts as one event does: ``event: name\ndata: `` or ``data: ``.
