@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
-import re
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,7 @@ import steer_async
 sys.path.insert(0, str(Path(__file__).parent))
 
 import clients  # the benchmark's own server and loops
+from callgrind import collected
 
 CONTENDERS = (
     "raw",
@@ -92,25 +91,7 @@ def streams(contender: str, fmt: str, key: str, more: int) -> None:
 
 
 def counted(contender: str, fmt: str, key: str, more: int) -> int:
-    command = [
-        "valgrind",
-        "--tool=callgrind",
-        "--callgrind-out-file=/dev/null",
-        sys.executable,
-        __file__,
-        "--child",
-        str(more),
-        "--fmt",
-        fmt,
-        "--key",
-        key,
-        contender,
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    found = re.search(r"Collected : (\d+)", done.stderr)
-    if found is None:
-        raise SystemExit(f"no instruction count from callgrind:\n{done.stderr[-2000:]}")
-    return int(found.group(1))
+    return collected(__file__, "--child", str(more), "--fmt", fmt, "--key", key, contender)
 
 
 def main() -> None:

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import gc
-import re
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 import parser as core  # benchmarks/parser.py: the workloads and the contenders
+from callgrind import collected
 
 KINDS = ("chat", "anthropic", "responses", "tool")
 FEEDS = {"event": "per event", "64k": "64 KiB reads"}
@@ -45,20 +44,7 @@ def streams(contender: str, kind: str, feed: str, more: int) -> None:
 
 
 def counted(contender: str, kind: str, feed: str, more: int) -> int:
-    command = [
-        "valgrind",
-        "--tool=callgrind",
-        "--callgrind-out-file=/dev/null",
-        sys.executable,
-        __file__,
-        "--child",
-        f"{contender},{kind},{feed},{more}",
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    found = re.search(r"Collected : (\d+)", done.stderr)
-    if found is None:
-        raise SystemExit(f"no instruction count from callgrind:\n{done.stderr[-2000:]}")
-    return int(found.group(1))
+    return collected(__file__, "--child", f"{contender},{kind},{feed},{more}")
 
 
 def main() -> None:
