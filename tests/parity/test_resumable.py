@@ -210,31 +210,40 @@ STORES = ["sync-memory", "async-memory", "sync-redis", "async-redis"]
 
 @pytest.fixture
 def make_store(request: pytest.FixtureRequest) -> Iterator[Callable[..., Any]]:
-    """``make_store(limits=..., heartbeat=..., clock=...)``: the parametrized store."""
+    """``make_store(limits=..., heartbeat=..., clock=...)``: the parametrized store
+    (``socket_timeout=``: the Redis client's, for the Redis stores)."""
     kind: str = request.param
     made: list[Any] = []
 
-    def make(**options: Any) -> Any:
+    def make(*, socket_timeout: float | None = None, **options: Any) -> Any:
         options.setdefault("clock", Clock())
         if kind.endswith("redis"):
             server: RedisServer = request.getfixturevalue("redis_server")
             options["prefix"] = request.getfixturevalue("redis_prefix")
+            client = {} if socket_timeout is None else {"socket_timeout": socket_timeout}
         if kind == "sync-memory":
             from steer_sync.web.registry import StreamRegistry
 
             store: Any = SyncStore(StreamRegistry(**options))
         elif kind == "sync-redis":
+            import redis
+
             from steer_sync.web.redis_registry import RedisStreamRegistry
 
-            store = SyncStore(RedisStreamRegistry(server.url, **options))
+            connection = redis.Redis.from_url(server.url, **client)
+            store = SyncStore(RedisStreamRegistry(connection, **options))
         elif kind == "async-memory":
             from steer_async.web.registry import StreamRegistry as AsyncStreamRegistry
 
             store = AsyncStore(lambda: AsyncStreamRegistry(**options))
         else:
+            import redis.asyncio
+
             from steer_async.web.redis_registry import RedisStreamRegistry as AsyncRedis
 
-            store = AsyncStore(lambda: AsyncRedis(server.url, **options))
+            store = AsyncStore(
+                lambda: AsyncRedis(redis.asyncio.Redis.from_url(server.url, **client), **options)
+            )
         store.kind = kind
         if kind.endswith("redis"):
             store.url = server.url
@@ -363,6 +372,23 @@ def test_a_failure_ends_the_stream_with_an_error_event_for_every_reader(make_sto
     assert again is not None
     events = events_of(again.rest())
     assert events[0][0] == "error" and events[0][1]["type"] == "RateLimitError"
+
+
+def test_a_reader_waits_out_a_silence_longer_than_the_redis_socket_timeout(
+    make_store: Any,
+) -> None:
+    # redis-py gives a read up after its socket_timeout (5 s by default): a reader blocked in
+    # XREAD for as long raised redis' TimeoutError while the model thought silently.
+    store, feed = make_store(socket_timeout=0.4, heartbeat=None), Feed()
+    reader = store.start("s1", feed)
+    feed.push("Let me think.")
+    assert text_of(reader.read(1)) == "Let me think."
+    later = threading.Timer(1.3, lambda: (feed.push(" Done."), feed.end()))
+    later.start()
+    try:
+        assert text_of(reader.rest()) == " Done."
+    finally:
+        later.join()
 
 
 def test_a_finished_stream_id_carries_the_next_reply(make_store: Any) -> None:

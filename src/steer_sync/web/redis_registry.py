@@ -62,7 +62,8 @@ from steer_sync.web.registry import _Registry
 __all__ = ["RedisStreamRegistry"]
 
 #: The longest a reader blocks in XREAD before it says it is still there (and checks that
-#: the stream was not expired), whatever the heartbeat.
+#: the stream was not expired), whatever the heartbeat. Half the client's socket timeout
+#: when that is shorter: redis-py gives a read up after it (5 s by default), blocked or not.
 _PRESENCE = 5.0
 
 
@@ -127,6 +128,8 @@ class RedisStreamRegistry(_Registry):
         self._windows: dict[str, Window] = {}
         self._opened: dict[str, float] = {}
         self._checked: dict[str, float] = {}
+        socket_timeout = self.redis.connection_pool.connection_kwargs.get("socket_timeout")
+        self._block = min(_PRESENCE, socket_timeout / 2) if socket_timeout else _PRESENCE
 
     def _key(self, stream_id: str, part: str) -> str:
         return f"{self.prefix}:{stream_id}:{part}"
@@ -202,6 +205,10 @@ class RedisStreamRegistry(_Registry):
         window = self._windows.get(stream_id)
         if window is None:
             return False
+        if finished:
+            # Forgotten before the end is stored: a reader that sees the end may open the id
+            # again at once, and what is forgotten must not be the new stream's.
+            self._forget(stream_id)
         key, meta = self._key(stream_id, "frames"), self._key(stream_id, "meta")
         ttl = max(1, round(self.limits.ttl))
         with self._r.pipeline(transaction=True) as pipe:
@@ -228,13 +235,16 @@ class RedisStreamRegistry(_Registry):
             pipe.expire(meta, ttl)
             pipe.expire(self._key(stream_id, "readers"), ttl)
             results = pipe.execute()
-        if finished or not results[0]:
-            for held in (self._windows, self._opened, self._checked):
-                held.pop(stream_id, None)
-        if not results[0]:  # it had expired: what this wrote goes too
-            self._r.delete(key, meta)
+        if not results[0]:  # it had expired: what this wrote goes (unless the id was reopened)
+            if self._windows.get(stream_id) is window:
+                self._forget(stream_id)
+                self._r.delete(key, meta)
             return False
         return True
+
+    def _forget(self, stream_id: str) -> None:
+        for held in (self._windows, self._opened, self._checked):
+            held.pop(stream_id, None)
 
     def _abandoned(self, stream_id: str, grace: float) -> bool:
         now = self._clock()
@@ -259,7 +269,7 @@ class RedisStreamRegistry(_Registry):
         key, meta = self._key(stream_id, "frames"), self._key(stream_id, "meta")
         readers, reader = self._key(stream_id, "readers"), uuid.uuid4().hex
         beat = Heartbeat(self.heartbeat, time.monotonic())
-        wait = min(self.heartbeat or _PRESENCE, _PRESENCE)
+        wait = min(self.heartbeat or self._block, self._block)
         self._r.zadd(readers, {reader: self._clock()})
         try:
             entries = self._r.xrange(key, min=f"({_entry_id(after)}")
