@@ -196,17 +196,39 @@ def known_model(model: str, provider: str | None) -> bool:
 
 
 def _lookup(model: str, provider_id: str | None) -> tuple[str, str, Any] | None:
-    """The snapshot's (model id, provider id, price) for a model name, looked up once."""
+    """The snapshot's (model id, provider id, price) for a model name: found once per
+    price snapshot (``update_prices`` replaces it), except for a price that depends on
+    the time of the request (a start date, off-peak hours), found each time."""
     # Imported on first use: genai-prices takes about 0.3 s to import.
-    from genai_prices import Usage, calc_price  # noqa: PLC0415
+    from genai_prices import Usage, calc_price, data_snapshot  # noqa: PLC0415
 
+    global _found
+    snapshot = data_snapshot.get_snapshot()
+    found_in, prices = _found
+    if found_in is not snapshot:
+        prices = {}
+        _found = (snapshot, prices)
+    key = (model, provider_id)
+    if key in prices:
+        return prices[key]
     try:
         calc = calc_price(
             Usage(input_tokens=0, output_tokens=0), model_ref=model, provider_id=provider_id
         )
     except LookupError:
-        return None
-    return calc.model.id, calc.provider.id, calc.model_price
+        found = None
+    else:
+        found = (calc.model.id, calc.provider.id, calc.model_price)
+        if isinstance(calc.model.prices, list) and len(calc.model.prices) > 1:
+            return found  # conditional: the price of this moment, not of every moment
+    if len(prices) < _FOUND_MAX:
+        prices[key] = found
+    return found
+
+
+#: The lookups made, and the price snapshot they were made in.
+_found: tuple[object, dict[tuple[str, str | None], tuple[str, str, Any] | None]] = (None, {})
+_FOUND_MAX = 4096  # model names a process prices; past it, each lookup is made again
 
 
 def _priced(

@@ -9,6 +9,7 @@ bundled table; the library must arrive at the same dollars.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -157,3 +158,63 @@ def test_costs_are_exact_decimals_rounded_once(
     cost, breakdown = cost_of(usage, model, provider)
     assert repr(cost) == printed  # no float noise such as 8.750000000000001e-06
     assert repr(breakdown["total_usd"]) == printed
+
+
+# -- each model looked up once per price snapshot ------------------------------------------
+
+
+@pytest.fixture
+def lookups(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The model names genai-prices is asked about, in a fresh copy of its snapshot."""
+    import copy
+
+    import genai_prices
+    from genai_prices import data_snapshot
+
+    asked: list[str] = []
+    real = genai_prices.calc_price
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        asked.append(kwargs["model_ref"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(genai_prices, "calc_price", counted)
+    data_snapshot.set_custom_snapshot(copy.deepcopy(data_snapshot.get_snapshot()))
+    yield asked
+    data_snapshot.set_custom_snapshot(None)
+
+
+USAGE = {"prompt_tokens": 1_000_000, "completion_tokens": 1_000_000}
+
+
+def test_a_model_is_looked_up_once(lookups: list[str]) -> None:
+    # genai-prices' lookup cost about 0.3 ms a stream: most of what a short call costs.
+    first = cost_of(USAGE, "gpt-4o-mini", "openai")
+    assert cost_of(USAGE, "gpt-4o-mini", "openai") == first
+    assert cost_of({"prompt_tokens": 1, "completion_tokens": 2}, "gpt-4o-mini", "openai")[0]
+    assert lookups == ["gpt-4o-mini"]
+
+
+def test_the_prices_of_a_new_snapshot_apply(lookups: list[str]) -> None:
+    import copy
+    from decimal import Decimal
+
+    from genai_prices import data_snapshot, types
+
+    assert cost_of(USAGE, "gpt-4o-mini", "openai")[0] == pytest.approx(0.15 + 0.60)
+    # What update_prices() does when the prices change: a new snapshot.
+    changed = copy.deepcopy(data_snapshot.get_snapshot())
+    model = next(
+        m for p in changed.providers if p.id == "openai" for m in p.models if m.id == "gpt-4o-mini"
+    )
+    model.prices = types.ModelPrice(input_mtok=Decimal("1.5"), output_mtok=Decimal("6"))
+    data_snapshot.set_custom_snapshot(changed)
+    assert cost_of(USAGE, "gpt-4o-mini", "openai")[0] == pytest.approx(1.5 + 6)
+    assert lookups == ["gpt-4o-mini", "gpt-4o-mini"]
+
+
+def test_a_price_that_depends_on_the_date_is_looked_up_each_time(lookups: list[str]) -> None:
+    # claude-opus-4-6's price has a start date: the price of each request's moment applies.
+    for _ in range(2):
+        assert cost_of(USAGE, "claude-opus-4-6", "anthropic")[0] is not None
+    assert lookups == ["claude-opus-4-6", "claude-opus-4-6"]
