@@ -200,7 +200,7 @@ def _lookup(model: str, provider_id: str | None) -> tuple[str, str, Any] | None:
     price snapshot (``update_prices`` replaces it), except for a price that depends on
     the time of the request (a start date, off-peak hours), found each time."""
     # Imported on first use: genai-prices takes about 0.3 s to import.
-    from genai_prices import Usage, calc_price, data_snapshot  # noqa: PLC0415
+    from genai_prices import data_snapshot  # noqa: PLC0415
 
     global _found
     snapshot = data_snapshot.get_snapshot()
@@ -211,6 +211,8 @@ def _lookup(model: str, provider_id: str | None) -> tuple[str, str, Any] | None:
     key = (model, provider_id)
     if key in prices:
         return prices[key]
+    from genai_prices import Usage, calc_price  # noqa: PLC0415
+
     try:
         calc = calc_price(
             Usage(input_tokens=0, output_tokens=0), model_ref=model, provider_id=provider_id
@@ -234,9 +236,17 @@ _FOUND_MAX = 4096  # model names a process prices; past it, each lookup is made 
 def _priced(
     price: Any, prompt: int, completion: int, read: int, write: int
 ) -> tuple[Decimal, Decimal]:
-    """Input and output dollars, exact (``Decimal``, as genai-prices computes): plain rates by
-    hand (fast), tiered ones by genai-prices."""
-    rates = [price.input_mtok, price.output_mtok, price.cache_read_mtok, price.cache_write_mtok]
+    """Input and output dollars, exact (``Decimal``, as genai-prices computes): plain and
+    tiered rates by hand (fast), anything else by genai-prices."""
+    rates = [
+        _rate(r, prompt)
+        for r in (
+            price.input_mtok,
+            price.output_mtok,
+            price.cache_read_mtok,
+            price.cache_write_mtok,
+        )
+    ]
     if all(r is None or isinstance(r, (Decimal, int, float)) for r in rates):
         rate_in = _decimal(rates[0] or 0)
         rate_read = rate_in if rates[2] is None else _decimal(rates[2])
@@ -255,6 +265,19 @@ def _priced(
         )
     )
     return _decimal(calc["input_price"]), _decimal(calc["output_price"])
+
+
+def _rate(value: Any, prompt: int) -> Any:
+    """A tiered rate (genai-prices' ``TieredPrices``: a base and tiers by prompt size) as the
+    one plain rate that applies, by genai-prices' own rule: every token at the rate of the
+    highest tier whose start the whole prompt passes. Any other value as it is."""
+    tiers = getattr(value, "tiers", None)
+    if tiers is None:
+        return value
+    for tier in reversed(tiers):  # sorted by start
+        if prompt > tier.start:
+            return tier.price
+    return value.base
 
 
 _MILLION = Decimal(1_000_000)

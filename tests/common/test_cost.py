@@ -218,3 +218,33 @@ def test_a_price_that_depends_on_the_date_is_looked_up_each_time(lookups: list[s
     for _ in range(2):
         assert cost_of(USAGE, "claude-opus-4-6", "anthropic")[0] is not None
     assert lookups == ["claude-opus-4-6", "claude-opus-4-6"]
+
+
+@pytest.mark.parametrize("prompt", [1_000, 200_000, 200_001, 350_000])
+@pytest.mark.parametrize("cached", [False, True])
+def test_tiered_prices_are_genai_prices_own(
+    prompt: int, cached: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # claude-sonnet-4-5's rates step up past 200k prompt tokens, for every token: priced by
+    # hand (genai-prices' own calculation took ~90 us a call), to the same decimal.
+    price = calc_price(Usage(input_tokens=0, output_tokens=0), model_ref="claude-sonnet-4-5",
+                       provider_id="anthropic").model_price  # fmt: skip
+    assert any(hasattr(getattr(price, f), "tiers") for f in ("input_mtok", "output_mtok"))
+    reads, writes = (prompt // 4, prompt // 10) if cached else (0, 0)
+    usage = {
+        "prompt_tokens": prompt,
+        "completion_tokens": 3_000,
+        "cache_info": {"cached_tokens": reads, "cache_creation_tokens": writes},
+    }
+    expected = calc_price(
+        Usage(input_tokens=prompt, output_tokens=3_000, cache_read_tokens=reads,
+              cache_write_tokens=writes),
+        model_ref="claude-sonnet-4-5", provider_id="anthropic",
+    ).total_price  # fmt: skip
+
+    def slow(*args: Any) -> Any:
+        raise AssertionError("priced by genai-prices' calculation")
+
+    cost_of(usage, "claude-sonnet-4-5", "anthropic")  # the price is looked up (once)
+    monkeypatch.setattr(type(price), "calc_price", slow)
+    assert cost_of(usage, "claude-sonnet-4-5", "anthropic")[0] == float(expected)
