@@ -9,7 +9,7 @@ from characters by the provider's measured ratio (:func:`steer_common.tokens.est
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -126,7 +126,7 @@ def complete_usage(
     aggregator: str,
     text_chars: int,
     text_kept: bool,
-    prompt: Any,
+    prompt: Callable[[], Any],
 ) -> Generator[Compute, Any, dict[str, Any]]:
     """The response's usage with nothing missing and each number's provenance (a flow
     step: loading a tiktoken encoding is asked of the front end as a ``Compute``, so it
@@ -138,9 +138,12 @@ def complete_usage(
         aggregator: ``StreamingOptions.aggregator_type``.
         text_chars: the characters of reply text (counted even when the text is not kept).
         text_kept: the reply text is in ``response.text`` (else estimated from its length).
-        prompt: the request body (its text is the prompt's estimate).
+        prompt: gives the request body (its text is the prompt's estimate), when needed.
     """
     usage = response.usage
+    if usage and response.complete:  # all reported: nothing to estimate
+        return fill_usage(usage, complete=True, provider=response.provider, prompt_text="",
+                          completion_text=None, completion_chars=0)  # fmt: skip
     encoding = name = None
     if (not usage or not response.complete) and aggregator != "character":
         name = encoding_for(response.model or model, response.provider)
@@ -157,7 +160,7 @@ def complete_usage(
         usage,
         complete=response.complete,
         provider=response.provider,
-        prompt_text=request_text(prompt),
+        prompt_text="" if usage else request_text(prompt()),
         completion_text=None if text is None else text + reasoning + arguments,
         completion_chars=text_chars + len(reasoning) + len(arguments),
         encoding=encoding,
@@ -174,7 +177,7 @@ def finish_response(
     options: StreamingOptions,
     model: str | None,
     text_kept: bool,
-    prompt: Any,
+    prompt: Callable[[], Any],
     response_format: Any,
 ) -> Generator[Compute, Any, StreamResponse]:
     """The response of what ``parser`` read, finished: the call's ``metrics`` (the counts

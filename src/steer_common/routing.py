@@ -26,6 +26,7 @@ would travel in clear).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 from collections.abc import Callable, Mapping
@@ -205,6 +206,7 @@ def _check_base_url(provider: str, base: str, *, keyed: bool) -> None:
             )
 
 
+@functools.lru_cache(maxsize=256)
 def _loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True

@@ -723,7 +723,7 @@ class StreamSession:
             options=self.options,
             model=self.model,
             text_kept=self.keep_text,
-            prompt=self.request.json(),
+            prompt=self.request.json,
             response_format=self.response_format,
         )
         if self._resumption is not None and not response.complete:
