@@ -142,8 +142,14 @@ def complete_usage(
     """
     usage = response.usage
     if usage and response.complete:  # all reported: nothing to estimate
-        return fill_usage(usage, complete=True, provider=response.provider, prompt_text="",
-                          completion_text=None, completion_chars=0)  # fmt: skip
+        return fill_usage(
+            usage,
+            complete=True,
+            provider=response.provider,
+            prompt_text="",
+            completion_text=None,
+            completion_chars=0,
+        )
     encoding = name = None
     if (not usage or not response.complete) and aggregator != "character":
         name = encoding_for(response.model or model, response.provider)
