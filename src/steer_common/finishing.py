@@ -151,7 +151,7 @@ def complete_usage(
             completion_chars=0,
         )
     encoding = name = None
-    if (not usage or not response.complete) and aggregator != "character":
+    if aggregator != "character":
         name = encoding_for(response.model or model, response.provider)
         encoding = loaded_encoding(name)
         if encoding is None and encoding_file(name) is not None:

@@ -74,8 +74,8 @@ def idle_after(events: Any, seconds: float) -> bool:
     """Have ``events``, a stream of :meth:`StreamingHelper.events` (``stream_events()``)
     not yet started, hand on an :class:`~steer_common.commands.Idle` among its events after
     each ``seconds`` with nothing but keep-alives handed on (:attr:`StreamSession.idle`):
-    its reads are given up for it, on the reading thread. ``False`` (nothing changed) for anything else:
-    another iterable, or a stream already started.
+    its reads are given up for it, on the reading thread. ``False`` (nothing changed) for
+    anything else: another iterable, or a stream already started.
 
     The blocking browser relay sends its heartbeats this way, with no thread of its own.
     """

@@ -41,7 +41,6 @@ from steer_common.models.events import (
 )
 from steer_common.parts import read_part, refusal
 from steer_common.providers.base import (
-    SHAPES_PER_STREAM,
     EventShape,
     Provider,
     StreamAdapter,
@@ -51,7 +50,6 @@ from steer_common.providers.base import (
     error_event,
     hole,
     integer,
-    learn_shape,
     load_json_object,
     scan_json,
     string,
@@ -90,7 +88,6 @@ class AnthropicAdapter(StreamAdapter):
         # "text":<string>}}``, the text is the hole and the index (_text_index) is fixed.
         self._text_shape: EventShape | None = None
         self._text_index = 0
-        self._learning = SHAPES_PER_STREAM
 
     def handle(self, sse: ServerSentEvent, out: list[StreamEvent]) -> None:
         data = sse.data
@@ -204,8 +201,7 @@ class AnthropicAdapter(StreamAdapter):
         if event.get("type") != "content_block_delta":
             return
         self._text_index = event["index"]
-        self._text_shape = learn_shape({**event, "delta": {**delta, "text": hole(0)}}, "s", data)
-        self._learning = self._learning - 1 if self._text_shape is not None else 0
+        self._text_shape = self._learn({**event, "delta": {**delta, "text": hole(0)}}, "s", data)
 
     def _delta(self, event: dict[str, Any], delta: dict[str, Any], out: list[StreamEvent]) -> None:
         kind = delta.get("type")

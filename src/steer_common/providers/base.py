@@ -464,6 +464,16 @@ class StreamAdapter:
     def __init__(self) -> None:
         self.done = False
         self.usage_expected = True
+        #: Shapes this stream may still learn (:func:`learn_shape`); 0 once one failed.
+        self._learning = SHAPES_PER_STREAM
+
+    def _learn(self, marked: dict[str, Any], kinds: str, data: str) -> EventShape | None:
+        """:func:`learn_shape`, within this stream's budget: at most
+        :data:`SHAPES_PER_STREAM` shapes, and none after a stream that does not write its
+        events as json.dumps does (one failure ends the learning)."""
+        shape = learn_shape(marked, kinds, data)
+        self._learning = self._learning - 1 if shape is not None else 0
+        return shape
 
     def handle(self, sse: ServerSentEvent, out: list[StreamEvent]) -> None:  # pragma: no cover
         """Append the events one server-sent event makes to ``out``."""

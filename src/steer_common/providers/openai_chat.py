@@ -53,7 +53,6 @@ from steer_common.models.events import (
 )
 from steer_common.parts import Part, foreign, read_part, refusal
 from steer_common.providers.base import (
-    SHAPES_PER_STREAM,
     EventShape,
     Provider,
     StreamAdapter,
@@ -63,7 +62,6 @@ from steer_common.providers.base import (
     error_event,
     hole,
     integer,
-    learn_shape,
     load_json_object,
     scan_json,
     string,
@@ -125,7 +123,6 @@ class ChatCompletionsAdapter(StreamAdapter):
         self._text_shape: EventShape | None = None
         self._args_shape: EventShape | None = None
         self._args_index = 0
-        self._learning = SHAPES_PER_STREAM
 
     def handle(self, sse: ServerSentEvent, out: list[StreamEvent]) -> None:
         if self.done:
@@ -250,9 +247,7 @@ class ChatCompletionsAdapter(StreamAdapter):
         if type(chunk.get("obfuscation")) is str:  # OpenAI's padding, new in every chunk
             marked["obfuscation"] = hole(1)
             kinds = "ss"
-        shape = learn_shape(marked, kinds, data)
-        self._learning = self._learning - 1 if shape is not None else 0
-        return shape
+        return self._learn(marked, kinds, data)
 
     def _learn_args(
         self, chunk: dict[str, Any], choice: dict[str, Any], fragments: Any, data: str

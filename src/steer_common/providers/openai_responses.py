@@ -43,7 +43,6 @@ from steer_common.models.events import (
 )
 from steer_common.parts import foreign, read_part, refusal
 from steer_common.providers.base import (
-    SHAPES_PER_STREAM,
     EventShape,
     Resumption,
     StreamAdapter,
@@ -55,7 +54,6 @@ from steer_common.providers.base import (
     in_background,
     integer,
     kept_request,
-    learn_shape,
     load_json_object,
     scan_json,
     string,
@@ -91,7 +89,6 @@ class OpenAIResponsesAdapter(StreamAdapter):
         # ``delta``, OpenAI's ``obfuscation`` (never read) and the ``sequence_number`` are
         # the holes; the item's id and indexes are fixed.
         self._text_shape: EventShape | None = None
-        self._learning = SHAPES_PER_STREAM
 
     def handle(self, sse: ServerSentEvent, out: list[StreamEvent]) -> None:
         data = sse.data
@@ -193,8 +190,7 @@ class OpenAIResponsesAdapter(StreamAdapter):
             marked["obfuscation"] = hole(1)
             kinds = "ss"
         marked["sequence_number"] = hole(len(kinds))
-        self._text_shape = learn_shape(marked, kinds + "i", data)
-        self._learning = self._learning - 1 if self._text_shape is not None else 0
+        self._text_shape = self._learn(marked, kinds + "i", data)
 
     def _item_added(self, event: dict[str, Any], out: list[StreamEvent]) -> None:
         item = event.get("item") or {}
