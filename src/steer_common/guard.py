@@ -13,9 +13,11 @@ content of a stream and says when to stop:
   :data:`MIN_SPAN` characters; a run of one character beyond that (20,000 dashes) is
   one unit repeated thousands of times, and is stopped like any loop.
 
-The check runs once per :data:`CHECK_EVERY` new characters of output and costs a few
-C-level scans of a bounded window, so it is linear in the reply and its memory is bounded
-whatever the reply's length; between checks a read costs one list append.
+The check runs once per :data:`CHECK_EVERY` new characters of output. It joins the new
+output and searches the last thousand characters or so for the start of a loop; only when
+it finds one does it copy and compare the window (the last ``MAX_UNIT * max_repetitions``
+characters). So it is linear in the reply and its memory is bounded whatever the reply's
+length; between checks a read costs one list append.
 """
 
 from __future__ import annotations
@@ -34,8 +36,7 @@ __all__ = ["CHECK_EVERY", "MAX_UNIT", "MIN_SPAN", "RunawayGuard", "repeated_unit
 MAX_UNIT = 1024
 #: The fewest characters a repetition must cover before it counts as a loop.
 MIN_SPAN = 4096
-#: How many new characters of output between two checks (the window is copied and
-#: scanned once per check: about six bytes of work per character at the defaults).
+#: How many new characters of output between two checks.
 CHECK_EVERY = 8192
 # The tail of the window whose earlier occurrences propose a period.
 _PROBE = 32
@@ -54,13 +55,12 @@ def repeated_unit(tail: str, repetitions: int) -> tuple[str, int] | None:
         return None
     probe = tail[-_PROBE:]
     end = size - 1
+    start = max(0, size - _PROBE - MAX_UNIT)  # an occurrence before it proposes too long a unit
     for _ in range(_CANDIDATES):
-        at = tail.rfind(probe, 0, end)
+        at = tail.rfind(probe, start, end)
         if at < 0:
             return None
         period = size - _PROBE - at
-        if period > MAX_UNIT:
-            return None
         span = max(MIN_SPAN, period * repetitions)
         if span > size:
             return None
@@ -69,6 +69,44 @@ def repeated_unit(tail: str, repetitions: int) -> tuple[str, int] | None:
             return tail[-period:], span // period
         end = at + _PROBE - 1
     return None
+
+
+def _may_loop(end: str) -> bool:
+    """Whether the last :data:`_PROBE` characters of ``end`` occur in it once more: what
+    :func:`repeated_unit` first looks for, when ``end`` is the last ``MAX_UNIT + _PROBE``
+    characters of its tail."""
+    return len(end) >= _PROBE * 2 and end.rfind(end[-_PROBE:], 0, len(end) - 1) >= 0
+
+
+class _Tail:
+    """The latest output of one kind, at least the last ``window`` characters of it, kept
+    as the pieces it came in: a check copies only the characters it reads."""
+
+    __slots__ = ("pieces", "size", "window")
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self.pieces: list[str] = []
+        self.size = 0
+
+    def add(self, text: str) -> None:
+        pieces = self.pieces
+        pieces.append(text)
+        self.size += len(text)
+        while self.size - len(pieces[0]) >= self.window:  # the oldest piece is not needed
+            self.size -= len(pieces.pop(0))
+
+    def last(self, count: int) -> str:
+        """The last ``count`` characters (all of them if there are fewer)."""
+        pieces = self.pieces
+        if len(pieces[-1]) >= count:
+            return pieces[-1][-count:]
+        held = 0
+        first = len(pieces)
+        while first and held < count:
+            first -= 1
+            held += len(pieces[first])
+        return "".join(pieces[first:])[-count:]
 
 
 class RunawayGuard:
@@ -101,7 +139,7 @@ class RunawayGuard:
         self.max_repetitions = max_repetitions
         self._window = 0 if max_repetitions is None else max(MIN_SPAN, MAX_UNIT * max_repetitions)
         self._pending: list[list[StreamEvent]] = []
-        self._tails = {TEXT_DELTA: "", REASONING_DELTA: ""}
+        self._tails = {TEXT_DELTA: _Tail(self._window), REASONING_DELTA: _Tail(self._window)}
         self._chars = 0  # feed()'s own count
         #: Whether :meth:`add` must be given the events (the repetition check is on).
         self.watching = self._window > 0
@@ -121,15 +159,22 @@ class RunawayGuard:
         message = None
         if self._window:
             pending, self._pending = self._pending, []
+            unread = sum(map(len, pending))  # events not yet sorted by kind
             for kind in (TEXT_DELTA, REASONING_DELTA):
-                new = "".join(
-                    [e.delta for events in pending for e in events if e.type == kind and e.delta]
-                )
+                if not unread:  # a reply of text alone is walked once
+                    break
+                deltas = [e.delta for events in pending for e in events if e.type == kind]
+                unread -= len(deltas)
+                new = "".join(filter(None, deltas))
                 if new:
-                    tail = self._tails[kind] = (self._tails[kind] + new)[-self._window :]
-                    found = repeated_unit(tail, self.max_repetitions or 0)
-                    if found is not None and message is None:
-                        message = self._message(kind, *found)
+                    tail = self._tails[kind]
+                    tail.add(new)
+                    # The whole window is joined only when its end may be a loop: the
+                    # last characters occur again at most MAX_UNIT before.
+                    if _may_loop(tail.last(MAX_UNIT + _PROBE)):
+                        found = repeated_unit(tail.last(self._window), self.max_repetitions or 0)
+                        if found is not None and message is None:
+                            message = self._message(kind, *found)
         self._schedule(chars)
         return message
 

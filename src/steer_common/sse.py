@@ -224,9 +224,17 @@ class SSEDecoder:
         elif not self._data and not self._event and not self._event_bytes:
             self._events(block, out)  # the block starts an event: often it holds several
         else:
-            lines = block.split(b"\n")
+            # The last read ended inside an event (most reads of a busy stream do): its
+            # lines, through the blank line that ends it, are walked; the events after it
+            # start with nothing pending, and take the many-event path.
+            end = block.find(b"\n\n") + 2
+            if end == 1:  # the event goes on past this block
+                end = len(block)
+            lines = block[:end].split(b"\n")
             lines.pop()
             self._lines(lines, out)
+            if end < len(block):
+                self._events(block[end:], out)
         if self._event_bytes + len(buf) > self._max:
             self._too_large(len(buf))
         return out

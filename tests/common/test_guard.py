@@ -102,3 +102,80 @@ def test_text_without_a_loop_is_left_alone(seed: int) -> None:
     words = ["the", "model", "streams", "a", "reply", "token", "by", "and", "then", "stops"]
     text = " ".join(rnd.choice(words) for _ in range(3000))
     assert first_trip(RunawayGuard(None, 50), deltas("text_delta", text)) is None
+
+
+def _unbounded(tail: str, repetitions: int) -> tuple[str, int] | None:
+    """repeated_unit as first written: the window kept whole, the probe searched in all of
+    it (the guard now searches only where a unit could start, and joins the window only
+    when its end looks like a loop)."""
+    size = len(tail)
+    if size < 64:
+        return None
+    probe = tail[-32:]
+    end = size - 1
+    for _ in range(4):
+        at = tail.rfind(probe, 0, end)
+        if at < 0:
+            return None
+        period = size - 32 - at
+        if period > MAX_UNIT:
+            return None
+        span = max(MIN_SPAN, period * repetitions)
+        if span > size:
+            return None
+        window = tail[-span:]
+        if window[period:] == window[:-period]:
+            return tail[-period:], span // period
+        end = at + 32 - 1
+    return None
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    pieces=st.lists(
+        st.tuples(
+            st.sampled_from(["text_delta", "reasoning_delta", "ping"]),
+            st.integers(1, MAX_UNIT + 80),  # the piece's length: loops up to MAX_UNIT and past
+            st.integers(0, 70),  # how many more times it comes, back to back
+            st.integers(0, 2**16),  # its characters
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    repetitions=st.integers(2, 60),
+    size=st.integers(20, 3000),
+    per_read=st.integers(1, 50),
+)
+def test_every_check_says_what_the_whole_output_says(
+    pieces: list[tuple[str, int, int, int]], repetitions: int, size: int, per_read: int
+) -> None:
+    # Whatever the reads, each check finds what the definition finds in the output so far.
+    events = []
+    for kind, length, times, seed in pieces:
+        rnd = random.Random(seed)
+        unit = "".join(rnd.choice("ab c.\n") for _ in range(length))
+        events += deltas(kind, unit * (times + 1), size)
+    guard = RunawayGuard(None, repetitions)
+    window = max(MIN_SPAN, MAX_UNIT * repetitions)
+    output = {"text_delta": "", "reasoning_delta": ""}
+    grew: set[str] = set()  # the kinds of output that grew since the last check
+    chars = 0
+    checks = 0
+    for start in range(0, len(events), per_read):
+        read = events[start : start + per_read]
+        guard.add(read)
+        for event in read:
+            if event.type in output:
+                output[event.type] += event.delta or ""
+                chars += len(event.delta or "")
+                grew.add(event.type)
+        if chars >= guard.due:
+            expected = None
+            for kind in output:
+                found = _unbounded(output[kind][-window:], repetitions) if kind in grew else None
+                if found is not None and expected is None:
+                    expected = guard._message(kind, *found)
+            assert guard.check(chars) == expected
+            grew.clear()
+            checks += 1
+    assert checks or chars < CHECK_EVERY

@@ -262,3 +262,23 @@ def test_a_pending_event_line_names_the_next_reads_event() -> None:
     assert decoder.feed(b"data: b\n\n") == [ServerSentEvent("other", "b")]
     assert decoder.feed(b"data: c\n") == []
     assert decoder.feed(b"event: delta\ndata: d\n\n") == [ServerSentEvent("delta", "c\nd")]
+
+
+@pytest.mark.parametrize("comments", [False, True])
+def test_a_read_that_ends_inside_an_event_then_brings_whole_ones(comments: bool) -> None:
+    # Most reads of a busy stream end inside an event; the next read finishes it and
+    # brings whole events. Cut anywhere, the two reads give the events of the whole body.
+    body = (
+        b'event: content_block_delta\ndata: {"a": 1}\n\n'
+        b": keep-alive\n\n"
+        b'event: content_block_delta\ndata: {"a": 2}\n\n'
+        b"id: 7\nevent: other\ndata: x\ndata: y\n\n"
+        b"data: caf\xc3\xa9\n\n"
+        b'event: content_block_delta\ndata: {"a": 3}\n\n'
+    )
+    whole = decode([body], comments=comments)[0]
+    assert len(whole) == 5 + comments
+    for cut in range(len(body) + 1):
+        for second in (len(body), len(body) - 2):  # the last event whole, or not yet
+            reads = [body[:cut], body[cut:second], body[second:]]
+            assert decode(reads, comments=comments)[0] == whole, (cut, second)
