@@ -164,12 +164,13 @@ class StreamSession:
         self._rand = rand
         wire = get_format(wire_format)
         self._content_type = wire.content_type
-        body = request.json()
+        asked, resumption = wire.usage_asked, wire.resumption
+        # The body, parsed only for a format that reads it.
+        body: Any = request.json() if asked is not None or resumption is not None else None
         # Whether the stream must bring usage to be whole (where the request opts in).
-        self._usage_expected = wire.usage_asked is None or wire.usage_asked(body)
+        self._usage_expected = asked is None or asked(body)
         # How a stream the provider keeps is picked up again after a cut, and stopped when
         # its consumer leaves (None: not kept); picked up only unless resume="off".
-        resumption = wire.resumption
         self._resumption = resumption if resumption is not None and resumption.kept(body) else None
         self._resumes = self._resumption is not None and options.resume != "off"
         #: Where the next attempt picks the kept stream up: (response id, last event).
