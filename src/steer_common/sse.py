@@ -224,17 +224,26 @@ class SSEDecoder:
         elif not self._data and not self._event and not self._event_bytes:
             self._events(block, out)  # the block starts an event: often it holds several
         else:
-            # The last read ended inside an event (most reads of a busy stream do): its
-            # lines, through the blank line that ends it, are walked; the events after it
-            # start with nothing pending, and take the many-event path.
-            end = block.find(b"\n\n") + 2
-            if end == 1:  # the event goes on past this block
-                end = len(block)
-            lines = block[:end].split(b"\n")
-            lines.pop()
-            self._lines(lines, out)
-            if end < len(block):
-                self._events(block[end:], out)
+            # The last read ended inside an event (most reads of a busy stream do). Its
+            # lines, through the empty line that ends it, are walked; the events after it
+            # start with nothing pending, and take the many-event path. The empty line is
+            # found line end by line end (memchr): a search for "\n\n" would crawl
+            # through a long data line.
+            size = len(block)
+            end = count = 0
+            while end < size and block[end] != 0x0A:
+                end = block.find(b"\n", end) + 1
+                count += 1
+            if end < size:
+                lines = block.split(b"\n", count + 1)
+                rest = lines.pop()  # what follows the empty line: whole events
+                self._lines(lines, out)
+                if rest:
+                    self._events(rest, out)
+            else:
+                lines = block.split(b"\n")
+                lines.pop()
+                self._lines(lines, out)
         if self._event_bytes + len(buf) > self._max:
             self._too_large(len(buf))
         return out
