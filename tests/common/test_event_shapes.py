@@ -368,3 +368,44 @@ def test_a_call_named_again_loses_its_empty_name_on_its_next_fragment() -> None:
         chunk({}, "tool_calls"),
     ]
     assert outcome("openai", chunks, shapes=True) == outcome("openai", chunks, shapes=False)
+
+
+def test_a_stream_written_as_an_earlier_one_takes_its_shape(monkeypatch: Any) -> None:
+    """A shape is learned once per process for events that do not change between streams
+    (Anthropic's text deltas carry no id): the next stream matches the kept shape instead
+    of learning it again, and reads exactly as without shapes. Events written otherwise
+    (another block index) learn their own."""
+    from steer_common.providers import base
+    from steer_common.providers.anthropic import AnthropicAdapter
+
+    learned: list[str] = []
+    real = base.learn_shape
+
+    def counted(marked: dict[str, Any], kinds: str, data: str) -> EventShape | None:
+        learned.append(data)
+        return real(marked, kinds, data)
+
+    monkeypatch.setattr(base, "learn_shape", counted)
+    monkeypatch.setattr(AnthropicAdapter, "_known", ())
+
+    def stream(index: int, texts: list[str]) -> list[bytes]:
+        deltas = [
+            {
+                "type": "content_block_delta",
+                "index": index,
+                "delta": {"type": "text_delta", "text": t},
+            }
+            for t in texts
+        ]
+        return [sse(dumps(d), "content_block_delta") for d in deltas]
+
+    first = stream(0, ["Hello", " world", "!"])
+    assert outcome("anthropic", first, shapes=True) == outcome("anthropic", first, shapes=False)
+    assert len(learned) == 1
+    second = stream(0, ['"quoted"', " caf\u00e9 \\ ", "\n"])
+    assert outcome("anthropic", second, shapes=True) == outcome("anthropic", second, shapes=False)
+    assert len(learned) == 1  # the first stream's shape, matched
+    assert _learned("anthropic", second, "_text_shape") is AnthropicAdapter._known[0][1]
+    other = stream(1, ["a", "b"])
+    assert outcome("anthropic", other, shapes=True) == outcome("anthropic", other, shapes=False)
+    assert len(learned) == 2 and len(AnthropicAdapter._known) == 2

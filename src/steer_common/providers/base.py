@@ -467,13 +467,32 @@ class StreamAdapter:
         #: Shapes this stream may still learn (:func:`learn_shape`); 0 once one failed.
         self._learning = SHAPES_PER_STREAM
 
+    #: The shapes adapters of this class learned last, newest first, with their kinds: a
+    #: stream whose events are written as an earlier stream's were (nothing in them but the
+    #: holes changes between streams, as in Anthropic's text deltas) takes one of them
+    #: instead of learning it again (a dumps and a regex split, on every stream).
+    _known: ClassVar[tuple[tuple[str, EventShape], ...]] = ()
+
     def _learn(self, marked: dict[str, Any], kinds: str, data: str) -> EventShape | None:
         """:func:`learn_shape`, within this stream's budget: at most
         :data:`SHAPES_PER_STREAM` shapes, and none after a stream that does not write its
-        events as json.dumps does (one failure ends the learning)."""
-        shape = learn_shape(marked, kinds, data)
-        self._learning = self._learning - 1 if shape is not None else 0
-        return shape
+        events as json.dumps does (one failure ends the learning).
+
+        A known shape that ``data`` matches, with the same kinds of holes, is the one
+        :func:`learn_shape` would learn: ``data`` is that shape's text with other values in
+        its holes, and which values are holes is decided by the keys and types around
+        them, which the shape fixes."""
+        self._learning -= 1
+        known = type(self)._known
+        for known_kinds, shape in known:
+            if known_kinds == kinds and shape.match(data) is not None:
+                return shape
+        learned = learn_shape(marked, kinds, data)
+        if learned is None:
+            self._learning = 0
+        else:
+            type(self)._known = ((kinds, learned), *known[:3])
+        return learned
 
     def handle(self, sse: ServerSentEvent, out: list[StreamEvent]) -> None:  # pragma: no cover
         """Append the events one server-sent event makes to ``out``."""
