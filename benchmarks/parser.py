@@ -26,7 +26,9 @@ Contenders:
 
 Each timing covers a whole stream, from a fresh parser to the final text, and is divided by
 the number of server-sent events in the stream. The contenders run round-robin and each
-keeps its best run (best-of-N, GC enabled): the machine is shared and noisy.
+keeps its best run (best-of-N, GC enabled): the machine is shared and noisy. The spread of
+steer ÷ minimal is that of the ratios of their runs round by round (10th to 90th
+percentile).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import json
 import os
 import platform
 import random
+import statistics
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -650,6 +653,14 @@ def measure(w: Workload, mode: str, budget: float, scale: int) -> dict[str, Cont
     return {c.column: c for c in contenders}
 
 
+def paired_spread(minimal: Contender, steer: Contender) -> tuple[float, float]:
+    """The 10th and 90th percentiles of steer ÷ minimal over the rounds: the two ran one
+    after the other in each round, so each ratio saw the same moment of the machine."""
+    ratios = [s / m for m, s in zip(minimal.times, steer.times, strict=True)]
+    deciles = statistics.quantiles(ratios, n=10, method="inclusive")
+    return deciles[0], deciles[-1]
+
+
 def us(seconds: float, events: int) -> str:
     value = seconds / events * 1e6
     return f"{value:.2f}" if value < 10 else f"{value:.1f}" if value < 100 else f"{value:,.0f}"
@@ -695,7 +706,9 @@ def main() -> None:
             res = measure(w, mode, args.budget, args.scale)
             n = w.sse_events
             mini, st = res["minimal"].best, res["steer"].best
+            low, high = paired_spread(res["minimal"], res["steer"])
             cells = [w.name, mode, f"{n:,}", us(mini, n), us(st, n), ratio(st, mini)]
+            cells.append(f"{low:.2f}-{high:.2f}")
             for key in ("sdk", "sdk_acc"):
                 c = res.get(key)
                 cells += [us(c.best, n), ratio(c.best, st)] if c else ["-", "-"]
@@ -719,9 +732,9 @@ def main() -> None:
     print()
     print(
         "| workload | feed | SSE events | minimal loop µs/event | steer µs/event | steer ÷ minimal "
-        "| SDK µs/event | SDK ÷ steer | SDK + accumulator µs/event | SDK + acc. ÷ steer |"
+        "| spread | SDK µs/event | SDK ÷ steer | SDK + accumulator µs/event | SDK + acc. ÷ steer |"
     )
-    print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+    print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     print("\n".join(rows))
     print()
     print(
@@ -759,7 +772,9 @@ def main() -> None:
     print(
         "\nEach cell is the best of N runs of the whole stream (round-robin, GC on; N = 5-200 "
         "for minimal loop and steer, 2-3 for the SDKs) on a "
-        f"shared, noisy machine; whole run {time.perf_counter() - started:.0f} s."
+        f"shared, noisy machine; whole run {time.perf_counter() - started:.0f} s. Spread: "
+        "the 10th to 90th percentile of steer ÷ minimal over the rounds, each ratio of two "
+        "runs made one after the other."
     )
 
 
