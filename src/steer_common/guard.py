@@ -90,6 +90,8 @@ class _Tail:
         self.size = 0
 
     def add(self, text: str) -> None:
+        if len(text) > self.window:  # a read larger than the window: only its end counts
+            text = text[-self.window :]
         pieces = self.pieces
         pieces.append(text)
         self.size += len(text)
