@@ -707,8 +707,8 @@ def main() -> None:
             n = w.sse_events
             mini, st = res["minimal"].best, res["steer"].best
             low, high = paired_spread(res["minimal"], res["steer"])
-            cells = [w.name, mode, f"{n:,}", us(mini, n), us(st, n), ratio(st, mini)]
-            cells.append(f"{low:.2f}-{high:.2f}")
+            spread = f"{low:.2f}-{high:.2f}"
+            cells = [w.name, mode, f"{n:,}", us(mini, n), us(st, n), ratio(st, mini), spread]
             for key in ("sdk", "sdk_acc"):
                 c = res.get(key)
                 cells += [us(c.best, n), ratio(c.best, st)] if c else ["-", "-"]

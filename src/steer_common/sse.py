@@ -230,20 +230,15 @@ class SSEDecoder:
             # found line end by line end (memchr): a search for "\n\n" would crawl
             # through a long data line.
             size = len(block)
-            end = count = 0
+            end = count = 0  # the empty line's start, and the lines before it
             while end < size and block[end] != 0x0A:
                 end = block.find(b"\n", end) + 1
                 count += 1
-            if end < size:
-                lines = block.split(b"\n", count + 1)
-                rest = lines.pop()  # what follows the empty line: whole events
-                self._lines(lines, out)
-                if rest:
-                    self._events(rest, out)
-            else:
-                lines = block.split(b"\n")
-                lines.pop()
-                self._lines(lines, out)
+            lines = block.split(b"\n", count + 1)
+            rest = lines.pop()  # after the empty line: whole events ("" if it has none)
+            self._lines(lines, out)
+            if rest:
+                self._events(rest, out)
         if self._event_bytes + len(buf) > self._max:
             self._too_large(len(buf))
         return out
