@@ -203,8 +203,9 @@ class StreamAccumulator:
             self._text[:] = ["".join(self._text)]
         return self._text[0] if self._text else ""
 
-    def result(self) -> StreamResponse:
-        """The response so far (``complete`` is ``True`` once the terminal event came)."""
+    def result(self, *, text: bool = True) -> StreamResponse:
+        """The response so far (``complete`` is ``True`` once the terminal event came);
+        ``text=False``: its ``text`` left empty (:attr:`text` gives it when wanted)."""
         reasoning_parts: list[str] = []
         blocks: list[dict[str, Any]] = []
         for index, parts in self._reasoning.items():
@@ -243,7 +244,7 @@ class StreamAccumulator:
         )
         head = self.head
         response = StreamResponse(
-            text=self.text,
+            text=self.text if text else "",
             reasoning=reasoning or None,
             reasoning_blocks=blocks,
             refusal="".join(self._refusal) or None,

@@ -125,7 +125,7 @@ def complete_usage(
     model: str | None,
     aggregator: str,
     text_chars: int,
-    text_kept: bool,
+    reply: Callable[[], str] | None,
     prompt: Callable[[], Any],
 ) -> Generator[Compute, Any, dict[str, Any]]:
     """The response's usage with nothing missing and each number's provenance (a flow
@@ -137,7 +137,8 @@ def complete_usage(
         model: the model asked for (its encoding when the response names none).
         aggregator: ``StreamingOptions.aggregator_type``.
         text_chars: the characters of reply text (counted even when the text is not kept).
-        text_kept: the reply text is in ``response.text`` (else estimated from its length).
+        reply: gives the reply text, when needed (``None``: not kept, estimated from its
+            length).
         prompt: gives the request body (its text is the prompt's estimate), when needed.
     """
     usage = response.usage
@@ -161,7 +162,7 @@ def complete_usage(
                 encoding = None
     arguments = "".join(call.arguments_raw for call in response.tool_calls)
     reasoning = response.reasoning or ""
-    text = response.text if text_kept else None
+    text = None if reply is None else reply()
     return fill_usage(
         usage,
         complete=response.complete,
@@ -185,13 +186,17 @@ def finish_response(
     text_kept: bool,
     prompt: Callable[[], Any],
     response_format: Any,
+    join_text: bool = True,
 ) -> Generator[Compute, Any, StreamResponse]:
     """The response of what ``parser`` read, finished: the call's ``metrics`` (the counts
     of the last attempt's events, its bytes and duration already set) and ``attempts``,
     the request id of ``head``, the usage completed (when ``enable_usage_aggregation``),
     the cost priced again when estimates changed the numbers (a flow step, as
-    :func:`complete_usage`)."""
-    response = parser.response
+    :func:`complete_usage`). ``join_text=False``: the response's ``text`` is left empty
+    for the caller to fill from ``parser.accumulator.text`` when it is read (joining a long
+    reply's text costs a copy of it, which ``stream()`` rarely needs)."""
+    accumulator = parser.accumulator
+    response = accumulator.result(text=join_text)
     metrics.events = response.metrics.events
     metrics.deltas = response.metrics.deltas
     response.metrics = metrics.model_copy()
@@ -205,8 +210,8 @@ def finish_response(
             response,
             model=model,
             aggregator=options.aggregator_type,
-            text_chars=parser.accumulator.text_chars,
-            text_kept=text_kept,
+            text_chars=accumulator.text_chars,
+            reply=(lambda: accumulator.text) if text_kept else None,
             prompt=prompt,
         )
     usage = response.usage

@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Generator, Sequence
 from typing import Any, Literal
 
+from steer_common.accumulator import StreamAccumulator
 from steer_common.authorization import CREDENTIAL_TIMEOUT, authorized
 from steer_common.callbacks import callback, on_deltas
 from steer_common.commands import Close, Command, Connect, Deliver, Idle, Read, Sleep
@@ -205,8 +206,9 @@ class StreamSession:
         # Each attempt's delivery (what of its events reaches the consumer, and when).
         self._deliveries = Delivery.planned(options, consumer, spec, response_format)
         self._delivery: Delivery | None = None
-        #: The final response, once the flow has ended without an error.
-        self.response: StreamResponse | None = None
+        self._response: StreamResponse | None = None
+        # The accumulator whose text the response's still lacks (see ``response``).
+        self._unjoined: StreamAccumulator | None = None
         #: The error the flow raised (with its ``partial_response``), once it has.
         self.failure: SteerError | None = None
         #: Told of every failed attempt as it fails, with the error and the seconds until
@@ -234,6 +236,26 @@ class StreamSession:
         if self._continues is not None:
             parser.continue_after(self._continues)
         return parser
+
+    @property
+    def response(self) -> StreamResponse | None:
+        """The final response, once the flow has ended without an error.
+
+        Its text is joined when it is first read here, not when the stream ends: a
+        ``stream()`` consumer has had every chunk, and most never ask for the whole reply
+        again (a long reply's join is a copy of it, about 0.2 ms for 200 KB).
+        """
+        response = self._response
+        unjoined = self._unjoined
+        if unjoined is not None and response is not None:
+            self._unjoined = None
+            response.text = unjoined.text
+        return response
+
+    @response.setter
+    def response(self, response: StreamResponse | None) -> None:
+        self._response = response
+        self._unjoined = None
 
     @property
     def delivered(self) -> bool:
@@ -443,7 +465,7 @@ class StreamSession:
             return None  # it can be picked up later (the partial response's resume): keep it
         current = self._current
         resumption = current._resumption
-        if resumption is None or self.options.keep_background or self.response is not None:
+        if resumption is None or self.options.keep_background or self._response is not None:
             return None
         if failure is not None and current._resume_point(failure) is not None:
             return None  # the same, with preserve_partial_response=False
@@ -671,7 +693,10 @@ class StreamSession:
         if invalid is not None:
             return invalid
         self._record(attempt, began, None)
-        response = yield from self._finish_response()
+        # The text is joined when the response is read (see ``response``), unless
+        # on_complete is owed it now.
+        join = self.options.on_complete is not None
+        response = yield from self._finish_response(join_text=join)
         if value is not JSONFollower.NONE:
             response._json = value
         if not self._quiet:
@@ -679,6 +704,8 @@ class StreamSession:
             if error is not None:
                 return error
         self.response = response
+        if not join:
+            self._unjoined = self._parser.accumulator
         return None
 
     def _called_back(self, response: StreamResponse) -> Generator[Command, Any, SteerError | None]:
@@ -709,7 +736,7 @@ class StreamSession:
         return callback(self.options, self._parser.provider, name, *args)
 
     def _finish_response(
-        self, failure: SteerError | None = None
+        self, failure: SteerError | None = None, *, join_text: bool = True
     ) -> Generator[Command, Any, StreamResponse]:
         """The response so far, finished (the partial response when ``failure`` ended it,
         with where to pick a kept stream up)."""
@@ -726,6 +753,7 @@ class StreamSession:
             text_kept=self.keep_text,
             prompt=self.request.json,
             response_format=self.response_format,
+            join_text=join_text,
         )
         if self._resumption is not None and not response.complete:
             response_id, cursor = self._parser.position

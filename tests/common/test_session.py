@@ -32,6 +32,7 @@ from steer_common.errors import (
 )
 from steer_common.http import ResponseHead
 from steer_common.retry import MAX_BACKOFF, MAX_RETRY_AFTER, backoff
+from steer_common.session import Consumer
 from steer_emulator import error_body
 from tests.common.play import SSE, Clock, Tick, make_session, play
 from tests.faultserver import fixture_events
@@ -288,6 +289,31 @@ def test_a_coroutine_callback_is_awaited() -> None:
 
     played = play(make_session(on_complete=on_complete), whole(CHAT.body))
     assert seen == [CHAT.expected["text"]] and played.response is not None
+
+
+@pytest.mark.parametrize("consumer", ["text", "events", "response"])
+def test_the_reply_text_is_joined_when_the_response_is_first_read(consumer: Consumer) -> None:
+    session = make_session(consumer=consumer)
+    answers = iter(whole(CHAT.body))
+    flow = session.flow()
+    command = next(flow)
+    with pytest.raises(StopIteration):  # driven by hand: play() reads the response
+        while True:
+            command = flow.send(next(answers) if isinstance(command, Connect | Read) else None)
+    text = CHAT.expected["text"]
+    assert session._response is not None and session._response.text == ""  # not yet joined
+    response = session.response
+    assert response is not None and response.text == text == response.get_text()
+    assert session.response is response and response.model_dump()["text"] == text
+    assert response.usage["total_tokens"] == CHAT.expected["usage"]["total_tokens"]
+
+
+def test_on_complete_has_the_whole_text_at_the_end() -> None:
+    seen: list[str] = []
+    session = make_session(consumer="text", on_complete=seen.append)
+    play(session, whole(CHAT.body))
+    assert seen == [CHAT.expected["text"]]
+    assert session._response is not None and session._response.text == seen[0]
 
 
 # -- coalescing, completeness, the guard, JSON, compression ---------------------------------------

@@ -46,6 +46,21 @@ def test_missing_usage_is_estimated_then_priced(
     assert response.cost_usd is not None and response.cost_usd > 0
 
 
+def test_stream_estimates_from_the_whole_reply_as_stream_with_usage_does(
+    make_runner: Any, emulator: Emulator
+) -> None:
+    # stream() joins the reply's text only when s.response is read; the estimate made at
+    # the end of the stream still counts all of it.
+    runner = make_runner(**emulator_kwargs(emulator))
+    prompt = ask(text="An answer with several words in it, " * 40, include_usage=False)
+    chunks, response, error = runner.held(prompt, model="gpt-4")
+    assert error is None and response.text == "".join(chunks) and len(chunks) > 1
+    whole = runner.response(prompt, model="gpt-4")
+    assert response.usage == whole.usage and response.cost_usd == whole.cost_usd
+    assert response.usage["provenance"]["completion_tokens"] == "estimated:tiktoken:cl100k_base"
+    assert response.usage["completion_tokens"] > 200
+
+
 def test_the_character_method_when_asked(make_runner: Any, emulator: Emulator) -> None:
     runner = make_runner(**emulator_kwargs(emulator))
     options = StreamingOptions(aggregator_type="character")
