@@ -79,6 +79,7 @@ Flow = Generator[Command, Any, None]
 Consumer = Literal["events", "text", "response"]
 
 _NOTHING: Sequence[StreamEvent] = ()
+_NO_EVENTS: list[StreamEvent] = []  # never changed: a stand-in between reads
 
 
 def _prefills(chain: Chain, current: str, model: str | None) -> bool:
@@ -178,7 +179,10 @@ class StreamSession:
         self._resume_at: tuple[str, int | str | None] | None = None
         self._sent = request  # the last request sent, authorized (a cancel's credentials)
         self._chain = chain
-        self._current = self  # the session of the chain now streaming
+        # The later session of the chain now streaming (None: this one). Not ``self``: a
+        # reference to itself would keep the session, and all it read, alive until the
+        # garbage collector runs (and make it run, at about a call in two).
+        self._next: StreamSession | None = None
         self._continues: str | None = None  # the text this session continues (a prefill)
         self._quiet = False  # a later session of a chain: the first one calls back
         # The reply must parse as one JSON document: it is not continued by prefill.
@@ -262,7 +266,7 @@ class StreamSession:
         """Content has reached the consumer (yielded, or passed to ``on_delta``): from now
         on nothing is retried. With no one watching (``stream_with_usage`` without
         ``on_delta``) nothing reaches anyone before the end, so this stays ``False``."""
-        return self._delivered or self._current._delivered
+        return self._delivered or (self._next is not None and self._next._delivered)
 
     # -- the flow -------------------------------------------------------------------------
 
@@ -349,7 +353,7 @@ class StreamSession:
             logger.debug("%s: failed for good (%r); next: %s", session.wire_format, error, step)
             if self._trace is not None:
                 self._trace.sequel(model, step.prefill is not None, error)
-            session = self._current = chain.open(model, step.prefill)
+            session = self._next = chain.open(model, step.prefill)
             session._joins(self, step.prefill)
         if session is not self:
             assert session.response is not None
@@ -463,7 +467,7 @@ class StreamSession:
         partial = None if failure is None else failure.partial_response
         if partial is not None and partial.resume is not None:
             return None  # it can be picked up later (the partial response's resume): keep it
-        current = self._current
+        current = self._next or self
         resumption = current._resumption
         if resumption is None or self.options.keep_background or self._response is not None:
             return None
@@ -615,7 +619,11 @@ class StreamSession:
                 )
                 cut.__cause__ = exc
                 return cut
+            # The last read's events are let go before this one is parsed: two reads'
+            # events alive at once would cross the garbage collector's threshold (700
+            # new objects) on every long read.
             pending = _NOTHING
+            events = handled = _NO_EVENTS
             if chunk is None:  # quiet for as long as the read was let wait: an Idle is due
                 continue
             now = clock()
