@@ -196,7 +196,7 @@ class JSONStream:
             self._queued = queued
             return []
         if self._failed is not None:
-            raise self._failed
+            raise _again(self._failed)
         if not text and not self._queue and not self._unreported:
             return []
         return self._parse(text)
@@ -301,7 +301,7 @@ class JSONStream:
     def close(self) -> list[tuple[tuple[Any, ...], Any]]:
         """End of the text: the document must be complete."""
         if self._failed is not None:
-            raise self._failed
+            raise _again(self._failed)
         if self._tipped is not None:
             self._untip()
         out, self._unreported = self._unreported, []
@@ -682,7 +682,14 @@ class JSONStream:
             position=position,
             snippet=snippet,
         )
-        raise self._failed
+        raise _again(self._failed)
+
+
+def _again(failed: JSONModeError) -> JSONModeError:
+    """A new error saying what the latched ``failed`` says. The latched one is never
+    raised: a raised error keeps its traceback, whose frames keep the stream that holds
+    it, and that cycle would wait for the garbage collector."""
+    return JSONModeError(failed.message, position=failed.position, snippet=failed.snippet)
 
 
 def _held_partial(text: str) -> Any:
