@@ -88,7 +88,11 @@ async def _drive(
                     if kind is Read:
                         # Read.quiet is not honoured: an httpx read given up (cancelled)
                         # closes its response; the asyncio relay reads in a task instead.
-                        reply = await response.read(command.size, command.timeout)  # type: ignore[union-attr]
+                        size, limit = command.size, command.timeout
+                        # The events handed on are let go before the next read is parsed:
+                        # two reads' events at once cross the collector's threshold.
+                        command = events = None
+                        reply = await response.read(size, limit)  # type: ignore[union-attr]
                     else:
                         await asyncio.sleep(0)  # a step of work without I/O: let others run
                 elif kind is Connect:

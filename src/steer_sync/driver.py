@@ -112,7 +112,11 @@ def _drive(
                         else:
                             yield from events
                     if kind is Read:
-                        reply = response.read(command.size, command.timeout, command.quiet)  # type: ignore[union-attr]
+                        size, limit, quiet = command.size, command.timeout, command.quiet
+                        # The events handed on are let go before the next read is parsed:
+                        # two reads' events at once cross the collector's threshold.
+                        command = events = None
+                        reply = response.read(size, limit, quiet)  # type: ignore[union-attr]
                 elif kind is Connect:
                     response = transport.open(command.request, command.timeout)
                     reply = response.head
