@@ -35,13 +35,12 @@ Single streams: each timing covers one request, from sending it to the joined te
 ``time.perf_counter`` (wall) and ``time.process_time`` (CPU of this, the client, process),
 divided by the number of server-sent events. Each round runs every contender once, in a
 new (seeded) random order; each cell gives the median of N runs and the spread (lowest and
-highest). Per call: one-delta streams, 20
-in a row. Concurrency: 200 streams on one async client (``asyncio.gather``) and 32 threads
-on one sync client, each against the same client running the same streams one after the
-other, in alternation. Latency: the server sends an event every 50 ms with ``time.time()``
-as its text; the consumer subtracts it from its own ``time.time()`` when the text reaches
-it (and the CPU time of that stream gives the per-event cost when events arrive one at a
-time).
+highest). Per call: one-delta streams, 20 in a row. Concurrency: 200 streams on one async
+client (``asyncio.gather``) and 32 threads on one sync client, each against the same
+client running the same streams one after the other, in alternation. Latency: the server
+sends an event every 50 ms with ``time.time()`` as its text; the consumer subtracts it
+from its own ``time.time()`` when the text reaches it (and the CPU time of that stream
+gives the per-event cost when events arrive one at a time).
 """
 
 from __future__ import annotations
