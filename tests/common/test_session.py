@@ -6,7 +6,9 @@ Hypothesis, the same decisions wherever the bytes are cut and wherever a fault l
 from __future__ import annotations
 
 import dataclasses
+import gc
 import gzip
+import inspect
 import json
 from typing import Any
 
@@ -31,6 +33,8 @@ from steer_common.errors import (
     TotalTimeoutError,
 )
 from steer_common.http import ResponseHead
+from steer_common.models.events import StreamEvent
+from steer_common.parser import StreamParser
 from steer_common.retry import MAX_BACKOFF, MAX_RETRY_AFTER, backoff
 from steer_common.session import Consumer
 from steer_emulator import error_body
@@ -306,6 +310,28 @@ def test_the_reply_text_is_joined_when_the_response_is_first_read(consumer: Cons
     assert response is not None and response.text == text == response.get_text()
     assert session.response is response and response.model_dump()["text"] == text
     assert response.usage["total_tokens"] == CHAT.expected["usage"]["total_tokens"]
+
+
+def test_a_read_s_events_are_let_go_before_the_next_read_is_parsed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two reads' events alive at once would cross the garbage collector's threshold on a
+    # busy stream: while a read is parsed, the flow keeps none of the last one's events.
+    fed: list[list[StreamEvent]] = []
+    held: list[int] = []
+    feed = StreamParser.feed
+
+    def watched(parser: StreamParser, data: bytes) -> list[StreamEvent]:
+        if fed:
+            held.append(sum(inspect.isgenerator(r) for r in gc.get_referrers(fed[-1])))
+        fed.append(feed(parser, data))
+        return fed[-1]
+
+    monkeypatch.setattr(StreamParser, "feed", watched)
+    cut = CHAT.body.rindex(b"\n\n", 0, len(CHAT.body) // 2) + 2
+    played = play(make_session(consumer="text"), [SSE, CHAT.body[:cut], CHAT.body[cut:], b""])
+    assert played.error is None and played.text == CHAT.expected["text"]
+    assert len(held) >= 2 and fed[0] and held == [0] * len(held)
 
 
 def test_on_complete_has_the_whole_text_at_the_end() -> None:
