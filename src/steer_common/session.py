@@ -711,9 +711,8 @@ class StreamSession:
             error = yield from self._called_back(response)
             if error is not None:
                 return error
-        self.response = response
-        if not join:
-            self._unjoined = self._parser.accumulator
+        self._response = response
+        self._unjoined = None if join else self._parser.accumulator
         return None
 
     def _called_back(self, response: StreamResponse) -> Generator[Command, Any, SteerError | None]:
