@@ -17,6 +17,7 @@ a ``reason`` in the breakdown, never a guess.
 from __future__ import annotations
 
 import functools
+from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -102,7 +103,7 @@ def cost_of(
     if not usage:
         return None, {"reason": "no usage to price"}
     by_model = usage.get("by_model")
-    if isinstance(by_model, Mapping) and by_model:
+    if by_model and isinstance(by_model, Mapping):
         return _cost_by_model(by_model, model, provider, fallback_model)
     prompt = int(usage.get("prompt_tokens") or 0)
     completion = int(usage.get("completion_tokens") or 0)
@@ -125,8 +126,17 @@ def cost_of(
             found = _lookup(name, provider_id)
             if found is None:
                 continue
-            model_id, found_provider, price = found
-            input_usd, output_usd = _priced(price, prompt, completion, cache_read, cache_write)
+            model_id, found_provider, price, rates = found
+            band = rates.bands[bisect_left(rates.starts, prompt)]
+            if band is None:
+                input_usd, output_usd = _priced(price, prompt, completion, cache_read, cache_write)
+            else:
+                rate_in, rate_out, rate_read, rate_write = band
+                uncached = max(prompt - cache_read - cache_write, 0)
+                input_usd = (
+                    uncached * rate_in + cache_read * rate_read + cache_write * rate_write
+                ) / _MILLION
+                output_usd = completion * rate_out / _MILLION
             total = float(input_usd + output_usd)  # exact decimals, rounded once
             return total, {
                 "input_usd": float(input_usd),
@@ -134,13 +144,8 @@ def cost_of(
                 "total_usd": total,
                 "model": model_id,
                 "provider": found_provider,
-                "prices_per_mtok": {
-                    "input": _number(price.input_mtok),
-                    "output": _number(price.output_mtok),
-                    "cache_read": _number(price.cache_read_mtok),
-                    "cache_write": _number(price.cache_write_mtok),
-                },
-                "source": f"genai-prices {_snapshot_version()} snapshot",
+                "prices_per_mtok": dict(rates.per_mtok),
+                "source": rates.source,
             }
     return None, {
         "reason": f"no price known for {' or '.join(repr(m) for m in candidates)} "
@@ -195,15 +200,66 @@ def known_model(model: str, provider: str | None) -> bool:
     return any(_lookup(model, provider_id) is not None for provider_id in provider_ids)
 
 
-def _lookup(model: str, provider_id: str | None) -> tuple[str, str, Any] | None:
-    """The snapshot's (model id, provider id, price) for a model name: found once per
-    price snapshot (``update_prices`` replaces it), except for a price that depends on
-    the time of the request (a start date, off-peak hours), found each time."""
-    # Imported on first use: genai-prices takes about 0.3 s to import.
-    from genai_prices import data_snapshot  # noqa: PLC0415
+@dataclass(frozen=True, slots=True)
+class _Rates:
+    """A snapshot price made ready for pricing many calls: its plain rates per prompt size
+    band, as exact decimals (found once, not at every call)."""
 
-    global _found
-    snapshot = data_snapshot.get_snapshot()
+    #: The tier starts of any of its four rates, sorted: band ``i`` is a prompt that
+    #: passes the first ``i`` of them (``bisect_left(starts, prompt)``).
+    starts: tuple[int, ...]
+    #: Per band, the input, output, cache read and cache write rates per MTok; ``None``:
+    #: a rate that is not plain, priced by genai-prices (:func:`_priced`).
+    bands: tuple[tuple[Decimal, Decimal, Decimal, Decimal] | None, ...]
+    per_mtok: Mapping[str, float | None]
+    source: str
+
+
+def _rates_of(price: Any) -> _Rates:
+    values = (price.input_mtok, price.output_mtok, price.cache_read_mtok, price.cache_write_mtok)
+    starts = sorted(
+        {tier.start for value in values for tier in getattr(value, "tiers", None) or ()}
+    )
+    bands: list[tuple[Decimal, Decimal, Decimal, Decimal] | None] = []
+    for band in range(len(starts) + 1):
+        prompt = starts[band - 1] + 1 if band else 0  # a prompt size in this band
+        rates = [_rate(value, prompt) for value in values]
+        if all(r is None or isinstance(r, (Decimal, int, float)) for r in rates):
+            rate_in = _decimal(rates[0] or 0)
+            bands.append(
+                (
+                    rate_in,
+                    _decimal(rates[1] or 0),
+                    rate_in if rates[2] is None else _decimal(rates[2]),
+                    rate_in if rates[3] is None else _decimal(rates[3]),
+                )
+            )
+        else:
+            bands.append(None)
+    return _Rates(
+        tuple(starts),
+        tuple(bands),
+        {
+            "input": _number(price.input_mtok),
+            "output": _number(price.output_mtok),
+            "cache_read": _number(price.cache_read_mtok),
+            "cache_write": _number(price.cache_write_mtok),
+        },
+        f"genai-prices {_snapshot_version()} snapshot",
+    )
+
+
+def _lookup(model: str, provider_id: str | None) -> tuple[str, str, Any, _Rates] | None:
+    """The snapshot's (model id, provider id, price, its rates) for a model name: found
+    once per price snapshot (``update_prices`` replaces it), except for a price that
+    depends on the time of the request (a start date, off-peak hours), found each time."""
+    global _found, _snapshots
+    if _snapshots is None:
+        # Imported on first use: genai-prices takes about 0.3 s to import.
+        from genai_prices import data_snapshot  # noqa: PLC0415
+
+        _snapshots = data_snapshot
+    snapshot = _snapshots.get_snapshot()
     found_in, prices = _found
     if found_in is not snapshot:
         prices = {}
@@ -220,7 +276,8 @@ def _lookup(model: str, provider_id: str | None) -> tuple[str, str, Any] | None:
     except LookupError:
         found = None
     else:
-        found = (calc.model.id, calc.provider.id, calc.model_price)
+        price = calc.model_price
+        found = (calc.model.id, calc.provider.id, price, _rates_of(price))
         if isinstance(calc.model.prices, list) and len(calc.model.prices) > 1:
             return found  # conditional: the price of this moment, not of every moment
     if len(prices) < _FOUND_MAX:
@@ -229,31 +286,19 @@ def _lookup(model: str, provider_id: str | None) -> tuple[str, str, Any] | None:
 
 
 #: The lookups made, and the price snapshot they were made in.
-_found: tuple[object, dict[tuple[str, str | None], tuple[str, str, Any] | None]] = (None, {})
+_found: tuple[object, dict[tuple[str, str | None], tuple[str, str, Any, _Rates] | None]] = (
+    None,
+    {},
+)
 _FOUND_MAX = 4096  # model names a process prices; past it, each lookup is made again
+_snapshots: Any = None  # genai_prices.data_snapshot, once imported
 
 
 def _priced(
     price: Any, prompt: int, completion: int, read: int, write: int
 ) -> tuple[Decimal, Decimal]:
-    """Input and output dollars, exact (``Decimal``, as genai-prices computes): plain and
-    tiered rates by hand (fast), anything else by genai-prices."""
-    rates = [
-        _rate(r, prompt)
-        for r in (
-            price.input_mtok,
-            price.output_mtok,
-            price.cache_read_mtok,
-            price.cache_write_mtok,
-        )
-    ]
-    if all(r is None or isinstance(r, (Decimal, int, float)) for r in rates):
-        rate_in = _decimal(rates[0] or 0)
-        rate_read = rate_in if rates[2] is None else _decimal(rates[2])
-        rate_write = rate_in if rates[3] is None else _decimal(rates[3])
-        uncached = max(prompt - read - write, 0)
-        input_usd = (uncached * rate_in + read * rate_read + write * rate_write) / _MILLION
-        return input_usd, completion * _decimal(rates[1] or 0) / _MILLION
+    """Input and output dollars, exact, of a price whose rates are not all plain (a
+    :class:`_Rates` band of ``None``): by genai-prices."""
     from genai_prices import Usage  # noqa: PLC0415
 
     calc = price.calc_price(

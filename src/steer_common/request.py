@@ -11,7 +11,6 @@ of each wire format is written by that format's provider module (``build_body``)
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -23,7 +22,7 @@ from steer_common.errors import ConfigurationError, register_secret
 from steer_common.providers import get_format
 from steer_common.routing import Route
 from steer_common.secrets import Secret
-from steer_common.spec import CallSpec, HTTPRequest, ResponseFormat, ToolSpec
+from steer_common.spec import CallSpec, HTTPRequest, ResponseFormat, ToolSpec, compact_json
 
 __all__ = [
     "USER_AGENT",
@@ -100,16 +99,14 @@ def build_request(route: Route, call: CallSpec, *, compression: bool = True) -> 
     key = route.api_key
     for name, value in wire.auth_headers(key).items():
         headers[name] = Secret(value) if key and key in value else value
+    path = wire.path
     if wire.url is not None:
         url = wire.url(route)
+    elif "{model}" in path:
+        url = route.base_url + path.replace("{model}", quote(route.model, safe=""))
     else:
-        url = route.base_url + wire.path.replace("{model}", quote(route.model, safe=""))
-    return HTTPRequest(
-        "POST",
-        url,
-        headers,
-        json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
-    )
+        url = route.base_url + path
+    return HTTPRequest("POST", url, headers, compact_json(body).encode())
 
 
 def _messages(value: str | Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

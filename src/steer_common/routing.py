@@ -175,6 +175,7 @@ def resolve_credentials(
     return Credentials(Secret(key or ""), base)
 
 
+@functools.lru_cache(maxsize=256)  # a URL that passed passes again: checked once
 def _check_base_url(provider: str, base: str, *, keyed: bool) -> None:
     """Refuse credentials in a base URL; warn, once, about a key sent in clear.
 

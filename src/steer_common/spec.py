@@ -103,6 +103,13 @@ class Route:
         )
 
 
+#: ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))``, by one encoder made
+#: once (``json.dumps`` with options builds one per call): request bodies, event shapes.
+compact_json: Callable[[Any], str] = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":")
+).encode
+
+
 @dataclass(frozen=True, slots=True)
 class HTTPRequest:
     """An HTTP request, ready for any transport. ``repr`` leaves the headers (the key) out."""

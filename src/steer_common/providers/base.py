@@ -43,7 +43,7 @@ from steer_common.models.events import (
     StreamEvent,
 )
 from steer_common.models.response import ToolCall
-from steer_common.spec import HTTPRequest
+from steer_common.spec import HTTPRequest, compact_json
 from steer_common.sse import DiscardedInput, ServerSentEvent
 
 __all__ = [
@@ -311,7 +311,7 @@ def learn_shape(marked: dict[str, Any], kinds: str, data: str) -> EventShape | N
     not the shape learned from it), or the holes are not in that order: the adapter then
     reads every event by the full path.
     """
-    pieces = _HOLE.split(json.dumps(marked, ensure_ascii=False, separators=(",", ":")))
+    pieces = _HOLE.split(compact_json(marked))
     if pieces[1::2] != [str(i) for i in range(len(kinds))]:
         return None
     # The text between the holes, without the markers' quotes. A string hole's quotes
