@@ -203,9 +203,12 @@ class StreamAccumulator:
             self._text[:] = ["".join(self._text)]
         return self._text[0] if self._text else ""
 
-    def result(self, *, text: bool = True) -> StreamResponse:
+    def result(self, *, text: bool = True, **fields: Any) -> StreamResponse:
         """The response so far (``complete`` is ``True`` once the terminal event came);
-        ``text=False``: its ``text`` left empty (:attr:`text` gives it when wanted)."""
+        ``text=False``: its ``text`` left empty (:attr:`text` gives it when wanted).
+        ``fields``: more of its fields, or others than the stream's (a session's metrics,
+        attempts and request id), given to its constructor (a pydantic model's setattr
+        costs more than the field)."""
         reasoning_parts: list[str] = []
         blocks: list[dict[str, Any]] = []
         for index, parts in self._reasoning.items():
@@ -243,6 +246,8 @@ class StreamAccumulator:
             cost_of(self._usage, self._model, self._provider) if self._usage else (None, None)
         )
         head = self.head
+        if head is not None:
+            fields = {"request_id": head["request_id"], "rate_limit": head["rate_limit"], **fields}
         response = StreamResponse(
             text=self.text if text else "",
             reasoning=reasoning or None,
@@ -259,12 +264,12 @@ class StreamAccumulator:
             response_id=self._id,
             complete=self.complete,
             error=self._error,
-            metrics=StreamMetrics(events=self.events, deltas=self.deltas),
             provider_data=dict(self._data),
             **self._serving,
+            **{"metrics": StreamMetrics(events=self.events, deltas=self.deltas), **fields},
         )
         if head is not None:
-            response.headers = head["headers"]  # kept as given: names in any case
-            response.request_id = head["request_id"]
-            response.rate_limit = head["rate_limit"]
+            # Set, not validated: a validated copy would be a plain dict, and the headers'
+            # names are looked up in any case.
+            response.headers = head["headers"]
         return response

@@ -188,22 +188,20 @@ def finish_response(
     response_format: Any,
     join_text: bool = True,
 ) -> Generator[Compute, Any, StreamResponse]:
-    """The response of what ``parser`` read, finished: the call's ``metrics`` (the counts
-    of the last attempt's events, its bytes and duration already set) and ``attempts``,
+    """The response of what ``parser`` read, finished: the call's ``metrics`` (made for
+    this response: the counts of the last attempt's events, its bytes and duration) and
+    ``attempts``,
     the request id of ``head``, the usage completed (when ``enable_usage_aggregation``),
     the cost priced again when estimates changed the numbers (a flow step, as
     :func:`complete_usage`). ``join_text=False``: the response's ``text`` is left empty
     for the caller to fill from ``parser.accumulator.text`` when it is read (joining a long
     reply's text costs a copy of it, which ``stream()`` rarely needs)."""
     accumulator = parser.accumulator
-    response = accumulator.result(text=join_text)
-    metrics.events = response.metrics.events
-    metrics.deltas = response.metrics.deltas
-    response.metrics = metrics.model_copy()
-    response.attempts = [a.model_copy() for a in attempts]
-    response._response_format = response_format
-    if head is not None:
-        response.request_id = head.request_id
+    # An attempt is never changed once recorded: the response's list shares them.
+    extra = {} if head is None else {"request_id": head.request_id}
+    response = accumulator.result(text=join_text, metrics=metrics, attempts=attempts, **extra)
+    if response_format is not None:
+        response._response_format = response_format
     priced = response.usage  # what the accumulator already priced
     if options.enable_usage_aggregation:
         response.usage = yield from complete_usage(

@@ -192,6 +192,7 @@ class StreamSession:
             or (spec is not None and spec.response_format is not None)
         )
         self._parser = self._new_parser()
+        self._parser_unused = True  # the first attempt takes it (not one made anew)
         if resume is not None:
             if self._resumption is None:
                 self._resumption = resumption
@@ -204,7 +205,11 @@ class StreamSession:
         self._delivered = False
         self._started = False  # on_start was called
         self._head: ResponseHead | None = None
-        self._metrics = StreamMetrics(attempts=0)
+        # The call's metrics so far, plain numbers (a pydantic model's setattr is slow):
+        # its attempts, and when its first byte and first token came.
+        self._tries = 0
+        self._first_byte: float | None = None
+        self._first_token: float | None = None
         self._attempts: list[Attempt] = []
         self._bytes = 0
         # Each attempt's delivery (what of its events reaches the consumer, and when).
@@ -305,13 +310,11 @@ class StreamSession:
         try:
             yield from self._sessions_flow()
         finally:  # a failure is self.failure; a consumer that left early, neither
-            failure, first = self.failure, self._metrics.time_to_first_token
+            failure, first = self.failure, self._first_token
             response = self.response
             if failure is not None and first is not None:
                 response = failure.partial_response  # what arrived before the failure
-            trace.finish(
-                self._clock(), response, failure, attempts=self._metrics.attempts, first_token=first
-            )
+            trace.finish(self._clock(), response, failure, attempts=self._tries, first_token=first)
 
     def _sessions_flow(self) -> Flow:
         """This session's attempts, then the sessions that follow it when it fails for
@@ -372,6 +375,7 @@ class StreamSession:
         self.on_attempt = first.on_attempt
         self._started = self._quiet = True
         self._continues = prefill
+        self._parser_unused = False  # it continues nothing: made anew for the prefill
 
     def _attempts_flow(self) -> Generator[Command, Any, SteerError | None]:
         """The attempts of this session: ``None`` once one completed, else the error
@@ -383,7 +387,7 @@ class StreamSession:
         while True:
             attempt += 1
             tries += 1
-            self._metrics.attempts = attempt
+            self._tries = attempt
             self._head = None
             began = self._clock()
             error = yield from self._attempt(attempt, began)
@@ -416,7 +420,8 @@ class StreamSession:
                 delay,
                 error,
             )
-            self._attempts[-1].wait = delay
+            # A new record, not a change to it: a partial response made already shares it.
+            self._attempts[-1] = self._attempts[-1].model_copy(update={"wait": delay})
             if self._trace is not None:
                 self._trace.retry(self._attempts[-1], error)
             self._resume_at = resume
@@ -505,7 +510,11 @@ class StreamSession:
         options = self.options
         resume_at = self._resume_at
         if resume_at is None:
-            parser = self._parser = self._new_parser()
+            if self._parser_unused:
+                self._parser_unused = False
+                parser = self._parser
+            else:
+                parser = self._parser = self._new_parser()
             request = self.request
         else:  # the same stream, carried on by a new body
             assert self._resumption is not None
@@ -564,13 +573,12 @@ class StreamSession:
         :class:`~steer_common.delivery.Delivery` says, as it comes."""
         options = self.options
         self._drained = False
-        metrics = self._metrics
         delivery = self._delivery
         if self._resume_at is None or delivery is None:
             delivery = self._delivery = self._deliveries(parser)
             content = False  # the first content of the attempt was seen
         else:  # a kept stream carried on: what was handed on stays so
-            content = metrics.time_to_first_token is not None
+            content = self._first_token is not None
         accumulator = parser.accumulator
         trace = self._trace
         traced = 0  # characters of output when telemetry last saw a read
@@ -627,8 +635,8 @@ class StreamSession:
             if chunk is None:  # quiet for as long as the read was let wait: an Idle is due
                 continue
             now = clock()
-            if metrics.time_to_first_byte is None:
-                metrics.time_to_first_byte = now - deadlines.start
+            if self._first_byte is None:
+                self._first_byte = now - deadlines.start
             failure: SteerError | None = None
             try:
                 if chunk:
@@ -656,7 +664,7 @@ class StreamSession:
                         # the reply as it streams, it is theirs: no retry could take it back.
                         content = True
                         self._delivered = self._live
-                        metrics.time_to_first_token = now - deadlines.start
+                        self._first_token = now - deadlines.start
                     if on_delta is not None and handled:
                         error = yield from on_deltas(options, parser.provider, handled)
                         if error is not None:
@@ -729,7 +737,7 @@ class StreamSession:
         """Say where and how often (of the ``session`` that failed last), attach what
         arrived (``partial``), call ``on_error`` once, raise."""
         provider = error.provider = error.provider or session._parser.provider
-        where(error, provider, session.request.origin, session._metrics.attempts)
+        where(error, provider, session.request.origin, session._tries)
         error.partial_response = partial if self.options.preserve_partial_response else None
         self.failure = error
         callback_error = yield from self._callback("on_error", error)
@@ -747,9 +755,16 @@ class StreamSession:
     ) -> Generator[Command, Any, StreamResponse]:
         """The response so far, finished (the partial response when ``failure`` ended it,
         with where to pick a kept stream up)."""
-        metrics = self._metrics
-        metrics.bytes = self._bytes
-        metrics.duration = self._clock() - self._deadlines.start
+        accumulator = self._parser.accumulator
+        metrics = StreamMetrics(
+            time_to_first_byte=self._first_byte,
+            time_to_first_token=self._first_token,
+            duration=self._clock() - self._deadlines.start,
+            events=accumulator.events,
+            deltas=accumulator.deltas,
+            bytes=self._bytes,
+            attempts=self._tries,
+        )
         response = yield from finish_response(
             self._parser,
             metrics=metrics,
