@@ -192,6 +192,11 @@ class StreamAccumulator:
             self._reasoning.setdefault(index, [])
 
     @property
+    def usage(self) -> dict[str, Any] | None:
+        """The usage the stream reported, normalized (``None``: none so far)."""
+        return self._usage
+
+    @property
     def tool_calls_seen(self) -> bool:
         """A tool call has started."""
         return bool(self._calls or self._done_calls)

@@ -218,6 +218,9 @@ class StreamSession:
         self._response: StreamResponse | None = None
         # The accumulator whose text the response's still lacks (see ``response``).
         self._unjoined: StreamAccumulator | None = None
+        # A response finished when first read (see ``_complete``): the attempt that
+        # completed, when it began and ended, and the reply's JSON value.
+        self._deferred: tuple[int, float, float, Any] | None = None
         #: The error the flow raised (with its ``partial_response``), once it has.
         self.failure: SteerError | None = None
         #: Told of every failed attempt as it fails, with the error and the seconds until
@@ -255,8 +258,12 @@ class StreamSession:
         again (a long reply's join is a copy of it, about 0.2 ms for 200 KB).
         """
         response = self._response
+        if response is None:
+            if self._deferred is None:
+                return None
+            response = self._response = self._finish_deferred()
         unjoined = self._unjoined
-        if unjoined is not None and response is not None:
+        if unjoined is not None:
             self._unjoined = None
             response.text = unjoined.text
         return response
@@ -264,7 +271,7 @@ class StreamSession:
     @response.setter
     def response(self, response: StreamResponse | None) -> None:
         self._response = response
-        self._unjoined = None
+        self._unjoined = self._deferred = None
 
     @property
     def delivered(self) -> bool:
@@ -474,7 +481,8 @@ class StreamSession:
             return None  # it can be picked up later (the partial response's resume): keep it
         current = self._next or self
         resumption = current._resumption
-        if resumption is None or self.options.keep_background or self._response is not None:
+        ended = self._response is not None or self._deferred is not None
+        if resumption is None or self.options.keep_background or ended:
             return None
         if failure is not None and current._resume_point(failure) is not None:
             return None  # the same, with preserve_partial_response=False
@@ -486,8 +494,11 @@ class StreamSession:
         began = dataclasses.replace(current.request, headers=current._sent.headers)
         return resumption.cancel(began, response_id)
 
-    def _record(self, number: int, began: float, error: SteerError | None) -> None:
-        """Keep the record of an attempt that ended (see :class:`Attempt`)."""
+    def _record(
+        self, number: int, began: float, error: SteerError | None, end: float | None = None
+    ) -> None:
+        """Keep the record of an attempt that ended (at ``end``; ``None``: now), see
+        :class:`Attempt`."""
         text = ""
         if error is not None and self.options.preserve_partial_response and self.keep_text:
             text = self._parser.accumulator.text
@@ -497,7 +508,7 @@ class StreamSession:
             Attempt(
                 number=number,
                 status=None if self._head is None else self._head.status,
-                duration=self._clock() - began,
+                duration=(self._clock() if end is None else end) - began,
                 error=None if error is None else f"{type(error).__name__}: {error}",
                 text=text,
                 request_id=None if self._head is None else self._head.request_id,
@@ -708,11 +719,16 @@ class StreamSession:
         value, invalid = self._delivery.finish()
         if invalid is not None:
             return invalid
-        self._record(attempt, began, None)
+        end = self._clock()
         # The text is joined when the response is read (see ``response``), unless
         # on_complete is owed it now.
         join = self.options.on_complete is not None
-        response = yield from self._finish_response(join_text=join)
+        if self._deferrable(join):
+            self._deferred = (attempt, began, end, value)
+            self._unjoined = self._parser.accumulator
+            return None
+        self._record(attempt, began, None, end)
+        response = yield from self._finish_response(join_text=join, end=end)
         if value is not JSONFollower.NONE:
             response._json = value
         if not self._quiet:
@@ -722,6 +738,41 @@ class StreamSession:
         self._response = response
         self._unjoined = None if join else self._parser.accumulator
         return None
+
+    def _deferrable(self, join: bool) -> bool:
+        """Whether the response of a completed call can be finished when it is first read
+        (``response``), not now: a consumer that was handed the reply as it came
+        (``stream()``, ``stream_events()``) most often never reads it. Not when the end
+        of the call needs it (``on_usage``, ``on_complete``, telemetry), nor when finishing
+        may have to wait (a tiktoken encoding to load, for usage the stream did not
+        report whole)."""
+        options = self.options
+        if not self._yields or self._trace is not None:
+            return False
+        if not self._quiet and (join or options.on_usage is not None):
+            return False
+        accumulator = self._parser.accumulator
+        return not options.enable_usage_aggregation or (
+            bool(accumulator.usage) and accumulator.complete
+        )
+
+    def _finish_deferred(self) -> StreamResponse:
+        """The response :meth:`_complete` left to be finished when read."""
+        assert self._deferred is not None
+        attempt, began, end, value = self._deferred
+        self._deferred = None
+        self._record(attempt, began, None, end)
+        finishing = self._finish_response(join_text=False, end=end)
+        try:
+            finishing.send(None)
+        except StopIteration as done:
+            response: StreamResponse = done.value
+        else:  # pragma: no cover - _deferrable() defers only what waits for nothing
+            finishing.close()
+            raise AssertionError("a deferred response waited for a command")
+        if value is not JSONFollower.NONE:
+            response._json = value
+        return response
 
     def _called_back(self, response: StreamResponse) -> Generator[Command, Any, SteerError | None]:
         """``on_usage`` and ``on_complete`` for the call's response; their error, if any."""
@@ -751,15 +802,15 @@ class StreamSession:
         return callback(self.options, self._parser.provider, name, *args)
 
     def _finish_response(
-        self, failure: SteerError | None = None, *, join_text: bool = True
+        self, failure: SteerError | None = None, *, join_text: bool = True, end: float | None = None
     ) -> Generator[Command, Any, StreamResponse]:
         """The response so far, finished (the partial response when ``failure`` ended it,
-        with where to pick a kept stream up)."""
+        with where to pick a kept stream up); ``end``: when the call ended (``None``: now)."""
         accumulator = self._parser.accumulator
         metrics = StreamMetrics(
             time_to_first_byte=self._first_byte,
             time_to_first_token=self._first_token,
-            duration=self._clock() - self._deadlines.start,
+            duration=(self._clock() if end is None else end) - self._deadlines.start,
             events=accumulator.events,
             deltas=accumulator.deltas,
             bytes=self._bytes,

@@ -305,11 +305,75 @@ def test_the_reply_text_is_joined_when_the_response_is_first_read(consumer: Cons
         while True:
             command = flow.send(next(answers) if isinstance(command, Connect | Read) else None)
     text = CHAT.expected["text"]
-    assert session._response is not None and session._response.text == ""  # not yet joined
+    if consumer == "response":
+        assert session._response is not None and session._response.text == ""  # not joined
+    else:  # not even made: see the next test
+        assert session._response is None
     response = session.response
     assert response is not None and response.text == text == response.get_text()
     assert session.response is response and response.model_dump()["text"] == text
     assert response.usage["total_tokens"] == CHAT.expected["usage"]["total_tokens"]
+
+
+def _by_hand(session: Any, script: list[Any], clock: Clock, tick: float) -> None:
+    """Drive ``session`` through ``script``, the clock moving ``tick`` at each command."""
+    answers = iter(script)
+    flow = session.flow()
+    command = next(flow)
+    with pytest.raises(StopIteration):
+        while True:
+            clock.now += tick
+            command = flow.send(next(answers) if isinstance(command, Connect | Read) else None)
+
+
+@pytest.mark.parametrize("consumer", ["text", "events"])
+def test_a_response_the_end_does_not_need_is_finished_when_first_read(
+    consumer: Consumer,
+) -> None:
+    # stream() and stream_events() hand the reply on as it comes: most never read the
+    # response. Unless the end of the call needs it, it is made when first read, the
+    # same as it would have been made at the end (its times are the end's).
+    clock, eager_clock = Clock(), Clock()
+    session = make_session(consumer=consumer, clock=clock)
+    eager = make_session(consumer=consumer, clock=eager_clock, on_usage=lambda usage: None)
+    _by_hand(session, whole(CHAT.body), clock, 0.25)
+    _by_hand(eager, whole(CHAT.body), eager_clock, 0.25)
+    assert session._response is None and eager._response is not None
+    clock.now += 60.0  # read a minute after the end
+    response, made = session.response, eager.response
+    assert response is not None and made is not None and session.response is response
+    assert response.model_dump() == made.model_dump()
+    assert response.metrics.duration == made.metrics.duration == 1.0  # the end's, not now
+    assert response.attempts[0].duration == made.attempts[0].duration
+    assert response.text == CHAT.expected["text"] and response.cost_usd is not None
+    assert response.usage["provenance"]["completion_tokens"] == "reported"
+
+
+@pytest.mark.parametrize(
+    ("consumer", "options"),
+    [
+        ("response", {}),  # stream_with_usage() reads it at once
+        ("text", {"on_complete": lambda text: None}),
+        ("events", {"on_usage": lambda usage: None}),
+    ],
+)
+def test_a_response_the_end_needs_is_made_at_the_end(
+    consumer: Consumer, options: dict[str, Any]
+) -> None:
+    session = make_session(consumer=consumer, **options)
+    _by_hand(session, whole(CHAT.body), Clock(), 0.0)
+    assert session._response is not None and session._deferred is None
+
+
+def test_a_response_whose_usage_must_be_estimated_is_made_at_the_end() -> None:
+    # Estimating may wait for a tiktoken encoding to load (off the event loop): that is a
+    # step of the flow, never of a property read.
+    events = CHAT.body.split(b"\n\n")
+    body = b"\n\n".join(e for e in events if b'"usage":{' not in e)  # its usage chunk cut
+    session = make_session(consumer="text")
+    _by_hand(session, whole(body), Clock(), 0.0)
+    assert session._response is not None
+    assert session._response.usage["provenance"]["completion_tokens"] != "reported"
 
 
 def test_a_read_s_events_are_let_go_before_the_next_read_is_parsed(
