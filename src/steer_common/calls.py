@@ -276,7 +276,7 @@ class StreamCall:
                 ``messages=``); a keyword that is not a provider extra.
         """
         given = [v for v in (prompt_or_messages, prompt, messages) if v is not None]
-        point = _resume_point(resume)
+        point = None if resume is None else _resume_point(resume)
         if point is not None:
             if given or model is not None or fallbacks:
                 raise ConfigurationError(
@@ -292,7 +292,9 @@ class StreamCall:
             )
         if extras:
             check_extras(extras)
-        if isinstance(fallbacks, str) or not all(isinstance(m, str) and m for m in fallbacks or ()):
+        if fallbacks and (
+            isinstance(fallbacks, str) or not all(isinstance(m, str) and m for m in fallbacks)
+        ):
             raise ConfigurationError(
                 f"fallbacks= takes a list of model names, not {fallbacks!r}: "
                 "fallbacks=['gpt-5-mini', 'gemini-2.5-flash']"

@@ -121,7 +121,9 @@ class Delivery:
         """What makes each attempt's delivery for a call: JSON mode follows the reply when
         the options ask, or when ``stream_events()`` has typed partials to give (a pydantic
         model as ``response_format``, or tools given as models)."""
-        tool_models = {t.name: t.model for t in spec.tools if t.model} if spec else {}
+        tool_models = (
+            {t.name: t.model for t in spec.tools if t.model} if spec and spec.tools else {}
+        )
         output_model = response_format if isinstance(response_format, type) else None
         typed = consumer == "events" and (output_model is not None or bool(tool_models))
         json_on = options.enable_json_stream_handler or options.validate_json_incrementally

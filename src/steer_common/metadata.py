@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -59,10 +59,14 @@ class Headers(dict[str, str]):
 
 def public_headers(headers: Mapping[str, str]) -> Headers:
     """``headers`` with credential-like ones redacted and any known key scrubbed."""
-    return Headers(
-        (name.lower(), REDACTED if name.lower() in SECRET_HEADERS else redact(value))
-        for name, value in headers.items()
-    )
+    public = Headers({name.lower(): value for name, value in headers.items()})
+    for name in SECRET_HEADERS.intersection(public):
+        public[name] = REDACTED
+    values = "\n".join(public.values())  # one scan for a key in any value, most often none
+    if redact(values) != values:
+        for name, value in public.items():
+            public[name] = redact(value)
+    return public
 
 
 class RateLimit(BaseModel):
@@ -120,15 +124,13 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def _limits(headers: Mapping[str, str]) -> Iterator[tuple[str, str]]:
-    for name, value in headers.items():
-        if "ratelimit" in name or name == "retry-after":
-            yield name, value
-
-
 def rate_limit_from(headers: Mapping[str, str], now: float | None = None) -> RateLimit | None:
     """The normalized limits of lower-cased ``headers``, or ``None`` when none were sent."""
-    raw = dict(_limits(headers))
+    raw = {
+        name: value
+        for name, value in headers.items()
+        if "ratelimit" in name or name == "retry-after"
+    }
     if not raw:
         return None
     now = time.time() if now is None else now
@@ -165,8 +167,5 @@ def rate_limit_from(headers: Mapping[str, str], now: float | None = None) -> Rat
 
 def response_metadata(headers: Mapping[str, str], request_id: str | None) -> dict[str, Any]:
     """What ``stream_start`` and the response carry of a response head."""
-    return {
-        "headers": public_headers(headers),
-        "request_id": request_id,
-        "rate_limit": rate_limit_from({k.lower(): v for k, v in headers.items()}),
-    }
+    public = public_headers(headers)  # lower case; a rate limit is never a key
+    return {"headers": public, "request_id": request_id, "rate_limit": rate_limit_from(public)}

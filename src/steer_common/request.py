@@ -67,15 +67,15 @@ def prepare_call(
             )
         messages.insert(0, {"role": "system", "content": system})
     stops = [stop] if isinstance(stop, str) else list(stop or ())
-    if any(not isinstance(s, str) or not s for s in stops):
+    if stops and any(not isinstance(s, str) or not s for s in stops):
         raise ConfigurationError("stop= takes a string or a list of non-empty strings")
     return CallSpec(
         model=model,
         messages=messages,
         temperature=temperature,
         max_tokens=max_tokens,
-        response_format=_response_format(response_format),
-        tools=[_tool(t, i) for i, t in enumerate(tools or ())],
+        response_format=None if response_format is None else _response_format(response_format),
+        tools=[_tool(t, i) for i, t in enumerate(tools)] if tools else [],
         extras=dict(extras or {}),
         stop=stops,
     )

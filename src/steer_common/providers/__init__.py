@@ -77,6 +77,13 @@ PROVIDERS: dict[str, Provider] = {
     )
 }
 
+# (provider, api) -> its format for format_for(); (provider, None): its first one.
+_BY_PROVIDER_API: dict[tuple[str, str | None], WireFormat] = {}
+for _wire in FORMATS.values():
+    _BY_PROVIDER_API.setdefault((_wire.provider, _wire.api), _wire)
+    _BY_PROVIDER_API.setdefault((_wire.provider, None), _wire)
+del _wire
+
 #: Wire-format name -> adapter class (read from :data:`FORMATS`).
 ADAPTERS: dict[str, type[StreamAdapter]] = {name: w.adapter for name, w in FORMATS.items()}
 
@@ -108,13 +115,10 @@ def format_for(provider: str, api: str = "chat") -> WireFormat:
     Raises:
         ConfigurationError: no format for the provider.
     """
-    matches = [w for w in FORMATS.values() if w.provider == provider]
-    for wire in matches:
-        if wire.api == api:
-            return wire
-    if matches:
-        return matches[0]
-    raise ConfigurationError(f"no wire format is known for provider {provider!r}")
+    wire = _BY_PROVIDER_API.get((provider, api)) or _BY_PROVIDER_API.get((provider, None))
+    if wire is None:
+        raise ConfigurationError(f"no wire format is known for provider {provider!r}")
+    return wire
 
 
 def markdown_table() -> str:
