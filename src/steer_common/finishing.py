@@ -190,10 +190,9 @@ def finish_response(
 ) -> Generator[Compute, Any, StreamResponse]:
     """The response of what ``parser`` read, finished: the call's ``metrics`` (made for
     this response: the counts of the last attempt's events, its bytes and duration) and
-    ``attempts``,
-    the request id of ``head``, the usage completed (when ``enable_usage_aggregation``),
-    the cost priced again when estimates changed the numbers (a flow step, as
-    :func:`complete_usage`). ``join_text=False``: the response's ``text`` is left empty
+    ``attempts``, the request id of ``head``, the usage completed (when
+    ``enable_usage_aggregation``), the cost priced again when estimates changed the numbers
+    (a flow step, as :func:`complete_usage`). ``join_text=False``: the response's ``text`` is left empty
     for the caller to fill from ``parser.accumulator.text`` when it is read (joining a long
     reply's text costs a copy of it, which ``stream()`` rarely needs)."""
     accumulator = parser.accumulator
