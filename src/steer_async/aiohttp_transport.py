@@ -50,6 +50,7 @@ _TIMEOUTS: tuple[type[BaseException], ...] = (
     TimeoutError,
 )
 _CONNECTION: tuple[type[BaseException], ...] = (aiohttp.ClientError, OSError)
+_UNTIMED = aiohttp.ClientTimeout(total=None)
 
 
 def _mapped(exc: BaseException) -> BaseException:
@@ -178,7 +179,9 @@ class AiohttpTransport:
                     proxy=None
                     if self._given is not None
                     else self._proxies.get(request.origin, lambda: _proxy_for(request.url)),
-                    timeout=aiohttp.ClientTimeout(total=None, connect=timeout),
+                    # The limits are the deadline's (armed above, through the head); a
+                    # session's own timeouts would cut a long stream short.
+                    timeout=_UNTIMED,
                 )
             except asyncio.CancelledError:
                 raise

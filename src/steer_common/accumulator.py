@@ -8,9 +8,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from steer_common.cost import cost_of
+from steer_common.metadata import response_metadata
 from steer_common.models.events import (
     ERROR,
     REASONING_DELTA,
@@ -26,6 +27,9 @@ from steer_common.models.events import (
 )
 from steer_common.models.response import StreamMetrics, StreamResponse, ToolCall
 from steer_common.providers.base import parse_arguments
+
+if TYPE_CHECKING:
+    from steer_common.http import ResponseHead
 
 __all__ = ["StreamAccumulator"]
 
@@ -53,6 +57,9 @@ class StreamAccumulator:
         "_done_calls",
         "_error",
         "_finish",
+        "_head",
+        "_head_in_events",
+        "_head_of",
         "_id",
         "_keep_text",
         "_model",
@@ -66,7 +73,6 @@ class StreamAccumulator:
         "complete",
         "deltas",
         "events",
-        "head",
         "other_chars",
         "text_chars",
     )
@@ -89,9 +95,10 @@ class StreamAccumulator:
         self._error: dict[str, Any] | None = None
         self._data: dict[str, Any] = {}  # provider_data from stream_start and stream_end
         self._serving: dict[str, Any] = {}  # service_tier, system_fingerprint
-        #: What the response head said (``steer_common.metadata.response_metadata``), set
-        #: by the session when the head arrives; merged into ``stream_start``'s metadata.
-        self.head: dict[str, Any] | None = None
+        # The response head (set_head()), and what it said, made when first needed.
+        self._head_of: ResponseHead | None = None
+        self._head: dict[str, Any] | None = None
+        self._head_in_events = True
         #: The terminal event arrived.
         self.complete = False
         #: Events and deltas seen, and characters of text (kept or not).
@@ -164,8 +171,8 @@ class StreamAccumulator:
                         for key in ("service_tier", "system_fingerprint"):
                             if metadata.get(key):
                                 self._serving[key] = metadata[key]
-                    if self.head is not None:
-                        event.metadata = {**(metadata or {}), **self.head}
+                    if self._head_in_events and self._head_of is not None:
+                        event.metadata = {**(metadata or {}), **(self.head or {})}
                 elif kind == STREAM_END:
                     self.complete = True
                     self._finish = event.finish_reason
@@ -190,6 +197,23 @@ class StreamAccumulator:
         if signature is not None:
             self._block_meta.setdefault(index, {})["signature"] = signature
             self._reasoning.setdefault(index, [])
+
+    def set_head(self, head: ResponseHead, *, in_events: bool = True) -> None:
+        """The response head, when it arrives: what it says (:attr:`head`) goes into the
+        response, and into ``stream_start``'s metadata unless ``in_events`` is false (no one
+        is handed the events: it is then made only for the response)."""
+        self._head_of = head
+        self._head = None
+        self._head_in_events = in_events
+
+    @property
+    def head(self) -> dict[str, Any] | None:
+        """What the response head said (``steer_common.metadata.response_metadata``), or
+        ``None`` before it arrived."""
+        if self._head is None and self._head_of is not None:
+            head = self._head_of
+            self._head = response_metadata(head.headers, head.request_id)
+        return self._head
 
     @property
     def usage(self) -> dict[str, Any] | None:

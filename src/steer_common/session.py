@@ -54,7 +54,6 @@ from steer_common.http import (
     ResponseHead,
     head_error,
 )
-from steer_common.metadata import response_metadata
 from steer_common.models.events import (
     ERROR,
     StreamEvent,
@@ -559,7 +558,7 @@ class StreamSession:
         if refused is not None:  # not a stream: its typed error, and whether it was read
             yield Close(refused[1])
             return refused[0]
-        parser.accumulator.head = response_metadata(head.headers, head.request_id)
+        parser.accumulator.set_head(head, in_events=self.consumer == "events")
         try:
             decoder = BodyDecoder(head.headers.get("content-encoding"))
         except SteerError as exc:

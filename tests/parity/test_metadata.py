@@ -40,6 +40,14 @@ def test_every_stream_carries_its_heads_metadata(
     (start,) = [e for e in events if e.type == "stream_start"]
     assert start.metadata is not None and start.metadata["request_id"].startswith("req_")
     assert start.metadata["headers"]["content-type"] == response.headers["content-type"]
+    # stream() makes its response, head included, when s.response is first read.
+    _, held, error = runner.held(prompt + " held", model=model)
+    assert error is None and held.request_id is not None and held.request_id.startswith("req_")
+    assert (
+        held.headers is not None
+        and held.headers["Content-Type"] == response.headers["content-type"]
+    )
+    assert (held.rate_limit is None) == (response.rate_limit is None)
     if wire_format in REQUESTS:
         limit = response.rate_limit
         assert limit is not None
