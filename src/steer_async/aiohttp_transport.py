@@ -145,12 +145,6 @@ class AiohttpTransport:
     def __reduce__(self) -> Any:
         raise TypeError("a SteerLLMClient cannot be pickled (see docs/errors.md)")
 
-    async def _pool(self) -> aiohttp.ClientSession:
-        """The session of the running loop (made on first use there)."""
-        if self._given is not None:
-            return self._given
-        return await self._pools.get()
-
     def _new_pool(self) -> aiohttp.ClientSession:
         return aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=0, limit_per_host=0),
@@ -162,7 +156,9 @@ class AiohttpTransport:
 
     async def open(self, request: HTTPRequest, timeout: float | None) -> AiohttpResponse:
         """Send ``request``; return once the response head has arrived."""
-        session = await self._pool()
+        session = self._given  # else the running loop's (made on its first request)
+        if session is None:
+            session = self._pools.current() or await self._pools.get()
         deadline = _Deadline()
         deadline.arm(timeout)
         try:

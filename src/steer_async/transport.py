@@ -356,12 +356,6 @@ class HttpxTransport:
     def __reduce__(self) -> Any:
         raise TypeError("a SteerLLMClient cannot be pickled (see docs/errors.md)")
 
-    async def _pool(self) -> httpx.AsyncClient:
-        """The client of the running loop (made on first use there)."""
-        if self._given is not None:
-            return self._given
-        return await self._pools.get()
-
     def _new_pool(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
             limits=httpx.Limits(
@@ -372,7 +366,9 @@ class HttpxTransport:
 
     async def open(self, request: HTTPRequest, timeout: float | None) -> TransportResponse:
         """Send ``request``; return once the response head has arrived."""
-        client = await self._pool()
+        client = self._given  # else the running loop's (made on its first request)
+        if client is None:
+            client = self._pools.current() or await self._pools.get()
         deadline = _Deadline()
         http_request = client.build_request(
             request.method,
@@ -423,6 +419,12 @@ class LoopPools(Generic[P]):
 
     def __len__(self) -> int:
         return len(self._pools)
+
+    def current(self) -> P | None:
+        """The running loop's pool, ``None`` until :meth:`get` made it (no coroutine: the
+        common case, a pool made already, costs a dictionary lookup)."""
+        entry = self._pools.get(asyncio.get_running_loop())
+        return None if entry is None else entry[0]
 
     async def get(self) -> P:
         """The running loop's pool (made on first use there)."""

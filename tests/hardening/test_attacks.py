@@ -488,7 +488,8 @@ def test_a_plain_http_base_url_off_loopback_warns_once(kind: str) -> None:
     import steer_sync
     from steer_common import routing
 
-    routing._WARNED = frozenset()  # a fresh process's state
+    routing._WARNED = frozenset()  # a fresh process's state: no warning given,
+    routing._check_base_url.cache_clear()  # and no URL checked
     caught = _Caught()
     logger = logging.getLogger("steer_common.routing")
     logger.addHandler(caught)
