@@ -567,7 +567,8 @@ class StreamSession:
         error: SteerError | None = None
         if not self._started:
             self._started = True
-            error = yield from self._callback("on_start")
+            if self.options.on_start is not None:
+                error = yield from self._callback("on_start")
         if error is None:
             error = yield from self._body(parser, decoder)
         if error is not None:
