@@ -292,7 +292,7 @@ class StreamCall:
             )
         if extras:
             check_extras(extras)
-        if fallbacks and (
+        if fallbacks is not None and (
             isinstance(fallbacks, str) or not all(isinstance(m, str) and m for m in fallbacks)
         ):
             raise ConfigurationError(

@@ -222,8 +222,9 @@ def test_a_fallback_that_cannot_be_called_is_refused_before_anything_is_sent(
     runner = make_runner(**kwargs)
     with pytest.raises(MissingAPIKeyError):
         runner.response("Hello", model="gpt-4o-mini", fallbacks=["grok-4"])
-    with pytest.raises(ConfigurationError, match="fallbacks= takes a list"):
-        runner.response("Hello", model="gpt-4o-mini", fallbacks="grok-4")
+    for given in ("grok-4", "", [""]):  # an empty name or string is refused as well
+        with pytest.raises(ConfigurationError, match="fallbacks= takes a list"):
+            runner.response("Hello", model="gpt-4o-mini", fallbacks=given)
     assert prompts(emulator) == []
 
 
