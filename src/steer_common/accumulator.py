@@ -277,6 +277,8 @@ class StreamAccumulator:
         head = self.head
         if head is not None:
             fields = {"request_id": head["request_id"], "rate_limit": head["rate_limit"], **fields}
+        if "metrics" not in fields:  # the parser's own counts (a session gives its metrics)
+            fields["metrics"] = StreamMetrics(events=self.events, deltas=self.deltas)
         response = StreamResponse(
             text=self.text if text else "",
             reasoning=reasoning or None,
@@ -295,7 +297,7 @@ class StreamAccumulator:
             error=self._error,
             provider_data=dict(self._data),
             **self._serving,
-            **{"metrics": StreamMetrics(events=self.events, deltas=self.deltas), **fields},
+            **fields,
         )
         if head is not None:
             # Set, not validated: a validated copy would be a plain dict, and the headers'

@@ -192,9 +192,9 @@ def finish_response(
     this response: the counts of the last attempt's events, its bytes and duration) and
     ``attempts``, the request id of ``head``, the usage completed (when
     ``enable_usage_aggregation``), the cost priced again when estimates changed the numbers
-    (a flow step, as :func:`complete_usage`). ``join_text=False``: the response's ``text`` is left empty
-    for the caller to fill from ``parser.accumulator.text`` when it is read (joining a long
-    reply's text costs a copy of it, which ``stream()`` rarely needs)."""
+    (a flow step, as :func:`complete_usage`). ``join_text=False``: the response's ``text``
+    is left empty for the caller to fill from ``parser.accumulator.text`` when it is read
+    (joining a long reply's text costs a copy of it, which ``stream()`` rarely needs)."""
     accumulator = parser.accumulator
     # An attempt is never changed once recorded: the response's list shares them.
     extra = {} if head is None else {"request_id": head.request_id}

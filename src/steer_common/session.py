@@ -191,7 +191,6 @@ class StreamSession:
             or (spec is not None and spec.response_format is not None)
         )
         self._parser = self._new_parser()
-        self._parser_unused = True  # the first attempt takes it (not one made anew)
         if resume is not None:
             if self._resumption is None:
                 self._resumption = resumption
@@ -206,7 +205,7 @@ class StreamSession:
         self._head: ResponseHead | None = None
         # The call's metrics so far, plain numbers (a pydantic model's setattr is slow):
         # its attempts, and when its first byte and first token came.
-        self._tries = 0
+        self._attempt_count = 0
         self._first_byte: float | None = None
         self._first_token: float | None = None
         self._attempts: list[Attempt] = []
@@ -254,7 +253,9 @@ class StreamSession:
 
         Its text is joined when it is first read here, not when the stream ends: a
         ``stream()`` consumer has had every chunk, and most never ask for the whole reply
-        again (a long reply's join is a copy of it, about 0.2 ms for 200 KB).
+        again (a long reply's join is a copy of it, about 0.2 ms for 200 KB). When the end
+        of the call did not need it (see :meth:`_deferrable`), the response itself is made
+        here too, from what the end kept.
         """
         response = self._response
         if response is None:
@@ -320,7 +321,9 @@ class StreamSession:
             response = self.response
             if failure is not None and first is not None:
                 response = failure.partial_response  # what arrived before the failure
-            trace.finish(self._clock(), response, failure, attempts=self._tries, first_token=first)
+            trace.finish(
+                self._clock(), response, failure, attempts=self._attempt_count, first_token=first
+            )
 
     def _sessions_flow(self) -> Flow:
         """This session's attempts, then the sessions that follow it when it fails for
@@ -381,7 +384,6 @@ class StreamSession:
         self.on_attempt = first.on_attempt
         self._started = self._quiet = True
         self._continues = prefill
-        self._parser_unused = False  # it continues nothing: made anew for the prefill
 
     def _attempts_flow(self) -> Generator[Command, Any, SteerError | None]:
         """The attempts of this session: ``None`` once one completed, else the error
@@ -393,7 +395,7 @@ class StreamSession:
         while True:
             attempt += 1
             tries += 1
-            self._tries = attempt
+            self._attempt_count = attempt
             self._head = None
             began = self._clock()
             error = yield from self._attempt(attempt, began)
@@ -520,10 +522,9 @@ class StreamSession:
         options = self.options
         resume_at = self._resume_at
         if resume_at is None:
-            if self._parser_unused:
-                self._parser_unused = False
-                parser = self._parser
-            else:
+            if attempt == 1 and self._continues is None:
+                parser = self._parser  # the one made with the session, unused so far
+            else:  # a retry, or a prefill to continue (_joins() came after it was made)
                 parser = self._parser = self._new_parser()
             request = self.request
         else:  # the same stream, carried on by a new body
@@ -727,10 +728,7 @@ class StreamSession:
             self._deferred = (attempt, began, end, value)
             self._unjoined = self._parser.accumulator
             return None
-        self._record(attempt, began, None, end)
-        response = yield from self._finish_response(join_text=join, end=end)
-        if value is not JSONFollower.NONE:
-            response._json = value
+        response = yield from self._finished(attempt, began, end, value, join_text=join)
         if not self._quiet:
             error = yield from self._called_back(response)
             if error is not None:
@@ -756,23 +754,29 @@ class StreamSession:
             bool(accumulator.usage) and accumulator.complete
         )
 
+    def _finished(
+        self, attempt: int, began: float, end: float, value: Any, *, join_text: bool
+    ) -> Generator[Command, Any, StreamResponse]:
+        """The response of the call that completed at ``end``: its attempt recorded, the
+        response finished, the reply's JSON ``value`` on it."""
+        self._record(attempt, began, None, end)
+        response = yield from self._finish_response(join_text=join_text, end=end)
+        if value is not JSONFollower.NONE:
+            response._json = value
+        return response
+
     def _finish_deferred(self) -> StreamResponse:
         """The response :meth:`_complete` left to be finished when read."""
         assert self._deferred is not None
-        attempt, began, end, value = self._deferred
+        finishing = self._finished(*self._deferred, join_text=False)
         self._deferred = None
-        self._record(attempt, began, None, end)
-        finishing = self._finish_response(join_text=False, end=end)
         try:
             finishing.send(None)
         except StopIteration as done:
             response: StreamResponse = done.value
-        else:  # pragma: no cover - _deferrable() defers only what waits for nothing
-            finishing.close()
-            raise AssertionError("a deferred response waited for a command")
-        if value is not JSONFollower.NONE:
-            response._json = value
-        return response
+            return response
+        finishing.close()  # pragma: no cover - _deferrable() defers only what waits for nothing
+        raise AssertionError("a deferred response waited for a command")  # pragma: no cover
 
     def _called_back(self, response: StreamResponse) -> Generator[Command, Any, SteerError | None]:
         """``on_usage`` and ``on_complete`` for the call's response; their error, if any."""
@@ -788,7 +792,7 @@ class StreamSession:
         """Say where and how often (of the ``session`` that failed last), attach what
         arrived (``partial``), call ``on_error`` once, raise."""
         provider = error.provider = error.provider or session._parser.provider
-        where(error, provider, session.request.origin, session._tries)
+        where(error, provider, session.request.origin, session._attempt_count)
         error.partial_response = partial if self.options.preserve_partial_response else None
         self.failure = error
         callback_error = yield from self._callback("on_error", error)
@@ -814,7 +818,7 @@ class StreamSession:
             events=accumulator.events,
             deltas=accumulator.deltas,
             bytes=self._bytes,
-            attempts=self._tries,
+            attempts=self._attempt_count,
         )
         response = yield from finish_response(
             self._parser,
