@@ -295,15 +295,22 @@ def test_a_coroutine_callback_is_awaited() -> None:
     assert seen == [CHAT.expected["text"]] and played.response is not None
 
 
+def _by_hand(session: Any, script: list[Any], clock: Clock, tick: float) -> None:
+    """Drive ``session`` through ``script``, the clock moving ``tick`` at each command (by
+    hand: play() reads the response)."""
+    answers = iter(script)
+    flow = session.flow()
+    command = next(flow)
+    with pytest.raises(StopIteration):
+        while True:
+            clock.now += tick
+            command = flow.send(next(answers) if isinstance(command, Connect | Read) else None)
+
+
 @pytest.mark.parametrize("consumer", ["text", "events", "response"])
 def test_the_reply_text_is_joined_when_the_response_is_first_read(consumer: Consumer) -> None:
     session = make_session(consumer=consumer)
-    answers = iter(whole(CHAT.body))
-    flow = session.flow()
-    command = next(flow)
-    with pytest.raises(StopIteration):  # driven by hand: play() reads the response
-        while True:
-            command = flow.send(next(answers) if isinstance(command, Connect | Read) else None)
+    _by_hand(session, whole(CHAT.body), Clock(), 0.0)
     text = CHAT.expected["text"]
     if consumer == "response":
         assert session._response is not None and session._response.text == ""  # not joined
@@ -313,17 +320,6 @@ def test_the_reply_text_is_joined_when_the_response_is_first_read(consumer: Cons
     assert response is not None and response.text == text == response.get_text()
     assert session.response is response and response.model_dump()["text"] == text
     assert response.usage["total_tokens"] == CHAT.expected["usage"]["total_tokens"]
-
-
-def _by_hand(session: Any, script: list[Any], clock: Clock, tick: float) -> None:
-    """Drive ``session`` through ``script``, the clock moving ``tick`` at each command."""
-    answers = iter(script)
-    flow = session.flow()
-    command = next(flow)
-    with pytest.raises(StopIteration):
-        while True:
-            clock.now += tick
-            command = flow.send(next(answers) if isinstance(command, Connect | Read) else None)
 
 
 @pytest.mark.parametrize("consumer", ["text", "events"])
